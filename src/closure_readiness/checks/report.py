@@ -1,0 +1,106 @@
+"""The readiness report: one result per check, its findings, and whether sign-off is possible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from closure_readiness.checks.thresholds import Thresholds
+
+
+class Resolution(StrEnum):
+    OPEN = "open"
+    """A blocker with no exception, or a caution with no rationale: sign-off waits for it."""
+    RATIONALE = "rationale"
+    """A caution the caseworker has explained."""
+    EXCEPTION = "exception"
+    """An overridable blocker a team manager has accepted, with a written reason."""
+    NOTED = "noted"
+    """A note: shown, never blocks."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def fingerprint(check_id: str, subject: str, evidence: tuple[str, ...]) -> str:
+    """A stable key for one finding: an exception or return reason attaches to it.
+
+    It changes when the evidence concerned changes, so an exception never outlives the data
+    it was granted against.
+    """
+    raw = "\x1f".join([check_id, subject, *sorted(evidence)])
+    return f"{check_id}:{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
+
+
+class Finding(_Frozen):
+    key: str = Field(description="check id and a fingerprint of what the finding concerns")
+    check_id: str
+    level: str
+    message: str
+    hint: str
+    evidence: list[str] = Field(default_factory=list)
+    resolution: Resolution = Resolution.OPEN
+    resolution_text: str = ""
+    resolved_by: str = ""
+
+
+class CheckResult(_Frozen):
+    id: str
+    title: str
+    theme: str
+    level: str
+    overridable: bool
+    passed: bool
+    crashed: bool = False
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class ReadinessReport(_Frozen):
+    checks_version: str
+    as_of: dt.date
+    thresholds: Thresholds
+    results: list[CheckResult]
+    sign_off_possible: bool
+
+    def findings(self, *, level: str | None = None) -> list[Finding]:
+        return [
+            finding
+            for result in self.results
+            for finding in result.findings
+            if level is None or finding.level == level
+        ]
+
+    @property
+    def open_findings(self) -> list[Finding]:
+        return [f for f in self.findings() if f.resolution is Resolution.OPEN]
+
+    @property
+    def open_blockers(self) -> list[Finding]:
+        return [f for f in self.open_findings if f.level == "blocker"]
+
+    @property
+    def open_cautions(self) -> list[Finding]:
+        return [f for f in self.open_findings if f.level == "caution"]
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return [result.id for result in self.results if not result.passed]
+
+    @property
+    def passed_count(self) -> int:
+        return sum(result.passed for result in self.results)
+
+    def summary(self) -> str:
+        blockers = len(self.findings(level="blocker"))
+        cautions = len(self.findings(level="caution"))
+        notes = len(self.findings(level="note"))
+        verdict = "Sign-off possible" if self.sign_off_possible else "Sign-off blocked"
+        return (
+            f"{verdict}: {self.passed_count} of {len(self.results)} checks pass; "
+            f"{len(self.open_blockers)} of {blockers} blockers open, "
+            f"{len(self.open_cautions)} of {cautions} cautions need a rationale, {notes} notes."
+        )

@@ -1,0 +1,54 @@
+"""The readiness report as plain text and as stable JSON, for the command line and exports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from closure_readiness.checks.report import Finding, ReadinessReport
+from closure_readiness.core.dates import human
+
+REPORT_FORMAT = "closure-readiness/report@1"
+_HEADINGS = (("blocker", "Blockers"), ("caution", "Cautions"), ("note", "Notes"))
+
+
+def report_as_json(report: ReadinessReport, *, case_reference: str) -> str:
+    """The documented JSON form (docs/json-output.md). Keys are sorted; fields are only added."""
+    document: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "case_reference": case_reference,
+        "summary": report.summary(),
+        **report.model_dump(mode="json"),
+    }
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def report_as_text(report: ReadinessReport, *, case_reference: str) -> str:
+    lines = [
+        f"Case {case_reference}, as of {human(report.as_of)} (checks {report.checks_version})",
+        "",
+    ]
+    for level, heading in _HEADINGS:
+        findings = report.findings(level=level)
+        if not findings:
+            continue
+        lines.append(f"{heading} ({len(findings)})")
+        for finding in findings:
+            lines.extend(_finding_lines(finding))
+        lines.append("")
+    lines.append(report.summary())
+    return "\n".join(lines)
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    lines = [f"  {finding.check_id}  [{finding.resolution.value}]  {finding.message}"]
+    if finding.evidence:
+        lines.append(f"      Evidence: {', '.join(finding.evidence)}")
+    if finding.resolution_text:
+        by = f" ({finding.resolved_by})" if finding.resolved_by else ""
+        lines.append(
+            f"      {finding.resolution.value.capitalize()}{by}: {finding.resolution_text}"
+        )
+    else:
+        lines.append(f"      What would resolve it: {finding.hint}")
+    return lines

@@ -1,0 +1,63 @@
+"""Professional curiosity: peers, networks, and the reasons behind poor engagement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from closure_readiness.checks.registry import Problem, check
+from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.dates import human, weeks
+from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Engagement
+
+
+@check(
+    id="curiosity.E001",
+    title="Peers and network not mapped",
+    question="Where exploitation is a concern, have peer associates and the network been mapped?",
+    satisfied_by="No exploitation concern, or a date recorded for mapping peers and network.",
+    hint="Map peer associates and the wider network, family members included, and record when.",
+    overridable=True,
+)
+def not_mapped(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    if not review.case.exploitation_concern or review.answers.curiosity.network_mapped_on:
+        return []
+    return [Problem("Exploitation is a concern but peers and network have not been mapped.")]
+
+
+@check(
+    id="curiosity.W001",
+    title="Reasons for poor engagement not explored",
+    question="Why was engagement reluctant or sporadic?",
+    satisfied_by="Engagement recorded as good, or the reasons behind it recorded.",
+    hint="Record what you found out about why engagement was reluctant or sporadic.",
+)
+def engagement_unexplored(
+    review: Review, *, as_of: dt.date, thresholds: Thresholds
+) -> list[Problem]:
+    answer = review.answers.curiosity
+    if answer.engagement is Engagement.GOOD or answer.engagement_reasons:
+        return []
+    return [
+        Problem(
+            f"Engagement was {answer.engagement.label.lower()} and the reasons are not explored."
+        )
+    ]
+
+
+@check(
+    id="curiosity.W002",
+    title="No recent direct contact",
+    question="When did anyone last have direct contact with the young person?",
+    satisfied_by="Direct contact within the seen-alone threshold before the as-of date.",
+    hint="Make direct contact with the young person before closing; no news is not good news.",
+)
+def no_recent_contact(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    last = review.answers.curiosity.last_direct_contact_on
+    limit = thresholds.child_seen_alone_weeks
+    if last is not None and last >= as_of - weeks(limit):
+        return []
+    when = "is not recorded" if last is None else f"was on {human(last)}"
+    return [
+        Problem(f"The last direct contact with the young person {when}, not within {limit} weeks.")
+    ]

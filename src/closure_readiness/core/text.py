@@ -1,0 +1,108 @@
+"""Safe text and identifier types shared by every model, with messages a caseworker understands."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+from pydantic_core import PydanticCustomError
+
+SHORT_TEXT_MAX = 200
+LONG_TEXT_MAX = 4000
+
+# Bidirectional overrides and isolates can make stored text display differently from what it says.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\n\t")
+
+
+def _refuse_unsafe_characters(value: str, *, multiline: bool) -> str:
+    for char in value:
+        if char in _BIDI_CONTROLS:
+            raise PydanticCustomError(
+                "unsafe_text",
+                "Remove the hidden text-direction character (U+{code}); "
+                "it can make the text read differently from what it says.",
+                {"code": f"{ord(char):04X}"},
+            )
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise PydanticCustomError(
+                "unsafe_text",
+                "The text contains a broken character (U+{code}); retype it.",
+                {"code": f"{ord(char):04X}"},
+            )
+        if unicodedata.category(char) == "Cc" and not (multiline and char in _ALLOWED_CONTROLS):
+            raise PydanticCustomError(
+                "unsafe_text",
+                "The text contains an invisible control character (U+{code}); remove it.",
+                {"code": f"{ord(char):04X}"},
+            )
+    return value
+
+
+def _short(value: str) -> str:
+    return _refuse_unsafe_characters(value, multiline=False)
+
+
+def _long(value: str) -> str:
+    return _refuse_unsafe_characters(value, multiline=True)
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX),
+    AfterValidator(_short),
+]
+"""One line of free text (a service name, a role). May be empty."""
+
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=LONG_TEXT_MAX),
+    AfterValidator(_long),
+]
+"""A paragraph of free text (what evidence shows, a rationale). May be empty."""
+
+CASE_REF_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,23}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
+YEAR_MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _case_ref(value: str) -> str:
+    value = value.strip().upper()
+    if not CASE_REF_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "case_reference",
+            "Enter the case reference from the case record (3 to 24 letters, numbers, "
+            "hyphens or slashes, for example CR-2024-0173); never a name.",
+        )
+    return value
+
+
+def _record_id(value: str) -> str:
+    value = value.strip()
+    if not ID_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "record_id",
+            "Use 1 to 24 letters, numbers, hyphens or underscores for the id (for example E1).",
+        )
+    return value
+
+
+def _year_month(value: str) -> str:
+    value = value.strip()
+    if not YEAR_MONTH_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "year_month", "Enter the month of birth as year and month, for example 2009-04."
+        )
+    return value
+
+
+CaseRef = Annotated[str, AfterValidator(_case_ref)]
+"""A case reference from the case record. Never a name."""
+
+RecordId = Annotated[str, AfterValidator(_record_id)]
+"""The id of an evidence item or incident within one review."""
+
+YearMonth = Annotated[str, AfterValidator(_year_month)]
+"""A month as YYYY-MM (birth month: enough for age, less identifying than a date)."""
