@@ -1,0 +1,38 @@
+"""Run the benchmarks: `python -m bench [--quick] [NAME ...]` prints a table of medians and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+
+from bench.harness import Measurement, table
+
+SUITES = {
+    "checks": "bench.checks_bench",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument(
+        "names", nargs="*", help=f"suites to run: {', '.join(SUITES)} (default all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
+    args = parser.parse_args()
+    repeat = 20 if args.quick else 200
+    unknown = [name for name in args.names if name not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    rows: list[Measurement] = []
+    for name in args.names or list(SUITES):
+        module = importlib.import_module(SUITES[name])
+        rows.extend(module.run(repeat))
+    print(f"Python {platform.python_version()} on {platform.machine()}, repeat={repeat}")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""A small benchmark harness: median timings and ratios against a floor from the same run.
+
+Ratios, not absolute times, are what we compare across machines; absolute medians are printed
+for the record. No test asserts on these numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    subject_ms: float
+    floor_name: str
+    floor_ms: float
+    target: float | None
+    """The ratio we aim at (subject / floor), or None when only the time is reported."""
+
+    @property
+    def ratio(self) -> float:
+        return self.subject_ms / self.floor_ms if self.floor_ms else float("nan")
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return "-"
+        return "ok" if self.ratio <= self.target else "OVER"
+
+
+def median_ms(action: Callable[[], object], *, repeat: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        action()
+    gc.collect()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        action()
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+    return statistics.median(samples)
+
+
+def compare(
+    name: str,
+    subject: Callable[[], object],
+    floor_name: str,
+    floor: Callable[[], object],
+    *,
+    repeat: int,
+    target: float | None,
+) -> Measurement:
+    """Interleave the two so drift on a busy machine hits both alike."""
+    subject_runs: list[float] = []
+    floor_runs: list[float] = []
+    rounds = 5
+    for _ in range(rounds):
+        floor_runs.append(median_ms(floor, repeat=max(1, repeat // rounds)))
+        subject_runs.append(median_ms(subject, repeat=max(1, repeat // rounds)))
+    return Measurement(
+        name=name,
+        subject_ms=statistics.median(subject_runs),
+        floor_name=floor_name,
+        floor_ms=statistics.median(floor_runs),
+        target=target,
+    )
+
+
+def table(rows: list[Measurement]) -> str:
+    header = "| benchmark | median ms | floor | floor ms | ratio | target | verdict |"
+    lines = [header, "|---|---:|---|---:|---:|---:|---|"]
+    for row in rows:
+        target = f"<= {row.target:g}x" if row.target is not None else "-"
+        lines.append(
+            f"| {row.name} | {row.subject_ms:.3f} | {row.floor_name} | {row.floor_ms:.3f} | "
+            f"{row.ratio:.2f}x | {target} | {row.verdict} |"
+        )
+    return "\n".join(lines)

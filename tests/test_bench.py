@@ -1,0 +1,39 @@
+"""The benchmark command keeps working (a smoke run; no timing is asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_checks_benchmark_prints_a_table_row_with_a_ratio() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "checks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| all 44 checks"))
+    assert row.count("|") == 8
+    assert "x |" in row
+
+
+def test_benchmark_refuses_an_unknown_suite() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "nonsense"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown suite nonsense" in result.stderr
