@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [--quick] [NAME ...]` prints a table of medians and ratios."""
+"""Run the benchmarks: `python -m bench [--quick] [NAME ...]` prints medians and ratios."""
 
 from __future__ import annotations
 

@@ -1,0 +1,275 @@
+"""The team manager's use cases: the queue, countersign, return with reasons, exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from closure_readiness.checks import evaluate
+from closure_readiness.core.review import ManagerException, Review
+from closure_readiness.service.context import (
+    Context,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Principal,
+    Refused,
+    Role,
+)
+from closure_readiness.service.records import ExceptionRequest, SealedDecision
+from closure_readiness.service.reviews import record_outcome, evaluate_review
+from closure_readiness.storage import audit, repositories
+from closure_readiness.storage.database import ConstraintRefused, reading, writing
+
+MAX_REASON = 4000
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    decision_id: int
+    review_id: int
+    case_reference: str
+    signed_by: str
+    signed_at: str
+    exceptions: int
+    cautions: int
+    days_waiting: int
+
+
+@dataclass(frozen=True)
+class Queue:
+    submitted: list[QueueItem]
+    exception_requests: list[ExceptionRequest]
+
+
+def _require_manager(principal: Principal) -> None:
+    if principal.role is not Role.TEAM_MANAGER:
+        raise NotAllowed("Only a team manager can countersign, return or grant exceptions.")
+
+
+def _reason(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput(f"Write the {what}.")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"Shorten the {what} to at most {MAX_REASON} characters.")
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise InvalidInput(f"The {what} contains an invisible control character; remove it.")
+    return text
+
+
+def queue(ctx: Context, principal: Principal) -> Queue:
+    """Submitted reviews of the manager's team, oldest first, and exception requests waiting."""
+    _require_manager(principal)
+    today = ctx.now().date()
+    with reading(ctx.db_path) as db:
+        rows = repositories.submitted_for_team(db, principal.team)
+        requests = repositories.pending_exception_requests_for_team(db, principal.team)
+    return Queue(
+        submitted=[
+            QueueItem(
+                decision_id=row["decision_id"],
+                review_id=row["review_id"],
+                case_reference=row["case_reference"],
+                signed_by=row["signed_by"],
+                signed_at=row["signed_at"],
+                exceptions=row["exceptions"],
+                cautions=row["cautions"],
+                days_waiting=(today - dt.datetime.fromisoformat(row["signed_at"]).date()).days,
+            )
+            for row in rows
+        ],
+        exception_requests=[ExceptionRequest.from_row(row) for row in requests],
+    )
+
+
+def _may_see_decision(principal: Principal, row: dict[str, Any]) -> bool:
+    if principal.role is Role.AUDITOR:
+        return True
+    if principal.role in (Role.TEAM_MANAGER, Role.CASEWORKER):
+        return bool(row["team"] == principal.team)
+    return False
+
+
+def get_decision(ctx: Context, principal: Principal, decision_id: int) -> SealedDecision:
+    """A sealed decision as signed, with its outcome. Every view is an audit event."""
+    with writing(ctx.db_path) as db:
+        row = repositories.get_decision(db, decision_id)
+        if row is None or not _may_see_decision(principal, row):
+            raise NotFound(f"There is no decision {decision_id} that you can see.")
+        outcome = repositories.get_outcome(db, decision_id)
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action="decision_viewed",
+            review_id=row["review_id"],
+            decision_id=decision_id,
+        )
+    return SealedDecision.from_rows(row, outcome)
+
+
+def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_seen: str) -> None:
+    """Approve the closure: re-run the checks on the sealed content and record the hash seen."""
+    _require_manager(principal)
+    now = ctx.now()
+    try:
+        with writing(ctx.db_path) as db:
+            row = repositories.get_decision(db, decision_id)
+            if row is None or row["team"] != principal.team:
+                raise NotFound(f"There is no decision {decision_id} in your team.")
+            if row["signed_by"] == principal.staff_id:
+                raise Refused(
+                    "You signed off this review yourself, so another manager must countersign it."
+                )
+            if repositories.get_outcome(db, decision_id) is not None:
+                raise Refused(
+                    "This decision has already been countersigned, returned or withdrawn."
+                )
+            if hash_seen != row["content_hash"]:
+                raise Refused(
+                    "The decision you saw is not the one sealed. Reload it before countersigning."
+                )
+            sealed = SealedDecision.from_rows(row, None)
+            report = evaluate(sealed.review, as_of=sealed.as_of, thresholds=sealed.thresholds)
+            if not report.sign_off_possible:
+                raise Refused(
+                    "Re-running the checks on the sealed review shows open gaps "
+                    f"({', '.join(f.check_id for f in report.open_findings)}); return it instead.",
+                    blocking=[f.check_id for f in report.open_findings],
+                )
+            record_outcome(
+                db,
+                decision_id=decision_id,
+                outcome="approved",
+                by=principal.staff_id,
+                at=now,
+                hash_seen=hash_seen,
+                reasons={},
+            )
+            repositories.set_review_status(db, row["review_id"], "approved", now.isoformat())
+    except ConstraintRefused as error:
+        raise Refused(f"The countersignature was refused: {error}.") from None
+
+
+def return_review(
+    ctx: Context,
+    principal: Principal,
+    decision_id: int,
+    *,
+    overall: str,
+    findings: dict[str, str] | None = None,
+    themes: dict[str, str] | None = None,
+) -> None:
+    """Send the review back to the worker with reasons, overall and per finding or step."""
+    _require_manager(principal)
+    overall = _reason(overall, "reason for returning the review")
+    findings = {key: _reason(text, "reason") for key, text in (findings or {}).items() if text}
+    themes = {key: _reason(text, "reason") for key, text in (themes or {}).items() if text}
+    now = ctx.now()
+    try:
+        with writing(ctx.db_path) as db:
+            row = repositories.get_decision(db, decision_id)
+            if row is None or row["team"] != principal.team:
+                raise NotFound(f"There is no decision {decision_id} in your team.")
+            if repositories.get_outcome(db, decision_id) is not None:
+                raise Refused(
+                    "This decision has already been countersigned, returned or withdrawn."
+                )
+            record_outcome(
+                db,
+                decision_id=decision_id,
+                outcome="returned",
+                by=principal.staff_id,
+                at=now,
+                hash_seen=row["content_hash"],
+                reasons={"overall": overall, "findings": findings, "themes": themes},
+            )
+            repositories.set_review_status(db, row["review_id"], "returned", now.isoformat())
+    except ConstraintRefused as error:
+        raise Refused(f"Returning the review was refused: {error}.") from None
+
+
+def decide_exception(
+    ctx: Context, principal: Principal, request_id: int, *, grant: bool, reason: str
+) -> None:
+    """Grant (the finding is resolved) or decline a worker's request for an exception."""
+    _require_manager(principal)
+    reason = _reason(reason, "reason for your decision")
+    now = ctx.now()
+    with writing(ctx.db_path) as db:
+        request = repositories.get_exception_request(db, request_id)
+        review_row = repositories.get_review(db, request["review_id"]) if request else None
+        if request is None or review_row is None or review_row["team"] != principal.team:
+            raise NotFound(f"There is no exception request {request_id} in your team.")
+        if request["status"] != "pending":
+            raise Refused(f"This request has already been {request['status']}.")
+        if request["requested_by"] == principal.staff_id or (
+            review_row["worker_id"] == principal.staff_id
+        ):
+            raise Refused("You cannot decide an exception on your own review.")
+        if review_row["status"] not in ("draft", "returned"):
+            raise Refused("Exceptions can be decided only while the review is being prepared.")
+        if grant:
+            review = Review.model_validate_json(review_row["content"])
+            report = evaluate_review(ctx, review)
+            if request["finding_key"] not in {f.key for f in report.open_blockers}:
+                raise Refused(
+                    "The gap has changed since the exception was asked for; the worker must ask "
+                    "again."
+                )
+            exception = ManagerException(
+                finding=request["finding_key"],
+                reason=reason,
+                manager=principal.staff_id,
+                granted_on=now.date(),
+            )
+            updated = review.model_copy(update={"exceptions": [*review.exceptions, exception]})
+            _store_manager_change(db, review_row, updated, principal, now)
+        repositories.decide_exception_request(
+            db,
+            request_id,
+            status="granted" if grant else "declined",
+            decided_by=principal.staff_id,
+            decided_at=now.isoformat(),
+            reason=reason,
+        )
+        audit.append(
+            db,
+            at=now,
+            actor=principal.staff_id,
+            action="exception_granted" if grant else "exception_declined",
+            review_id=review_row["id"],
+            detail={"request_id": request_id, "finding": request["finding_key"], "reason": reason},
+        )
+
+
+def _store_manager_change(
+    db: Any, row: dict[str, Any], review: Review, principal: Principal, now: dt.datetime
+) -> None:
+    from closure_readiness.core.canonical import content_hash
+
+    content = review.model_dump_json()
+    digest = content_hash(review)
+    repositories.update_review_content(
+        db,
+        row["id"],
+        expected_version=row["version"],
+        content=content,
+        content_hash=digest,
+        proposed_closure_on=row["proposed_closure_on"],
+        case_reference=row["case_reference"],
+        at=now.isoformat(),
+    )
+    repositories.insert_review_version(
+        db,
+        {
+            "review_id": row["id"],
+            "version": row["version"] + 1,
+            "content": content,
+            "content_hash": digest,
+            "saved_by": principal.staff_id,
+            "saved_at": now.isoformat(),
+        },
+    )

@@ -1,0 +1,543 @@
+"""The caseworker's use cases: start, save, evaluate, sign off, withdraw, ask for an exception."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from closure_readiness.checks import ReadinessReport, Resolution, evaluate
+from closure_readiness.checks.runner import CHECKS_VERSION
+from closure_readiness.core.canonical import canonical_json, content_hash
+from closure_readiness.core.dates import add_months
+from closure_readiness.core.errors import explain
+from closure_readiness.core.review import Case, Review
+from closure_readiness.service.context import (
+    Conflict,
+    Context,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Principal,
+    Refused,
+    Role,
+)
+from closure_readiness.service.records import (
+    ExceptionRequest,
+    ReturnNote,
+    ReviewRecord,
+    ReviewSummary,
+)
+from closure_readiness.storage import audit, repositories
+from closure_readiness.storage.database import ConstraintRefused, reading, writing
+from closure_readiness.storage.integrity import sha256_text
+
+DECISION_FORMAT = "closure-readiness/decision@1"
+ATTESTATION = (
+    "I confirm that this review is accurate to the best of my knowledge, that the evidence cited "
+    "is recorded in the case record, and that I have considered every gap shown."
+)
+EDITABLE = ("draft", "returned")
+
+
+def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
+    """The report the worker sees: as of the proposed closure date, configured thresholds."""
+    return evaluate(review, as_of=review.case.proposed_closure_on, thresholds=ctx.thresholds)
+
+
+def _load(content: str) -> Review:
+    return Review.model_validate_json(content)
+
+
+def _may_read(principal: Principal, row: dict[str, Any]) -> bool:
+    if principal.role is Role.AUDITOR:
+        return True
+    if principal.role in (Role.CASEWORKER, Role.TEAM_MANAGER):
+        return bool(row["team"]) and row["team"] == principal.team
+    return False
+
+
+def _require_caseworker(principal: Principal) -> None:
+    if principal.role is not Role.CASEWORKER:
+        raise NotAllowed("Only a caseworker can prepare and sign off a closure review.")
+
+
+def _require_own_editable(principal: Principal, row: dict[str, Any]) -> None:
+    _require_caseworker(principal)
+    if row["worker_id"] != principal.staff_id:
+        raise NotAllowed("Only the allocated worker can change or sign off this review.")
+    if row["status"] not in EDITABLE:
+        raise Refused(f"This review is {row['status']} and can no longer be changed.")
+
+
+def _row_or_missing(db: Any, review_id: int, principal: Principal) -> dict[str, Any]:
+    row = repositories.get_review(db, review_id)
+    if row is None or not _may_read(principal, row):
+        raise NotFound(f"There is no review {review_id} that you can see.")
+    return row
+
+
+def _evidence_rows(review: Review) -> Iterator[dict[str, Any]]:
+    for item in review.evidence:
+        yield {
+            "evidence_id": item.id,
+            "agency": item.agency.value,
+            "kind": item.kind.value,
+            "observed_on": item.observed_on.isoformat(),
+            "direction": item.direction.value,
+            "shows": item.shows,
+            "record_ref": item.record_ref,
+        }
+
+
+def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]) -> int:
+    """Open a draft review for a case. Linked as a re-referral inside the re-referral window."""
+    _require_caseworker(principal)
+    try:
+        case = case if isinstance(case, Case) else Case.model_validate(case)
+        case = case.model_copy(
+            update={"allocated_worker": principal.staff_id, "team": principal.team}
+        )
+        review = Review(case=case)
+    except ValidationError as error:
+        raise InvalidInput("Check the case details.", problems=explain(error, Case)) from None
+    now = ctx.now()
+    content = review.model_dump_json()
+    try:
+        with writing(ctx.db_path) as db:
+            if repositories.open_review_for_case(db, case.case_reference) is not None:
+                raise Refused(
+                    f"Case {case.case_reference} already has an open closure review; continue "
+                    "that one."
+                )
+            re_referral_of = None
+            approval = repositories.last_approval_for_case(db, case.case_reference)
+            if approval is not None:
+                approved_on = dt.datetime.fromisoformat(approval["decided_at"]).date()
+                window = ctx.thresholds.re_referral_window_months
+                if now.date() <= add_months(approved_on, window):
+                    re_referral_of = approval["review_id"]
+            review_id = repositories.insert_review(
+                db,
+                {
+                    "case_reference": case.case_reference,
+                    "team": principal.team,
+                    "worker_id": principal.staff_id,
+                    "content": content,
+                    "content_hash": content_hash(review),
+                    "proposed_closure_on": case.proposed_closure_on.isoformat(),
+                    "re_referral_of": re_referral_of,
+                    "created_at": now.isoformat(),
+                },
+            )
+            repositories.insert_review_version(
+                db,
+                {
+                    "review_id": review_id,
+                    "version": 1,
+                    "content": content,
+                    "content_hash": content_hash(review),
+                    "saved_by": principal.staff_id,
+                    "saved_at": now.isoformat(),
+                },
+            )
+            audit.append(
+                db,
+                at=now,
+                actor=principal.staff_id,
+                action="review_started",
+                review_id=review_id,
+                detail={"case_reference": case.case_reference, "re_referral_of": re_referral_of},
+            )
+    except ConstraintRefused:
+        raise Refused(
+            f"Case {case.case_reference} already has an open closure review; continue that one."
+        ) from None
+    return review_id
+
+
+def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewRecord:
+    with reading(ctx.db_path) as db:
+        row = _row_or_missing(db, review_id, principal)
+        requests = repositories.exception_requests_for_review(db, review_id)
+        decisions = repositories.decisions_for_review(db, review_id)
+        pending = repositories.pending_decision(db, review_id)
+    review = _load(row["content"])
+    last_return = None
+    for decision in reversed(decisions):
+        if decision["outcome"] == "returned":
+            reasons = json.loads(decision["reasons"])
+            last_return = ReturnNote(
+                decision_id=decision["id"],
+                returned_by=decision["decided_by"],
+                returned_at=decision["decided_at"],
+                overall=reasons.get("overall", ""),
+                findings=reasons.get("findings", {}),
+                themes=reasons.get("themes", {}),
+            )
+            break
+    return ReviewRecord(
+        id=row["id"],
+        status=row["status"],
+        version=row["version"],
+        worker_id=row["worker_id"],
+        team=row["team"],
+        case_reference=row["case_reference"],
+        content_hash=row["content_hash"],
+        review=review,
+        report=evaluate_review(ctx, review),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        re_referral_of=row["re_referral_of"],
+        last_return=last_return if row["status"] == "returned" else None,
+        exception_requests=[ExceptionRequest.from_row(r) for r in requests],
+        pending_decision_id=pending["id"] if pending else None,
+    )
+
+
+def list_reviews(ctx: Context, principal: Principal, *, mine: bool = True) -> list[ReviewSummary]:
+    """The worker's own reviews (or the team's), newest change first, with open gaps counted."""
+    if principal.role not in (Role.CASEWORKER, Role.TEAM_MANAGER):
+        raise NotAllowed("Only caseworkers and team managers have a list of reviews.")
+    with reading(ctx.db_path) as db:
+        if mine and principal.role is Role.CASEWORKER:
+            rows = repositories.list_reviews(db, worker_id=principal.staff_id)
+        else:
+            rows = repositories.list_reviews(db, team=principal.team)
+    summaries = []
+    for row in rows:
+        report = evaluate_review(ctx, _load(row["content"]))
+        summaries.append(
+            ReviewSummary(
+                id=row["id"],
+                case_reference=row["case_reference"],
+                status=row["status"],
+                worker_id=row["worker_id"],
+                proposed_closure_on=row["proposed_closure_on"],
+                open_blockers=len(report.open_blockers),
+                open_cautions=len(report.open_cautions),
+                updated_at=row["updated_at"],
+                re_referral_of=row["re_referral_of"],
+            )
+        )
+    return summaries
+
+
+def _without_exceptions(content: str) -> str:
+    document = json.loads(content)
+    document.pop("exceptions", None)
+    return canonical_json(document)
+
+
+def save_review(
+    ctx: Context,
+    principal: Principal,
+    review_id: int,
+    review: Review | dict[str, Any],
+    *,
+    expected_version: int,
+) -> int:
+    """Save the worker's answers and evidence; returns the new version.
+
+    Refuses with Conflict when the review was saved elsewhere (another tab) since
+    `expected_version`, unless the only change since then is a manager's exception.
+    Exceptions are the manager's: whatever the worker sends, the stored ones are kept.
+    """
+    try:
+        review = review if isinstance(review, Review) else Review.model_validate(review)
+    except ValidationError as error:
+        raise InvalidInput(
+            "Some answers need correcting.", problems=explain(error, Review)
+        ) from None
+    now = ctx.now()
+    with writing(ctx.db_path) as db:
+        row = _row_or_missing(db, review_id, principal)
+        _require_own_editable(principal, row)
+        stored = _load(row["content"])
+        if review.case.case_reference != stored.case.case_reference:
+            raise Refused("The case reference of a review cannot change; start a new review.")
+        review = review.model_copy(
+            update={
+                "exceptions": stored.exceptions,
+                "case": review.case.model_copy(
+                    update={"allocated_worker": row["worker_id"], "team": row["team"]}
+                ),
+            }
+        )
+        review = Review.model_validate(review.model_dump())
+        version = int(row["version"])
+        if expected_version != version:
+            seen = db.execute(
+                "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
+                [review_id, expected_version],
+            ).fetchone()
+            if seen is None or _without_exceptions(seen[0]) != _without_exceptions(row["content"]):
+                raise Conflict(
+                    "This review was changed in another tab or window since you opened it. "
+                    "Reload to see the latest version; your unsaved change was not stored."
+                )
+        content = review.model_dump_json()
+        digest = content_hash(review)
+        if digest == row["content_hash"]:
+            return version
+        repositories.update_review_content(
+            db,
+            review_id,
+            expected_version=version,
+            content=content,
+            content_hash=digest,
+            proposed_closure_on=review.case.proposed_closure_on.isoformat(),
+            case_reference=review.case.case_reference,
+            at=now.isoformat(),
+        )
+        repositories.insert_review_version(
+            db,
+            {
+                "review_id": review_id,
+                "version": version + 1,
+                "content": content,
+                "content_hash": digest,
+                "saved_by": principal.staff_id,
+                "saved_at": now.isoformat(),
+            },
+        )
+        repositories.replace_evidence(db, review_id, _evidence_rows(review))
+        audit.append(
+            db,
+            at=now,
+            actor=principal.staff_id,
+            action="review_saved",
+            review_id=review_id,
+            detail={"version": version + 1, "content_hash": digest},
+        )
+    return version + 1
+
+
+def _search_text(review: Review) -> str:
+    words: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            words.append(value)
+        elif isinstance(value, dict):
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(review.model_dump(mode="json"))
+    return "\n".join(word for word in words if word)
+
+
+def sign_off(
+    ctx: Context,
+    principal: Principal,
+    review_id: int,
+    *,
+    seen_hash: str,
+    attested: bool,
+) -> int:
+    """Seal the review and its report and submit it for countersignature; returns the decision id.
+
+    Refused while any blocker is open, a caution lacks a rationale, the worker has not attested,
+    or the review changed since the report the worker saw (`seen_hash`).
+    """
+    if not attested:
+        raise Refused("Confirm the attestation before signing off.")
+    now = ctx.now()
+    try:
+        with writing(ctx.db_path) as db:
+            row = _row_or_missing(db, review_id, principal)
+            _require_own_editable(principal, row)
+            if row["content_hash"] != seen_hash:
+                raise Conflict(
+                    "The review changed since the report you saw. Check the report again "
+                    "before signing off."
+                )
+            review = _load(row["content"])
+            report = evaluate_review(ctx, review)
+            if not report.sign_off_possible:
+                raise Refused(
+                    "Sign-off is blocked: resolve every blocker and write a rationale for every "
+                    "caution first.",
+                    blocking=[finding.check_id for finding in report.open_findings],
+                )
+            sealed_fields = {
+                "format": DECISION_FORMAT,
+                "review_id": review_id,
+                "case_reference": review.case.case_reference,
+                "team": row["team"],
+                "closure_reason": review.case.closure_reason.value,
+                "signed_by": principal.staff_id,
+                "signed_at": now.isoformat(),
+                "as_of": report.as_of.isoformat(),
+                "checks_version": CHECKS_VERSION,
+                "thresholds": report.thresholds.model_dump(mode="json"),
+                "review": review.model_dump(mode="json"),
+                "report": report.model_dump(mode="json"),
+                "attestation": ATTESTATION,
+            }
+            sealed = canonical_json(sealed_fields)
+            digest = sha256_text(sealed)
+            findings = report.findings()
+            decision_id = repositories.insert_decision(
+                db,
+                {
+                    **{k: sealed_fields[k] for k in ("review_id", "case_reference", "team")},
+                    "closure_reason": sealed_fields["closure_reason"],
+                    "signed_by": principal.staff_id,
+                    "signed_at": sealed_fields["signed_at"],
+                    "as_of": sealed_fields["as_of"],
+                    "checks_version": CHECKS_VERSION,
+                    "sign_off_possible": 1,
+                    "exceptions": sum(f.resolution is Resolution.EXCEPTION for f in findings),
+                    "cautions": sum(f.resolution is Resolution.RATIONALE for f in findings),
+                    "sealed": sealed,
+                    "content_hash": digest,
+                    "search_text": _search_text(review),
+                },
+            )
+            repositories.set_review_status(db, review_id, "submitted", now.isoformat())
+            audit.append(
+                db,
+                at=now,
+                actor=principal.staff_id,
+                action="signed_off",
+                review_id=review_id,
+                decision_id=decision_id,
+                detail={"content_hash": digest, "checks_version": CHECKS_VERSION},
+            )
+    except ConstraintRefused as error:
+        raise Refused(f"Sign-off was refused by the database: {error}.") from None
+    return decision_id
+
+
+def withdraw(ctx: Context, principal: Principal, review_id: int, *, reason: str) -> None:
+    """Stop a review that will not lead to closure (by its worker or the team's manager)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the review is withdrawn.")
+    now = ctx.now()
+    with writing(ctx.db_path) as db:
+        row = _row_or_missing(db, review_id, principal)
+        own = principal.role is Role.CASEWORKER and row["worker_id"] == principal.staff_id
+        if not (own or principal.role is Role.TEAM_MANAGER):
+            raise NotAllowed("Only the allocated worker or the team manager can withdraw it.")
+        if row["status"] not in ("draft", "returned", "submitted"):
+            raise Refused(f"This review is {row['status']} and cannot be withdrawn.")
+        pending = repositories.pending_decision(db, review_id)
+        if pending is not None:
+            record_outcome(
+                db,
+                decision_id=pending["id"],
+                outcome="withdrawn",
+                by=principal.staff_id,
+                at=now,
+                hash_seen=pending["content_hash"],
+                reasons={"overall": reason},
+            )
+        repositories.set_review_status(db, review_id, "withdrawn", now.isoformat())
+        audit.append(
+            db,
+            at=now,
+            actor=principal.staff_id,
+            action="review_withdrawn",
+            review_id=review_id,
+            detail={"reason": reason},
+        )
+
+
+def record_outcome(
+    db: Any,
+    *,
+    decision_id: int,
+    outcome: str,
+    by: str,
+    at: dt.datetime,
+    hash_seen: str,
+    reasons: dict[str, Any],
+) -> str:
+    fields = {
+        "format": "closure-readiness/outcome@1",
+        "decision_id": decision_id,
+        "outcome": outcome,
+        "decided_by": by,
+        "decided_at": at.isoformat(),
+        "hash_seen": hash_seen,
+        "reasons": reasons,
+    }
+    sealed = canonical_json(fields)
+    digest = sha256_text(sealed)
+    repositories.insert_outcome(
+        db,
+        {
+            "decision_id": decision_id,
+            "outcome": outcome,
+            "decided_by": by,
+            "decided_at": fields["decided_at"],
+            "hash_seen": hash_seen,
+            "reasons": canonical_json(reasons),
+            "sealed": sealed,
+            "outcome_hash": digest,
+        },
+    )
+    audit.append(
+        db,
+        at=at,
+        actor=by,
+        action="decided",
+        decision_id=decision_id,
+        detail={"outcome": outcome, "outcome_hash": digest},
+    )
+    return digest
+
+
+def request_exception(
+    ctx: Context, principal: Principal, review_id: int, *, finding_key: str, reason: str
+) -> int:
+    """Ask the team manager for an exception to one finding of an overridable blocker."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Give your reasoning for the exception.")
+    if len(reason) > 4000:
+        raise InvalidInput("Shorten your reasoning to at most 4000 characters.")
+    now = ctx.now()
+    with writing(ctx.db_path) as db:
+        row = _row_or_missing(db, review_id, principal)
+        _require_own_editable(principal, row)
+        report = evaluate_review(ctx, _load(row["content"]))
+        finding = next((f for f in report.open_blockers if f.key == finding_key), None)
+        if finding is None:
+            raise Refused("That gap is no longer open, so no exception is needed.")
+        result = next(r for r in report.results if r.id == finding.check_id)
+        if not result.overridable:
+            raise Refused(
+                f"{finding.check_id} cannot be excepted: the data must change so it passes."
+            )
+        for existing in repositories.exception_requests_for_review(db, review_id):
+            if existing["finding_key"] == finding_key and existing["status"] == "pending":
+                raise Refused("An exception for this gap has already been asked for.")
+        request_id = repositories.insert_exception_request(
+            db,
+            {
+                "review_id": review_id,
+                "finding_key": finding_key,
+                "check_id": finding.check_id,
+                "requested_by": principal.staff_id,
+                "requested_at": now.isoformat(),
+                "worker_reason": reason,
+            },
+        )
+        audit.append(
+            db,
+            at=now,
+            actor=principal.staff_id,
+            action="exception_requested",
+            review_id=review_id,
+            detail={"request_id": request_id, "finding": finding_key},
+        )
+    return request_id

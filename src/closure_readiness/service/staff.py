@@ -1,0 +1,166 @@
+"""Staff accounts: who may sign in, with which role and team. Administered from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from closure_readiness.core.text import ID_PATTERN
+from closure_readiness.service.context import (
+    Context,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Principal,
+    Role,
+)
+from closure_readiness.storage import audit, repositories
+from closure_readiness.storage.database import ConstraintRefused, reading, writing
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    staff_id: str
+    issuer: str
+    subject: str
+    display_name: str
+    role: Role
+    team: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StaffMember:
+        return cls(
+            staff_id=row["id"],
+            issuer=row["issuer"],
+            subject=row["subject"],
+            display_name=row["display_name"],
+            role=Role(row["role"]),
+            team=row["team"],
+            active=bool(row["active"]),
+        )
+
+    def principal(self) -> Principal:
+        return Principal(self.staff_id, self.display_name, self.role, self.team)
+
+
+def _require_admin(principal: Principal) -> None:
+    if principal.role is not Role.ADMIN:
+        raise NotAllowed("Only an administrator can manage staff accounts.")
+
+
+def _clean(value: str, what: str, *, limit: int = 200) -> str:
+    value = value.strip()
+    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"Enter the {what} (1 to {limit} printable characters).")
+    return value
+
+
+def add_staff(
+    ctx: Context,
+    principal: Principal,
+    *,
+    staff_id: str,
+    issuer: str,
+    subject: str,
+    display_name: str,
+    role: Role | str,
+    team: str = "",
+) -> StaffMember:
+    _require_admin(principal)
+    if not ID_PATTERN.fullmatch(staff_id):
+        raise InvalidInput("Staff ids are 1 to 24 letters, numbers, hyphens or underscores.")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"Role must be one of: {', '.join(r.value for r in Role)}.") from None
+    if role in (Role.CASEWORKER, Role.TEAM_MANAGER) and not team.strip():
+        raise InvalidInput("Caseworkers and team managers need a team.")
+    row = {
+        "id": staff_id,
+        "issuer": _clean(issuer, "issuer", limit=500),
+        "subject": _clean(subject, "subject", limit=500),
+        "display_name": _clean(display_name, "display name"),
+        "role": role.value,
+        "team": team.strip(),
+        "active": 1,
+        "created_at": ctx.now().isoformat(),
+    }
+    try:
+        with writing(ctx.db_path) as db:
+            repositories.insert_staff(db, row)
+            audit.append(
+                db,
+                at=ctx.now(),
+                actor=principal.staff_id,
+                action="staff_added",
+                detail={"staff_id": staff_id, "role": role.value, "team": row["team"]},
+            )
+    except ConstraintRefused:
+        raise InvalidInput(
+            f"A member of staff with id {staff_id} or the same sign-in identity already exists."
+        ) from None
+    return StaffMember.from_row(row)
+
+
+def list_staff(ctx: Context, principal: Principal) -> list[StaffMember]:
+    _require_admin(principal)
+    with reading(ctx.db_path) as db:
+        return [StaffMember.from_row(row) for row in repositories.list_staff(db)]
+
+
+def update_staff(
+    ctx: Context,
+    principal: Principal,
+    staff_id: str,
+    *,
+    role: Role | str | None = None,
+    team: str | None = None,
+    active: bool | None = None,
+) -> StaffMember:
+    _require_admin(principal)
+    changes: dict[str, Any] = {}
+    if role is not None:
+        try:
+            changes["role"] = Role(role).value
+        except ValueError:
+            raise InvalidInput(
+                f"Role must be one of: {', '.join(r.value for r in Role)}."
+            ) from None
+    if team is not None:
+        changes["team"] = team.strip()
+    if active is not None:
+        changes["active"] = int(active)
+    with writing(ctx.db_path) as db:
+        if repositories.get_staff(db, staff_id) is None:
+            raise NotFound(f"No member of staff has the id {staff_id}.")
+        if changes:
+            repositories.update_staff(db, staff_id, **changes)
+            audit.append(
+                db,
+                at=ctx.now(),
+                actor=principal.staff_id,
+                action="staff_changed",
+                detail={"staff_id": staff_id, **changes},
+            )
+        row = repositories.get_staff(db, staff_id)
+    assert row is not None
+    return StaffMember.from_row(row)
+
+
+def identify(ctx: Context, *, issuer: str, subject: str) -> Principal:
+    """The principal for a signed-in identity, checked on every request.
+
+    Raises NotAllowed for an identity the staff table does not know or has disabled.
+    """
+    with reading(ctx.db_path) as db:
+        row = repositories.staff_by_identity(db, issuer, subject)
+    if row is None:
+        raise NotAllowed(
+            "Your account is not set up for Closure Readiness. Ask your system administrator "
+            "to add you."
+        )
+    member = StaffMember.from_row(row)
+    if not member.active:
+        raise NotAllowed("Your account has been disabled. Ask your system administrator.")
+    return member.principal()

@@ -1,0 +1,51 @@
+"""Settings from the environment (prefix CLOSURE_); production refuses unsafe combinations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
+
+DEFAULT_DB = Path("data/closure-readiness.db")
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class UnsafeSettings(ValueError):
+    """Production was asked to start with settings that would put data at risk."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOSURE_", extra="ignore")
+
+    environment: Environment = Environment.DEV
+    db: Path = Field(default=DEFAULT_DB, description="SQLite database file (CLOSURE_DB)")
+    thresholds_file: Path | None = Field(default=None, description="JSON thresholds to use")
+    session_max_age_hours: float = Field(default=10.0, gt=0, le=24)
+    idle_timeout_minutes: float = Field(default=30.0, gt=0, le=480)
+    demo_sign_in: bool = Field(default=False, description="local OIDC provider with demo staff")
+
+    def thresholds(self) -> Thresholds:
+        if self.thresholds_file is None:
+            return DEFAULT_THRESHOLDS
+        return Thresholds.model_validate_json(self.thresholds_file.read_text(encoding="utf-8"))
+
+    def refuse_unsafe(self) -> None:
+        """Raise UnsafeSettings when production would run with demo or data-losing settings."""
+        if self.environment is not Environment.PROD:
+            return
+        problems = []
+        if self.demo_sign_in:
+            problems.append("demo sign-in is enabled (CLOSURE_DEMO_SIGN_IN)")
+        if self.db == DEFAULT_DB or not self.db.is_absolute():
+            problems.append("the database path is the default or relative; set CLOSURE_DB")
+        if problems:
+            raise UnsafeSettings("Refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""SQLite storage through sqlite-utils: migrations, repositories, the audit chain, integrity."""

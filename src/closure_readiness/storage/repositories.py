@@ -1,0 +1,280 @@
+"""Rows in and out: every SQL statement the service layer needs, and nothing else.
+
+Functions take an open `Database` inside a transaction from `storage.database`; they never
+commit. Rows come back as plain dicts; the service layer turns them into domain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+Row = dict[str, Any]
+
+
+def _one(db: Database, sql: str, params: Sequence[Any]) -> Row | None:
+    return next(db.query(sql, params), None)
+
+
+# Staff ---------------------------------------------------------------------------------------
+
+
+def insert_staff(db: Database, row: Row) -> None:
+    db.execute(
+        "INSERT INTO staff (id, issuer, subject, display_name, role, team, active, created_at) "
+        "VALUES (:id, :issuer, :subject, :display_name, :role, :team, :active, :created_at)",
+        row,
+    )
+
+
+def get_staff(db: Database, staff_id: str) -> Row | None:
+    return _one(db, "SELECT * FROM staff WHERE id = ?", [staff_id])
+
+
+def staff_by_identity(db: Database, issuer: str, subject: str) -> Row | None:
+    return _one(db, "SELECT * FROM staff WHERE issuer = ? AND subject = ?", [issuer, subject])
+
+
+def list_staff(db: Database) -> list[Row]:
+    return list(db.query("SELECT * FROM staff ORDER BY team, role, id"))
+
+
+def update_staff(db: Database, staff_id: str, **fields: Any) -> None:
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    db.execute(f"UPDATE staff SET {assignments} WHERE id = :id", {**fields, "id": staff_id})
+
+
+# Reviews -------------------------------------------------------------------------------------
+
+
+def insert_review(db: Database, row: Row) -> int:
+    cursor = db.execute(
+        "INSERT INTO reviews (case_reference, team, worker_id, status, version, content, "
+        "content_hash, proposed_closure_on, re_referral_of, created_at, updated_at) VALUES "
+        "(:case_reference, :team, :worker_id, 'draft', 1, :content, :content_hash, "
+        ":proposed_closure_on, :re_referral_of, :created_at, :created_at)",
+        row,
+    )
+    review_id = cursor.lastrowid
+    assert review_id is not None
+    return review_id
+
+
+def get_review(db: Database, review_id: int) -> Row | None:
+    return _one(db, "SELECT * FROM reviews WHERE id = ?", [review_id])
+
+
+def update_review_content(
+    db: Database,
+    review_id: int,
+    *,
+    expected_version: int,
+    content: str,
+    content_hash: str,
+    proposed_closure_on: str,
+    case_reference: str,
+    at: str,
+) -> bool:
+    """Save new content if nobody saved since `expected_version`; False when they did."""
+    cursor = db.execute(
+        "UPDATE reviews SET content = ?, content_hash = ?, proposed_closure_on = ?, "
+        "case_reference = ?, version = version + 1, updated_at = ? "
+        "WHERE id = ? AND version = ?",
+        [
+            content,
+            content_hash,
+            proposed_closure_on,
+            case_reference,
+            at,
+            review_id,
+            expected_version,
+        ],
+    )
+    return cursor.rowcount == 1
+
+
+def insert_review_version(db: Database, row: Row) -> None:
+    db.execute(
+        "INSERT INTO review_versions (review_id, version, content, content_hash, saved_by, "
+        "saved_at) VALUES (:review_id, :version, :content, :content_hash, :saved_by, :saved_at)",
+        row,
+    )
+
+
+def set_review_status(db: Database, review_id: int, status: str, at: str) -> None:
+    db.execute(
+        "UPDATE reviews SET status = ?, updated_at = ? WHERE id = ?", [status, at, review_id]
+    )
+
+
+def replace_evidence(db: Database, review_id: int, items: Iterable[Row]) -> None:
+    db.execute("DELETE FROM evidence WHERE review_id = ?", [review_id])
+    db.conn.executemany(
+        "INSERT INTO evidence (review_id, evidence_id, agency, kind, observed_on, direction, "
+        "shows, record_ref) VALUES (:review_id, :evidence_id, :agency, :kind, :observed_on, "
+        ":direction, :shows, :record_ref)",
+        [{**item, "review_id": review_id} for item in items],
+    )
+
+
+def list_reviews(
+    db: Database,
+    *,
+    worker_id: str | None = None,
+    team: str | None = None,
+    statuses: Sequence[str] | None = None,
+) -> list[Row]:
+    where, params = ["1 = 1"], []
+    if worker_id is not None:
+        where.append("worker_id = ?")
+        params.append(worker_id)
+    if team is not None:
+        where.append("team = ?")
+        params.append(team)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
+    sql = (
+        "SELECT id, case_reference, team, worker_id, status, version, content, content_hash, "
+        "proposed_closure_on, re_referral_of, created_at, updated_at FROM reviews WHERE "
+        + " AND ".join(where)
+        + " ORDER BY updated_at DESC"
+    )
+    return list(db.query(sql, params))
+
+
+def open_review_for_case(db: Database, case_reference: str) -> Row | None:
+    return _one(
+        db,
+        "SELECT * FROM reviews WHERE case_reference = ? "
+        "AND status IN ('draft', 'submitted', 'returned')",
+        [case_reference],
+    )
+
+
+def last_approval_for_case(db: Database, case_reference: str) -> Row | None:
+    """The most recent approved closure of a case: review id and when it was countersigned."""
+    return _one(
+        db,
+        "SELECT d.review_id, o.decided_at FROM decisions d "
+        "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
+        "WHERE d.case_reference = ? ORDER BY o.decided_at DESC LIMIT 1",
+        [case_reference],
+    )
+
+
+# Decisions and outcomes ----------------------------------------------------------------------
+
+
+def insert_decision(db: Database, row: Row) -> int:
+    cursor = db.execute(
+        "INSERT INTO decisions (review_id, case_reference, team, closure_reason, signed_by, "
+        "signed_at, as_of, checks_version, sign_off_possible, exceptions, cautions, sealed, "
+        "content_hash, search_text) VALUES (:review_id, :case_reference, :team, "
+        ":closure_reason, :signed_by, :signed_at, :as_of, :checks_version, :sign_off_possible, "
+        ":exceptions, :cautions, :sealed, :content_hash, :search_text)",
+        row,
+    )
+    decision_id = cursor.lastrowid
+    assert decision_id is not None
+    return decision_id
+
+
+def get_decision(db: Database, decision_id: int) -> Row | None:
+    return _one(db, "SELECT * FROM decisions WHERE id = ?", [decision_id])
+
+
+def pending_decision(db: Database, review_id: int) -> Row | None:
+    """The sign-off of a review that has no outcome yet."""
+    return _one(
+        db,
+        "SELECT d.* FROM decisions d WHERE d.review_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM outcomes o WHERE o.decision_id = d.id) ORDER BY d.id DESC LIMIT 1",
+        [review_id],
+    )
+
+
+def decisions_for_review(db: Database, review_id: int) -> list[Row]:
+    return list(
+        db.query(
+            "SELECT d.*, o.outcome, o.decided_by, o.decided_at, o.reasons FROM decisions d "
+            "LEFT JOIN outcomes o ON o.decision_id = d.id WHERE d.review_id = ? ORDER BY d.id",
+            [review_id],
+        )
+    )
+
+
+def insert_outcome(db: Database, row: Row) -> None:
+    db.execute(
+        "INSERT INTO outcomes (decision_id, outcome, decided_by, decided_at, hash_seen, "
+        "reasons, sealed, outcome_hash) VALUES (:decision_id, :outcome, :decided_by, "
+        ":decided_at, :hash_seen, :reasons, :sealed, :outcome_hash)",
+        row,
+    )
+
+
+def get_outcome(db: Database, decision_id: int) -> Row | None:
+    return _one(db, "SELECT * FROM outcomes WHERE decision_id = ?", [decision_id])
+
+
+def submitted_for_team(db: Database, team: str) -> list[Row]:
+    """Reviews waiting for a countersignature, oldest sign-off first."""
+    return list(
+        db.query(
+            "SELECT d.id AS decision_id, d.review_id, d.case_reference, d.signed_by, "
+            "d.signed_at, d.exceptions, d.cautions, d.content_hash FROM decisions d "
+            "JOIN reviews r ON r.id = d.review_id AND r.status = 'submitted' "
+            "WHERE d.team = ? AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = d.id) "
+            "ORDER BY d.signed_at",
+            [team],
+        )
+    )
+
+
+# Exception requests --------------------------------------------------------------------------
+
+
+def insert_exception_request(db: Database, row: Row) -> int:
+    cursor = db.execute(
+        "INSERT INTO exception_requests (review_id, finding_key, check_id, requested_by, "
+        "requested_at, worker_reason, status) VALUES (:review_id, :finding_key, :check_id, "
+        ":requested_by, :requested_at, :worker_reason, 'pending')",
+        row,
+    )
+    request_id = cursor.lastrowid
+    assert request_id is not None
+    return request_id
+
+
+def get_exception_request(db: Database, request_id: int) -> Row | None:
+    return _one(db, "SELECT * FROM exception_requests WHERE id = ?", [request_id])
+
+
+def decide_exception_request(
+    db: Database, request_id: int, *, status: str, decided_by: str, decided_at: str, reason: str
+) -> bool:
+    cursor = db.execute(
+        "UPDATE exception_requests SET status = ?, decided_by = ?, decided_at = ?, "
+        "manager_reason = ? WHERE id = ? AND status = 'pending'",
+        [status, decided_by, decided_at, reason, request_id],
+    )
+    return cursor.rowcount == 1
+
+
+def exception_requests_for_review(db: Database, review_id: int) -> list[Row]:
+    return list(
+        db.query("SELECT * FROM exception_requests WHERE review_id = ? ORDER BY id", [review_id])
+    )
+
+
+def pending_exception_requests_for_team(db: Database, team: str) -> list[Row]:
+    return list(
+        db.query(
+            "SELECT x.*, r.case_reference FROM exception_requests x "
+            "JOIN reviews r ON r.id = x.review_id "
+            "WHERE r.team = ? AND x.status = 'pending' ORDER BY x.requested_at",
+            [team],
+        )
+    )

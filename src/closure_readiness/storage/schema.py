@@ -1,0 +1,249 @@
+"""The schema, as named sqlite-utils migrations. Never edit an applied migration: add one.
+
+Triggers are the last guard of the workflow: even with the service bypassed, the database
+refuses changes to sealed decisions and audit events, an approval by the person who signed,
+an approval of content other than what was sealed, and a broken audit chain.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("closure_readiness")
+
+GENESIS_HASH = "0" * 64
+
+
+def _run(db: Database, script: str) -> None:
+    """Run each statement of a script inside the current transaction.
+
+    sqlite3's executescript() commits first, which would break the migration's transaction.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement: {statement[:80]}")
+
+
+def _refuse_changes(table: str, key: str, what: str) -> str:
+    """UPDATE, DELETE and INSERT OR REPLACE refused: rows of this table are insert-only."""
+    return f"""
+    CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+    BEGIN SELECT RAISE(ABORT, '{what} cannot be changed'); END;
+    CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+    BEGIN SELECT RAISE(ABORT, '{what} cannot be deleted'); END;
+    CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+    WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key})
+    BEGIN SELECT RAISE(ABORT, '{what} cannot be replaced'); END;
+    """
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE staff (
+            id TEXT PRIMARY KEY,
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL
+                CHECK (role IN ('caseworker', 'team_manager', 'auditor', 'admin')),
+            team TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at TEXT NOT NULL,
+            UNIQUE (issuer, subject)
+        );
+        CREATE INDEX staff_team ON staff (team, role);
+
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            case_reference TEXT NOT NULL,
+            team TEXT NOT NULL,
+            worker_id TEXT NOT NULL REFERENCES staff (id),
+            status TEXT NOT NULL
+                CHECK (status IN ('draft', 'submitted', 'returned', 'approved', 'withdrawn')),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            content TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            proposed_closure_on TEXT NOT NULL,
+            re_referral_of INTEGER REFERENCES reviews (id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX reviews_worker ON reviews (worker_id, status, updated_at);
+        CREATE INDEX reviews_team ON reviews (team, status, updated_at);
+        CREATE INDEX reviews_case ON reviews (case_reference, created_at);
+        CREATE INDEX reviews_re_referral ON reviews (re_referral_of);
+        CREATE UNIQUE INDEX reviews_one_open_per_case ON reviews (case_reference)
+            WHERE status IN ('draft', 'submitted', 'returned');
+
+        CREATE TABLE review_versions (
+            review_id INTEGER NOT NULL REFERENCES reviews (id),
+            version INTEGER NOT NULL,
+            content TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            saved_by TEXT NOT NULL REFERENCES staff (id),
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (review_id, version)
+        );
+
+        CREATE TABLE evidence (
+            review_id INTEGER NOT NULL REFERENCES reviews (id),
+            evidence_id TEXT NOT NULL,
+            agency TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            observed_on TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            shows TEXT NOT NULL,
+            record_ref TEXT NOT NULL,
+            PRIMARY KEY (review_id, evidence_id)
+        );
+        CREATE INDEX evidence_agency ON evidence (agency, observed_on);
+
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            review_id INTEGER NOT NULL REFERENCES reviews (id),
+            case_reference TEXT NOT NULL,
+            team TEXT NOT NULL,
+            closure_reason TEXT NOT NULL,
+            signed_by TEXT NOT NULL REFERENCES staff (id),
+            signed_at TEXT NOT NULL,
+            as_of TEXT NOT NULL,
+            checks_version TEXT NOT NULL,
+            sign_off_possible INTEGER NOT NULL CHECK (sign_off_possible = 1),
+            exceptions INTEGER NOT NULL,
+            cautions INTEGER NOT NULL,
+            sealed TEXT NOT NULL,
+            content_hash TEXT NOT NULL UNIQUE CHECK (length(content_hash) = 64),
+            search_text TEXT NOT NULL
+        );
+        CREATE INDEX decisions_signed_at ON decisions (signed_at);
+        CREATE INDEX decisions_team ON decisions (team, signed_at);
+        CREATE INDEX decisions_reason ON decisions (closure_reason, signed_at);
+        CREATE INDEX decisions_review ON decisions (review_id);
+        CREATE INDEX decisions_case ON decisions (case_reference);
+        CREATE INDEX decisions_signed_by ON decisions (signed_by);
+
+        CREATE TABLE outcomes (
+            decision_id INTEGER PRIMARY KEY REFERENCES decisions (id),
+            outcome TEXT NOT NULL CHECK (outcome IN ('approved', 'returned', 'withdrawn')),
+            decided_by TEXT NOT NULL REFERENCES staff (id),
+            decided_at TEXT NOT NULL,
+            hash_seen TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            sealed TEXT NOT NULL,
+            outcome_hash TEXT NOT NULL CHECK (length(outcome_hash) = 64)
+        );
+        CREATE INDEX outcomes_outcome ON outcomes (outcome, decided_at);
+        CREATE INDEX outcomes_decided_by ON outcomes (decided_by);
+
+        CREATE TABLE exception_requests (
+            id INTEGER PRIMARY KEY,
+            review_id INTEGER NOT NULL REFERENCES reviews (id),
+            finding_key TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            requested_by TEXT NOT NULL REFERENCES staff (id),
+            requested_at TEXT NOT NULL,
+            worker_reason TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'declined', 'withdrawn')),
+            decided_by TEXT REFERENCES staff (id),
+            decided_at TEXT,
+            manager_reason TEXT NOT NULL DEFAULT '',
+            CHECK (decided_by IS NULL OR decided_by != requested_by)
+        );
+        CREATE INDEX exception_requests_review ON exception_requests (review_id, status);
+        CREATE INDEX exception_requests_status ON exception_requests (status, requested_at);
+        CREATE INDEX exception_requests_check ON exception_requests (check_id, status);
+
+        CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            review_id INTEGER,
+            decision_id INTEGER,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL CHECK (length(hash) = 64)
+        );
+        CREATE INDEX audit_review ON audit_events (review_id, seq);
+        CREATE INDEX audit_decision ON audit_events (decision_id, seq);
+        CREATE INDEX audit_action ON audit_events (action, at);
+
+        CREATE VIRTUAL TABLE decisions_fts USING fts5 (
+            case_reference, search_text, content = 'decisions', content_rowid = 'id'
+        );
+        CREATE TRIGGER decisions_fts_insert AFTER INSERT ON decisions
+        BEGIN
+            INSERT INTO decisions_fts (rowid, case_reference, search_text)
+            VALUES (NEW.id, NEW.case_reference, NEW.search_text);
+        END;
+        """,
+    )
+    _run(
+        db,
+        _refuse_changes("decisions", "id", "A sealed decision")
+        + _refuse_changes("outcomes", "decision_id", "A countersigned or returned decision")
+        + _refuse_changes("audit_events", "seq", "An audit event")
+        + f"""
+        CREATE TRIGGER decisions_from_open_review BEFORE INSERT ON decisions
+        WHEN (SELECT status FROM reviews WHERE id = NEW.review_id)
+             NOT IN ('draft', 'returned')
+        BEGIN SELECT RAISE(ABORT, 'only a draft or returned review can be signed off'); END;
+
+        CREATE TRIGGER outcomes_not_by_signer BEFORE INSERT ON outcomes
+        WHEN NEW.outcome = 'approved'
+         AND NEW.decided_by = (SELECT signed_by FROM decisions WHERE id = NEW.decision_id)
+        BEGIN SELECT RAISE(ABORT, 'the person who signed off cannot countersign'); END;
+
+        CREATE TRIGGER outcomes_hash_seen BEFORE INSERT ON outcomes
+        WHEN NEW.outcome = 'approved'
+         AND NEW.hash_seen != (SELECT content_hash FROM decisions WHERE id = NEW.decision_id)
+        BEGIN SELECT RAISE(ABORT, 'the countersigned content is not what was sealed'); END;
+
+        CREATE TRIGGER outcomes_approved_by_team_manager BEFORE INSERT ON outcomes
+        WHEN NEW.outcome = 'approved' AND NOT EXISTS (
+            SELECT 1 FROM staff s JOIN decisions d ON d.id = NEW.decision_id
+            WHERE s.id = NEW.decided_by AND s.role = 'team_manager' AND s.active = 1
+              AND s.team = d.team)
+        BEGIN SELECT RAISE(ABORT, 'only an active manager of the team can countersign'); END;
+
+        CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews
+        BEGIN SELECT RAISE(ABORT, 'reviews are kept: withdraw instead of deleting'); END;
+
+        CREATE TRIGGER reviews_final BEFORE UPDATE ON reviews
+        WHEN OLD.status IN ('approved', 'withdrawn')
+        BEGIN SELECT RAISE(ABORT, 'an approved or withdrawn review cannot change'); END;
+
+        CREATE TRIGGER reviews_submitted_content BEFORE UPDATE OF content ON reviews
+        WHEN OLD.status = 'submitted' AND NEW.content != OLD.content
+        BEGIN SELECT RAISE(ABORT, 'a submitted review cannot be edited'); END;
+
+        CREATE TRIGGER reviews_approved_needs_countersign BEFORE UPDATE OF status ON reviews
+        WHEN NEW.status = 'approved' AND NOT EXISTS (
+            SELECT 1 FROM decisions d JOIN outcomes o ON o.decision_id = d.id
+            WHERE d.review_id = NEW.id AND o.outcome = 'approved')
+        BEGIN SELECT RAISE(ABORT, 'a review is approved only by a countersignature'); END;
+
+        CREATE TRIGGER reviews_submitted_needs_decision BEFORE UPDATE OF status ON reviews
+        WHEN NEW.status = 'submitted' AND NOT EXISTS (
+            SELECT 1 FROM decisions d WHERE d.review_id = NEW.id
+            AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = d.id))
+        BEGIN SELECT RAISE(ABORT, 'a review is submitted only by a sign-off'); END;
+
+        CREATE TRIGGER audit_events_chain BEFORE INSERT ON audit_events
+        WHEN NEW.seq != coalesce((SELECT max(seq) FROM audit_events), 0) + 1
+          OR NEW.prev_hash != coalesce(
+                (SELECT hash FROM audit_events WHERE seq = NEW.seq - 1), '{GENESIS_HASH}')
+        BEGIN SELECT RAISE(ABORT, 'an audit event must extend the chain'); END;
+        """,
+    )
