@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID = 0, 1, 2
 MAX_REVIEW_BYTES = 5 * 1024 * 1024
@@ -113,6 +114,135 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _settings() -> Any:
+    from closure_readiness.settings import Settings
+
+    return Settings()
+
+
+def _db(args: argparse.Namespace) -> Path:
+    path: Path = args.db or _settings().db
+    return path
+
+
+def _existing_db(args: argparse.Namespace) -> Path:
+    path = _db(args)
+    if not path.exists():
+        raise UsageProblem(f"{path}: no such database.")
+    return path
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from closure_readiness.storage.database import ensure_migrated
+
+    path = _db(args)
+    ensure_migrated(path)
+    print(f"{path}: schema up to date.")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from closure_readiness.storage.database import reading
+    from closure_readiness.storage.integrity import read_anchor, verify
+
+    path = _existing_db(args)
+    anchor = None
+    if args.anchor is not None:
+        try:
+            anchor = read_anchor(args.anchor)
+        except (OSError, ValueError) as error:
+            raise UsageProblem(f"{args.anchor}: not a readable anchor file ({error}).") from None
+    with reading(path) as db:
+        report = verify(db, anchor)
+    for problem in report.problems:
+        print(f"FAIL {problem}")
+    verdict = "intact" if report.intact else f"{len(report.problems)} problem(s)"
+    print(
+        f"{path}: {report.decisions_checked} decisions, {report.outcomes_checked} outcomes, "
+        f"{report.events_checked} audit events checked"
+        f"{', anchor checked' if report.anchor_checked else ''}: {verdict}."
+    )
+    return EXIT_OK if report.intact else EXIT_BLOCKED
+
+
+def cmd_anchor(args: argparse.Namespace) -> int:
+    from closure_readiness.storage.database import reading
+    from closure_readiness.storage.integrity import anchor_document
+
+    path = _existing_db(args)
+    with reading(path) as db:
+        document = anchor_document(db, now=dt.datetime.now(dt.UTC))
+    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"Wrote the chain head (event {document['seq']}) to {args.out}; keep it outside the "
+        "database's host."
+    )
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from closure_readiness.storage.database import backup
+
+    path = _existing_db(args)
+    if args.out.exists():
+        raise UsageProblem(f"{args.out} already exists; choose a new file for the backup.")
+    backup(path, args.out)
+    print(f"Backed up {path} to {args.out}.")
+    return EXIT_OK
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    from closure_readiness.service import staff
+    from closure_readiness.service.context import SYSTEM, Context, ServiceError
+
+    ctx = Context(_db(args))
+    try:
+        if args.staff_command == "add":
+            member = staff.add_staff(
+                ctx,
+                SYSTEM,
+                staff_id=args.staff_id,
+                issuer=args.issuer,
+                subject=args.subject,
+                display_name=args.name,
+                role=args.role,
+                team=args.team,
+            )
+            print(f"Added {member.staff_id} ({member.role.value}, {member.team or 'no team'}).")
+        elif args.staff_command == "list":
+            for member in staff.list_staff(ctx, SYSTEM):
+                state = "active" if member.active else "disabled"
+                print(
+                    f"{member.staff_id}\t{member.role.value}\t{member.team or '-'}\t{state}\t"
+                    f"{member.display_name}\t{member.issuer} {member.subject}"
+                )
+        else:
+            changes: dict[str, Any] = {}
+            if args.staff_command in ("disable", "enable"):
+                changes["active"] = args.staff_command == "enable"
+            else:
+                changes = {"role": args.role, "team": args.team}
+            member = staff.update_staff(ctx, SYSTEM, args.staff_id, **changes)
+            state = "active" if member.active else "disabled"
+            print(f"{member.staff_id}: {member.role.value}, {member.team or 'no team'}, {state}.")
+    except ServiceError as error:
+        raise UsageProblem(error.message) from None
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from closure_readiness.demo.seed import seed
+
+    path = _db(args)
+    if args.seed_only:
+        if path.exists():
+            raise UsageProblem(f"{path} already exists; the demo seeds only a new database.")
+        ids = seed(path, issuer=args.issuer, today=dt.datetime.now(dt.UTC).date())
+        print(f"Seeded {path} with demo staff and {len(ids)} synthetic reviews.")
+        return EXIT_OK
+    raise UsageProblem("the interactive demo is not available yet; use --seed-only.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="closure-readiness",
@@ -135,6 +265,52 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--check", action="store_true", help="fail if the file is out of date")
     docs.set_defaults(handler=cmd_docs)
 
+    db_help = "database file (default: CLOSURE_DB or data/closure-readiness.db)"
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument("--db", type=Path, help=db_help)
+    migrate.set_defaults(handler=cmd_migrate)
+
+    verify = commands.add_parser("verify", help="verify every seal, the audit chain and anchor")
+    verify.add_argument("--db", type=Path, help=db_help)
+    verify.add_argument("--anchor", type=Path, help="anchor file written by `anchor`")
+    verify.set_defaults(handler=cmd_verify)
+
+    anchor = commands.add_parser("anchor", help="export the audit chain head to keep elsewhere")
+    anchor.add_argument("--db", type=Path, help=db_help)
+    anchor.add_argument("--out", type=Path, required=True)
+    anchor.set_defaults(handler=cmd_anchor)
+
+    backup = commands.add_parser("backup", help="online, consistent copy of the database")
+    backup.add_argument("--db", type=Path, help=db_help)
+    backup.add_argument("--out", type=Path, required=True)
+    backup.set_defaults(handler=cmd_backup)
+
+    staff = commands.add_parser("staff", help="add, list, disable or change staff accounts")
+    staff.add_argument("--db", type=Path, help=db_help)
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    add = staff_commands.add_parser("add", help="add a member of staff")
+    add.add_argument("staff_id")
+    add.add_argument("--issuer", required=True, help="the identity provider's issuer URL")
+    add.add_argument("--subject", required=True, help="the person's subject at that issuer")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, choices=["caseworker", "team_manager", "auditor"])
+    add.add_argument("--team", default="")
+    staff_commands.add_parser("list", help="list staff")
+    for action in ("disable", "enable"):
+        toggle = staff_commands.add_parser(action, help=f"{action} a member of staff")
+        toggle.add_argument("staff_id")
+    change = staff_commands.add_parser("set", help="set role and team")
+    change.add_argument("staff_id")
+    change.add_argument("--role", required=True, choices=["caseworker", "team_manager", "auditor"])
+    change.add_argument("--team", required=True)
+    staff.set_defaults(handler=cmd_staff)
+
+    demo = commands.add_parser("demo", help="seed a demo database (and start the demo)")
+    demo.add_argument("--db", type=Path, help=db_help)
+    demo.add_argument("--seed-only", action="store_true", help="seed the database and stop")
+    demo.add_argument("--issuer", default="http://127.0.0.1:9400", help="demo sign-in issuer")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -18,7 +18,8 @@ from closure_readiness.service.context import (
     Role,
 )
 from closure_readiness.service.records import ExceptionRequest, SealedDecision
-from closure_readiness.service.reviews import record_outcome, evaluate_review
+from closure_readiness.service.reviews import evaluate_review, record_outcome
+from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 
@@ -64,6 +65,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
     _require_manager(principal)
     today = ctx.now().date()
     with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
         rows = repositories.submitted_for_team(db, principal.team)
         requests = repositories.pending_exception_requests_for_team(db, principal.team)
     return Queue(
@@ -95,6 +97,7 @@ def _may_see_decision(principal: Principal, row: dict[str, Any]) -> bool:
 def get_decision(ctx: Context, principal: Principal, decision_id: int) -> SealedDecision:
     """A sealed decision as signed, with its outcome. Every view is an audit event."""
     with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
         row = repositories.get_decision(db, decision_id)
         if row is None or not _may_see_decision(principal, row):
             raise NotFound(f"There is no decision {decision_id} that you can see.")
@@ -116,6 +119,7 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
+            ensure_active(db, principal)
             row = repositories.get_decision(db, decision_id)
             if row is None or row["team"] != principal.team:
                 raise NotFound(f"There is no decision {decision_id} in your team.")
@@ -170,6 +174,7 @@ def return_review(
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
+            ensure_active(db, principal)
             row = repositories.get_decision(db, decision_id)
             if row is None or row["team"] != principal.team:
                 raise NotFound(f"There is no decision {decision_id} in your team.")
@@ -199,6 +204,7 @@ def decide_exception(
     reason = _reason(reason, "reason for your decision")
     now = ctx.now()
     with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
         request = repositories.get_exception_request(db, request_id)
         review_row = repositories.get_review(db, request["review_id"]) if request else None
         if request is None or review_row is None or review_row["team"] != principal.team:

@@ -31,6 +31,7 @@ from closure_readiness.service.records import (
     ReviewRecord,
     ReviewSummary,
 )
+from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 from closure_readiness.storage.integrity import sha256_text
@@ -108,6 +109,7 @@ def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]
     content = review.model_dump_json()
     try:
         with writing(ctx.db_path) as db:
+            ensure_active(db, principal)
             if repositories.open_review_for_case(db, case.case_reference) is not None:
                 raise Refused(
                     f"Case {case.case_reference} already has an open closure review; continue "
@@ -161,6 +163,7 @@ def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]
 
 def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewRecord:
     with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
         requests = repositories.exception_requests_for_review(db, review_id)
         decisions = repositories.decisions_for_review(db, review_id)
@@ -203,6 +206,7 @@ def list_reviews(ctx: Context, principal: Principal, *, mine: bool = True) -> li
     if principal.role not in (Role.CASEWORKER, Role.TEAM_MANAGER):
         raise NotAllowed("Only caseworkers and team managers have a list of reviews.")
     with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
         if mine and principal.role is Role.CASEWORKER:
             rows = repositories.list_reviews(db, worker_id=principal.staff_id)
         else:
@@ -254,6 +258,7 @@ def save_review(
         ) from None
     now = ctx.now()
     with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
         _require_own_editable(principal, row)
         stored = _load(row["content"])
@@ -351,6 +356,7 @@ def sign_off(
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
+            ensure_active(db, principal)
             row = _row_or_missing(db, review_id, principal)
             _require_own_editable(principal, row)
             if row["content_hash"] != seen_hash:
@@ -423,6 +429,7 @@ def withdraw(ctx: Context, principal: Principal, review_id: int, *, reason: str)
         raise InvalidInput("Say why the review is withdrawn.")
     now = ctx.now()
     with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
         own = principal.role is Role.CASEWORKER and row["worker_id"] == principal.staff_id
         if not (own or principal.role is Role.TEAM_MANAGER):
@@ -507,6 +514,7 @@ def request_exception(
         raise InvalidInput("Shorten your reasoning to at most 4000 characters.")
     now = ctx.now()
     with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
         _require_own_editable(principal, row)
         report = evaluate_review(ctx, _load(row["content"]))

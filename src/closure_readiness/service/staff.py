@@ -7,6 +7,7 @@ from typing import Any
 
 from closure_readiness.core.text import ID_PATTERN
 from closure_readiness.service.context import (
+    SYSTEM,
     Context,
     InvalidInput,
     NotAllowed,
@@ -146,6 +147,17 @@ def update_staff(
         row = repositories.get_staff(db, staff_id)
     assert row is not None
     return StaffMember.from_row(row)
+
+
+def ensure_active(db: Any, principal: Principal) -> None:
+    """Re-read the principal inside the transaction: a disabled or moved account acts no more."""
+    if principal.staff_id == SYSTEM.staff_id:
+        return
+    row = repositories.get_staff(db, principal.staff_id)
+    if row is None or not row["active"]:
+        raise NotAllowed("Your account has been disabled. Ask your system administrator.")
+    if row["role"] != principal.role.value or row["team"] != principal.team:
+        raise NotAllowed("Your role or team has changed; sign in again.")
 
 
 def identify(ctx: Context, *, issuer: str, subject: str) -> Principal:
