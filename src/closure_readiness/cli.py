@@ -16,6 +16,7 @@ from typing import Any
 
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID = 0, 1, 2
 MAX_REVIEW_BYTES = 5 * 1024 * 1024
+DEMO_DB = Path("data/demo/closure-readiness-demo.db")
 
 
 class UsageProblem(Exception):
@@ -231,16 +232,31 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from closure_readiness.demo.launcher import Addresses, LaunchRefused, demo
     from closure_readiness.demo.seed import seed
 
-    path = _db(args)
+    path: Path = args.db or DEMO_DB
     if args.seed_only:
         if path.exists():
             raise UsageProblem(f"{path} already exists; the demo seeds only a new database.")
         ids = seed(path, issuer=args.issuer, today=dt.datetime.now(dt.UTC).date())
         print(f"Seeded {path} with demo staff and {len(ids)} synthetic reviews.")
         return EXIT_OK
-    raise UsageProblem("the interactive demo is not available yet; use --seed-only.")
+    settings = _settings().model_copy(update={"db": path})
+    try:
+        return demo(settings, Addresses(app_port=args.port, provider_port=args.provider_port))
+    except LaunchRefused as refusal:
+        raise UsageProblem(str(refusal)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from closure_readiness.demo.launcher import run
+    from closure_readiness.settings import UnsafeSettings
+
+    try:
+        return run(_settings(), port=args.port)
+    except UnsafeSettings as refusal:
+        raise UsageProblem(str(refusal)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,11 +322,19 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--team", required=True)
     staff.set_defaults(handler=cmd_staff)
 
-    demo = commands.add_parser("demo", help="seed a demo database (and start the demo)")
+    demo = commands.add_parser(
+        "demo", help="seed the demo database, start local sign-in and the app on 127.0.0.1"
+    )
     demo.add_argument("--db", type=Path, help=db_help)
     demo.add_argument("--seed-only", action="store_true", help="seed the database and stop")
     demo.add_argument("--issuer", default="http://127.0.0.1:9400", help="demo sign-in issuer")
+    demo.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1")
+    demo.add_argument("--provider-port", type=int, default=9400, help="sign-in provider's port")
     demo.set_defaults(handler=cmd_demo)
+
+    run = commands.add_parser("run", help="start the app for real use (settings from environment)")
+    run.add_argument("--port", type=int, default=8501)
+    run.set_defaults(handler=cmd_run)
     return parser
 
 

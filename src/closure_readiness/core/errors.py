@@ -42,6 +42,8 @@ class FieldProblem:
 
     field: str
     message: str
+    loc: tuple[int | str, ...] = ()
+    """Where in the input, as pydantic gives it: lets a form show the message by its field."""
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -52,7 +54,11 @@ def explain(error: ValidationError, model: type[BaseModel] | None = None) -> lis
     problems: list[FieldProblem] = []
     for detail in error.errors(include_url=False):
         problems.append(
-            FieldProblem(field=_field_name(detail["loc"], model), message=_message(detail))
+            FieldProblem(
+                field=_field_name(detail["loc"], model),
+                message=_message(detail),
+                loc=tuple(detail["loc"]),
+            )
         )
     return problems
 

@@ -1,0 +1,24 @@
+"""Closure Readiness: the Streamlit entry point. Sign-in, then the pages for the signed-in role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from closure_readiness.views import pages, session
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="Closure Readiness", page_icon=":material/fact_check:", layout="wide"
+    )
+    principal = session.require_principal()
+    st.session_state["principal"] = principal
+    with st.sidebar:
+        st.caption(f"Signed in as {principal.display_name} ({principal.role.label})")
+        if principal.team:
+            st.caption(principal.team)
+        st.button("Sign out", key="sign_out", on_click=st.logout)
+    st.navigation(pages.pages_for(principal)).run()
+
+
+main()

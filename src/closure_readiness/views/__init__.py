@@ -1,0 +1,1 @@
+"""Streamlit pages and widgets: read state, call one service, render. No SQL, no rules."""

@@ -1,0 +1,53 @@
+"""The pages each role sees, built the same way wherever a page is linked to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from closure_readiness.service.context import Principal, Role
+
+_PAGES: dict[str, tuple[str, str, str]] = {
+    # name: (module, title, icon)
+    "my_reviews": ("my_reviews", "My reviews", ":material/list_alt:"),
+    "start_review": ("start_review", "Start a review", ":material/add_circle:"),
+    "review": ("review", "Review", ":material/fact_check:"),
+    "queue": ("queue", "Waiting for me", ":material/inbox:"),
+    "team_reviews": ("team_reviews", "Team reviews", ":material/groups:"),
+    "decision": ("decision", "Decision", ":material/gavel:"),
+    "decisions": ("decisions", "Decisions", ":material/search:"),
+    "learning": ("learning", "Learning", ":material/insights:"),
+    "reference": ("reference", "Check reference", ":material/menu_book:"),
+    "operator": ("operator", "Administration", ":material/admin_panel_settings:"),
+}
+
+_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.CASEWORKER: ("my_reviews", "start_review", "review", "reference"),
+    Role.TEAM_MANAGER: ("reference",),
+    Role.AUDITOR: ("reference",),
+    Role.ADMIN: ("operator",),
+}
+
+
+def _runner(module: str) -> Callable[[], None]:
+    def run() -> None:
+        import importlib
+
+        importlib.import_module(f"closure_readiness.views.{module}").page()
+
+    run.__name__ = module
+    return run
+
+
+def page(name: str) -> st.Page:
+    module, title, icon = _PAGES[name]
+    return st.Page(_runner(module), title=title, icon=icon, url_path=name)
+
+
+def pages_for(principal: Principal) -> list[st.Page]:
+    return [page(name) for name in _BY_ROLE[principal.role]]
+
+
+def go(name: str, **query: str | int) -> None:
+    st.switch_page(page(name), query_params={k: str(v) for k, v in query.items()})

@@ -1,0 +1,883 @@
+"""The review wizard: a task list, one step per theme, the evidence register, live gaps, sign-off.
+
+Every change is saved as soon as it is made (no lost work); the gap panel is drawn after the
+step so it always shows the report for what is now stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from closure_readiness.checks import Finding, Resolution
+from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
+from closure_readiness.core.errors import FieldProblem, explain
+from closure_readiness.core.review import Answers, Case, Review
+from closure_readiness.core.vocabulary import (
+    Agency,
+    Direction,
+    EvidenceKind,
+    FactorStatus,
+    FamilyFactor,
+    IncidentKind,
+)
+from closure_readiness.service import reviews
+from closure_readiness.service.context import Conflict, Principal, Role, ServiceError
+from closure_readiness.service.records import ReviewRecord
+from closure_readiness.views import fields, session
+from closure_readiness.views.findings import finding_box, progress_line, theme_of
+from closure_readiness.views.safe import escape_markdown
+
+STATUS_WORDS = {
+    "draft": "Draft",
+    "returned": "Returned by your manager",
+    "submitted": "Signed off, waiting for countersignature",
+    "approved": "Closure approved",
+    "withdrawn": "Withdrawn",
+}
+OTHER_STEPS = {
+    "tasks": "Task list",
+    "case": "Case details",
+    "evidence": "Evidence register",
+    "incidents": "Incidents",
+    "sign_off": "Check and sign off",
+}
+
+
+# State kept per browser session: which version this tab last saw, and a generation number
+# that re-seeds every widget (new keys) after another tab or a list edit changed the review.
+
+
+def _known_key(review_id: int) -> str:
+    return f"known_version:{review_id}"
+
+
+def _generation(review_id: int) -> int:
+    return int(st.session_state.get(f"generation:{review_id}", 0))
+
+
+def _regenerate(review_id: int) -> None:
+    st.session_state[f"generation:{review_id}"] = _generation(review_id) + 1
+
+
+def _key(review_id: int, *parts: object) -> str:
+    return ".".join(["r", str(review_id), f"g{_generation(review_id)}", *map(str, parts)])
+
+
+def _set_step(step: str) -> None:
+    st.query_params["step"] = step
+
+
+def _problems_key(review_id: int) -> str:
+    return f"problems:{review_id}"
+
+
+def _commit(record: ReviewRecord, document: dict[str, Any], *, step: str) -> list[FieldProblem]:
+    """Validate and save a changed review. Returns problems to show; stores nothing invalid."""
+    principal: Principal = st.session_state["principal"]
+    try:
+        review = Review.model_validate(document)
+    except ValidationError as error:
+        return explain(error, Review)
+    if review == record.review:
+        return []
+    known = int(st.session_state.get(_known_key(record.id), record.version))
+    try:
+        version = reviews.save_review(
+            session.context(), principal, record.id, review, expected_version=known
+        )
+    except Conflict as conflict:
+        _regenerate(record.id)
+        st.session_state[_known_key(record.id)] = record.version
+        st.session_state["flash"] = ("warning", conflict.message)
+        st.rerun()
+    except ServiceError as error:
+        return error.problems or [FieldProblem(field="", message=error.message)]
+    st.session_state[_known_key(record.id)] = version
+    st.session_state[f"saved:{record.id}"] = step
+    return []
+
+
+def _error_summary(problems: list[FieldProblem]) -> None:
+    if not problems:
+        return
+    lines = "\n".join(f"- {escape_markdown(str(problem))}" for problem in problems)
+    st.error(f"**There is a problem**\n\n{lines}", icon=":material/error:")
+
+
+def page() -> None:
+    principal: Principal = st.session_state["principal"]
+    raw_id = st.query_params.get("review")
+    if raw_id is None or not raw_id.isdigit():
+        st.title("Review")
+        st.info("Choose a review from your list first.")
+        return
+    review_id = int(raw_id)
+    try:
+        record = reviews.get_review(session.context(), principal, review_id)
+    except ServiceError as error:
+        st.title("Review")
+        st.error(error.message)
+        return
+    st.session_state.setdefault(_known_key(review_id), record.version)
+    if record.version != st.session_state[_known_key(review_id)]:
+        seen = st.session_state.get(f"seen:{review_id}")
+        if seen is None:
+            st.session_state[_known_key(review_id)] = record.version
+    flash = st.session_state.pop("flash", None)
+    editable = record.editable and principal.role is Role.CASEWORKER
+    editable = editable and record.worker_id == principal.staff_id
+
+    st.title(f"Closure review {record.case_reference}")
+    st.caption(
+        f"{STATUS_WORDS[record.status]} · {record.review.case.involvement.label} · "
+        f"proposed closure {record.review.case.proposed_closure_on:%d/%m/%Y}"
+        + (" · re-referral after an approved closure" if record.re_referral_of else "")
+    )
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    if record.last_return is not None:
+        note = record.last_return
+        st.warning(
+            f"**Returned by your manager** ({session.london(note.returned_at)}): "
+            f"{escape_markdown(note.overall)}",
+            icon=":material/undo:",
+        )
+
+    step = st.query_params.get("step", "tasks")
+    if step not in OTHER_STEPS and step not in THEMES_BY_KEY:
+        step = "tasks"
+    main, side = st.columns([3, 2], gap="large")
+    with main:
+        _step_menu(record, step)
+        if not editable:
+            _read_only(record)
+        elif step == "tasks":
+            _task_list(record)
+        elif step == "case":
+            record = _case_step(record)
+        elif step == "evidence":
+            record = _evidence_step(record)
+        elif step == "incidents":
+            record = _incidents_step(record)
+        elif step == "sign_off":
+            record = _sign_off_step(record)
+        else:
+            record = _theme_step(record, step)
+    with side:
+        _gap_panel(record, editable=editable, step=step)
+
+
+def _step_menu(record: ReviewRecord, step: str) -> None:
+    names = ["tasks", "case", "evidence", "incidents", *(t.key for t in THEMES), "sign_off"]
+    labels = {**OTHER_STEPS, **{t.key: t.title for t in THEMES}}
+    chosen = st.selectbox(
+        "Step",
+        names,
+        index=names.index(step),
+        format_func=lambda name: labels[name],
+        key=_key(record.id, "menu", step),
+    )
+    if chosen != step:
+        _set_step(chosen)
+        st.rerun()
+
+
+def _task_list(record: ReviewRecord) -> None:
+    st.header("Task list")
+    st.write("Work through the steps in any order. Sign-off opens once nothing blocks it.")
+    report = record.report
+    defaults = Answers()
+    for name, title in (
+        ("case", "Case details"),
+        ("evidence", "Evidence register"),
+        ("incidents", "Incidents"),
+    ):
+        count = {
+            "case": 1,
+            "evidence": len(record.review.evidence),
+            "incidents": len(record.review.incidents),
+        }[name]
+        status = "Complete" if count else "Not started"
+        if name == "incidents" and not count:
+            status = "None recorded"
+        _task_row(record, name, title, status, "")
+    for theme in THEMES:
+        findings = [f for f in report.open_findings if theme_of(f) == theme.key]
+        blockers = sum(f.level == "blocker" for f in findings)
+        cautions = sum(f.level == "caution" for f in findings)
+        touched = getattr(record.review.answers, theme.key) != getattr(defaults, theme.key)
+        if not findings:
+            status = "Complete"
+        elif touched:
+            status = "Gaps remain"
+        else:
+            status = "Not started"
+        counts = []
+        if blockers:
+            counts.append(f"{blockers} blocker{'s' if blockers > 1 else ''}")
+        if cautions:
+            counts.append(f"{cautions} caution{'s' if cautions > 1 else ''}")
+        _task_row(record, theme.key, theme.title, status, ", ".join(counts))
+    sign_status = (
+        "Cannot start yet"
+        if report.open_blockers
+        else ("Ready to sign off" if report.sign_off_possible else "Rationales needed")
+    )
+    _task_row(record, "sign_off", "Check and sign off", sign_status, "")
+
+
+_STATUS_ICONS = {
+    "Complete": ":material/check_circle:",
+    "Gaps remain": ":material/error:",
+    "Not started": ":material/radio_button_unchecked:",
+    "None recorded": ":material/remove:",
+    "Cannot start yet": ":material/lock:",
+    "Ready to sign off": ":material/task_alt:",
+    "Rationales needed": ":material/edit_note:",
+}
+
+
+def _task_row(record: ReviewRecord, name: str, title: str, status: str, counts: str) -> None:
+    left, middle, right = st.columns([3, 3, 1.2], vertical_alignment="center")
+    left.markdown(f"**{title}**")
+    middle.markdown(f"{_STATUS_ICONS[status]} {status}" + (f" · {counts}" if counts else ""))
+    right.button(
+        "Open",
+        key=_key(record.id, "task", name),
+        on_click=_set_step,
+        args=(name,),
+        disabled=name == "sign_off" and status == "Cannot start yet",
+    )
+
+
+def _reload(record: ReviewRecord) -> ReviewRecord:
+    principal: Principal = st.session_state["principal"]
+    return reviews.get_review(session.context(), principal, record.id)
+
+
+def _theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
+    theme = THEMES_BY_KEY[theme_key]
+    st.header(theme.question)
+    st.caption(f"{theme.title} · {theme.learning}")
+    st.write(theme.guidance)
+    with st.expander("Red flags to look for"):
+        st.write(theme.red_flags)
+    note = record.last_return
+    if note is not None and note.themes.get(theme_key):
+        st.warning(
+            "Your manager asks: " + escape_markdown(note.themes[theme_key]), icon=":material/undo:"
+        )
+    document = record.review.model_dump(mode="json")
+    current = document["answers"][theme_key]
+    problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
+    summary = st.container()
+    model = type(getattr(record.review.answers, theme_key))
+    loc: tuple[int | str, ...] = ("answers", theme_key)
+
+    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        return _list_editor(record, theme_key, name, field, items, problems)
+
+    updated = fields.model_fields(
+        model,
+        current,
+        key=_key(record.id, theme_key),
+        evidence=list(record.review.evidence),
+        problems=problems,
+        loc=loc,
+        skip=("notes",),
+        list_editor=list_editor,
+    )
+    if theme_key == "family":
+        updated["factors"] = _family_factors(record, current.get("factors", {}))
+    updated["notes"] = fields.field_widget(
+        "notes",
+        model.model_fields["notes"],
+        current.get("notes", ""),
+        key=_key(record.id, theme_key, "notes"),
+        evidence=[],
+        errors=fields.problems_at(problems, (*loc, "notes")),
+    )
+    if updated != current:
+        document["answers"][theme_key] = updated
+        problems = _commit(record, document, step=theme_key)
+        record = _reload(record)
+    with summary:
+        _error_summary(problems)
+    _step_findings(record, theme_key)
+    return record
+
+
+def _step_findings(record: ReviewRecord, theme_key: str) -> None:
+    st.subheader("This step's checks")
+    results = [r for r in record.report.results if r.theme == theme_key]
+    passed = [r for r in results if r.passed]
+    for result in results:
+        for index, finding in enumerate(result.findings):
+            finding_box(finding, key=_key(record.id, "step", finding.key, index))
+    st.caption(f"{len(passed)} of {len(results)} checks at this step pass.")
+
+
+def _list_editor(
+    record: ReviewRecord,
+    theme_key: str,
+    name: str,
+    field: Any,
+    items: list[dict[str, Any]],
+    problems: list[FieldProblem],
+) -> list[dict[str, Any]]:
+    model = fields.item_model(field)
+    title = (field.title or name).capitalize()
+    st.markdown(f"**{title}**")
+    updated = []
+    for index, item in enumerate(items):
+        with st.container(border=True):
+            updated.append(
+                fields.model_fields(
+                    model,
+                    item,
+                    key=_key(record.id, theme_key, name, index),
+                    evidence=[],
+                    problems=problems,
+                    loc=("answers", theme_key, name, index),
+                )
+            )
+            st.button(
+                "Remove",
+                key=_key(record.id, theme_key, name, index, "remove"),
+                on_click=_remove_item,
+                args=(record.id, ("answers", theme_key, name), index),
+                icon=":material/delete:",
+            )
+    with st.form(_key(record.id, theme_key, name, "add"), clear_on_submit=True, border=True):
+        st.caption(f"Add to: {title.lower()}")
+        new_item = fields.model_fields(
+            model,
+            model.model_construct().model_dump(mode="json") if _constructible(model) else {},
+            key=_key(record.id, theme_key, name, "new"),
+            evidence=[],
+            problems=[],
+            loc=(),
+        )
+        if st.form_submit_button("Add", icon=":material/add:"):
+            document = record.review.model_dump(mode="json")
+            document["answers"][theme_key][name] = [*items, new_item]
+            found = _commit(record, document, step=theme_key)
+            if found:
+                st.session_state[_problems_key(record.id)] = found
+            st.rerun()
+    return updated
+
+
+def _constructible(model: Any) -> bool:
+    return all(not f.is_required() for f in model.model_fields.values())
+
+
+def _remove_item(review_id: int, path: tuple[str, ...], index: int) -> None:
+    principal: Principal = st.session_state["principal"]
+    record = reviews.get_review(session.context(), principal, review_id)
+    document = record.review.model_dump(mode="json")
+    target: Any = document
+    for part in path:
+        target = target[part]
+    del target[index]
+    _commit(record, document, step=path[1] if len(path) > 1 else "case")
+    _regenerate(review_id)
+
+
+def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, Any]:
+    st.markdown("**Family factors**")
+    result: dict[str, Any] = {}
+    for factor in FamilyFactor:
+        value = current.get(factor.value, {"status": "not_assessed", "response": ""})
+        left, right = st.columns(2)
+        status = left.selectbox(
+            factor.label,
+            list(FactorStatus),
+            index=list(FactorStatus).index(FactorStatus(value["status"])),
+            format_func=lambda option: option.label,
+            key=_key(record.id, "family", factor.value, "status"),
+        )
+        response = right.text_input(
+            f"{factor.label}: plan element or onward support",
+            value=value.get("response", ""),
+            max_chars=200,
+            key=_key(record.id, "family", factor.value, "response"),
+        )
+        result[factor.value] = {"status": getattr(status, "value", None), "response": response}
+    return result
+
+
+def _case_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Case details")
+    st.write("The case reference is fixed; everything else can be corrected here.")
+    document = record.review.model_dump(mode="json")
+    problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
+    summary = st.container()
+    st.text(f"Case reference: {record.case_reference}")
+
+    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        return _case_list_editor(record, name, field, items)
+
+    updated = fields.model_fields(
+        Case,
+        document["case"],
+        key=_key(record.id, "case"),
+        evidence=[],
+        problems=problems,
+        loc=("case",),
+        skip=("case_reference", "allocated_worker", "team"),
+        list_editor=list_editor,
+    )
+    if updated != document["case"]:
+        document["case"] = updated
+        problems = _commit(record, document, step="case")
+        record = _reload(record)
+    with summary:
+        _error_summary(problems)
+    return record
+
+
+def _case_list_editor(
+    record: ReviewRecord, name: str, field: Any, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    model = fields.item_model(field)
+    st.markdown(f"**{(field.title or name).capitalize()}**")
+    for index, item in enumerate(items):
+        st.text(f"Closed {item['closed_on']}, re-referred {item.get('re_referred_on') or 'no'}")
+        st.button(
+            "Remove",
+            key=_key(record.id, "case", name, index, "remove"),
+            on_click=_remove_item,
+            args=(record.id, ("case", name), index),
+        )
+    with st.form(_key(record.id, "case", name, "add"), clear_on_submit=True):
+        new_item = fields.model_fields(
+            model,
+            {"closed_on": None, "re_referred_on": None},
+            key=_key(record.id, "case", name, "new"),
+            evidence=[],
+            problems=[],
+            loc=(),
+        )
+        if st.form_submit_button("Add a previous closure"):
+            document = record.review.model_dump(mode="json")
+            document["case"][name] = [*items, new_item]
+            found = _commit(record, document, step="case")
+            if found:
+                st.session_state[_problems_key(record.id)] = found
+            st.rerun()
+    return items
+
+
+def _next_id(prefix: str, existing: list[str]) -> str:
+    numbers = [
+        int(x[len(prefix) :])
+        for x in existing
+        if x[len(prefix) :].isdigit() and x.startswith(prefix)
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def _evidence_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Evidence register")
+    st.write(
+        "Record each piece of evidence once: who saw or recorded it, when, what kind it is and "
+        "what it shows. Steps cite items from here. Attending sessions is recorded as attendance "
+        "and never counts as change."
+    )
+    problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
+    _error_summary(problems)
+    items = record.review.evidence
+    if items:
+        st.dataframe(
+            [
+                {
+                    "Id": item.id,
+                    "Agency": item.agency.label,
+                    "Kind": item.kind.label,
+                    "Date": item.observed_on,
+                    "Points to": item.direction.label,
+                    "What it shows": item.shows,
+                    "Record": item.record_ref,
+                }
+                for item in items
+            ],
+            hide_index=True,
+            key=_key(record.id, "evidence", "table"),
+        )
+    else:
+        st.info("No evidence recorded yet.")
+    last = st.session_state.get("last_evidence", {})
+    with st.form(_key(record.id, "evidence", "add"), clear_on_submit=True):
+        st.subheader("Add evidence")
+        values = _evidence_inputs(record, "add", last)
+        if st.form_submit_button("Add evidence", type="primary", icon=":material/add:"):
+            values["id"] = _next_id("E", [item.id for item in items])
+            document = record.review.model_dump(mode="json")
+            document["evidence"].append(values)
+            found = _commit(record, document, step="evidence")
+            if found:
+                st.session_state[_problems_key(record.id)] = found
+            else:
+                st.session_state["last_evidence"] = {
+                    "agency": values["agency"],
+                    "kind": values["kind"],
+                }
+            st.rerun()
+    if items:
+        st.subheader("Change or remove evidence")
+        by_id = {item.id: item for item in items}
+        chosen = st.selectbox(
+            "Evidence item",
+            list(by_id),
+            format_func=lambda ref: fields.evidence_label(by_id[ref]),
+            key=_key(record.id, "evidence", "pick"),
+        )
+        item = by_id[chosen]
+        with st.form(_key(record.id, "evidence", "edit", chosen)):
+            values = _evidence_inputs(record, f"edit.{chosen}", item.model_dump(mode="json"))
+            save, remove = st.columns(2)
+            if save.form_submit_button("Save changes"):
+                values["id"] = chosen
+                document = record.review.model_dump(mode="json")
+                document["evidence"] = [
+                    values if e["id"] == chosen else e for e in document["evidence"]
+                ]
+                found = _commit(record, document, step="evidence")
+                st.session_state[_problems_key(record.id)] = found
+                st.rerun()
+            if remove.form_submit_button("Remove this item"):
+                document = record.review.model_dump(mode="json")
+                document["evidence"] = [e for e in document["evidence"] if e["id"] != chosen]
+                cited_in = []
+                for theme, answer in document["answers"].items():
+                    if chosen in answer.get("cited", []):
+                        answer["cited"] = [ref for ref in answer["cited"] if ref != chosen]
+                        cited_in.append(THEMES_BY_KEY[theme].title)
+                found = _commit(record, document, step="evidence")
+                st.session_state[_problems_key(record.id)] = found
+                if not found and cited_in:
+                    st.session_state["flash"] = (
+                        "info",
+                        f"Removed {chosen} and its citations in: {', '.join(cited_in)}.",
+                    )
+                _regenerate(record.id)
+                st.rerun()
+    return _reload(record)
+
+
+def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -> dict[str, Any]:
+    key = _key(record.id, "evidence", name)
+    agencies, kinds, directions = list(Agency), list(EvidenceKind), list(Direction)
+    agency = current.get("agency", Agency.SCHOOL.value)
+    kind = current.get("kind", EvidenceKind.OBSERVED.value)
+    left, right = st.columns(2)
+    agency_value = left.selectbox(
+        "Source agency",
+        agencies,
+        index=agencies.index(Agency(agency)),
+        format_func=lambda a: a.label,
+        key=f"{key}.agency",
+    )
+    kind_value = right.selectbox(
+        "Kind of evidence",
+        kinds,
+        index=kinds.index(EvidenceKind(kind)),
+        format_func=lambda k: k.label,
+        key=f"{key}.kind",
+    )
+    observed = current.get("observed_on")
+    left, right = st.columns(2)
+    observed_value = left.date_input(
+        "Date observed",
+        value=observed,
+        min_value=fields.EARLIEST,
+        max_value=fields.LATEST,
+        format=fields.DATE_FORMAT,
+        key=f"{key}.observed_on",
+    )
+    direction = current.get("direction", Direction.CHANGE.value)
+    direction_value = right.radio(
+        "What it points to",
+        directions,
+        index=directions.index(Direction(direction)),
+        format_func=lambda d: d.label,
+        key=f"{key}.direction",
+        horizontal=True,
+    )
+    shows = st.text_area(
+        "What it shows", value=current.get("shows", ""), max_chars=4000, key=f"{key}.shows"
+    )
+    record_ref = st.text_input(
+        "Case record reference",
+        value=current.get("record_ref", ""),
+        max_chars=200,
+        key=f"{key}.record_ref",
+        help="Where it sits in the case record (a reference, not a copy).",
+    )
+    return {
+        "agency": agency_value.value,
+        "kind": kind_value.value,
+        "observed_on": observed_value.isoformat() if observed_value else None,
+        "direction": direction_value.value,
+        "shows": shows,
+        "record_ref": record_ref,
+    }
+
+
+def _incidents_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Incidents")
+    st.write(
+        "Record dated events that indicate risk: missing episodes, arrests, police "
+        "intelligence, emergency department visits, violence, exclusions."
+    )
+    problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
+    _error_summary(problems)
+    incidents = record.review.incidents
+    if incidents:
+        st.dataframe(
+            [
+                {
+                    "Id": i.id,
+                    "Kind": i.kind.label,
+                    "Date": i.occurred_on,
+                    "What happened": i.summary,
+                    "Record": i.record_ref,
+                }
+                for i in incidents
+            ],
+            hide_index=True,
+            key=_key(record.id, "incidents", "table"),
+        )
+        for index, incident in enumerate(incidents):
+            st.button(
+                f"Remove {incident.id}",
+                key=_key(record.id, "incidents", index, "remove"),
+                on_click=_remove_item,
+                args=(record.id, ("incidents",), index),
+            )
+    with st.form(_key(record.id, "incidents", "add"), clear_on_submit=True):
+        st.subheader("Add an incident")
+        kinds = list(IncidentKind)
+        left, right = st.columns(2)
+        kind = left.selectbox(
+            "Kind of incident",
+            kinds,
+            format_func=lambda k: k.label,
+            key=_key(record.id, "incidents", "new", "kind"),
+        )
+        day = right.date_input(
+            "Date of incident",
+            value=None,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            format=fields.DATE_FORMAT,
+            key=_key(record.id, "incidents", "new", "date"),
+        )
+        summary = st.text_area(
+            "What happened", max_chars=4000, key=_key(record.id, "incidents", "new", "summary")
+        )
+        ref = st.text_input(
+            "Case record reference", max_chars=200, key=_key(record.id, "incidents", "new", "ref")
+        )
+        if st.form_submit_button("Add incident", icon=":material/add:"):
+            document = record.review.model_dump(mode="json")
+            document["incidents"].append(
+                {
+                    "id": _next_id("I", [i.id for i in incidents]),
+                    "kind": kind.value,
+                    "occurred_on": day.isoformat() if day else None,
+                    "summary": summary,
+                    "record_ref": ref,
+                }
+            )
+            st.session_state[_problems_key(record.id)] = _commit(record, document, step="incidents")
+            st.rerun()
+    return _reload(record)
+
+
+def _sign_off_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Check your answers and sign off")
+    report = record.report
+    if report.open_blockers:
+        st.info("Sign-off cannot start yet: resolve the blockers listed beside this step first.")
+    _answers_summary(record, change_links=True)
+    cautions = list(report.findings(level="caution"))
+    document = record.review.model_dump(mode="json")
+    problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
+    summary = st.container()
+    if cautions:
+        st.subheader("Rationales for cautions")
+        st.write("For each caution, say why closure is still right. Your manager reads these.")
+        rationales = dict(document.get("rationales", {}))
+        for check_id in sorted({f.check_id for f in cautions}):
+            messages = "; ".join(f.message for f in cautions if f.check_id == check_id)
+            text = st.text_area(
+                f"Rationale for {check_id}: {messages}",
+                value=rationales.get(check_id, ""),
+                max_chars=4000,
+                key=_key(record.id, "rationale", check_id),
+            )
+            if text.strip():
+                rationales[check_id] = text
+            else:
+                rationales.pop(check_id, None)
+            for message in fields.problems_at(problems, ("rationales", check_id)):
+                st.error(message)
+        if rationales != document.get("rationales", {}):
+            document["rationales"] = rationales
+            problems = _commit(record, document, step="sign_off")
+            record = _reload(record)
+            report = record.report
+    with summary:
+        _error_summary(problems)
+    st.subheader("Attestation")
+    attested = st.checkbox(reviews.ATTESTATION, key=_key(record.id, "attest"))
+    possible = report.sign_off_possible
+    if not possible:
+        st.caption(
+            "The sign-off button works once no blocker is open and every caution has a rationale."
+        )
+    if st.button(
+        "Sign off and send to my manager",
+        type="primary",
+        disabled=not (possible and attested),
+        key=_key(record.id, "sign_off"),
+    ):
+        principal: Principal = st.session_state["principal"]
+        try:
+            reviews.sign_off(
+                session.context(),
+                principal,
+                record.id,
+                seen_hash=record.content_hash,
+                attested=attested,
+            )
+        except ServiceError as error:
+            st.error(error.message)
+            return record
+        st.session_state["flash"] = (
+            "success",
+            "Signed off. Your team manager will countersign or return the review; until then it "
+            "is read-only. When it is approved, the family summary is offered for sending.",
+        )
+        _set_step("tasks")
+        st.rerun()
+    return record
+
+
+def _answers_summary(record: ReviewRecord, *, change_links: bool) -> None:
+    review = record.review
+    by_id = {item.id: item for item in review.evidence}
+    for theme in THEMES:
+        answer = getattr(review.answers, theme.key)
+        with st.container(border=True):
+            st.markdown(f"**{theme.title}**: {theme.question}")
+            cited = [fields.evidence_label(by_id[ref]) for ref in answer.cited if ref in by_id]
+            if cited:
+                st.text("Evidence cited:\n" + "\n".join(cited))
+            values = {
+                k: v
+                for k, v in answer.model_dump(mode="json").items()
+                if k not in ("cited",) and v not in (None, "", [], {}, False)
+            }
+            if values:
+                st.text(json.dumps(values, indent=1, ensure_ascii=False)[:2000])
+            if change_links:
+                st.button(
+                    "Change",
+                    key=_key(record.id, "summary", theme.key),
+                    on_click=_set_step,
+                    args=(theme.key,),
+                )
+
+
+def _read_only(record: ReviewRecord) -> None:
+    if record.status == "submitted":
+        st.info("This review is signed off and waiting for your team manager. It is read-only.")
+    elif record.status == "approved":
+        st.success("Closure approved. The decision record is sealed.")
+    elif record.status == "withdrawn":
+        st.info("This review was withdrawn.")
+    _answers_summary(record, change_links=False)
+
+
+def _gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
+    report = record.report
+    st.subheader("Gaps")
+    st.progress(report.passed_count / len(report.results), text=progress_line(report))
+    if report.sign_off_possible:
+        st.success("Nothing blocks sign-off.", icon=":material/task_alt:")
+    requests = {r.finding_key: r for r in record.exception_requests}
+    for level, heading in (("blocker", "Blockers"), ("caution", "Cautions"), ("note", "Notes")):
+        found = [
+            f
+            for f in report.findings(level=level)
+            if f.resolution in (Resolution.OPEN, Resolution.NOTED)
+        ]
+        if not found:
+            continue
+        st.markdown(f"**{heading} ({len(found)})**")
+        for index, finding in enumerate(found):
+            overridable = next(r.overridable for r in report.results if r.id == finding.check_id)
+            finding_box(
+                finding,
+                key=_key(record.id, "panel", finding.key, index),
+                go_to_step=_set_step,
+                extra=functools.partial(
+                    _exception_controls,
+                    record,
+                    requests=requests,
+                    editable=editable,
+                    overridable=overridable,
+                ),
+            )
+    resolved = [
+        f for f in report.findings() if f.resolution in (Resolution.RATIONALE, Resolution.EXCEPTION)
+    ]
+    if resolved:
+        with st.expander(f"Resolved ({len(resolved)})"):
+            for index, finding in enumerate(resolved):
+                finding_box(finding, key=_key(record.id, "resolved", finding.key, index))
+
+
+def _exception_controls(
+    record: ReviewRecord,
+    finding: Finding,
+    *,
+    requests: dict[str, Any],
+    editable: bool,
+    overridable: bool,
+) -> None:
+    if finding.level != "blocker" or not overridable:
+        return
+    request = requests.get(finding.key)
+    if request is not None and request.status == "pending":
+        st.caption("You asked your manager for an exception; it is waiting for a decision.")
+        return
+    if request is not None and request.status == "declined":
+        st.caption("Your manager declined an exception: " + escape_markdown(request.manager_reason))
+    if not editable:
+        return
+    with st.popover("Ask for an exception"):
+        reason = st.text_area(
+            "Why closure is right despite this gap",
+            max_chars=4000,
+            key=_key(record.id, "exception", finding.key),
+        )
+        if st.button("Send to my manager", key=_key(record.id, "exception", finding.key, "send")):
+            principal: Principal = st.session_state["principal"]
+            try:
+                reviews.request_exception(
+                    session.context(), principal, record.id, finding_key=finding.key, reason=reason
+                )
+            except ServiceError as error:
+                st.error(error.message)
+                return
+            st.session_state["flash"] = ("success", "Your request was sent to your team manager.")
+            st.rerun()
