@@ -34,9 +34,12 @@ def _date(value: str) -> dt.date:
 
 def _read_text(path: Path, what: str) -> str:
     try:
-        if path.stat().st_size > MAX_REVIEW_BYTES:
+        # Read at most one byte past the limit: a device or pipe (/dev/stdin) reports no size.
+        with path.open("rb") as file:
+            data = file.read(MAX_REVIEW_BYTES + 1)
+        if len(data) > MAX_REVIEW_BYTES:
             raise UsageProblem(f"{path}: the {what} is larger than 5 MB; no review is that big.")
-        return path.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise UsageProblem(f"{path}: no such file.") from None
     except IsADirectoryError:
@@ -47,13 +50,13 @@ def _read_text(path: Path, what: str) -> str:
         raise UsageProblem(f"{path}: the {what} is not UTF-8 text.") from None
 
 
-def _invalid(path: Path, error: object, model: object) -> UsageProblem:
+def _invalid(path: Path, error: object, model: object, what: str = "review") -> UsageProblem:
     from closure_readiness.core.errors import explain
 
     problems = explain(error, model)  # type: ignore[arg-type]
     shown = "\n".join(f"  - {problem}" for problem in problems[:20])
     more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-    return UsageProblem(f"{path}: the review is not valid.\n{shown}{more}")
+    return UsageProblem(f"{path}: the {what} is not valid.\n{shown}{more}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -71,9 +74,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     thresholds = DEFAULT_THRESHOLDS
     if args.thresholds is not None:
         try:
-            thresholds = Thresholds.model_validate_json(_read_text(args.thresholds, "file"))
+            thresholds_text = _read_text(args.thresholds, "thresholds file")
+            thresholds = Thresholds.model_validate_json(thresholds_text)
         except ValidationError as error:
-            raise _invalid(args.thresholds, error, Thresholds) from None
+            raise _invalid(args.thresholds, error, Thresholds, "thresholds file") from None
     as_of = args.as_of or review.case.proposed_closure_on
     if as_of < review.case.opened_on:
         raise UsageProblem(f"--as-of {as_of} is before the case was opened.")

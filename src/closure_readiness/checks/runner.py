@@ -61,7 +61,12 @@ def _run_one(
             )
         ]
         crashed = True
-    findings = [_finding(spec, problem, review, crashed=crashed) for problem in problems]
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for problem in problems:
+        finding = _finding(spec, problem, review, crashed=crashed, seen=seen)
+        seen.add(finding.key)
+        findings.append(finding)
     return CheckResult(
         id=spec.id,
         title=spec.title,
@@ -74,8 +79,14 @@ def _run_one(
     )
 
 
-def _finding(spec: CheckSpec, problem: Problem, review: Review, *, crashed: bool) -> Finding:
+def _finding(
+    spec: CheckSpec, problem: Problem, review: Review, *, crashed: bool, seen: set[str]
+) -> Finding:
     key = fingerprint(spec.id, problem.subject, problem.evidence)
+    repeat = 1
+    while key in seen:  # two findings about the same thing (e.g. two needs named alike)
+        repeat += 1
+        key = fingerprint(spec.id, f"{problem.subject}\x1e{repeat}", problem.evidence)
     level = "blocker" if crashed else spec.level
     resolution, text, by = Resolution.OPEN, "", ""
     if level == "note":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ def explain(error: ValidationError, model: type[BaseModel] | None = None) -> lis
 
 def _message(detail: Any) -> str:
     kind = detail["type"]
+    if kind == "model_type" and not detail["loc"]:
+        kind = "json_type"  # the whole input is not an object: a list, a number, a string
     template = _MESSAGES.get(kind)
     if template is None:
         return str(detail["msg"])
@@ -87,12 +90,30 @@ def _field_name(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> st
         if current is not None and hasattr(current, "model_fields"):
             field = current.model_fields.get(part)
         if field is None:
-            words.append(str(part).replace("_", " "))
+            words.append(_shown_key(str(part)))
             current = None
             continue
         words.append(field.title or str(part).replace("_", " "))
         current = _inner_model(field.annotation)
     return " › ".join(words)
+
+
+_KEY_SHOWN = 40
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _shown_key(key: str) -> str:
+    """A name taken from the input (an unknown field, a dictionary key), safe to show.
+
+    It is the person's own text: control, format and text-direction characters are shown as
+    escapes (a terminal escape or a bidi override must not reach the screen) and a long key is
+    cut short.
+    """
+    shown = "".join(
+        f"\\u{ord(char):04x}" if unicodedata.category(char) in _HIDDEN_CATEGORIES else char
+        for char in key[:_KEY_SHOWN]
+    )
+    return shown.replace("_", " ") + ("…" if len(key) > _KEY_SHOWN else "")
 
 
 def _inner_model(annotation: Any) -> Any:

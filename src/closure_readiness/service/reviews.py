@@ -407,6 +407,20 @@ def sign_off(
                     "search_text": _search_text(review),
                 },
             )
+            repositories.insert_decision_findings(
+                db,
+                decision_id,
+                (
+                    {
+                        "finding_key": f.key,
+                        "check_id": f.check_id,
+                        "level": f.level,
+                        "resolution": f.resolution.value,
+                        "resolved_by": f.resolved_by,
+                    }
+                    for f in findings
+                ),
+            )
             repositories.set_review_status(db, review_id, "submitted", now.isoformat())
             audit.append(
                 db,

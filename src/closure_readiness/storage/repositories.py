@@ -182,6 +182,16 @@ def insert_decision(db: Database, row: Row) -> int:
     return decision_id
 
 
+def insert_decision_findings(db: Database, decision_id: int, findings: Iterable[Row]) -> None:
+    """The findings of a sealed report, one row each, for the learning figures."""
+    db.conn.executemany(
+        "INSERT INTO decision_findings (decision_id, finding_key, check_id, level, resolution, "
+        "resolved_by) VALUES (:decision_id, :finding_key, :check_id, :level, :resolution, "
+        ":resolved_by)",
+        [{**finding, "decision_id": decision_id} for finding in findings],
+    )
+
+
 def get_decision(db: Database, decision_id: int) -> Row | None:
     return _one(db, "SELECT * FROM decisions WHERE id = ?", [decision_id])
 

@@ -133,6 +133,18 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX decisions_case ON decisions (case_reference);
         CREATE INDEX decisions_signed_by ON decisions (signed_by);
 
+        CREATE TABLE decision_findings (
+            decision_id INTEGER NOT NULL REFERENCES decisions (id),
+            finding_key TEXT NOT NULL,
+            check_id TEXT NOT NULL,
+            level TEXT NOT NULL,
+            resolution TEXT NOT NULL,
+            resolved_by TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (decision_id, finding_key)
+        );
+        CREATE INDEX decision_findings_check ON decision_findings (check_id, resolution);
+        CREATE INDEX decision_findings_resolution ON decision_findings (resolution, check_id);
+
         CREATE TABLE outcomes (
             decision_id INTEGER PRIMARY KEY REFERENCES decisions (id),
             outcome TEXT NOT NULL CHECK (outcome IN ('approved', 'returned', 'withdrawn')),
@@ -193,6 +205,12 @@ def m001_initial(db: Database) -> None:
         db,
         _refuse_changes("decisions", "id", "A sealed decision")
         + _refuse_changes("outcomes", "decision_id", "A countersigned or returned decision")
+        + """
+    CREATE TRIGGER decision_findings_no_update BEFORE UPDATE ON decision_findings
+    BEGIN SELECT RAISE(ABORT, 'findings of a sealed decision cannot be changed'); END;
+    CREATE TRIGGER decision_findings_no_delete BEFORE DELETE ON decision_findings
+    BEGIN SELECT RAISE(ABORT, 'findings of a sealed decision cannot be deleted'); END;
+    """
         + _refuse_changes("audit_events", "seq", "An audit event")
         + f"""
         CREATE TRIGGER decisions_from_open_review BEFORE INSERT ON decisions

@@ -1,0 +1,219 @@
+"""The auditor's use cases: find decisions, read one with its trail and integrity, export,
+verify everything, and the learning figures. Read-only, except the audit events they write."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from closure_readiness.report.export import decisions_csv, decisions_json
+from closure_readiness.service.context import (
+    Context,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Principal,
+    Role,
+)
+from closure_readiness.service.records import SealedDecision
+from closure_readiness.service.staff import ensure_active
+from closure_readiness.storage import audit, queries, repositories
+from closure_readiness.storage.audit import AuditEvent
+from closure_readiness.storage.database import reading, writing
+from closure_readiness.storage.integrity import IntegrityReport, check_decision, verify
+from closure_readiness.storage.queries import STATUSES, DecisionQuery
+
+EXPORT_LIMIT = 100_000
+PAGE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class DecisionPage:
+    rows: list[dict[str, Any]]
+    total: int
+    query: DecisionQuery
+
+
+@dataclass(frozen=True)
+class DecisionDetail:
+    decision: SealedDecision
+    trail: list[AuditEvent]
+    integrity_problems: list[str]
+    re_referrals: list[int]
+    names: dict[str, str]
+    returns_before: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.integrity_problems
+
+
+@dataclass(frozen=True)
+class LearningFigures:
+    closures_per_month: list[dict[str, Any]]
+    gaps_at_first_sign_off: list[dict[str, Any]]
+    returns_by_month: list[dict[str, Any]]
+    return_reasons: list[dict[str, Any]]
+    exceptions_by_check: list[dict[str, Any]]
+    exceptions_by_team: list[dict[str, Any]]
+    exceptions_by_manager: list[dict[str, Any]]
+    re_referral_comparison: list[dict[str, Any]]
+    re_referral_checks: list[dict[str, Any]]
+
+
+def _require_reader(principal: Principal) -> None:
+    if principal.role not in (Role.AUDITOR, Role.TEAM_MANAGER):
+        raise NotAllowed("Only auditors and team managers can read stored decisions.")
+
+
+def _scoped(principal: Principal, query: DecisionQuery) -> DecisionQuery:
+    """Managers see their own team's decisions only; auditors see everything."""
+    if query.status is not None and query.status not in STATUSES:
+        raise InvalidInput(f"Status must be one of: {', '.join(STATUSES)}.")
+    if query.limit < 1 or query.limit > PAGE_LIMIT or query.offset < 0:
+        raise InvalidInput(f"Show between 1 and {PAGE_LIMIT} decisions at a time.")
+    if principal.role is Role.TEAM_MANAGER:
+        from dataclasses import replace
+
+        return replace(query, team=principal.team)
+    return query
+
+
+def _filters(query: DecisionQuery) -> dict[str, Any]:
+    return {k: v for k, v in query.__dict__.items() if v not in (None, "") and k != "offset"}
+
+
+def list_decisions(ctx: Context, principal: Principal, query: DecisionQuery) -> DecisionPage:
+    """One page of decisions, newest first, with the total. The search is an audit event."""
+    _require_reader(principal)
+    query = _scoped(principal, query)
+    with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
+        rows = queries.list_decisions(db, query)
+        total = queries.count_decisions(db, query)
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action="decisions_listed",
+            detail={"filters": _filters(query), "shown": len(rows)},
+        )
+    return DecisionPage(rows=rows, total=total, query=query)
+
+
+def export_decisions(
+    ctx: Context, principal: Principal, query: DecisionQuery, *, fmt: str
+) -> bytes:
+    """Every decision matching the filters as CSV or JSON. The export is an audit event."""
+    _require_reader(principal)
+    if fmt not in ("csv", "json"):
+        raise InvalidInput("Export as csv or json.")
+    from dataclasses import replace
+
+    query = _scoped(principal, replace(query, limit=1, offset=0))
+    query = replace(query, limit=EXPORT_LIMIT)
+    with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
+        rows = queries.list_decisions(db, query)
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action="decisions_exported",
+            detail={"filters": _filters(query), "format": fmt, "rows": len(rows)},
+        )
+    return decisions_csv(rows) if fmt == "csv" else decisions_json(rows)
+
+
+def teams(ctx: Context, principal: Principal) -> list[str]:
+    _require_reader(principal)
+    with reading(ctx.db_path) as db:
+        return queries.teams(db)
+
+
+def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> DecisionDetail:
+    """Everything the manager saw, the audit trail and the integrity check. Audited."""
+    _require_reader(principal)
+    with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
+        row = repositories.get_decision(db, decision_id)
+        if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
+            raise NotFound(f"There is no decision {decision_id} that you can see.")
+        outcome = repositories.get_outcome(db, decision_id)
+        problems = check_decision(db, decision_id)
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action="decision_viewed",
+            review_id=row["review_id"],
+            decision_id=decision_id,
+        )
+        trail = audit.events_for(db, review_id=row["review_id"])
+        trail += [e for e in audit.events_for(db, decision_id=decision_id) if e.review_id is None]
+        trail.sort(key=lambda event: event.seq)
+        re_referrals = [
+            r["id"]
+            for r in db.query("SELECT id FROM reviews WHERE re_referral_of = ?", [row["review_id"]])
+        ]
+        earlier = [
+            d
+            for d in repositories.decisions_for_review(db, row["review_id"])
+            if d["id"] < decision_id and d["outcome"] == "returned"
+        ]
+        names = {r["id"]: r["display_name"] for r in repositories.list_staff(db)}
+    sealed = SealedDecision.from_rows(row, outcome)
+    return DecisionDetail(
+        decision=sealed,
+        trail=trail,
+        integrity_problems=problems,
+        re_referrals=re_referrals,
+        names=names,
+        returns_before=[
+            {
+                "decision_id": d["id"],
+                "decided_at": d["decided_at"],
+                "reasons": json.loads(d["reasons"]),
+                "review": json.loads(d["sealed"])["review"],
+            }
+            for d in earlier
+        ],
+    )
+
+
+def verify_everything(ctx: Context, principal: Principal) -> IntegrityReport:
+    """Check every seal and the whole audit chain. The check itself is an audit event."""
+    if principal.role is not Role.AUDITOR:
+        raise NotAllowed("Only auditors can verify the whole store.")
+    with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
+        report = verify(db)
+    with writing(ctx.db_path) as db:
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action="integrity_verified",
+            detail={"intact": report.intact, "problems": len(report.problems)},
+        )
+    return report
+
+
+def learning(ctx: Context, principal: Principal) -> LearningFigures:
+    """Quality-assurance figures: closures, recurring gaps, returns, exceptions, re-referrals."""
+    if principal.role is not Role.AUDITOR:
+        raise NotAllowed("Only auditors can read the learning figures.")
+    with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
+        return LearningFigures(
+            closures_per_month=queries.closures_per_month(db),
+            gaps_at_first_sign_off=queries.gaps_at_first_sign_off(db),
+            returns_by_month=queries.returns_by_month(db),
+            return_reasons=queries.recent_return_reasons(db),
+            exceptions_by_check=queries.exceptions_by(db, "check_id"),
+            exceptions_by_team=queries.exceptions_by(db, "team"),
+            exceptions_by_manager=queries.exceptions_by(db, "manager"),
+            re_referral_comparison=queries.re_referral_comparison(db),
+            re_referral_checks=queries.re_referral_checks(db),
+        )

@@ -1,0 +1,193 @@
+"""Read-side queries for auditors: the decision list with filters and search, and the
+learning figures. Every query is served by an index (see schema.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+Row = dict[str, Any]
+
+STATUSES = ("submitted", "approved", "returned", "withdrawn")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class DecisionQuery:
+    team: str | None = None
+    status: str | None = None
+    signed_from: str | None = None
+    """ISO date, inclusive."""
+    signed_to: str | None = None
+    """ISO date, inclusive."""
+    closure_reason: str | None = None
+    has_exceptions: bool | None = None
+    has_re_referral: bool | None = None
+    text: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def fts_expression(text: str) -> str | None:
+    """Words to an FTS5 query: each word quoted (no operators), all required, the last a prefix."""
+    words = _WORD.findall(text)[:12]
+    if not words:
+        return None
+    quoted = ['"' + word.replace('"', "") + '"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
+    joins = "LEFT JOIN outcomes o ON o.decision_id = d.id"
+    clauses: list[str] = []
+    params: list[Any] = []
+    expression = fts_expression(query.text or "")
+    if expression is not None:
+        clauses.append("d.id IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ?)")
+        params.append(expression)
+    if query.team:
+        clauses.append("d.team = ?")
+        params.append(query.team)
+    if query.status == "submitted":
+        clauses.append("o.decision_id IS NULL")
+    elif query.status:
+        clauses.append("o.outcome = ?")
+        params.append(query.status)
+    if query.signed_from:
+        clauses.append("d.signed_at >= ?")
+        params.append(query.signed_from)
+    if query.signed_to:
+        clauses.append("d.signed_at < date(?, '+1 day')")
+        params.append(query.signed_to)
+    if query.closure_reason:
+        clauses.append("d.closure_reason = ?")
+        params.append(query.closure_reason)
+    if query.has_exceptions is not None:
+        clauses.append("d.exceptions > 0" if query.has_exceptions else "d.exceptions = 0")
+    if query.has_re_referral is not None:
+        clause = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
+        clauses.append(clause if query.has_re_referral else f"NOT {clause}")
+    where = " AND ".join(clauses) or "1 = 1"
+    return joins, where, params
+
+
+def list_decisions(db: Database, query: DecisionQuery) -> list[Row]:
+    joins, where, params = _where(query)
+    sql = (
+        "SELECT d.id, d.review_id, d.case_reference, d.team, d.closure_reason, d.signed_by, "
+        "d.signed_at, d.as_of, d.checks_version, d.exceptions, d.cautions, d.content_hash, "
+        "coalesce(o.outcome, 'submitted') AS status, o.decided_by, o.decided_at, "
+        "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred "
+        f"FROM decisions d {joins} WHERE {where} "
+        "ORDER BY d.signed_at DESC, d.id DESC LIMIT ? OFFSET ?"
+    )
+    return list(db.query(sql, [*params, query.limit, query.offset]))
+
+
+def count_decisions(db: Database, query: DecisionQuery) -> int:
+    joins, where, params = _where(query)
+    row = db.execute(f"SELECT count(*) FROM decisions d {joins} WHERE {where}", params).fetchone()
+    return int(row[0])
+
+
+def teams(db: Database) -> list[str]:
+    return [row["team"] for row in db.query("SELECT DISTINCT team FROM decisions ORDER BY team")]
+
+
+# Learning figures ----------------------------------------------------------------------------
+
+
+def closures_per_month(db: Database) -> list[Row]:
+    return list(
+        db.query(
+            "SELECT substr(o.decided_at, 1, 7) AS month, d.team, count(*) AS closures "
+            "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
+            "WHERE o.outcome = 'approved' GROUP BY month, d.team ORDER BY month, d.team"
+        )
+    )
+
+
+def gaps_at_first_sign_off(db: Database) -> list[Row]:
+    """Checks that failed in the report sealed at each review's first sign-off."""
+    return list(
+        db.query(
+            "SELECT f.check_id, count(DISTINCT f.decision_id) AS reviews, "
+            "sum(f.resolution = 'rationale') AS rationales, "
+            "sum(f.resolution = 'exception') AS exceptions "
+            "FROM decision_findings f "
+            "WHERE f.decision_id IN (SELECT min(id) FROM decisions GROUP BY review_id) "
+            "AND f.level != 'note' "
+            "GROUP BY f.check_id ORDER BY reviews DESC, f.check_id"
+        )
+    )
+
+
+def returns_by_month(db: Database) -> list[Row]:
+    return list(
+        db.query(
+            "SELECT substr(o.decided_at, 1, 7) AS month, d.team, count(*) AS returns "
+            "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
+            "WHERE o.outcome = 'returned' GROUP BY month, d.team ORDER BY month, d.team"
+        )
+    )
+
+
+def recent_return_reasons(db: Database, limit: int = 50) -> list[Row]:
+    return list(
+        db.query(
+            "SELECT d.id AS decision_id, d.case_reference, d.team, o.decided_at, o.reasons "
+            "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
+            "WHERE o.outcome = 'returned' ORDER BY o.decided_at DESC LIMIT ?",
+            [limit],
+        )
+    )
+
+
+def exceptions_by(db: Database, column: str) -> list[Row]:
+    """Exceptions counted by check_id, team or manager (resolved_by)."""
+    source = {"check_id": "f.check_id", "team": "d.team", "manager": "f.resolved_by"}[column]
+    return list(
+        db.query(
+            f"SELECT {source} AS {column}, count(*) AS exceptions FROM decision_findings f "
+            "JOIN decisions d ON d.id = f.decision_id "
+            "WHERE f.resolution = 'exception' "
+            f"GROUP BY {source} ORDER BY exceptions DESC, {source}"
+        )
+    )
+
+
+def re_referral_comparison(db: Database) -> list[Row]:
+    """Approved closures, re-referred within the window or not, with what they carried."""
+    return list(
+        db.query(
+            "WITH approved AS ("
+            "  SELECT d.id, d.review_id, d.cautions, d.exceptions, "
+            "  EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) "
+            "  AS re_referred FROM decisions d "
+            "  JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved')"
+            " SELECT re_referred, count(*) AS closures, "
+            " round(avg(cautions), 2) AS cautions_per_closure, "
+            " round(avg(exceptions), 2) AS exceptions_per_closure, "
+            " round(100.0 * avg(exceptions > 0), 1) AS percent_with_exception "
+            " FROM approved GROUP BY re_referred ORDER BY re_referred"
+        )
+    )
+
+
+def re_referral_checks(db: Database) -> list[Row]:
+    """For approved closures: which cautions and exceptions they carried, by re-referral."""
+    return list(
+        db.query(
+            "SELECT f.check_id, "
+            "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred, "
+            "count(*) AS findings FROM decision_findings f "
+            "JOIN decisions d ON d.id = f.decision_id "
+            "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
+            "WHERE f.resolution IN ('rationale', 'exception') "
+            "GROUP BY f.check_id, re_referred ORDER BY findings DESC"
+        )
+    )
