@@ -263,6 +263,49 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageProblem(str(refusal)) from None
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from closure_readiness.service import auditing
+    from closure_readiness.service.context import SYSTEM, Context, ServiceError
+    from closure_readiness.storage.queries import DecisionQuery
+
+    ctx = Context(_existing_db(args))
+    try:
+        if args.decision is not None:
+            if args.pdf is None:
+                raise UsageProblem("--decision needs --pdf FILE to write the decision record to.")
+            data = auditing.decision_record_pdf(ctx, SYSTEM, args.decision)
+            args.pdf.write_bytes(data)
+            print(f"Wrote the decision record of decision {args.decision} to {args.pdf}.")
+            return EXIT_OK
+        query = DecisionQuery(
+            team=args.team,
+            status=args.status,
+            signed_from=args.signed_from.isoformat() if args.signed_from else None,
+            signed_to=args.signed_to.isoformat() if args.signed_to else None,
+            closure_reason=args.closure_reason,
+            has_exceptions=args.has_exceptions,
+            has_re_referral=args.has_re_referral,
+            text=args.search,
+        )
+        data = auditing.export_decisions(ctx, SYSTEM, query, fmt=args.format)
+    except ServiceError as error:
+        raise UsageProblem(error.message) from None
+    if args.out is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        args.out.write_bytes(data)
+        print(f"Wrote {args.out}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _yes_no(value: str) -> bool:
+    if value.lower() in ("yes", "true", "1"):
+        return True
+    if value.lower() in ("no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError("answer yes or no")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="closure-readiness",
@@ -335,6 +378,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1")
     demo.add_argument("--provider-port", type=int, default=9400, help="sign-in provider's port")
     demo.set_defaults(handler=cmd_demo)
+
+    export = commands.add_parser("export", help="export decisions (CSV/JSON) or one record (PDF)")
+    export.add_argument("--db", type=Path, help=db_help)
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--decision", type=int, help="one decision's id, with --pdf")
+    export.add_argument("--pdf", type=Path, help="write that decision record as PDF here")
+    export.add_argument("--team")
+    export.add_argument("--status", choices=("submitted", "approved", "returned", "withdrawn"))
+    export.add_argument("--signed-from", type=_date, help="YYYY-MM-DD, inclusive")
+    export.add_argument("--signed-to", type=_date, help="YYYY-MM-DD, inclusive")
+    export.add_argument("--closure-reason", choices=[f"RC{n}" for n in range(1, 10)])
+    export.add_argument("--has-exceptions", type=_yes_no, metavar="yes|no")
+    export.add_argument("--has-re-referral", type=_yes_no, metavar="yes|no")
+    export.add_argument("--search", help="words in answers and evidence")
+    export.set_defaults(handler=cmd_export)
 
     run = commands.add_parser("run", help="start the app for real use (settings from environment)")
     run.add_argument("--port", type=int, default=8501)

@@ -27,6 +27,7 @@ _MESSAGES: dict[str, str] = {
     "greater_than_equal": "Enter a number of at least {ge}.",
     "less_than_equal": "Enter a number no larger than {le}.",
     "string_type": "Enter text here.",
+    "string_unicode": "The text contains a broken character; retype it.",
     "list_type": "This should be a list.",
     "dict_type": "This should be a set of named values.",
     "model_type": "This should be a set of named values.",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Agency
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 
@@ -165,6 +166,49 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
     # A withdrawn review.
     withdrawn = prepared(worker2, "withdrawn", ready, "CR-DEMO-1009", today + dt.timedelta(28))
     reviews.withdraw(ctx, worker2, withdrawn, reason="Case transferred to another authority.")
+    # An approved closure that carried a manager's exception and a caseworker's rationale.
+    carried = _load(ready, reference="CR-DEMO-1010", closure_on=today - dt.timedelta(days=30))
+    answers = carried.answers
+    carried = carried.model_copy(
+        update={
+            "answers": answers.model_copy(
+                update={
+                    "exit": answers.exit.model_copy(
+                        update={"notified": [Agency.SCHOOL, Agency.POLICE], "contacts_given": False}
+                    )
+                }
+            ),
+            "rationales": {
+                "exit.W002": "The family already hold the duty team's number from the plan; "
+                "contacts were confirmed by phone."
+            },
+        }
+    )
+    review_id = reviews.start_review(ctx, worker2, carried.case)
+    record = reviews.get_review(ctx, worker2, review_id)
+    reviews.save_review(ctx, worker2, review_id, carried, expected_version=record.version)
+    record = reviews.get_review(ctx, worker2, review_id)
+    gap = next(f for f in record.report.open_blockers if f.check_id == "exit.E003")
+    request = reviews.request_exception(
+        ctx,
+        worker2,
+        review_id,
+        finding_key=gap.key,
+        reason="The youth work service is the lead after closure and wrote the exit plan.",
+    )
+    clock.advance(hours=2)
+    decisions.decide_exception(
+        ctx,
+        manager,
+        request,
+        grant=True,
+        reason="The voluntary sector lead is the author of the exit plan; no notice needed.",
+    )
+    clock.advance(hours=1)
+    decision = signed(worker2, review_id)
+    sealed = decisions.get_decision(ctx, manager, decision)
+    decisions.countersign(ctx, manager, decision, hash_seen=sealed.content_hash)
+    ids["approved_with_exception"] = review_id
     # A re-referral: the first approved case comes back within the window.
     clock.now = dt.datetime.combine(today, dt.time(9), dt.UTC)
     again = _load(ready, reference="CR-DEMO-1001", closure_on=today + dt.timedelta(days=90))

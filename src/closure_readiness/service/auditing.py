@@ -63,7 +63,8 @@ class LearningFigures:
 
 
 def _require_reader(principal: Principal) -> None:
-    if principal.role not in (Role.AUDITOR, Role.TEAM_MANAGER):
+    """Auditors, team managers (their own team) and operators at the command line."""
+    if principal.role not in (Role.AUDITOR, Role.TEAM_MANAGER, Role.ADMIN):
         raise NotAllowed("Only auditors and team managers can read stored decisions.")
 
 

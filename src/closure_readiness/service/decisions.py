@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from closure_readiness.checks import evaluate
+from closure_readiness.checks import ReadinessReport, evaluate
 from closure_readiness.core.review import ManagerException, Review
 from closure_readiness.service.context import (
     Context,
@@ -39,9 +39,17 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class PendingException:
+    request: ExceptionRequest
+    check_title: str
+    message: str
+    """The finding as it stands now; empty when the data changed and the gap is gone."""
+
+
+@dataclass(frozen=True)
 class Queue:
     submitted: list[QueueItem]
-    exception_requests: list[ExceptionRequest]
+    exception_requests: list[PendingException]
 
 
 def _require_manager(principal: Principal) -> None:
@@ -68,6 +76,23 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         ensure_active(db, principal)
         rows = repositories.submitted_for_team(db, principal.team)
         requests = repositories.pending_exception_requests_for_team(db, principal.team)
+        contents = {
+            row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
+        }
+    pending = []
+    for row in requests:
+        review_row = contents[row["review_id"]]
+        assert review_row is not None
+        report = evaluate_review(ctx, Review.model_validate_json(review_row["content"]))
+        finding = next((f for f in report.open_blockers if f.key == row["finding_key"]), None)
+        title = next(r.title for r in report.results if r.id == row["check_id"])
+        pending.append(
+            PendingException(
+                request=ExceptionRequest.from_row(row),
+                check_title=title,
+                message=finding.message if finding else "",
+            )
+        )
     return Queue(
         submitted=[
             QueueItem(
@@ -82,7 +107,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
             )
             for row in rows
         ],
-        exception_requests=[ExceptionRequest.from_row(row) for row in requests],
+        exception_requests=pending,
     )
 
 
@@ -113,6 +138,11 @@ def get_decision(ctx: Context, principal: Principal, decision_id: int) -> Sealed
     return SealedDecision.from_rows(row, outcome)
 
 
+def recheck(decision: SealedDecision) -> ReadinessReport:
+    """The checks re-run on the sealed review, with its stored as-of date and thresholds."""
+    return evaluate(decision.review, as_of=decision.as_of, thresholds=decision.thresholds)
+
+
 def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_seen: str) -> None:
     """Approve the closure: re-run the checks on the sealed content and record the hash seen."""
     _require_manager(principal)
@@ -136,7 +166,7 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
                     "The decision you saw is not the one sealed. Reload it before countersigning."
                 )
             sealed = SealedDecision.from_rows(row, None)
-            report = evaluate(sealed.review, as_of=sealed.as_of, thresholds=sealed.thresholds)
+            report = recheck(sealed)
             if not report.sign_off_possible:
                 raise Refused(
                     "Re-running the checks on the sealed review shows open gaps "

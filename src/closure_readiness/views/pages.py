@@ -24,8 +24,8 @@ _PAGES: dict[str, tuple[str, str, str]] = {
 
 _BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.CASEWORKER: ("my_reviews", "start_review", "review", "reference"),
-    Role.TEAM_MANAGER: ("reference",),
-    Role.AUDITOR: ("reference",),
+    Role.TEAM_MANAGER: ("queue", "team_reviews", "decision", "review", "reference"),
+    Role.AUDITOR: ("decisions", "decision", "learning", "reference"),
     Role.ADMIN: ("operator",),
 }
 
@@ -46,7 +46,17 @@ def page(name: str) -> st.Page:
 
 
 def pages_for(principal: Principal) -> list[st.Page]:
-    return [page(name) for name in _BY_ROLE[principal.role]]
+    names = _BY_ROLE[principal.role]
+    return [page(name) if name not in _HIDDEN else hidden(name) for name in names]
+
+
+# Pages opened from a list with a query parameter: not in the menu on their own.
+_HIDDEN = frozenset({"review", "decision"})
+
+
+def hidden(name: str) -> st.Page:
+    module, title, icon = _PAGES[name]
+    return st.Page(_runner(module), title=title, icon=icon, url_path=name, visibility="hidden")
 
 
 def go(name: str, **query: str | int) -> None:

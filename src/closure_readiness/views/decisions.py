@@ -1,0 +1,158 @@
+"""Decisions: the auditor's read-only list with filters, full-text search and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import streamlit as st
+
+from closure_readiness.core.vocabulary import ClosureReason
+from closure_readiness.service import auditing
+from closure_readiness.service.context import Principal, ServiceError
+from closure_readiness.storage.queries import STATUSES, DecisionQuery
+from closure_readiness.views import fields, pages, session
+
+PAGE_SIZE = 50
+_ANY = "Any"
+
+
+def _query() -> DecisionQuery:
+    with st.form("decision_filters"):
+        text = st.text_input(
+            "Search answers and evidence",
+            max_chars=200,
+            key="filter.text",
+            help="Words in any answer or evidence item, or a case reference.",
+        )
+        left, middle, right = st.columns(3)
+        teams = [_ANY, *st.session_state.get("known_teams", [])]
+        team = left.selectbox("Team", teams, key="filter.team")
+        status = middle.selectbox(
+            "Status", [_ANY, *STATUSES], key="filter.status", format_func=lambda s: s.capitalize()
+        )
+        reasons = [_ANY, *(r.value for r in ClosureReason)]
+        reason = right.selectbox(
+            "Closure reason",
+            reasons,
+            key="filter.reason",
+            format_func=lambda r: r if r == _ANY else ClosureReason(r).label,
+        )
+        left, middle, right, far = st.columns(4)
+        since = left.date_input(
+            "Signed off from",
+            value=None,
+            format=fields.DATE_FORMAT,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            key="filter.from",
+        )
+        until = middle.date_input(
+            "Signed off to",
+            value=None,
+            format=fields.DATE_FORMAT,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            key="filter.to",
+        )
+        exceptions = right.selectbox("Has exceptions", [_ANY, "Yes", "No"], key="filter.exc")
+        re_referral = far.selectbox("Re-referred", [_ANY, "Yes", "No"], key="filter.rr")
+        st.form_submit_button("Search", type="primary")
+    return DecisionQuery(
+        team=None if team == _ANY else team,
+        status=None if status == _ANY else status,
+        closure_reason=None if reason == _ANY else reason,
+        signed_from=since.isoformat() if isinstance(since, dt.date) else None,
+        signed_to=until.isoformat() if isinstance(until, dt.date) else None,
+        has_exceptions=None if exceptions == _ANY else exceptions == "Yes",
+        has_re_referral=None if re_referral == _ANY else re_referral == "Yes",
+        text=text or None,
+        limit=PAGE_SIZE,
+        offset=PAGE_SIZE * int(st.session_state.get("filter.page", 0)),
+    )
+
+
+def page() -> None:
+    principal: Principal = st.session_state["principal"]
+    ctx = session.context()
+    st.title("Decisions")
+    st.write("Every closure decision signed off, read-only. Opening or exporting one is recorded.")
+    if "known_teams" not in st.session_state:
+        st.session_state["known_teams"] = auditing.teams(ctx, principal)
+    query = _query()
+    # A search is an audit event: run it when the filters change, not on every rerun.
+    if st.session_state.get("last_query") != query:
+        try:
+            st.session_state["last_page"] = auditing.list_decisions(ctx, principal, query)
+        except ServiceError as error:
+            st.error(error.message)
+            return
+        st.session_state["last_query"] = query
+    result = st.session_state["last_page"]
+    start = query.offset + 1 if result.total else 0
+    st.caption(f"Showing {start} to {query.offset + len(result.rows)} of {result.total}.")
+    st.dataframe(
+        [
+            {
+                "Decision": row["id"],
+                "Case": row["case_reference"],
+                "Team": row["team"],
+                "Status": row["status"],
+                "Signed off": row["signed_at"][:10],
+                "Reason": row["closure_reason"],
+                "Cautions": row["cautions"],
+                "Exceptions": row["exceptions"],
+                "Re-referred": "Yes" if row["re_referred"] else "No",
+            }
+            for row in result.rows
+        ],
+        hide_index=True,
+        key="decision_table",
+    )
+    previous, following = st.columns(2)
+    current_page = int(st.session_state.get("filter.page", 0))
+    if previous.button("Previous page", disabled=current_page == 0, key="page.prev"):
+        st.session_state["filter.page"] = current_page - 1
+        st.rerun()
+    if following.button(
+        "Next page", disabled=query.offset + PAGE_SIZE >= result.total, key="page.next"
+    ):
+        st.session_state["filter.page"] = current_page + 1
+        st.rerun()
+    if result.rows:
+        chosen = st.selectbox(
+            "Open a decision",
+            [row["id"] for row in result.rows],
+            format_func=lambda i: next(
+                f"{i} · {r['case_reference']} · {r['status']}" for r in result.rows if r["id"] == i
+            ),
+            key="open_decision",
+        )
+        st.page_link(
+            pages.page("decision"),
+            label="Open the decision record",
+            icon=":material/arrow_forward:",
+            query_params={"decision": str(chosen)},
+        )
+    st.subheader("Export the filtered list")
+    left, right = st.columns(2)
+    for column, fmt in ((left, "csv"), (right, "json")):
+        column.download_button(
+            f"Download as {fmt.upper()}",
+            data=functools.partial(auditing.export_decisions, ctx, principal, query, fmt=fmt),
+            file_name=f"decisions.{fmt}",
+            mime="text/csv" if fmt == "csv" else "application/json",
+            key=f"export.{fmt}",
+            on_click="ignore",
+        )
+    st.subheader("Integrity of the whole store")
+    if st.button("Verify every seal and the audit chain", key="verify_all"):
+        report = auditing.verify_everything(ctx, principal)
+        if report.intact:
+            st.success(
+                f"Intact: {report.decisions_checked} decisions and {report.events_checked} audit "
+                "events checked."
+            )
+        else:
+            st.error(f"{len(report.problems)} problem(s) found.")
+            st.text("\n".join(report.problems[:200]))
