@@ -11,6 +11,7 @@ from bench.harness import Measurement, table
 
 SUITES = {
     "checks": "bench.checks_bench",
+    "app": "bench.app_bench",
 }
 
 

@@ -19,8 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "service": {"core", "evidence", "checks", "storage", "report", "settings"},
     "views": {"core", "evidence", "checks", "service", "settings"},
     "settings": {"core", "checks"},
+    "demo": {"core", "checks", "service", "settings"},
     "app": {"core", "checks", "service", "views", "settings"},
-    "cli": {"core", "evidence", "checks", "storage", "report", "service", "settings"},
+    "cli": {"core", "evidence", "checks", "storage", "report", "service", "settings", "demo"},
 }
 PURE = {"core", "evidence", "checks"}
 THIRD_PARTY_FOR_PURE = {"streamlit", "sqlite_utils", "sqlite3", "reportlab", "pandas"}

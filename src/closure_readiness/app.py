@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from closure_readiness.service.context import Role
 from closure_readiness.views import pages, session
 
 
@@ -18,6 +19,10 @@ def main() -> None:
         if principal.team:
             st.caption(principal.team)
         st.button("Sign out", key="sign_out", on_click=st.logout)
+    if principal.role is Role.ADMIN:
+        st.title("Closure Readiness")
+        st.info("Administration is done with the closure-readiness command line.")
+        st.stop()
     st.navigation(pages.pages_for(principal)).run()
 
 

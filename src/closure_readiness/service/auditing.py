@@ -24,6 +24,8 @@ from closure_readiness.storage.database import reading, writing
 from closure_readiness.storage.integrity import IntegrityReport, check_decision, verify
 from closure_readiness.storage.queries import STATUSES, DecisionQuery
 
+__all__ = ["STATUSES", "DecisionQuery"]  # re-exported for the views
+
 EXPORT_LIMIT = 100_000
 PAGE_LIMIT = 200
 

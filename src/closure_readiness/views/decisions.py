@@ -9,8 +9,8 @@ import streamlit as st
 
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.service import auditing
+from closure_readiness.service.auditing import STATUSES, DecisionQuery
 from closure_readiness.service.context import Principal, ServiceError
-from closure_readiness.storage.queries import STATUSES, DecisionQuery
 from closure_readiness.views import fields, pages, session
 
 PAGE_SIZE = 50

@@ -33,25 +33,30 @@ def finding_box(
     *,
     key: str,
     go_to_step: Callable[[str], None] | None = None,
-    extra: Callable[[Finding], None] | None = None,
 ) -> None:
-    """One finding: level, id, message, what would resolve it, evidence, and a link to its step."""
+    """One finding: level, id, message, what would resolve it, evidence, and a link to its step.
+
+    Drawn as one Markdown block (stored text escaped) to keep a page of 40 findings light.
+    """
     with st.container(border=True):
         word = LEVEL_WORDS[finding.level]
         resolution = RESOLUTION_WORDS[finding.resolution]
-        st.markdown(
-            f"{LEVEL_ICONS[finding.level]} **{word}** · `{finding.check_id}` · {resolution}"
-        )
-        st.markdown(escape_markdown(finding.message))
+        lines = [
+            f"{LEVEL_ICONS[finding.level]} **{word}** · `{finding.check_id}` · {resolution}",
+            escape_markdown(finding.message),
+        ]
         if finding.resolution is Resolution.OPEN or finding.level == "note":
-            st.caption("What would resolve it: " + escape_markdown(finding.hint))
+            lines.append(":gray[What would resolve it: " + escape_markdown(finding.hint) + "]")
         if finding.evidence:
-            st.caption("Evidence concerned: " + escape_markdown(", ".join(finding.evidence)))
+            lines.append(
+                ":gray[Evidence concerned: " + escape_markdown(", ".join(finding.evidence)) + "]"
+            )
         if finding.resolution_text:
             by = f" ({finding.resolved_by})" if finding.resolved_by else ""
-            st.caption(
+            lines.append(
                 f"{resolution}{escape_markdown(by)}: {escape_markdown(finding.resolution_text)}"
             )
+        st.markdown("\n\n".join(lines))
         if go_to_step is not None:
             theme = theme_of(finding)
             st.button(
@@ -61,8 +66,6 @@ def finding_box(
                 args=(theme,),
                 icon=":material/arrow_forward:",
             )
-        if extra is not None:
-            extra(finding)
 
 
 def progress_line(report: ReadinessReport) -> str:

@@ -6,14 +6,13 @@ step so it always shows the report for what is now stored.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 import streamlit as st
 from pydantic import ValidationError
 
-from closure_readiness.checks import Finding, Resolution
+from closure_readiness.checks import Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
 from closure_readiness.core.errors import FieldProblem, explain
 from closure_readiness.core.review import Answers, Case, Review
@@ -813,7 +812,6 @@ def _gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
     st.progress(report.passed_count / len(report.results), text=progress_line(report))
     if report.sign_off_possible:
         st.success("Nothing blocks sign-off.", icon=":material/task_alt:")
-    requests = {r.finding_key: r for r in record.exception_requests}
     for level, heading in (("blocker", "Blockers"), ("caution", "Cautions"), ("note", "Notes")):
         found = [
             f
@@ -824,19 +822,10 @@ def _gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
             continue
         st.markdown(f"**{heading} ({len(found)})**")
         for index, finding in enumerate(found):
-            overridable = next(r.overridable for r in report.results if r.id == finding.check_id)
             finding_box(
-                finding,
-                key=_key(record.id, "panel", finding.key, index),
-                go_to_step=_set_step,
-                extra=functools.partial(
-                    _exception_controls,
-                    record,
-                    requests=requests,
-                    editable=editable,
-                    overridable=overridable,
-                ),
+                finding, key=_key(record.id, "panel", finding.key, index), go_to_step=_set_step
             )
+    _exception_requests(record, editable=editable)
     resolved = [
         f for f in report.findings() if f.resolution in (Resolution.RATIONALE, Resolution.EXCEPTION)
     ]
@@ -846,38 +835,58 @@ def _gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
                 finding_box(finding, key=_key(record.id, "resolved", finding.key, index))
 
 
-def _exception_controls(
-    record: ReviewRecord,
-    finding: Finding,
-    *,
-    requests: dict[str, Any],
-    editable: bool,
-    overridable: bool,
-) -> None:
-    if finding.level != "blocker" or not overridable:
+def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
+    """Requests already made, and one form to ask for an exception to an overridable blocker."""
+    report = record.report
+    overridable = {r.id for r in report.results if r.overridable}
+    candidates = [f for f in report.open_blockers if f.check_id in overridable]
+    requests = {r.finding_key: r for r in record.exception_requests}
+    for request in record.exception_requests:
+        if request.status == "pending":
+            st.caption(f"Exception asked for {request.check_id}: waiting for your manager.")
+        elif request.status == "declined" and request.finding_key in {f.key for f in candidates}:
+            st.caption(
+                f"Exception for {request.check_id} declined: "
+                + escape_markdown(request.manager_reason)
+            )
+    askable = [
+        f for f in candidates if f.key not in requests or requests[f.key].status != "pending"
+    ]
+    if not editable or not askable:
         return
-    request = requests.get(finding.key)
-    if request is not None and request.status == "pending":
-        st.caption("You asked your manager for an exception; it is waiting for a decision.")
-        return
-    if request is not None and request.status == "declined":
-        st.caption("Your manager declined an exception: " + escape_markdown(request.manager_reason))
-    if not editable:
-        return
-    with st.popover("Ask for an exception"):
-        reason = st.text_area(
-            "Why closure is right despite this gap",
-            max_chars=4000,
-            key=_key(record.id, "exception", finding.key),
+    with st.expander("Ask your manager for an exception"):
+        st.caption(
+            "Some blockers can be resolved by your team manager's written exception when closure "
+            "is right despite the gap. Say why."
         )
-        if st.button("Send to my manager", key=_key(record.id, "exception", finding.key, "send")):
-            principal: Principal = st.session_state["principal"]
-            try:
-                reviews.request_exception(
-                    session.context(), principal, record.id, finding_key=finding.key, reason=reason
+        by_key = {f.key: f for f in askable}
+        with st.form(_key(record.id, "exception", "form"), clear_on_submit=True):
+            chosen = st.selectbox(
+                "Which gap",
+                list(by_key),
+                format_func=lambda k: f"{by_key[k].check_id}: {by_key[k].message}"[:150],
+                key=_key(record.id, "exception", "which"),
+            )
+            reason = st.text_area(
+                "Why closure is right despite this gap",
+                max_chars=4000,
+                key=_key(record.id, "exception", "reason"),
+            )
+            if st.form_submit_button("Send to my manager"):
+                principal: Principal = st.session_state["principal"]
+                try:
+                    reviews.request_exception(
+                        session.context(),
+                        principal,
+                        record.id,
+                        finding_key=str(chosen),
+                        reason=reason,
+                    )
+                except ServiceError as error:
+                    st.error(error.message)
+                    return
+                st.session_state["flash"] = (
+                    "success",
+                    "Your request was sent to your team manager.",
                 )
-            except ServiceError as error:
-                st.error(error.message)
-                return
-            st.session_state["flash"] = ("success", "Your request was sent to your team manager.")
-            st.rerun()
+                st.rerun()

@@ -1,0 +1,1 @@
+"""Page scripts: each file is one page of st.navigation and calls its view module."""
