@@ -39,7 +39,7 @@ def _read_text(path: Path, what: str) -> str:
             data = file.read(MAX_REVIEW_BYTES + 1)
         if len(data) > MAX_REVIEW_BYTES:
             raise UsageProblem(f"{path}: the {what} is larger than 5 MB; no review is that big.")
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
     except FileNotFoundError:
         raise UsageProblem(f"{path}: no such file.") from None
     except IsADirectoryError:
@@ -64,7 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds, evaluate
     from closure_readiness.checks.text_report import report_as_json, report_as_text
-    from closure_readiness.core.review import Review, dated_after
+    from closure_readiness.core.review import EARLIEST_DAY, LATEST_DAY, Review, dated_after
 
     text = _read_text(args.file, "review file")
     try:
@@ -79,6 +79,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         except ValidationError as error:
             raise _invalid(args.thresholds, error, Thresholds, "thresholds file") from None
     as_of = args.as_of or review.case.proposed_closure_on
+    if not EARLIEST_DAY <= as_of <= LATEST_DAY:
+        raise UsageProblem(f"--as-of {as_of} is not a plausible date (1900 to 2199).")
     if as_of < review.case.opened_on:
         raise UsageProblem(f"--as-of {as_of} is before the case was opened.")
     late = dated_after(review, as_of)

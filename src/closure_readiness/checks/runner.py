@@ -17,6 +17,7 @@ from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.review import Review
 
 CHECKS_VERSION = "1.0.0"
+CRASH_HINT = "Tell the system's support team: the check could not run, so it cannot pass."
 """Bump with every change to a check's logic, wording or threshold (see CHANGELOG.md)."""
 
 
@@ -104,7 +105,7 @@ def _finding(
         check_id=spec.id,
         level=level,
         message=problem.message,
-        hint=spec.hint,
+        hint=CRASH_HINT if crashed else spec.hint,
         evidence=list(problem.evidence),
         resolution=resolution,
         resolution_text=text,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from closure_readiness.core.text import CaseRef, LongText, RecordId, ShortText, YearMonth
@@ -34,6 +34,20 @@ from closure_readiness.core.vocabulary import (
 )
 
 SCHEMA_VERSION = 1
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+
+
+def _plausible_day(value: dt.date) -> dt.date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise PydanticCustomError(
+            "date_range", "Enter a real date between 1900 and 2199, for example 2025-03-14."
+        )
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_plausible_day)]
+"""A calendar date within the range any case can have (keeps date arithmetic safe)."""
 MAX_ITEMS = 200  # evidence items, incidents, needs... per review: far beyond any real case
 
 
@@ -46,8 +60,8 @@ Weeks = Annotated[int, Field(ge=1, le=520)]
 
 
 class PreviousClosure(Model):
-    closed_on: dt.date = Field(title="date closed")
-    re_referred_on: dt.date | None = Field(default=None, title="date re-referred")
+    closed_on: Day = Field(title="date closed")
+    re_referred_on: Day | None = Field(default=None, title="date re-referred")
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -64,8 +78,8 @@ class Case(Model):
     case_reference: CaseRef = Field(title="case reference")
     birth_month: YearMonth = Field(title="month of birth")
     involvement: Involvement = Field(title="type of involvement")
-    opened_on: dt.date = Field(title="date opened")
-    proposed_closure_on: dt.date = Field(title="proposed closure date")
+    opened_on: Day = Field(title="date opened")
+    proposed_closure_on: Day = Field(title="proposed closure date")
     plan_reviews_held: int = Field(default=0, ge=0, le=100, title="plan reviews held")
     closure_reason: ClosureReason = Field(default=ClosureReason.RC7, title="closure reason")
     exploitation_concern: bool = Field(default=False, title="exploitation concern flagged")
@@ -120,7 +134,7 @@ class Incident(Model):
 
     id: RecordId = Field(title="incident id")
     kind: IncidentKind = Field(title="kind of incident")
-    occurred_on: dt.date = Field(title="date of incident")
+    occurred_on: Day = Field(title="date of incident")
     summary: LongText = Field(default="", title="what happened")
     record_ref: ShortText = Field(default="", title="case record reference")
 
@@ -131,7 +145,7 @@ class EvidenceItem(Model):
     id: RecordId = Field(title="evidence id")
     agency: Agency = Field(title="source agency")
     kind: EvidenceKind = Field(title="kind of evidence")
-    observed_on: dt.date = Field(title="date observed")
+    observed_on: Day = Field(title="date observed")
     direction: Direction = Field(title="what it points to")
     shows: LongText = Field(min_length=1, title="what it shows")
     record_ref: ShortText = Field(default="", title="case record reference")
@@ -156,7 +170,7 @@ class PaceAnswer(Answer):
 
 class Cause(Model):
     kind: CauseKind = Field(title="cause")
-    ends_on: dt.date | None = Field(default=None, title="date the circumstance ends")
+    ends_on: Day | None = Field(default=None, title="date the circumstance ends")
     plan_for_end: LongText = Field(default="", title="plan for when it ends")
 
 
@@ -191,7 +205,7 @@ class Need(Model):
     status: ReferralStatus = Field(default=ReferralStatus.NONE, title="referral status")
     service: ShortText = Field(default="", title="onward service")
     named_contact: ShortText = Field(default="", title="named contact (role)")
-    first_contact_on: dt.date | None = Field(default=None, title="date of first contact")
+    first_contact_on: Day | None = Field(default=None, title="date of first contact")
     consent_to_share: bool = Field(default=False, title="consent to share recorded")
 
 
@@ -211,7 +225,7 @@ class ExitAnswer(Answer):
     notified: list[Agency] = Field(
         default_factory=list, max_length=len(Agency), title="agencies notified of closure"
     )
-    seen_alone_on: dt.date | None = Field(default=None, title="date last seen alone")
+    seen_alone_on: Day | None = Field(default=None, title="date last seen alone")
     views_recorded_when_seen_alone: bool = Field(default=False, title="views recorded then")
     young_person_view: LongText = Field(default="", title="young person's view on closure")
     parent_view: LongText = Field(default="", title="parent or carer's view on closure")
@@ -221,10 +235,10 @@ class ExitAnswer(Answer):
 
 
 class CuriosityAnswer(Answer):
-    network_mapped_on: dt.date | None = Field(default=None, title="date peers and network mapped")
+    network_mapped_on: Day | None = Field(default=None, title="date peers and network mapped")
     engagement: Engagement = Field(default=Engagement.GOOD, title="engagement")
     engagement_reasons: LongText = Field(default="", title="reasons behind the engagement")
-    last_direct_contact_on: dt.date | None = Field(
+    last_direct_contact_on: Day | None = Field(
         default=None, title="date of last direct contact with the young person"
     )
 
@@ -248,8 +262,8 @@ class SharingAnswer(Answer):
         default_factory=list, max_length=len(Agency), title="agencies consulted on closure"
     )
     history_reviewed: bool = Field(default=False, title="historical information reviewed")
-    final_meeting_on: dt.date | None = Field(default=None, title="date of final meeting")
-    minutes_circulated_on: dt.date | None = Field(default=None, title="date minutes circulated")
+    final_meeting_on: Day | None = Field(default=None, title="date of final meeting")
+    minutes_circulated_on: Day | None = Field(default=None, title="date minutes circulated")
     all_relevant_invited: bool = Field(default=False, title="all relevant professionals invited")
 
     @model_validator(mode="after")
@@ -275,13 +289,13 @@ class DiversionAnswer(Answer):
 
 
 class ExploitAnswer(Answer):
-    rit_completed_on: dt.date | None = Field(
+    rit_completed_on: Day | None = Field(
         default=None, title="date risk indicator tool (RIT) last completed"
     )
     mace_status: MaceStatus = Field(default=MaceStatus.NEVER_OPEN, title="MACE status")
     nrm_status: NrmStatus = Field(default=NrmStatus.NOT_DECIDED, title="NRM referral")
     nrm_reason: LongText = Field(default="", title="reason for not referring to the NRM")
-    vemt_consulted_on: dt.date | None = Field(default=None, title="date of VEMT consultation")
+    vemt_consulted_on: Day | None = Field(default=None, title="date of VEMT consultation")
 
 
 class MentalHealthAnswer(Answer):
@@ -319,7 +333,7 @@ class ManagerException(Model):
     )
     reason: LongText = Field(min_length=1, title="reason for the exception")
     manager: ShortText = Field(min_length=1, title="manager (staff id)")
-    granted_on: dt.date = Field(title="date granted")
+    granted_on: Day = Field(title="date granted")
 
 
 class Review(Model):

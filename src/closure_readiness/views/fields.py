@@ -27,12 +27,19 @@ LATEST = dt.date(2100, 12, 31)
 DATE_FORMAT = "DD/MM/YYYY"
 
 
+def _strip_annotated(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    annotation = _strip_annotated(annotation)
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
-            return args[0], True
+            return _strip_annotated(args[0]), True
     return annotation, False
 
 
