@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import platform
 import sys
 
@@ -12,6 +13,8 @@ from bench.harness import Measurement, table
 SUITES = {
     "checks": "bench.checks_bench",
     "app": "bench.app_bench",
+    "pdf": "bench.pdf_bench",
+    "store": "bench.store_bench",
 }
 
 
@@ -29,7 +32,10 @@ def main() -> int:
     rows: list[Measurement] = []
     for name in args.names or list(SUITES):
         module = importlib.import_module(SUITES[name])
-        rows.extend(module.run(repeat))
+        if "quick" in inspect.signature(module.run).parameters:
+            rows.extend(module.run(repeat, quick=args.quick))  # a smaller data set, too
+        else:
+            rows.extend(module.run(repeat))
     print(f"Python {platform.python_version()} on {platform.machine()}, repeat={repeat}")
     print(table(rows))
     return 0

@@ -307,6 +307,9 @@ class MentalHealthAnswer(Answer):
     )
 
 
+_FORWARD_DATES = frozenset({"ends_on", "first_contact_on"})
+
+
 class Answers(Model):
     change: ChangeAnswer = Field(default_factory=ChangeAnswer)
     pace: PaceAnswer = Field(default_factory=PaceAnswer)
@@ -323,6 +326,19 @@ class Answers(Model):
 
     def each(self) -> list[tuple[str, Answer]]:
         return [(name, getattr(self, name)) for name in type(self).model_fields]
+
+    def past_dates(self) -> list[tuple[str, dt.date]]:
+        """Dates recording something done (seen alone, tool completed...): never in the future.
+
+        Dates that look ahead (a circumstance's end, a first onward contact) are not included.
+        """
+        found: list[tuple[str, dt.date]] = []
+        for _, answer in self.each():
+            for name, field in type(answer).model_fields.items():
+                value = getattr(answer, name)
+                if isinstance(value, dt.date) and name not in _FORWARD_DATES:
+                    found.append((f"the {field.title}", value))
+        return found
 
 
 class ManagerException(Model):
@@ -375,6 +391,8 @@ class Review(Model):
             _refuse_outside("Evidence " + item.id, item.observed_on, born, closure)
         for incident in self.incidents:
             _refuse_outside("Incident " + incident.id, incident.occurred_on, born, closure)
+        for label, day in self.answers.past_dates():
+            _refuse_outside(label.capitalize(), day, born, closure)
         return self
 
 
@@ -418,4 +436,5 @@ def dated_after(review: Review, as_of: dt.date) -> list[str]:
     """What the review records as happening after the as-of date: impossible to rely on."""
     late = [f"Evidence {item.id}" for item in review.evidence if item.observed_on > as_of]
     late += [f"Incident {inc.id}" for inc in review.incidents if inc.occurred_on > as_of]
+    late += [label for label, day in review.answers.past_dates() if day > as_of]
     return late

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from closure_readiness.report import decision_pdf, family_pdf
+from closure_readiness.report.decision_pdf import DecisionRecord
 from closure_readiness.report.export import decisions_csv, decisions_json
 from closure_readiness.service.context import (
     Context,
@@ -14,6 +16,7 @@ from closure_readiness.service.context import (
     NotAllowed,
     NotFound,
     Principal,
+    Refused,
     Role,
 )
 from closure_readiness.service.records import SealedDecision
@@ -220,3 +223,62 @@ def learning(ctx: Context, principal: Principal) -> LearningFigures:
             re_referral_comparison=queries.re_referral_comparison(db),
             re_referral_checks=queries.re_referral_checks(db),
         )
+
+
+def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str) -> DecisionRecord:
+    """The sealed decision as the PDFs need it; the export is an audit event."""
+    _require_reader(principal)
+    with writing(ctx.db_path) as db:
+        ensure_active(db, principal)
+        row = repositories.get_decision(db, decision_id)
+        if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
+            raise NotFound(f"There is no decision {decision_id} that you can see.")
+        outcome = repositories.get_outcome(db, decision_id)
+        names = {r["id"]: r["display_name"] for r in repositories.list_staff(db)}
+        audit.append(
+            db,
+            at=ctx.now(),
+            actor=principal.staff_id,
+            action=action,
+            review_id=row["review_id"],
+            decision_id=decision_id,
+        )
+    sealed = SealedDecision.from_rows(row, outcome)
+    return DecisionRecord(
+        decision_id=sealed.id,
+        review_id=sealed.review_id,
+        case_reference=sealed.case_reference,
+        team=sealed.team,
+        closure_reason=sealed.closure_reason,
+        signed_by=sealed.signed_by,
+        signed_by_name=names.get(sealed.signed_by, sealed.signed_by),
+        signed_at=sealed.signed_at,
+        as_of=sealed.as_of,
+        checks_version=sealed.checks_version,
+        thresholds=sealed.thresholds,
+        review=sealed.review,
+        report=sealed.report,
+        attestation=sealed.attestation,
+        content_hash=sealed.content_hash,
+        outcome=sealed.outcome,
+        decided_by=sealed.decided_by,
+        decided_by_name=names.get(sealed.decided_by or "", sealed.decided_by),
+        decided_at=sealed.decided_at,
+        hash_seen=sealed.hash_seen,
+        reasons=sealed.reasons,
+    )
+
+
+def decision_record_pdf(ctx: Context, principal: Principal, decision_id: int) -> bytes:
+    """The decision record as PDF. Downloading it is an audit event."""
+    return decision_pdf.decision_record_pdf(
+        _record(ctx, principal, decision_id, action="decision_record_exported")
+    )
+
+
+def family_summary_pdf(ctx: Context, principal: Principal, decision_id: int) -> bytes:
+    """The plain-language closure summary for the young person and family (approved only)."""
+    record = _record(ctx, principal, decision_id, action="family_summary_exported")
+    if record.outcome != "approved":
+        raise Refused("The family summary is offered once the closure is approved.")
+    return family_pdf.family_summary_pdf(record)

@@ -136,14 +136,23 @@ def verify(db: Database, anchor: dict[str, Any] | None = None) -> IntegrityRepor
         report.decisions_checked += 1
         what = f"decision {row['id']}"
         report.problems += _seal_problems(what, row, "sealed", "content_hash", _DECISION_COLUMNS)
-        if sealed_hashes.get(row["id"]) != row["content_hash"]:
+        if sealed_hashes.pop(row["id"], None) != row["content_hash"]:
             report.problems.append(f"{what}: its hash is not the one the audit chain recorded")
     for row in db.query("SELECT * FROM outcomes ORDER BY decision_id"):
         report.outcomes_checked += 1
         what = f"decision {row['decision_id']} outcome"
         report.problems += _seal_problems(what, row, "sealed", "outcome_hash", _OUTCOME_COLUMNS)
-        if outcome_hashes.get(row["decision_id"]) != row["outcome_hash"]:
+        if outcome_hashes.pop(row["decision_id"], None) != row["outcome_hash"]:
             report.problems.append(f"{what}: its hash is not the one the audit chain recorded")
+    # What the chain recorded but the tables no longer hold: a deleted decision or outcome.
+    report.problems += [
+        f"decision {decision_id}: missing, though the audit chain records its sign-off"
+        for decision_id in sorted(sealed_hashes)
+    ]
+    report.problems += [
+        f"decision {decision_id} outcome: missing, though the audit chain records it"
+        for decision_id in sorted(outcome_hashes)
+    ]
 
     if anchor is not None:
         report.anchor_checked = True

@@ -219,7 +219,8 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
             with st.expander("Reasons about particular findings"):
                 for finding in findings:
                     per_finding[finding.key] = st.text_input(
-                        f"{finding.check_id}: {finding.message}"[:200],
+                        # Labels render Markdown (images too): escape the quoted stored text.
+                        f"{finding.check_id}: " + escape_markdown(finding.message[:180]),
                         max_chars=1000,
                         key=f"return.{decision.id}.{finding.key}",
                     )

@@ -115,7 +115,8 @@ def field_widget(
         picked_enum = st.selectbox(
             label,
             options_enum,
-            index=options_enum.index(current_enum),
+            # A new list item has no value yet for a required choice: show it unchosen.
+            index=options_enum.index(current_enum) if current_enum in options_enum else None,
             format_func=lambda option: "Not named" if option is None else _label(option),
             key=key,
             help=help_text,

@@ -407,7 +407,10 @@ def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, 
             max_chars=200,
             key=_key(record.id, "family", factor.value, "response"),
         )
-        result[factor.value] = {"status": getattr(status, "value", None), "response": response}
+        chosen = {"status": getattr(status, "value", None), "response": response}
+        # A factor never answered stays absent: opening the step must not save a new version.
+        if factor.value in current or chosen != {"status": "not_assessed", "response": ""}:
+            result[factor.value] = chosen
     return result
 
 
@@ -717,7 +720,8 @@ def _sign_off_step(record: ReviewRecord) -> ReviewRecord:
         for check_id in sorted({f.check_id for f in cautions}):
             messages = "; ".join(f.message for f in cautions if f.check_id == check_id)
             text = st.text_area(
-                f"Rationale for {check_id}: {messages}",
+                # Labels render Markdown (images too) and messages can quote stored text.
+                f"Rationale for {check_id}: {escape_markdown(messages)}",
                 value=rationales.get(check_id, ""),
                 max_chars=4000,
                 key=_key(record.id, "rationale", check_id),

@@ -78,7 +78,7 @@ def require_principal() -> Principal:
     key = (str(issuer), str(subject), int(issued_at))
     last = activity.get(key, now)
     if now - last > current.idle_timeout_minutes * 60:
-        activity.pop(key, None)
+        # Keep the stale time: a reload must not restart the clock for the same sign-in.
         _ended(
             f"You were inactive for more than {current.idle_timeout_minutes:g} minutes, so you "
             "were signed out to protect the records. Sign in again to continue."

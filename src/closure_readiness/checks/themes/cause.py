@@ -30,8 +30,8 @@ def no_cause(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[
     id="cause.E002",
     title="Circumstance ends soon with no plan",
     question="What happens when a circumstance that holds risk down comes to an end?",
-    satisfied_by="Every circumstantial cause that ends (or has no known end) within the "
-    "circumstance horizon after closure has a plan for that date.",
+    satisfied_by="Every circumstantial cause that ends (or has no known end) between the as-of "
+    "date and the circumstance horizon after it has a plan for that date.",
     hint="Record the plan for the day the circumstance ends (release, end of tag, start of "
     "term): who does what.",
     overridable=True,
@@ -44,6 +44,8 @@ def cliff_edge(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> lis
             continue
         if cause.ends_on is None:
             when = "has no known end date"
+        elif cause.ends_on < as_of:
+            continue  # already over: what happened since is in the evidence and incidents
         elif cause.ends_on <= horizon:
             when = f"ends on {human(cause.ends_on)}"
         else:

@@ -23,14 +23,19 @@ from closure_readiness.evidence.register import (
     id="change.E001",
     title="No evidence of change cited",
     question="Which evidence shows that things have changed?",
-    satisfied_by="At least one cited evidence item whose direction is 'shows change'.",
+    satisfied_by="At least one cited evidence item whose direction is 'shows change' and whose "
+    "kind is not attendance or compliance.",
     hint="Cite at least one evidence item that shows change, from the evidence register.",
 )
 def no_change_cited(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    cited = cited_items(review, review.answers.change)
-    if any(item.direction is Direction.CHANGE for item in cited):
+    if change_evidence(review):
         return []
-    return [Problem("No cited evidence shows change, so nothing shows that risk has reduced.")]
+    return [
+        Problem(
+            "No cited evidence shows change (attendance does not count), so nothing shows that "
+            "risk has reduced."
+        )
+    ]
 
 
 @check(
@@ -82,9 +87,15 @@ def not_triangulated(review: Review, *, as_of: dt.date, thresholds: Thresholds) 
     holder = case_holding_agency(review.case).label
     return [
         Problem(
-            f"Change is seen by {len(agencies)} agency(ies) and "
-            f"{'none' if not independent else 'only one'} independent of {holder} and the "
-            "family.",
+            (
+                f"Change is seen only by {next(iter(agencies)).label}; a second agency must see "
+                "it too."
+                if len(agencies) == 1 and independent
+                else f"None of the {len(agencies)} agencies seeing change is independent of "
+                f"{holder} and the family."
+                if not independent
+                else f"Change is seen by {len(agencies)} agencies."
+            ),
             evidence=tuple(item.id for item in items),
         )
     ]
