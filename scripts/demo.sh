@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
-# Set up and show the product. For now: evaluate the example reviews from the command line.
+# Set up and start the demo: synthetic data, local sign-in and the app, all on 127.0.0.1.
+# Reuses the demo database in data/demo/ if it exists; delete that folder to start afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SKIP_SYSTEM_PACKAGES=1 bash scripts/setup.sh
+SKIP_BROWSER=1 bash scripts/setup.sh
 VENV="${VENV:-.venv}"
-for file in examples/ready-three-agencies-sustained-change.json examples/blocked-*.json; do
-    [ -f "$file" ] || continue
-    echo "== closure-readiness check $file"
-    "$VENV/bin/closure-readiness" check "$file" || true
-    echo
-done
+exec "$VENV/bin/closure-readiness" demo "$@"

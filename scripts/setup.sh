@@ -22,7 +22,9 @@ fi
 
 if [ "${SKIP_SYSTEM_PACKAGES:-0}" != "1" ]; then
     missing=()
-    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    if [ "${SKIP_BROWSER:-0}" != "1" ]; then
+        [ -x /usr/bin/chromium ] || missing+=(chromium)
+    fi
     [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
     if [ "${#missing[@]}" -gt 0 ]; then

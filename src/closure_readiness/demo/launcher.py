@@ -113,6 +113,7 @@ def demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool = Tr
 
     if not settings.db.exists() and seed_if_missing:
         seed(settings.db, issuer=addresses.issuer, today=dt.datetime.now(dt.UTC).date())
+    _refuse_other_issuer(settings, addresses)
     with sign_in_provider(addresses.provider_port) as issuer:
         secrets_file = write_secrets(
             settings.db.parent / "demo-secrets.toml", app_url=addresses.app_url, issuer=issuer
@@ -142,6 +143,19 @@ def demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool = Tr
             process.terminate()
             process.wait(timeout=10)
             return 0
+
+
+def _refuse_other_issuer(settings: Settings, addresses: Addresses) -> None:
+    """Demo staff are keyed by the provider's address: a reused database must match it."""
+    from closure_readiness.service import staff
+    from closure_readiness.service.context import SYSTEM, Context
+
+    issuers = {m.issuer for m in staff.list_staff(Context(settings.db), SYSTEM)}
+    if issuers and addresses.issuer not in issuers:
+        raise LaunchRefused(
+            f"The demo database {settings.db} was made for sign-in at {', '.join(sorted(issuers))}"
+            f"; start with that --provider-port, or delete {settings.db.parent} to start afresh."
+        )
 
 
 def run(settings: Settings, *, port: int) -> int:

@@ -156,10 +156,12 @@ def open_review_for_case(db: Database, case_reference: str) -> Row | None:
 
 def last_approval_for_case(db: Database, case_reference: str) -> Row | None:
     """The most recent approved closure of a case: review id and when it was countersigned."""
+    # CROSS JOIN keeps the case's decisions as the outer loop: with a plain JOIN the planner
+    # walked every approved outcome (~0.25 s per started review at 100k decisions).
     return _one(
         db,
         "SELECT d.review_id, o.decided_at FROM decisions d "
-        "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
+        "CROSS JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
         "WHERE d.case_reference = ? ORDER BY o.decided_at DESC LIMIT 1",
         [case_reference],
     )
