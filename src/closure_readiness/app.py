@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from closure_readiness.service.context import Role
 from closure_readiness.views import pages, session
 
+# A local icon: a Material icon name would make every page load fetch it from a font CDN.
+ICON = Path(__file__).resolve().parent / "views" / "icon.png"
+
 
 def main() -> None:
-    st.set_page_config(
-        page_title="Closure Readiness", page_icon=":material/fact_check:", layout="wide"
-    )
+    st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
     principal = session.require_principal()
     st.session_state["principal"] = principal
     with st.sidebar:

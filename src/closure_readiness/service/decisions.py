@@ -22,6 +22,7 @@ from closure_readiness.service.reviews import evaluate_review, record_outcome
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
+from closure_readiness.storage.integrity import check_decision
 
 MAX_REASON = 4000
 
@@ -32,6 +33,7 @@ class QueueItem:
     review_id: int
     case_reference: str
     signed_by: str
+    signed_by_name: str
     signed_at: str
     exceptions: int
     cautions: int
@@ -76,6 +78,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         ensure_active(db, principal)
         rows = repositories.submitted_for_team(db, principal.team)
         requests = repositories.pending_exception_requests_for_team(db, principal.team)
+        names = {row["id"]: row["display_name"] for row in repositories.list_staff(db)}
         contents = {
             row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
         }
@@ -100,6 +103,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
                 review_id=row["review_id"],
                 case_reference=row["case_reference"],
                 signed_by=row["signed_by"],
+                signed_by_name=names.get(row["signed_by"], row["signed_by"]),
                 signed_at=row["signed_at"],
                 exceptions=row["exceptions"],
                 cautions=row["cautions"],
@@ -164,6 +168,11 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
             if hash_seen != row["content_hash"]:
                 raise Refused(
                     "The decision you saw is not the one sealed. Reload it before countersigning."
+                )
+            if check_decision(db, decision_id):
+                raise Refused(
+                    "This record failed its integrity check (its seal or audit chain does not "
+                    "match), so it cannot be countersigned. Tell the system's support team."
                 )
             sealed = SealedDecision.from_rows(row, None)
             report = recheck(sealed)

@@ -278,8 +278,8 @@ def _answers(detail: DecisionDetail) -> None:
         with st.expander(f"{theme.title}: {theme.question}"):
             cited = [fields.evidence_label(by_id[ref]) for ref in answer.cited if ref in by_id]
             st.text("Evidence cited:\n" + ("\n".join(cited) if cited else "none"))
-            values = answer.model_dump(mode="json", exclude={"cited"})
-            st.text(json.dumps(values, indent=1, ensure_ascii=False))
+            lines = fields.answer_lines(answer)
+            st.text("\n".join(lines) if lines else "Nothing recorded.")
     st.subheader("Evidence register")
     st.dataframe(
         [

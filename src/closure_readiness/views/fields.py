@@ -212,3 +212,32 @@ def item_model(field: FieldInfo) -> type[BaseModel]:
     model = typing.get_args(annotation)[0]
     assert _is_model(model)
     return typing.cast(type[BaseModel], model)
+
+
+def plain_value(value: Any) -> str:
+    """A stored value as people read it: labels for choices, dates as 4/3/2025, yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Labelled):
+        return value.label
+    if isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
+    if isinstance(value, BaseModel):
+        return "; ".join(answer_lines(value))
+    if isinstance(value, dict):
+        return "; ".join(f"{plain_value(k)}: {plain_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(plain_value(v) for v in value)
+    return str(value)
+
+
+def answer_lines(model: BaseModel, *, skip: tuple[str, ...] = ("cited",)) -> list[str]:
+    """'Title: value' for every field that holds something, in the model's own words."""
+    lines = []
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if name in skip or value in (None, "", [], {}):
+            continue
+        title = (field.title or name.replace("_", " ")).capitalize()
+        lines.append(f"{title}: {plain_value(value)}")
+    return lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from closure_readiness.service import reviews
@@ -34,13 +36,14 @@ def page() -> None:
                 f"{summary.open_blockers} blocker(s) open · "
                 f"{summary.open_cautions} caution(s) without a rationale"
             )
-            middle.text(f"Proposed closure {summary.proposed_closure_on}\n{gaps}")
+            closing = dt.date.fromisoformat(summary.proposed_closure_on)
+            middle.text(f"Proposed closure {closing:%d/%m/%Y}\n{gaps}")
             if summary.re_referral_of:
                 middle.caption("Re-referral after an approved closure")
             with right:
                 st.page_link(
                     pages.page("review"),
-                    label="Open",
+                    label=f"Open {summary.case_reference}",
                     icon=":material/arrow_forward:",
                     query_params={"review": str(summary.id)},
                 )

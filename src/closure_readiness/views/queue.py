@@ -28,7 +28,10 @@ def page() -> None:
         with st.container(border=True):
             left, middle, right = st.columns([3, 4, 1.4], vertical_alignment="center")
             left.markdown(f"**{item.case_reference}**")
-            left.caption(f"Signed off by {item.signed_by} · {session.london(item.signed_at)}")
+            left.caption(
+                f"Signed off by {item.signed_by_name} ({item.signed_by}) · "
+                f"{session.london(item.signed_at)}"
+            )
             middle.text(
                 f"Waiting {item.days_waiting} day(s)\n"
                 f"{item.exceptions} blocker(s) excepted · {item.cautions} caution(s) argued"

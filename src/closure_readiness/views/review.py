@@ -6,7 +6,6 @@ step so it always shows the report for what is now stored.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import streamlit as st
@@ -242,16 +241,17 @@ _STATUS_ICONS = {
 
 
 def _task_row(record: ReviewRecord, name: str, title: str, status: str, counts: str) -> None:
-    left, middle, right = st.columns([3, 3, 1.2], vertical_alignment="center")
-    left.markdown(f"**{title}**")
-    middle.markdown(f"{_STATUS_ICONS[status]} {status}" + (f" · {counts}" if counts else ""))
-    right.button(
-        "Open",
+    left, right = st.columns([3, 4], vertical_alignment="center")
+    left.button(
+        title,
         key=_key(record.id, "task", name),
         on_click=_set_step,
         args=(name,),
+        type="tertiary",
+        icon=":material/arrow_forward:",
         disabled=name == "sign_off" and status == "Cannot start yet",
     )
+    right.markdown(f"{_STATUS_ICONS[status]} {status}" + (f" · {counts}" if counts else ""))
 
 
 def _reload(record: ReviewRecord) -> ReviewRecord:
@@ -740,7 +740,8 @@ def _sign_off_step(record: ReviewRecord) -> ReviewRecord:
     with summary:
         _error_summary(problems)
     st.subheader("Attestation")
-    attested = st.checkbox(reviews.ATTESTATION, key=_key(record.id, "attest"))
+    st.markdown(reviews.ATTESTATION)
+    attested = st.checkbox("I confirm the statement above", key=_key(record.id, "attest"))
     possible = report.sign_off_possible
     if not possible:
         st.caption(
@@ -784,16 +785,11 @@ def _answers_summary(record: ReviewRecord, *, change_links: bool) -> None:
             cited = [fields.evidence_label(by_id[ref]) for ref in answer.cited if ref in by_id]
             if cited:
                 st.text("Evidence cited:\n" + "\n".join(cited))
-            values = {
-                k: v
-                for k, v in answer.model_dump(mode="json").items()
-                if k not in ("cited",) and v not in (None, "", [], {}, False)
-            }
-            if values:
-                st.text(json.dumps(values, indent=1, ensure_ascii=False)[:2000])
+            lines = fields.answer_lines(answer)
+            st.text("\n".join(lines) if lines else "Nothing recorded.")
             if change_links:
                 st.button(
-                    "Change",
+                    f"Change {theme.title.lower()}",
                     key=_key(record.id, "summary", theme.key),
                     on_click=_set_step,
                     args=(theme.key,),

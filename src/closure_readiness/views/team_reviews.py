@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from closure_readiness.service import reviews
@@ -27,14 +29,14 @@ def page() -> None:
             left.markdown(f"**{summary.case_reference}**")
             left.caption(f"{STATUS_WORDS[summary.status]} · {summary.worker_id}")
             middle.text(
-                f"Proposed closure {summary.proposed_closure_on}\n"
+                f"Proposed closure {dt.date.fromisoformat(summary.proposed_closure_on):%d/%m/%Y}\n"
                 f"{summary.open_blockers} blocker(s) open · "
                 f"{summary.open_cautions} caution(s) without a rationale"
             )
             with right:
                 st.page_link(
                     pages.page("review"),
-                    label="Open",
+                    label=f"Open {summary.case_reference}",
                     icon=":material/arrow_forward:",
                     query_params={"review": str(summary.id)},
                 )

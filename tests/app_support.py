@@ -1,0 +1,210 @@
+"""Driving the Streamlit app in-process with AppTest: a seeded database, a signed-in user, pages.
+
+AppTest runs the real entry point (`app.py`) in this process, so anything the app keeps with
+`st.cache_resource` (the settings, the last-activity table) survives from one test to the next:
+`use_database` clears it whenever a test points the app at its own database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed
+from closure_readiness.service import staff
+from closure_readiness.service.context import Context, Principal
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = REPO_ROOT / "src" / "closure_readiness" / "app.py"
+ISSUER = "https://sign-in.test.invalid"
+TODAY = dt.date(2025, 6, 2)
+"""The demo data is seeded as if today were this day (proposed closures sit around it)."""
+RUN_TIMEOUT = 30.0
+"""Seconds one script run may take (the first run imports the whole app)."""
+
+PAGE_SCRIPTS = {
+    "my_reviews": "views/scripts/my_reviews.py",
+    "start_review": "views/scripts/start_review.py",
+    "review": "views/scripts/review.py",
+    "queue": "views/scripts/queue.py",
+    "team_reviews": "views/scripts/team_reviews.py",
+    "decision": "views/scripts/decision.py",
+    "decisions": "views/scripts/decisions.py",
+    "learning": "views/scripts/learning.py",
+    "reference": "views/scripts/reference.py",
+}
+"""Page scripts, relative to app.py, as AppTest.switch_page wants them."""
+
+
+@dataclass(frozen=True)
+class DemoDatabase:
+    """A database seeded with the demo staff and cases; `ids` are review ids by label."""
+
+    path: Path
+    ids: dict[str, int]
+
+    def context(self) -> Context:
+        return Context(self.path)
+
+    def principal(self, subject: str) -> Principal:
+        return staff.identify(self.context(), issuer=ISSUER, subject=subject)
+
+
+def seeded_database(directory: Path, *, today: dt.date = TODAY) -> DemoDatabase:
+    """Seed the demo staff and cases (every workflow state) into a new file in `directory`."""
+    path = directory / "closure-readiness.db"
+    ids = seed(path, issuer=ISSUER, today=today)
+    return DemoDatabase(path, ids)
+
+
+def copy_database(template: DemoDatabase, directory: Path) -> DemoDatabase:
+    """A private copy of a seeded database (seeding takes a second; copying a millisecond)."""
+    path = directory / template.path.name
+    shutil.copyfile(template.path, path)
+    return DemoDatabase(path, dict(template.ids))
+
+
+def clear_app_caches() -> None:
+    """Forget cached settings and last-activity times (shared by every AppTest in-process)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def point_app_at(
+    monkeypatch: pytest.MonkeyPatch, database: DemoDatabase | Path, **env: str
+) -> None:
+    """Make the app use `database` (CLOSURE_DB) and extra CLOSURE_* settings, caches cleared."""
+    path = database.path if isinstance(database, DemoDatabase) else database
+    monkeypatch.setenv("CLOSURE_DB", str(path))
+    monkeypatch.setenv("CLOSURE_ENVIRONMENT", "test")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    clear_app_caches()
+
+
+def email_of(subject: str) -> str:
+    return f"{subject}@demo.invalid"
+
+
+def signed_in_claims(
+    subject: str, *, issuer: str = ISSUER, issued_at: float | None = None
+) -> dict[str, Any]:
+    """What `st.user` holds after the real sign-in (OIDC ID token claims)."""
+    return {
+        "is_logged_in": True,
+        "iss": issuer,
+        "sub": subject,
+        "iat": int(time.time() if issued_at is None else issued_at),
+        "email": email_of(subject),
+    }
+
+
+def app_test(
+    principal_subject: str | None,
+    *,
+    page: str | None = None,
+    query: dict[str, str] | None = None,
+    issuer: str = ISSUER,
+    issued_at: float | None = None,
+    run: bool = True,
+) -> AppTest:
+    """The app as `principal_subject` sees it (None: signed out), run once.
+
+    With `page`, the app is run once on its default page and then switched to that page (AppTest
+    matches st.navigation pages only after a first run). `query` sets `st.query_params`.
+    """
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    if principal_subject is None:
+        at.user = {"is_logged_in": False}
+    else:
+        at.user = signed_in_claims(principal_subject, issuer=issuer, issued_at=issued_at)
+    if query:
+        at.query_params.update(query)
+    if not run:
+        return at
+    at.run()
+    if page is not None:
+        open_page(at, page, query=query)
+    return at
+
+
+def open_page(at: AppTest, page: str, *, query: dict[str, str] | None = None) -> AppTest:
+    """Switch to one of the app's pages (by name, as in views/pages.py) and run it."""
+    at.switch_page(PAGE_SCRIPTS[page])
+    if query is not None:
+        at.query_params.clear()
+        at.query_params.update(query)
+    return at.run()
+
+
+def open_step(at: AppTest, review_id: int, step: str) -> AppTest:
+    """Open one step of the review wizard, as the task list's links do."""
+    return open_page(at, "review", query={"review": str(review_id), "step": step})
+
+
+def widget_key(review_id: int, *parts: object, generation: int = 0) -> str:
+    """A review wizard widget key, built as views/review.py builds it."""
+    return ".".join(["r", str(review_id), f"g{generation}", *map(str, parts)])
+
+
+def form_button_key(form_key: str, label: str) -> str:
+    """The key Streamlit gives a form's submit button."""
+    return f"FormSubmitter:{form_key}-{label}"
+
+
+MARKDOWN_ELEMENTS = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "error",
+    "warning",
+    "info",
+    "success",
+    "exception",
+)
+
+
+def rendered_markdown(at: AppTest) -> list[str]:
+    """Every text the browser renders as Markdown: element bodies and widget labels."""
+    bodies: list[str] = []
+    for kind in MARKDOWN_ELEMENTS:
+        bodies.extend(str(element.value) for element in getattr(at, kind))
+    bodies.extend(str(expander.label) for expander in at.expander)
+    for kind in (
+        "button",
+        "checkbox",
+        "date_input",
+        "multiselect",
+        "number_input",
+        "radio",
+        "selectbox",
+        "text_area",
+        "text_input",
+        "toggle",
+    ):
+        for widget in getattr(at, kind):
+            bodies.append(str(getattr(widget, "label", "")))
+            bodies.append(str(getattr(widget, "help", "") or ""))
+    return bodies
+
+
+def all_text(at: AppTest) -> str:
+    """Everything shown as text or Markdown on the page, for 'does not mention' assertions."""
+    parts = rendered_markdown(at)
+    parts.extend(str(element.value) for element in at.text)
+    parts.extend(str(link.proto.label) for link in at.page_link)
+    return "\n".join(parts)
+
+
+def demo_subjects() -> list[str]:
+    return [account.subject for account in DEMO_ACCOUNTS]

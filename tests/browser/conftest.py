@@ -1,0 +1,283 @@
+"""The real demo (launcher, local sign-in provider, Streamlit server) driven in Debian's Chromium.
+
+One server for the whole session: it is seeded here first (so tests know the review ids), then
+started with `closure-readiness demo` exactly as a person would start it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from closure_readiness.demo.seed import seed
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+KNOWN_OUTSIDE = (
+    # Known problem (reported): st.set_page_config(page_icon=":material/...") makes the browser
+    # fetch the favicon from Google's font CDN. Nothing else may leave 127.0.0.1.
+    "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/",
+    # The demo's sign-in provider (oidc-provider-mock, demo only) styles its page from a CDN.
+    "https://cdn.jsdelivr.net/npm/@picocss/",
+)
+VIEWPORT = {"width": 1400, "height": 1000}
+START_DEADLINE = 90.0
+"""Seconds the demo may take to answer its health check (seeding, provider, Streamlit)."""
+IDLE = '[data-test-script-state="notRunning"]'
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+STREAMLIT_OWNED: dict[str, str] = {
+    # axe rule id: why the violation is in Streamlit's own markup, not in ours
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Demo:
+    """The running demo: where it answers, and the ids of the seeded reviews."""
+
+    url: str
+    provider_url: str
+    ids: dict[str, int]
+    db: Path
+    log: Path
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return bool(response.status == 200 and response.read().strip() == b"ok")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl+C for the launcher (it stops Streamlit itself); then make sure of the group."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)  # the launcher's own session: Streamlit
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Demo]:
+    directory = tmp_path_factory.mktemp("demo")
+    db = directory / "closure-readiness-demo.db"
+    app_port, provider_port = _free_port(), _free_port()
+    provider_url = f"http://127.0.0.1:{provider_port}"
+    ids = seed(db, issuer=provider_url, today=dt.datetime.now(dt.UTC).date())
+    log = directory / "demo.log"
+    env = {**os.environ, "CLOSURE_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"}
+    env.pop("CLOSURE_DB", None)
+    command = [
+        sys.executable,
+        "-m",
+        "closure_readiness.cli",
+        "demo",
+        "--db",
+        str(db),
+        "--port",
+        str(app_port),
+        "--provider-port",
+        str(provider_port),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{app_port}"
+    try:
+        deadline = time.monotonic() + START_DEADLINE
+        while not _healthy(url):
+            if process.poll() is not None:
+                pytest.fail(f"The demo exited with {process.returncode}:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"No answer within {START_DEADLINE:g} s:\n{log.read_text()}")
+            time.sleep(0.2)  # polling interval, not a wait for an outcome
+        running = Demo(url=url, provider_url=provider_url, ids=ids, db=db, log=log)
+        yield running
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A fresh browser profile (no sign-in cookie) that records requests leaving the demo."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(20_000)
+    opened = context.new_page()
+    allowed = (demo.url, demo.provider_url, "data:", "blob:", "about:")
+    outside: list[str] = []
+    opened.on(
+        "request",
+        lambda request: None if request.url.startswith(allowed) else outside.append(request.url),
+    )
+    opened.requests_outside = outside
+    yield opened
+    context.close()
+    unexpected = [url for url in outside if not url.startswith(KNOWN_OUTSIDE)]
+    assert unexpected == [], "the browser fetched something from outside the demo"
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_selector(IDLE, state="attached")
+    page.wait_for_function(
+        """() => {
+            const root = document.querySelector('[data-test-script-state]');
+            return root && root.dataset.testScriptState === 'notRunning'
+                && !document.querySelector('[data-stale="true"]');
+        }"""
+    )
+
+
+@pytest.fixture(scope="session")
+def settle() -> Callable[[Any], None]:
+    """Wait until Streamlit has finished its script run and drawn the result."""
+    return _settle
+
+
+@pytest.fixture(scope="session")
+def sign_in(demo: Demo) -> Callable[[Any, str], None]:
+    """sign_in(page, subject): the real sign-in, the app's button then the provider's."""
+
+    def signed_in(page: Any, subject: str) -> None:
+        page.goto(demo.url)
+        _settle(page)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{demo.provider_url}/**")
+        page.get_by_role("button", name=subject, exact=True).click()
+        page.wait_for_url(f"{demo.url}/**")
+        _settle(page)
+
+    return signed_in
+
+
+@pytest.fixture(scope="session")
+def screenshot() -> Callable[[Any, str], Path]:
+    """screenshot(page, name): save the viewport to docs/screenshots/<name>.png."""
+
+    def save(page: Any, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return save
+
+
+AXE_FINDINGS: list[dict[str, Any]] = []
+
+
+@pytest.fixture(scope="session")
+def axe_check() -> Callable[[Any, str], list[dict[str, Any]]]:
+    """axe_check(page, name): run axe-core; record every violation for the summary; return
+    the critical ones in our control."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def check(page: Any, name: str) -> list[dict[str, Any]]:
+        results = axe.run(page)
+        ours = []
+        for violation in results.response["violations"]:
+            finding = {
+                "page": name,
+                "id": violation["id"],
+                "impact": violation["impact"],
+                "help": violation["help"],
+                "targets": [node["target"] for node in violation["nodes"]],
+                "data": [check.get("data") for node in violation["nodes"] for check in node["any"]][
+                    :1
+                ],
+            }
+            AXE_FINDINGS.append(finding)
+            if violation["impact"] == "critical" and violation["id"] not in STREAMLIT_OWNED:
+                ours.append(finding)
+        return ours
+
+    return check
+
+
+def _short(target: list[str]) -> str:
+    """The last two steps of an axe CSS selector: enough to find the element by eye."""
+    return " > ".join(str(target[-1]).split(" > ")[-2:])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not AXE_FINDINGS:
+        return
+    terminalreporter.section("axe-core violations (all impacts)")
+    for finding in AXE_FINDINGS:
+        terminalreporter.write_line(
+            f"{finding['page']}: {finding['impact']} {finding['id']} ({finding['help']}) "
+            f"x{len(finding['targets'])}: {json.dumps([_short(t) for t in finding['targets'][:2]])}"
+            f" {json.dumps(finding['data'])}"
+        )

@@ -1,0 +1,666 @@
+"""The app's pages through AppTest: sign-in and session rules, the caseworker's pages and wizard,
+escaping of stored text, and what managers and auditors can reach.
+
+Every test runs the real entry point in-process against its own copy of the seeded demo data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_support import (
+    ISSUER,
+    REPO_ROOT,
+    TODAY,
+    DemoDatabase,
+    all_text,
+    app_test,
+    copy_database,
+    form_button_key,
+    open_page,
+    open_step,
+    point_app_at,
+    rendered_markdown,
+    seeded_database,
+    widget_key,
+)
+from closure_readiness.checks.questions import THEMES
+from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Agency, Direction, EvidenceKind
+from closure_readiness.service import reviews, staff
+from closure_readiness.service.context import SYSTEM
+from closure_readiness.views import session as session_view
+
+STEPS = ["tasks", "case", "evidence", "incidents", *(theme.key for theme in THEMES), "sign_off"]
+STEP_HEADINGS = {
+    "tasks": "Task list",
+    "case": "Case details",
+    "evidence": "Evidence register",
+    "incidents": "Incidents",
+    "sign_off": "Check your answers and sign off",
+    **{theme.key: theme.question for theme in THEMES},
+}
+BEACON = "![x](http://127.0.0.1:9/beacon.png)"
+EDIT_WIDGETS = (
+    "text_input",
+    "text_area",
+    "date_input",
+    "multiselect",
+    "checkbox",
+    "number_input",
+    "radio",
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
+    return seeded_database(tmp_path_factory.mktemp("seeded"))
+
+
+@pytest.fixture
+def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
+    """This test's own copy of the demo data, used by the app."""
+    database = copy_database(template, tmp_path)
+    point_app_at(monkeypatch, database)
+    return database
+
+
+def keys_of(at: AppTest, kind: str) -> list[str]:
+    return [str(widget.key) for widget in getattr(at, kind)]
+
+
+def titles(at: AppTest) -> list[str]:
+    return [str(title.value) for title in at.title]
+
+
+def panel_check_ids(at: AppTest, review_id: int) -> set[str]:
+    """Check ids with a finding in the gap panel (each has a 'Go to step' button)."""
+    prefix = widget_key(review_id, "panel") + "."
+    return {
+        str(button.key)[len(prefix) :].split(":", 1)[0]
+        for button in at.button
+        if str(button.key).startswith(prefix)
+    }
+
+
+def stored(demo: DemoDatabase, review_id: int, subject: str = "caseworker") -> reviews.ReviewRecord:
+    return reviews.get_review(demo.context(), demo.principal(subject), review_id)
+
+
+# Signing in and session rules
+
+
+def test_a_signed_out_visitor_sees_only_the_sign_in_button(demo: DemoDatabase) -> None:
+    at = app_test(None)
+
+    assert not at.exception
+    assert titles(at) == ["Closure Readiness"]
+    assert keys_of(at, "button") == ["sign_in"]
+    assert not at.page_link
+    assert "CR-DEMO" not in all_text(at)
+    assert "Signed in as" not in all_text(at)
+
+
+def test_an_unknown_identity_is_told_the_account_is_not_set_up(demo: DemoDatabase) -> None:
+    at = app_test("nobody-we-know")
+
+    assert [str(error.value) for error in at.error] == [
+        "Your account is not set up for Closure Readiness. Ask your system administrator "
+        "to add you."
+    ]
+    assert keys_of(at, "button") == ["sign_out_refused"]
+    assert not at.page_link
+    assert "CR-DEMO" not in all_text(at)
+
+
+def test_a_known_subject_from_another_issuer_is_not_recognised(demo: DemoDatabase) -> None:
+    at = app_test("caseworker", issuer="https://someone-else.test.invalid")
+
+    assert "not set up" in str(at.error[0].value)
+    assert "CR-DEMO" not in all_text(at)
+
+
+def test_a_disabled_member_of_staff_is_refused(demo: DemoDatabase) -> None:
+    staff.update_staff(demo.context(), SYSTEM, "SW-102", active=False)
+
+    at = app_test("caseworker2")
+
+    assert [str(error.value) for error in at.error] == [
+        "Your account has been disabled. Ask your system administrator."
+    ]
+    assert keys_of(at, "button") == ["sign_out_refused"]
+    assert "CR-DEMO" not in all_text(at)
+
+
+def test_a_session_older_than_the_maximum_age_is_refused(demo: DemoDatabase) -> None:
+    at = app_test("caseworker", issued_at=time.time() - 11 * 3600)
+
+    assert "signed in for more than 10 hours" in str(at.warning[0].value)
+    assert keys_of(at, "button") == ["sign_in_again"]
+    assert "CR-DEMO" not in all_text(at)
+
+
+def test_the_maximum_session_age_is_read_from_the_environment(
+    demo: DemoDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_app_at(monkeypatch, demo, CLOSURE_SESSION_MAX_AGE_HOURS="1")
+
+    fresh = app_test("caseworker", issued_at=time.time() - 50 * 60)
+    stale = app_test("caseworker", issued_at=time.time() - 70 * 60)
+
+    assert titles(fresh) == ["My reviews"]
+    assert "signed in for more than 1 hours" in str(stale.warning[0].value)
+    assert "CR-DEMO" not in all_text(stale)
+
+
+def test_a_sign_in_without_a_start_time_is_refused(demo: DemoDatabase) -> None:
+    at = app_test("caseworker", run=False)
+    del at.user["iat"]
+    at.run()
+
+    assert "no start time" in str(at.warning[0].value)
+    assert "CR-DEMO" not in all_text(at)
+
+
+def _make_idle(at: AppTest, minutes: float) -> None:
+    """Pretend this sign-in's last request was `minutes` ago."""
+    activity = session_view._last_activity()
+    key = (ISSUER, str(at.user["sub"]), int(at.user["iat"]))
+    assert key in activity
+    activity[key] = time.time() - minutes * 60
+
+
+def test_an_idle_session_is_refused(demo: DemoDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_app_at(monkeypatch, demo, CLOSURE_IDLE_TIMEOUT_MINUTES="5")
+    at = app_test("caseworker")
+    assert titles(at) == ["My reviews"]
+
+    _make_idle(at, minutes=6)
+    at.run()
+
+    assert "inactive for more than 5 minutes" in str(at.warning[0].value)
+    assert keys_of(at, "button") == ["sign_in_again"]
+    assert "CR-DEMO" not in all_text(at)
+
+
+def test_an_idle_session_stays_refused_when_the_page_is_reloaded(demo: DemoDatabase) -> None:
+    at = app_test("caseworker")
+    _make_idle(at, minutes=31)
+    at.run()
+
+    reloaded = app_test("caseworker", issued_at=at.user["iat"])
+
+    assert "inactive for more than 30 minutes" in str(reloaded.warning[0].value)
+    assert "CR-DEMO" not in all_text(reloaded)
+
+
+def test_a_session_active_within_the_idle_limit_carries_on(demo: DemoDatabase) -> None:
+    at = app_test("caseworker")
+    _make_idle(at, minutes=29)
+    at.run()
+
+    assert titles(at) == ["My reviews"]
+
+
+# My reviews and Start a review
+
+
+def test_my_reviews_lists_the_caseworkers_own_reviews_only(demo: DemoDatabase) -> None:
+    south = demo.principal("caseworker3")
+    reviews.start_review(
+        demo.context(),
+        south,
+        {
+            "case_reference": "CR-SOUTH-0001",
+            "birth_month": "2010-02",
+            "involvement": "child_in_need",
+            "opened_on": "2025-01-06",
+            "proposed_closure_on": "2025-06-30",
+        },
+    )
+
+    at = app_test("caseworker")
+
+    assert titles(at) == ["My reviews"]
+    listed = [str(m.value) for m in at.markdown if str(m.value).startswith("**CR-")]
+    assert set(listed) == {
+        f"**CR-DEMO-{n}**" for n in ("1001", "1003", "1005", "1006", "1007", "1008")
+    }
+    text = all_text(at)
+    assert "CR-SOUTH-0001" not in text
+    assert "CR-DEMO-1002" not in text  # a colleague's review in the same team
+    south_view = app_test("caseworker3")
+    assert "CR-SOUTH-0001" in all_text(south_view)
+    assert "CR-DEMO" not in all_text(south_view)
+
+
+def test_a_caseworker_cannot_open_another_teams_review(demo: DemoDatabase) -> None:
+    south = demo.principal("caseworker3")
+    south_id = reviews.start_review(
+        demo.context(),
+        south,
+        {
+            "case_reference": "CR-SOUTH-0002",
+            "birth_month": "2010-02",
+            "involvement": "child_in_need",
+            "opened_on": "2025-01-06",
+            "proposed_closure_on": "2025-06-30",
+        },
+    )
+    at = app_test("caseworker")
+
+    open_step(at, south_id, "tasks")
+
+    assert not at.exception
+    assert str(at.error[0].value) == f"There is no review {south_id} that you can see."
+    assert "CR-SOUTH-0002" not in all_text(at)
+    assert not keys_of(at, "text_area")
+
+
+def _count_reviews(demo: DemoDatabase) -> int:
+    return len(reviews.list_reviews(demo.context(), demo.principal("caseworker")))
+
+
+JARGON = ("Input should", "Field required", "validation error", "pydantic", "type=", "value_error")
+
+
+def test_starting_a_review_with_bad_input_explains_each_problem_and_stores_nothing(
+    demo: DemoDatabase,
+) -> None:
+    before = _count_reviews(demo)
+    at = app_test("caseworker", page="start_review")
+    at.text_input(key="start.case_reference").set_value("Jane Smith's case")
+    at.text_input(key="start.birth_month").set_value("2009-13")
+
+    at.button(key=form_button_key("start_review", "Start review")).click().run()
+
+    assert not at.exception
+    assert titles(at) == ["Start a closure review"]
+    summary = str(at.error[0].value)
+    assert summary.startswith("**There is a problem**")
+    for field in ("case reference", "month of birth", "date opened", "proposed closure date"):
+        assert field in summary
+    assert "never a name" in summary
+    assert not any(word in summary for word in JARGON)
+    assert _count_reviews(demo) == before
+
+
+def test_starting_a_review_with_a_closure_before_opening_is_refused_in_plain_words(
+    demo: DemoDatabase,
+) -> None:
+    before = _count_reviews(demo)
+    at = app_test("caseworker", page="start_review")
+    at.text_input(key="start.case_reference").set_value("CR-TEST-0002")
+    at.text_input(key="start.birth_month").set_value("2009-04")
+    at.date_input(key="start.opened_on").set_value(dt.date(2025, 3, 1))
+    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 2, 1))
+
+    at.button(key=form_button_key("start_review", "Start review")).click().run()
+
+    summary = str(at.error[0].value)
+    assert "before the date the case was opened" in summary
+    assert not any(word in summary for word in JARGON)
+    assert _count_reviews(demo) == before
+
+
+def test_starting_a_review_with_good_input_creates_a_draft_and_opens_it(
+    demo: DemoDatabase,
+) -> None:
+    at = app_test("caseworker", page="start_review")
+    at.text_input(key="start.case_reference").set_value("CR-TEST-0001")
+    at.text_input(key="start.birth_month").set_value("2009-04")
+    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
+    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
+
+    at.button(key=form_button_key("start_review", "Start review")).click().run()
+
+    assert not at.exception
+    assert titles(at) == ["Closure review CR-TEST-0001"]
+    created = [
+        s
+        for s in reviews.list_reviews(demo.context(), demo.principal("caseworker"))
+        if s.case_reference == "CR-TEST-0001"
+    ]
+    assert len(created) == 1
+    assert created[0].status == "draft"
+    assert at.query_params == {"review": str(created[0].id), "step": "tasks"}
+
+
+# The wizard
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_renders_for_a_new_draft(demo: DemoDatabase, step: str) -> None:
+    review_id = demo.ids["draft_new"]
+    at = app_test("caseworker")
+
+    open_step(at, review_id, step)
+
+    assert not at.exception
+    assert titles(at) == ["Closure review CR-DEMO-1008"]
+    assert STEP_HEADINGS[step] in [str(h.value) for h in at.header]
+    assert at.selectbox(key=widget_key(review_id, "menu", step)).value == step
+    assert "Gaps" in [str(s.value) for s in at.subheader]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_renders_for_a_draft_with_answers(demo: DemoDatabase, step: str) -> None:
+    at = app_test("caseworker")
+
+    open_step(at, demo.ids["draft_remand"], step)
+
+    assert not at.exception
+    assert STEP_HEADINGS[step] in [str(h.value) for h in at.header]
+
+
+def test_opening_every_step_saves_nothing(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_new"]
+    before = stored(demo, review_id)
+    at = app_test("caseworker")
+
+    for step in STEPS:
+        open_step(at, review_id, step)
+        assert not at.exception, step
+
+    after = stored(demo, review_id)
+    assert after.version == before.version
+    assert after.content_hash == before.content_hash
+
+
+def test_an_unknown_step_falls_back_to_the_task_list(demo: DemoDatabase) -> None:
+    at = app_test("caseworker")
+
+    open_step(at, demo.ids["draft_new"], "../../etc")
+
+    assert not at.exception
+    assert "Task list" in [str(h.value) for h in at.header]
+
+
+def test_sign_off_cannot_start_while_a_blocker_is_open(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_remand"]
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "tasks")
+    assert at.button(key=widget_key(review_id, "task", "sign_off")).disabled
+
+    open_step(at, review_id, "sign_off")
+    at.checkbox(key=widget_key(review_id, "attest")).check().run()
+    assert at.button(key=widget_key(review_id, "sign_off")).disabled
+
+
+def test_adding_a_cause_asks_for_its_kind_and_stores_nothing_without_it(
+    demo: DemoDatabase,
+) -> None:
+    review_id = demo.ids["draft_new"]
+    at = app_test("caseworker")
+    open_step(at, review_id, "cause")
+    form = widget_key(review_id, "cause", "causes", "add")
+    assert at.selectbox(key=widget_key(review_id, "cause", "causes", "new", "kind")).value is None
+
+    at.button(key=form_button_key(form, "Add")).click().run()
+
+    assert not at.exception
+    assert "There is a problem" in str(at.error[0].value)
+    assert stored(demo, review_id).review.answers.cause.causes == []
+
+
+def _blocked_remand_review(demo: DemoDatabase) -> int:
+    """The remand draft with its evidence of change uncited: change.E001 and cause.E002 block,
+    cause.W002 needs a rationale."""
+    review_id = demo.ids["draft_remand"]
+    record = stored(demo, review_id)
+    document = record.review.model_dump(mode="json")
+    document["answers"]["change"]["cited"] = []
+    reviews.save_review(
+        demo.context(),
+        demo.principal("caseworker"),
+        review_id,
+        Review.model_validate(document),
+        expected_version=record.version,
+    )
+    return review_id
+
+
+def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -> None:
+    review_id = _blocked_remand_review(demo)
+    key = lambda *parts: widget_key(review_id, *parts)  # noqa: E731
+    at = app_test("caseworker")
+    open_step(at, review_id, "tasks")
+    assert {"change.E001", "cause.E002", "cause.W002"} <= panel_check_ids(at, review_id)
+
+    # The evidence register: the compact form adds an item.
+    open_step(at, review_id, "evidence")
+    at.selectbox(key=key("evidence", "add", "agency")).set_value(Agency.SCHOOL)
+    at.selectbox(key=key("evidence", "add", "kind")).set_value(EvidenceKind.OBSERVED)
+    at.date_input(key=key("evidence", "add", "observed_on")).set_value(TODAY)
+    at.radio(key=key("evidence", "add", "direction")).set_value(Direction.CHANGE)
+    at.text_area(key=key("evidence", "add", "shows")).set_value(
+        "Teacher saw him settled in lessons every day this week."
+    )
+    at.text_input(key=key("evidence", "add", "record_ref")).set_value("EDU-OBS-0602")
+    at.button(key=form_button_key(key("evidence", "add"), "Add evidence")).click().run()
+    assert not at.exception
+    added = stored(demo, review_id).review.item("E6")
+    assert added.agency is Agency.SCHOOL
+    assert added.observed_on == TODAY
+
+    # Evidence of change: citing items is picking rows.
+    open_step(at, review_id, "change")
+    assert "E6" in at.multiselect(key=key("change", "cited")).options[-1]
+    at.multiselect(key=key("change", "cited")).set_value(["E1", "E2", "E3", "E4", "E6"]).run()
+    assert not at.exception
+    assert "change.E001" not in panel_check_ids(at, review_id)
+
+    # Circumstance or choice: the plan for the day remand ends.
+    open_step(at, review_id, "cause")
+    plan = "Youth justice meets him at the gate; college place starts the following week."
+    at.text_area(key=key("cause", "causes", 0, "plan_for_end")).set_value(plan).run()
+    assert not at.exception
+    assert "cause.E002" not in panel_check_ids(at, review_id)
+    assert stored(demo, review_id).review.answers.cause.causes[0].plan_for_end == plan
+
+    # Check and sign off: a rationale for the caution, the attestation, the button.
+    open_step(at, review_id, "tasks")
+    assert not at.button(key=key("task", "sign_off")).disabled
+    open_step(at, review_id, "sign_off")
+    assert at.button(key=key("sign_off")).disabled
+    at.text_area(key=key("rationale", "cause.W002")).set_value(
+        "He has moved area on release; the line's members are in custody."
+    ).run()
+    assert panel_check_ids(at, review_id) == set()
+    at.checkbox(key=key("attest")).check().run()
+    assert not at.button(key=key("sign_off")).disabled
+    at.button(key=key("sign_off")).click().run()
+
+    assert not at.exception
+    assert stored(demo, review_id).status == "submitted"
+    assert any("Signed off" in str(s.value) for s in at.success)
+    assert not keys_of(at, "text_area")  # read-only now
+
+
+def test_answers_are_still_there_in_a_new_session(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_new"]
+    key = widget_key(review_id, "exit", "lead_role")
+    first = app_test("caseworker")
+    open_step(first, review_id, "exit")
+    first.text_input(key=key).set_value("School designated safeguarding lead").run()
+
+    second = app_test("caseworker")
+    open_step(second, review_id, "exit")
+
+    assert second.text_input(key=key).value == "School designated safeguarding lead"
+
+
+# Stored text is shown, never rendered as Markdown (an image would be fetched)
+
+
+def _assert_no_markdown_image(at: AppTest) -> None:
+    offending = [body for body in rendered_markdown(at) if "![" in body]
+    assert offending == []
+
+
+def test_a_markdown_image_in_evidence_is_shown_escaped(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_remand"]
+    key = lambda *parts: widget_key(review_id, *parts)  # noqa: E731
+    at = app_test("caseworker")
+    open_step(at, review_id, "evidence")
+    at.date_input(key=key("evidence", "add", "observed_on")).set_value(TODAY)
+    at.text_area(key=key("evidence", "add", "shows")).set_value(f"Looks fine {BEACON}")
+    at.button(key=form_button_key(key("evidence", "add"), "Add evidence")).click().run()
+    assert stored(demo, review_id).review.item("E6").shows == f"Looks fine {BEACON}"
+    open_step(at, review_id, "change")
+    cited = at.multiselect(key=key("change", "cited"))
+    cited.set_value([*cited.value, "E6"]).run()
+
+    for step in ("evidence", "change", "tasks", "sign_off"):
+        open_step(at, review_id, step)
+        assert not at.exception
+        _assert_no_markdown_image(at)
+    # It is shown, as typed, where it is shown at all.
+    assert any(BEACON in str(text.value) for text in at.text)
+
+
+def _submitted_with_text(demo: DemoDatabase, text: str) -> tuple[int, int]:
+    """A ready review whose remaining need and an evidence item carry `text`, signed off."""
+    ready = json.loads(
+        (REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    ready["case"]["case_reference"] = "CR-TEST-0099"
+    ready["answers"]["support"]["needs"][0]["need"] = f"Football {text}"
+    ready["answers"]["support"]["needs"][0]["consent_to_share"] = False
+    ready["evidence"][0]["shows"] = f"Seen at school {text}"
+    worker = demo.principal("caseworker")
+    ctx = demo.context()
+    review = Review.model_validate(ready)
+    review_id = reviews.start_review(ctx, worker, review.case)
+    record = reviews.get_review(ctx, worker, review_id)
+    reviews.save_review(ctx, worker, review_id, review, expected_version=record.version)
+    record = reviews.get_review(ctx, worker, review_id)
+    rationales = {f.check_id: f"Agreed with the family {text}" for f in record.report.open_cautions}
+    assert "support.W002" in rationales
+    reviews.save_review(
+        ctx,
+        worker,
+        review_id,
+        record.review.model_copy(update={"rationales": rationales}),
+        expected_version=record.version,
+    )
+    record = reviews.get_review(ctx, worker, review_id)
+    decision_id = reviews.sign_off(
+        ctx, worker, review_id, seen_hash=record.content_hash, attested=True
+    )
+    return review_id, decision_id
+
+
+def test_a_markdown_image_quoted_in_a_caution_is_escaped_in_its_rationale_label(
+    demo: DemoDatabase,
+) -> None:
+    review_id = demo.ids["draft_new"]
+    record = stored(demo, review_id)
+    document = record.review.model_dump(mode="json")
+    document["answers"]["support"]["needs"] = [{"need": f"Football {BEACON}", "status": "accepted"}]
+    reviews.save_review(
+        demo.context(),
+        demo.principal("caseworker"),
+        review_id,
+        Review.model_validate(document),
+        expected_version=record.version,
+    )
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "sign_off")
+
+    assert not at.exception
+    assert any("support.W002" in str(area.label) for area in at.text_area)
+    _assert_no_markdown_image(at)
+
+
+def test_a_manager_reading_a_decision_sees_stored_text_escaped(demo: DemoDatabase) -> None:
+    _, decision_id = _submitted_with_text(demo, BEACON)
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert titles(at) == [f"Decision {decision_id}: CR-TEST-0099"]
+    assert any("Caseworker's rationale" in str(m.value) for m in at.markdown)
+    _assert_no_markdown_image(at)
+
+
+# Managers and auditors
+
+
+def _assert_pages(at: AppTest, reachable: list[str], unreachable: list[str]) -> None:
+    for page in reachable:
+        open_page(at, page)
+        assert not at.exception, page
+    for page in unreachable:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            open_page(at, page)
+
+
+def test_a_team_manager_has_the_managers_pages_only(demo: DemoDatabase) -> None:
+    at = app_test("manager")
+
+    assert titles(at) == ["Waiting for me"]
+    _assert_pages(
+        at,
+        reachable=["queue", "team_reviews", "decision", "review", "reference"],
+        unreachable=["my_reviews", "start_review", "decisions", "learning"],
+    )
+
+
+def test_a_team_manager_sees_the_teams_queue_and_reviews(demo: DemoDatabase) -> None:
+    at = app_test("manager")
+
+    assert "CR-DEMO-1004" in all_text(at)  # waiting for countersignature
+    open_page(at, "team_reviews")
+    listed = {str(m.value) for m in at.markdown if str(m.value).startswith("**CR-")}
+    assert {"**CR-DEMO-1006**", "**CR-DEMO-1002**"} <= listed
+    south = app_test("manager2", page="team_reviews")
+    assert "CR-DEMO" not in all_text(south)
+
+
+def test_a_team_manager_never_gets_the_caseworkers_edit_widgets(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_remand"]
+    at = app_test("manager")
+
+    for step in STEPS:
+        open_step(at, review_id, step)
+        assert not at.exception, step
+        assert titles(at) == ["Closure review CR-DEMO-1007"]
+        for kind in EDIT_WIDGETS:
+            assert keys_of(at, kind) == [], (step, kind)
+        buttons = keys_of(at, "button")
+        assert not [b for b in buttons if "FormSubmitter" in b or ".task." in b], step
+        assert widget_key(review_id, "sign_off") not in buttons
+
+
+def test_an_auditor_has_the_auditors_pages_only(demo: DemoDatabase) -> None:
+    at = app_test("auditor")
+
+    assert titles(at) == ["Decisions"]
+    _assert_pages(
+        at,
+        reachable=["decisions", "decision", "learning", "reference"],
+        unreachable=["my_reviews", "start_review", "review", "queue", "team_reviews"],
+    )
+
+
+def test_an_auditor_reads_a_decision_without_any_way_to_decide(demo: DemoDatabase) -> None:
+    _, decision_id = _submitted_with_text(demo, "(plain text)")
+
+    at = app_test("auditor", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert titles(at) == [f"Decision {decision_id}: CR-TEST-0099"]
+    assert "Audit trail" in [str(h.value) for h in at.header]
+    for kind in EDIT_WIDGETS:
+        assert keys_of(at, kind) == [], kind
+    assert not [b for b in keys_of(at, "button") if b.startswith(("approve.", "FormSubmitter"))]

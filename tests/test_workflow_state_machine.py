@@ -1,0 +1,508 @@
+"""The workflow as a state machine: random sequences of use cases against a real database.
+
+A small model predicts what each step should do (allowed, or which refusal); after every step
+the database itself is read to check what must always hold:
+
+- nothing is approved unless its sealed review, re-checked with its own as-of date and
+  thresholds, allows sign-off;
+- the person who countersigned never signed;
+- every seal matches its content, and the audit chain is whole (storage.integrity.verify);
+- nothing sealed ever changes or disappears;
+- every review's status is what the model expects.
+
+Run with --hypothesis-show-statistics to see how often each path (approval, return,
+exception, re-referral...) was reached.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import functools
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import Phase, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from closure_readiness.checks import DEFAULT_THRESHOLDS, evaluate
+from closure_readiness.core.dates import add_months
+from closure_readiness.core.review import Review
+from closure_readiness.service import decisions, reviews, staff
+from closure_readiness.service.context import (
+    SYSTEM,
+    Context,
+    NotAllowed,
+    NotFound,
+    Principal,
+    Refused,
+    Role,
+    ServiceError,
+)
+from closure_readiness.service.records import SealedDecision
+from closure_readiness.storage.database import reading
+from closure_readiness.storage.integrity import verify
+from workflow_fixtures import (
+    ISSUER,
+    NORTH,
+    Team,
+    blocked_review,
+    caution_review,
+    clock_of,
+    copy_context,
+    make_context,
+    ready_review,
+    unnotified_review,
+)
+from workflow_fixtures import add_team as add_test_team
+
+OPEN = ("draft", "submitted", "returned")
+EDITABLE = ("draft", "returned")
+KINDS = ("ready", "blocked", "caution", "explained", "no_voluntary", "no_police")
+RATIONALE = "Contacts were confirmed by phone with the family; the plan lists the duty number."
+
+
+def content(kind: str, reference: str) -> Review:
+    """The review content of each kind the machine saves."""
+    if kind == "ready":
+        return ready_review(reference)
+    if kind == "blocked":
+        return blocked_review(reference)
+    if kind == "caution":
+        return caution_review(reference)
+    if kind == "explained":
+        return caution_review(reference, rationale=RATIONALE)
+    return unnotified_review(reference, missing=kind.removeprefix("no_"))
+
+
+def _key(review: Review, check_id: str) -> str:
+    report = evaluate(review, as_of=review.case.proposed_closure_on, thresholds=DEFAULT_THRESHOLDS)
+    return next(f.key for f in report.open_blockers if f.check_id == check_id)
+
+
+# Finding keys do not depend on the case reference: the same gap has the same key everywhere.
+KEYS = {
+    "voluntary": _key(unnotified_review(missing="voluntary"), "exit.E003"),
+    "police": _key(unnotified_review(missing="police"), "exit.E003"),
+    "change": _key(blocked_review(), "change.E001"),
+}
+
+
+@dataclass
+class ReviewModel:
+    id: int
+    case_reference: str
+    worker: Principal
+    status: str = "draft"
+    kind: str = "empty"
+    granted: set[str] = field(default_factory=set)
+    """Agencies whose exit.E003 finding a manager has excepted (kept across saves)."""
+    pending: int | None = None
+    """The decision waiting for an outcome."""
+
+    @property
+    def sign_off_possible(self) -> bool:
+        if self.kind in ("ready", "explained"):
+            return True
+        if self.kind.startswith("no_"):
+            return self.kind.removeprefix("no_") in self.granted
+        return False
+
+
+def _profile_examples() -> int:
+    if os.environ.get("HYPOTHESIS_PROFILE", "dev") == "dev":
+        return 25
+    return settings().max_examples
+
+
+@functools.cache
+def _staffed() -> tuple[Context, Team, Principal]:
+    """A database with the staff only, made once and copied for each run of the machine."""
+    folder = Path(tempfile.mkdtemp(prefix="workflow-machine-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    ctx = make_context(folder)
+    team = add_test_team(ctx)
+    second = staff.add_staff(
+        ctx,
+        SYSTEM,
+        staff_id="TM-N2",
+        issuer=ISSUER,
+        subject="subject-tm-n2",
+        display_name="Second North team manager",
+        role=Role.TEAM_MANAGER,
+        team=NORTH,
+    )
+    return ctx, team, second.principal()
+
+
+class WorkflowMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        template, team, second = _staffed()
+        self.folder = Path(tempfile.mkdtemp(prefix="workflow-machine-"))
+        self.ctx = copy_context(template, self.folder)
+        self.clock = clock_of(self.ctx)
+        # Held open for the whole run: each use case's connection then closes without being
+        # the last one, so SQLite does not checkpoint the WAL after every step (much faster).
+        self.keep_open = sqlite3.connect(self.ctx.db_path)
+        self.keep_open.row_factory = sqlite3.Row
+        self.workers = [team.worker, team.colleague]
+        self.managers = {
+            "manager": team.manager,
+            "second manager": second,
+            "manager of another team": team.south_manager,
+        }
+        self.reviews: list[ReviewModel] = []
+        self.decisions: dict[int, ReviewModel] = {}
+        self.approvals: dict[str, list[tuple[dt.datetime, int]]] = {}
+        """Approved closures by case: when countersigned, and the review."""
+        self.next_case = 1
+        self.sealed_seen: dict[int, tuple[str, str]] = {}
+        self.outcomes_seen: dict[int, tuple[str, str, str]] = {}
+
+    def teardown(self) -> None:
+        self.keep_open.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # Helpers -------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Time passes between steps, as it does between clicks.
+
+        Without it, signing off the same content twice in one instant (sign, return, sign
+        again unchanged) seals byte-identical records, which the unique seal hash refuses.
+        """
+        self.clock.advance(seconds=1)
+
+    def _pick(self, index: int, prefer: Callable[[ReviewModel], bool] | None = None) -> ReviewModel:
+        """A review by index: among those `prefer` accepts, when given and there are some.
+
+        Preferring reviews where a step can succeed keeps approvals and exceptions common in
+        short runs; the plain choice keeps every refusal reachable.
+        """
+        choices = [m for m in self.reviews if prefer(m)] if prefer else []
+        choices = choices or self.reviews
+        return choices[index % len(choices)]
+
+    def _save(self, model: ReviewModel, kind: str) -> None:
+        record = reviews.get_review(self.ctx, model.worker, model.id)
+        reviews.save_review(
+            self.ctx,
+            model.worker,
+            model.id,
+            content(kind, model.case_reference),
+            expected_version=record.version,
+        )
+        model.kind = kind
+
+    def _start(self, worker: Principal, reference: str, kind: str) -> ReviewModel:
+        review_id = reviews.start_review(self.ctx, worker, ready_review(reference).case)
+        model = ReviewModel(review_id, reference, worker)
+        self.reviews.append(model)
+        self._save(model, kind)
+        return model
+
+    def _expected_re_referral(self, reference: str) -> int | None:
+        """The approved review a new one links to: the latest, if within twelve months."""
+        approvals = self.approvals.get(reference, [])
+        if not approvals:
+            return None
+        approved_at, review_id = max(approvals)
+        if self.clock.now.date() > add_months(approved_at.date(), 12):
+            return None
+        return review_id
+
+    # Rules ---------------------------------------------------------------------------------
+
+    @initialize(kind=st.sampled_from(("ready", "no_voluntary", *KINDS)), then_sign=st.booleans())
+    def start_the_first_review(self, kind: str, then_sign: bool) -> None:
+        self.start_a_review(0, kind, then_sign)
+
+    @rule(worker=st.integers(0, 1), kind=st.sampled_from(KINDS), then_sign=st.booleans())
+    def start_a_review(self, worker: int, kind: str, then_sign: bool = False) -> None:
+        self._tick()
+        reference = f"CR-SM-{self.next_case:04d}"
+        self.next_case += 1
+        model = self._start(self.workers[worker], reference, kind)
+        if then_sign:
+            self._sign(model)
+
+    @precondition(lambda self: self.reviews)
+    @rule(index=st.integers(0, 50), worker=st.integers(0, 1))
+    def start_another_review_for_the_same_case(self, index: int, worker: int) -> None:
+        self._tick()
+        reference = self._pick(index).case_reference
+        expected = self._expected_re_referral(reference)
+        if any(m.case_reference == reference and m.status in OPEN for m in self.reviews):
+            with pytest.raises(Refused):
+                self._start(self.workers[worker], reference, "ready")
+            return
+        model = self._start(self.workers[worker], reference, "ready")
+        record = reviews.get_review(self.ctx, model.worker, model.id)
+        assert record.re_referral_of == expected
+        event("re-referral linked" if expected is not None else "new review of a closed case")
+
+    @precondition(lambda self: self.reviews)
+    @rule(index=st.integers(0, 50), kind=st.sampled_from(KINDS))
+    def save_content(self, index: int, kind: str) -> None:
+        self._tick()
+        model = self._pick(index)
+        if model.status in EDITABLE:
+            self._save(model, kind)
+        else:
+            with pytest.raises(Refused):
+                self._save(model, kind)
+
+    @precondition(lambda self: self.reviews)
+    @rule(index=st.integers(0, 50))
+    def add_a_rationale(self, index: int) -> None:
+        self._tick()
+        model = self._pick(index)
+        if model.status in EDITABLE:
+            self._save(model, "explained")
+        else:
+            with pytest.raises(Refused):
+                self._save(model, "explained")
+
+    @precondition(lambda self: self.reviews)
+    @rule(
+        index=st.integers(0, 50),
+        signable=st.booleans(),
+        then=st.sampled_from(("wait", "countersign", "return")),
+    )
+    def sign_off(self, index: int, signable: bool, then: str) -> None:
+        """Sign off; then, sometimes, the manager acts straight away (the common path)."""
+        self._tick()
+        model = self._pick(
+            index,
+            (lambda m: m.status in EDITABLE and m.sign_off_possible) if signable else None,
+        )
+        self._sign(model)
+        if model.pending is not None and then != "wait":
+            self._tick()
+            if then == "countersign":
+                self._countersign(model.pending, "manager")
+            else:
+                self._return(model.pending, "manager")
+
+    def _sign(self, model: ReviewModel) -> None:
+        """Sign off as the worker, expecting what the model predicts."""
+        record = reviews.get_review(self.ctx, model.worker, model.id)
+        if model.status in EDITABLE:
+            assert record.report.sign_off_possible == model.sign_off_possible
+        if model.status in EDITABLE and model.sign_off_possible:
+            decision_id = reviews.sign_off(
+                self.ctx, model.worker, model.id, seen_hash=record.content_hash, attested=True
+            )
+            model.status, model.pending = "submitted", decision_id
+            self.decisions[decision_id] = model
+            event(f"signed off ({model.kind})")
+        else:
+            with pytest.raises(Refused):
+                reviews.sign_off(
+                    self.ctx, model.worker, model.id, seen_hash=record.content_hash, attested=True
+                )
+
+    def _decision(self, index: int, pending: bool) -> int:
+        """A decision by index: among those waiting, when asked and there are some."""
+        waiting = sorted(m.pending for m in self.reviews if m.pending is not None)
+        choices = waiting if pending and waiting else sorted(self.decisions)
+        return choices[index % len(choices)]
+
+    @precondition(lambda self: self.decisions)
+    @rule(
+        index=st.integers(0, 50),
+        pending=st.booleans(),
+        who=st.sampled_from(("signer", "manager", "second manager", "manager of another team")),
+    )
+    def countersign(self, index: int, pending: bool, who: str) -> None:
+        self._tick()
+        self._countersign(self._decision(index, pending), who)
+
+    def _countersign(self, decision_id: int, who: str) -> None:
+        model = self.decisions[decision_id]
+        signer = model.worker
+        principal = signer if who == "signer" else self.managers[who]
+        (seen,) = self.keep_open.execute(
+            "SELECT content_hash FROM decisions WHERE id = ?", [decision_id]
+        ).fetchone()
+        expected: type[ServiceError] | None
+        if who == "signer":
+            expected = NotAllowed
+        elif who == "manager of another team":
+            expected = NotFound
+        elif model.pending != decision_id:
+            expected = Refused
+        else:
+            expected = None
+        if expected is not None:
+            with pytest.raises(expected):
+                decisions.countersign(self.ctx, principal, decision_id, hash_seen=seen)
+            return
+        decisions.countersign(self.ctx, principal, decision_id, hash_seen=seen)
+        model.status, model.pending = "approved", None
+        event("approved")
+        self.approvals.setdefault(model.case_reference, []).append((self.clock.now, model.id))
+
+    @precondition(lambda self: self.decisions)
+    @rule(
+        index=st.integers(0, 50),
+        pending=st.booleans(),
+        who=st.sampled_from(("manager", "second manager")),
+    )
+    def return_to_the_worker(self, index: int, pending: bool, who: str) -> None:
+        self._tick()
+        self._return(self._decision(index, pending), who)
+
+    def _return(self, decision_id: int, who: str) -> None:
+        model = self.decisions[decision_id]
+        if model.pending != decision_id:
+            with pytest.raises(Refused):
+                decisions.return_review(
+                    self.ctx, self.managers[who], decision_id, overall="Please look again."
+                )
+            return
+        decisions.return_review(
+            self.ctx, self.managers[who], decision_id, overall="Please look again."
+        )
+        model.status, model.pending = "returned", None
+        event("returned")
+        record = reviews.get_review(self.ctx, model.worker, model.id)
+        assert record.last_return is not None
+        assert record.last_return.decision_id == decision_id
+
+    @precondition(lambda self: self.reviews)
+    @rule(index=st.integers(0, 50), by_manager=st.booleans())
+    def withdraw(self, index: int, by_manager: bool) -> None:
+        self._tick()
+        model = self._pick(index)
+        who = self.managers["manager"] if by_manager else model.worker
+        if model.status not in OPEN:
+            with pytest.raises(Refused):
+                reviews.withdraw(self.ctx, who, model.id, reason="No longer closing.")
+            return
+        reviews.withdraw(self.ctx, who, model.id, reason="No longer closing.")
+        model.status, model.pending = "withdrawn", None
+        event("withdrawn")
+
+    @precondition(lambda self: self.reviews)
+    @rule(
+        index=st.integers(0, 50),
+        gap=st.sampled_from(("the one shown", "voluntary", "police", "change")),
+        grant=st.booleans(),
+        with_gap=st.booleans(),
+    )
+    def request_and_decide_an_exception(
+        self, index: int, gap: str, grant: bool, with_gap: bool
+    ) -> None:
+        self._tick()
+        model = self._pick(
+            index,
+            (lambda m: m.status in EDITABLE and m.kind.startswith("no_")) if with_gap else None,
+        )
+        if gap == "the one shown":
+            gap = model.kind.removeprefix("no_") if model.kind.startswith("no_") else "voluntary"
+        key = KEYS[gap]
+        open_gap = model.kind == f"no_{gap}" and gap not in model.granted
+        if model.status not in EDITABLE or not open_gap:
+            with pytest.raises(Refused):
+                reviews.request_exception(
+                    self.ctx, model.worker, model.id, finding_key=key, reason="Please except."
+                )
+            return
+        request_id = reviews.request_exception(
+            self.ctx, model.worker, model.id, finding_key=key, reason="Please except."
+        )
+        decisions.decide_exception(
+            self.ctx, self.managers["manager"], request_id, grant=grant, reason="Considered."
+        )
+        if grant:
+            model.granted.add(gap)
+        event("exception granted" if grant else "exception declined")
+
+    @rule(days=st.sampled_from((0.25, 1, 30, 200, 370)))
+    def move_the_clock(self, days: float) -> None:
+        self.clock.advance(days=days)
+
+    # Invariants ----------------------------------------------------------------------------
+
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.keep_open.execute(sql)]
+
+    @invariant()
+    def nothing_approved_with_an_unresolved_blocker(self) -> None:
+        for row in self._rows(
+            "SELECT d.*, o.outcome AS approved FROM decisions d "
+            "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'"
+        ):
+            sealed = SealedDecision.from_rows(row, None)
+            assert sealed.report.sign_off_possible
+            assert decisions.recheck(sealed).sign_off_possible
+            assert json.loads(row["sealed"])["as_of"] == sealed.as_of.isoformat()
+
+    @invariant()
+    def the_countersigner_is_never_the_signer(self) -> None:
+        for row in self._rows(
+            "SELECT d.signed_by, o.decided_by FROM decisions d "
+            "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'"
+        ):
+            assert row["signed_by"] != row["decided_by"]
+
+    @invariant()
+    def every_seal_matches_its_content(self) -> None:
+        with reading(self.ctx.db_path) as db:
+            report = verify(db)
+        assert report.problems == []
+        assert report.decisions_checked == len(self.decisions)
+
+    @invariant()
+    def nothing_sealed_ever_changes(self) -> None:
+        decisions_now = {
+            row["id"]: (row["content_hash"], row["sealed"])
+            for row in self._rows("SELECT id, content_hash, sealed FROM decisions")
+        }
+        outcomes_now = {
+            row["decision_id"]: (row["outcome"], row["outcome_hash"], row["sealed"])
+            for row in self._rows("SELECT decision_id, outcome, outcome_hash, sealed FROM outcomes")
+        }
+        for decision_id, seen in self.sealed_seen.items():
+            assert decisions_now.get(decision_id) == seen
+        for decision_id, seen_outcome in self.outcomes_seen.items():
+            assert outcomes_now.get(decision_id) == seen_outcome
+        self.sealed_seen.update(decisions_now)
+        self.outcomes_seen.update(outcomes_now)
+
+    @invariant()
+    def every_status_is_as_the_model_expects(self) -> None:
+        stored = {row["id"]: row["status"] for row in self._rows("SELECT id, status FROM reviews")}
+        assert stored == {model.id: model.status for model in self.reviews}
+        for row in self._rows(
+            "SELECT r.case_reference, count(*) AS n FROM reviews r "
+            "WHERE r.status IN ('draft', 'submitted', 'returned') GROUP BY r.case_reference"
+        ):
+            assert row["n"] == 1
+
+
+WorkflowMachine.TestCase.settings = settings(
+    max_examples=_profile_examples(),
+    stateful_step_count=20,
+    deadline=None,
+    # The explain phase re-runs a failing sequence many times (minutes here); shrinking is enough.
+    phases=[phase for phase in Phase if phase is not Phase.explain],
+)
+TestWorkflowMachine = WorkflowMachine.TestCase
