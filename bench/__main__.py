@@ -15,6 +15,7 @@ SUITES = {
     "app": "bench.app_bench",
     "pdf": "bench.pdf_bench",
     "store": "bench.store_bench",
+    "audit": "bench.audit_bench",
 }
 
 

@@ -21,6 +21,8 @@ class Measurement:
     floor_ms: float
     target: float | None
     """The ratio we aim at (subject / floor), or None when only the time is reported."""
+    limit_ms: float | None = None
+    """An absolute ceiling for the subject's median, where the issue sets one."""
 
     @property
     def ratio(self) -> float:
@@ -28,9 +30,11 @@ class Measurement:
 
     @property
     def verdict(self) -> str:
-        if self.target is None:
+        if self.target is None and self.limit_ms is None:
             return "-"
-        return "ok" if self.ratio <= self.target else "OVER"
+        within_ratio = self.target is None or self.ratio <= self.target
+        within_limit = self.limit_ms is None or self.subject_ms <= self.limit_ms
+        return "ok" if within_ratio and within_limit else "OVER"
 
 
 def median_ms(action: Callable[[], object], *, repeat: int, warmup: int = 3) -> float:
@@ -53,6 +57,7 @@ def compare(
     *,
     repeat: int,
     target: float | None,
+    limit_ms: float | None = None,
 ) -> Measurement:
     """Interleave the two so drift on a busy machine hits both alike."""
     subject_runs: list[float] = []
@@ -67,6 +72,7 @@ def compare(
         floor_name=floor_name,
         floor_ms=statistics.median(floor_runs),
         target=target,
+        limit_ms=limit_ms,
     )
 
 
@@ -74,7 +80,12 @@ def table(rows: list[Measurement]) -> str:
     header = "| benchmark | median ms | floor | floor ms | ratio | target | verdict |"
     lines = [header, "|---|---:|---|---:|---:|---:|---|"]
     for row in rows:
-        target = f"<= {row.target:g}x" if row.target is not None else "-"
+        targets = []
+        if row.target is not None:
+            targets.append(f"<= {row.target:g}x")
+        if row.limit_ms is not None:
+            targets.append(f"<= {row.limit_ms:g} ms")
+        target = ", ".join(targets) or "-"
         lines.append(
             f"| {row.name} | {row.subject_ms:.3f} | {row.floor_name} | {row.floor_ms:.3f} | "
             f"{row.ratio:.2f}x | {target} | {row.verdict} |"

@@ -26,7 +26,11 @@ def main() -> None:
         st.title("Closure Readiness")
         st.info("Administration is done with the closure-readiness command line.")
         st.stop()
-    st.navigation(pages.pages_for(principal)).run()
+    current = st.navigation(pages.pages_for(principal))
+    if current.url_path != "decision":
+        # Leaving the decision page ends the visit: coming back is another (audited) view.
+        st.session_state.pop("detail_for", None)
+    current.run()
 
 
 main()

@@ -38,6 +38,8 @@ class DecisionPage:
     rows: list[dict[str, Any]]
     total: int
     query: DecisionQuery
+    more_than_total: bool = False
+    """True when counting stopped at `total`: there are more matches than that."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def list_decisions(ctx: Context, principal: Principal, query: DecisionQuery) -> 
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
         rows = queries.list_decisions(db, query)
-        total = queries.count_decisions(db, query)
+        cap = max(queries.COUNT_CAP, query.offset + 2 * query.limit)
+        total = queries.count_decisions(db, query, cap=cap)
         audit.append(
             db,
             at=ctx.now(),
@@ -105,7 +108,7 @@ def list_decisions(ctx: Context, principal: Principal, query: DecisionQuery) -> 
             action="decisions_listed",
             detail={"filters": _filters(query), "shown": len(rows)},
         )
-    return DecisionPage(rows=rows, total=total, query=query)
+    return DecisionPage(rows=rows, total=min(total, cap), query=query, more_than_total=total > cap)
 
 
 def export_decisions(

@@ -103,7 +103,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
                 review_id=row["review_id"],
                 case_reference=row["case_reference"],
                 signed_by=row["signed_by"],
-                signed_by_name=names.get(row["signed_by"], row["signed_by"]),
+                signed_by_name=str(names.get(row["signed_by"], row["signed_by"])),
                 signed_at=row["signed_at"],
                 exceptions=row["exceptions"],
                 cautions=row["cautions"],

@@ -41,13 +41,19 @@ def fts_expression(text: str) -> str | None:
     return " ".join(quoted)
 
 
+COUNT_CAP = 1000
+"""Counting every match of a common word over 100k decisions is slow: we say 'over 1,000'."""
+
+
 def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     joins = "LEFT JOIN outcomes o ON o.decision_id = d.id"
     clauses: list[str] = []
     params: list[Any] = []
     expression = fts_expression(query.text or "")
     if expression is not None:
-        clauses.append("d.id IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ?)")
+        # Matches come from the index newest first (rowid = decision id) and stop at the limit.
+        joins = "JOIN decisions_fts ON decisions_fts.rowid = d.id " + joins
+        clauses.append("decisions_fts MATCH ?")
         params.append(expression)
     if query.team:
         clauses.append("d.team = ?")
@@ -77,20 +83,27 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
 
 def list_decisions(db: Database, query: DecisionQuery) -> list[Row]:
     joins, where, params = _where(query)
+    # With a search, order by the full-text index's rowid (the decision id): FTS5 then yields
+    # matches newest first and stops at the limit instead of sorting every match.
+    order = "decisions_fts.rowid" if "decisions_fts" in joins else "d.id"
     sql = (
         "SELECT d.id, d.review_id, d.case_reference, d.team, d.closure_reason, d.signed_by, "
         "d.signed_at, d.as_of, d.checks_version, d.exceptions, d.cautions, d.content_hash, "
         "coalesce(o.outcome, 'submitted') AS status, o.decided_by, o.decided_at, "
         "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred "
         f"FROM decisions d {joins} WHERE {where} "
-        "ORDER BY d.signed_at DESC, d.id DESC LIMIT ? OFFSET ?"
+        f"ORDER BY {order} DESC LIMIT ? OFFSET ?"
     )
     return list(db.query(sql, [*params, query.limit, query.offset]))
 
 
-def count_decisions(db: Database, query: DecisionQuery) -> int:
+def count_decisions(db: Database, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
+    """How many match, counting no further than `cap` + 1 (the caller says "over cap")."""
     joins, where, params = _where(query)
-    row = db.execute(f"SELECT count(*) FROM decisions d {joins} WHERE {where}", params).fetchone()
+    row = db.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM decisions d {joins} WHERE {where} LIMIT ?)",
+        [*params, cap + 1],
+    ).fetchone()
     return int(row[0])
 
 

@@ -282,3 +282,16 @@ def m002_approval_trigger_by_review(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'a review is approved only by a countersignature'); END;
         """,
     )
+
+
+@MIGRATIONS()
+def m002_list_order_by_id(db: Database) -> None:
+    """Decision lists are newest first by id (ids rise with sign-off time), so a filter and
+    the order are served by one index and full-text matches stream newest first."""
+    _run(
+        db,
+        """
+        CREATE INDEX decisions_team_id ON decisions (team, id);
+        CREATE INDEX decisions_reason_id ON decisions (closure_reason, id);
+        """,
+    )

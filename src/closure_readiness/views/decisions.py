@@ -90,7 +90,8 @@ def page() -> None:
         st.session_state["last_query"] = query
     result = st.session_state["last_page"]
     start = query.offset + 1 if result.total else 0
-    st.caption(f"Showing {start} to {query.offset + len(result.rows)} of {result.total}.")
+    total = f"more than {result.total:,}" if result.more_than_total else f"{result.total:,}"
+    st.caption(f"Showing {start} to {query.offset + len(result.rows)} of {total}, newest first.")
     st.dataframe(
         [
             {
@@ -115,7 +116,9 @@ def page() -> None:
         st.session_state["filter.page"] = current_page - 1
         st.rerun()
     if following.button(
-        "Next page", disabled=query.offset + PAGE_SIZE >= result.total, key="page.next"
+        "Next page",
+        disabled=query.offset + PAGE_SIZE >= result.total and not result.more_than_total,
+        key="page.next",
     ):
         st.session_state["filter.page"] = current_page + 1
         st.rerun()
