@@ -16,6 +16,7 @@ SUITES = {
     "pdf": "bench.pdf_bench",
     "store": "bench.store_bench",
     "audit": "bench.audit_bench",
+    "server": "bench.server_bench",
 }
 
 
