@@ -100,9 +100,28 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
             limit_ms=500,
         )
     )
+
+    def learning_first_time() -> object:
+        auditing.clear_learning_cache()
+        return auditing.learning(ctx, AUDITOR)
+
     rows.append(
         compare(
-            f"learning figures, {size:,} decisions (service call)",
+            f"learning figures, {size:,} decisions, first computation",
+            learning_first_time,
+            "bare SQL: closures per month",
+            lambda: raw.execute(
+                "SELECT substr(decided_at, 1, 7), count(*) FROM outcomes "
+                "WHERE outcome = 'approved' GROUP BY 1"
+            ).fetchall(),
+            repeat=max(5, rounds // 2),
+            target=None,
+            limit_ms=300,
+        )
+    )
+    rows.append(
+        compare(
+            f"learning figures, {size:,} decisions, data unchanged since (cached)",
             lambda: auditing.learning(ctx, AUDITOR),
             "bare SQL: closures per month",
             lambda: raw.execute(

@@ -4,6 +4,7 @@ verify everything, and the learning figures. Read-only, except the audit events 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,23 +210,50 @@ def verify_everything(ctx: Context, principal: Principal) -> IntegrityReport:
     return report
 
 
+_LEARNING_CACHE: dict[tuple[str, tuple[Any, ...]], LearningFigures] = {}
+_LEARNING_LOCK = threading.Lock()
+
+
 def learning(ctx: Context, principal: Principal) -> LearningFigures:
-    """Quality-assurance figures: closures, recurring gaps, returns, exceptions, re-referrals."""
+    """Quality-assurance figures: closures, recurring gaps, returns, exceptions, re-referrals.
+
+    The figures are aggregates over every decision (hundreds of milliseconds at 100k), so they
+    are kept per database until a decision or outcome is written (a few index lookups tell).
+    """
     if principal.role is not Role.AUDITOR:
         raise NotAllowed("Only auditors can read the learning figures.")
     with reading(ctx.db_path) as db:
         ensure_active(db, principal)
-        return LearningFigures(
-            closures_per_month=queries.closures_per_month(db),
-            gaps_at_first_sign_off=queries.gaps_at_first_sign_off(db),
-            returns_by_month=queries.returns_by_month(db),
-            return_reasons=queries.recent_return_reasons(db),
-            exceptions_by_check=queries.exceptions_by(db, "check_id"),
-            exceptions_by_team=queries.exceptions_by(db, "team"),
-            exceptions_by_manager=queries.exceptions_by(db, "manager"),
-            re_referral_comparison=queries.re_referral_comparison(db),
-            re_referral_checks=queries.re_referral_checks(db),
-        )
+        key = (str(ctx.db_path.resolve()), queries.decisions_version(db))
+        with _LEARNING_LOCK:
+            cached = _LEARNING_CACHE.get(key)
+        if cached is not None:
+            return cached
+        figures = _learning_figures(db)
+    with _LEARNING_LOCK:
+        _LEARNING_CACHE.clear()  # only the newest version of each database is worth keeping
+        _LEARNING_CACHE[key] = figures
+    return figures
+
+
+def clear_learning_cache() -> None:
+    """Forget cached figures (benchmarks measure the first computation with this)."""
+    with _LEARNING_LOCK:
+        _LEARNING_CACHE.clear()
+
+
+def _learning_figures(db: Any) -> LearningFigures:
+    return LearningFigures(
+        closures_per_month=queries.closures_per_month(db),
+        gaps_at_first_sign_off=queries.gaps_at_first_sign_off(db),
+        returns_by_month=queries.returns_by_month(db),
+        return_reasons=queries.recent_return_reasons(db),
+        exceptions_by_check=queries.exceptions_by(db, "check_id"),
+        exceptions_by_team=queries.exceptions_by(db, "team"),
+        exceptions_by_manager=queries.exceptions_by(db, "manager"),
+        re_referral_comparison=queries.re_referral_comparison(db),
+        re_referral_checks=queries.re_referral_checks(db),
+    )
 
 
 def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str) -> DecisionRecord:

@@ -114,6 +114,21 @@ def teams(db: Database) -> list[str]:
 # Learning figures ----------------------------------------------------------------------------
 
 
+def decisions_version(db: Database) -> tuple[Any, ...]:
+    """Changes whenever a decision or an outcome is written: the learning figures' cache key.
+
+    Each part is one index lookup (ids only grow; decided_at per outcome is indexed).
+    """
+    newest = db.execute("SELECT max(id) FROM decisions").fetchone()[0]
+    outcomes = tuple(
+        db.execute("SELECT max(decided_at) FROM outcomes WHERE outcome = ?", [outcome]).fetchone()[
+            0
+        ]
+        for outcome in ("approved", "returned", "withdrawn")
+    )
+    return (newest, *outcomes)
+
+
 def closures_per_month(db: Database) -> list[Row]:
     return list(
         db.query(

@@ -295,3 +295,16 @@ def m002_list_order_by_id(db: Database) -> None:
         CREATE INDEX decisions_reason_id ON decisions (closure_reason, id);
         """,
     )
+
+
+@MIGRATIONS()
+def m003_learning_covering_indexes(db: Database) -> None:
+    """The learning figures join outcomes and decisions over every closure: covering indexes
+    keep those joins off the table rows (which carry the sealed JSON)."""
+    _run(
+        db,
+        """
+        CREATE INDEX decisions_summary ON decisions (id, team, review_id, cautions, exceptions);
+        CREATE INDEX outcomes_summary ON outcomes (outcome, decision_id, decided_at);
+        """,
+    )
