@@ -30,6 +30,9 @@ def main() -> None:
     if current.url_path != "decision":
         # Leaving the decision page ends the visit: coming back is another (audited) view.
         st.session_state.pop("detail_for", None)
+    if current.title != "Decisions":  # (the default page's url_path is empty)
+        # Coming back to the list searches again, so decisions made meanwhile show.
+        st.session_state.pop("last_query", None)
     current.run()
 
 

@@ -83,7 +83,7 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
 ) -> None:
     sign_in(page, "caseworker")
     expect(page.get_by_role("heading", name="My reviews")).to_be_visible()
-    expect(page.get_by_text("CR-DEMO-1007")).to_be_visible()
+    expect(page.get_by_text("CR-DEMO-1007", exact=True)).to_be_visible()
     screenshot(page, "my-reviews")
     assert axe_check(page, "my-reviews") == []
 
@@ -166,7 +166,7 @@ def test_a_caseworker_signs_off_with_a_rationale(
     rationale.get_by_role("textbox").press("Tab")
     expect(gap_panel(page).get_by_text("Nothing blocks sign-off.")).to_be_visible()
     settle(page)
-    page.get_by_text("I confirm that this review is accurate").click()
+    page.get_by_text("I confirm the statement above").click()
     expect(sign_off).to_be_enabled()
     screenshot(page, "sign-off")
     sign_off.click()

@@ -89,7 +89,7 @@ def _integrity(detail: DecisionDetail) -> None:
 def _who(detail: DecisionDetail, staff_id: str | None) -> str:
     if not staff_id:
         return ""
-    return f"{detail.names.get(staff_id, staff_id)} ({staff_id})"
+    return f"{detail.names.get(staff_id, staff_id)}, {staff_id}"
 
 
 def _signatures(detail: DecisionDetail) -> None:
@@ -152,9 +152,9 @@ def _rationales_and_exceptions(report: ReadinessReport, names: dict[str, str]) -
 
 def _changes_since_return(detail: DecisionDetail) -> None:
     previous = detail.returns_before[-1]
-    st.subheader("What changed since you returned it")
+    st.subheader("What changed since it was returned")
     reasons = previous["reasons"]
-    st.caption("Your reasons then: " + escape_markdown(reasons.get("overall", "")))
+    st.caption("Reasons for returning it: " + escape_markdown(reasons.get("overall", "")))
     current = detail.decision.review.model_dump(mode="json")
     found = changes(previous["review"], current)
     if not found:
@@ -310,6 +310,12 @@ def _answers(detail: DecisionDetail) -> None:
             ],
             hide_index=True,
         )
+
+
+def _action_words(action: str, detail: dict[str, object]) -> str:
+    if action == "decided":
+        return f"decision {detail.get('outcome', '')}"
+    return action.replace("_", " ")
 
 
 def _trail(detail: DecisionDetail) -> None:

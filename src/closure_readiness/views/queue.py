@@ -10,6 +10,10 @@ from closure_readiness.views import pages, session
 from closure_readiness.views.safe import escape_markdown
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def page() -> None:
     principal: Principal = st.session_state["principal"]
     st.title("Waiting for me")
@@ -29,12 +33,13 @@ def page() -> None:
             left, middle, right = st.columns([3, 4, 1.4], vertical_alignment="center")
             left.markdown(f"**{item.case_reference}**")
             left.caption(
-                f"Signed off by {item.signed_by_name} ({item.signed_by}) · "
+                f"Signed off by {item.signed_by_name}, {item.signed_by} · "
                 f"{session.london(item.signed_at)}"
             )
             middle.text(
-                f"Waiting {item.days_waiting} day(s)\n"
-                f"{item.exceptions} blocker(s) excepted · {item.cautions} caution(s) argued"
+                f"Waiting {_count(item.days_waiting, 'day')}\n"
+                f"{_count(item.exceptions, 'blocker')} excepted · "
+                f"{_count(item.cautions, 'caution')} with a rationale"
             )
             with right:
                 st.page_link(

@@ -1,0 +1,654 @@
+"""Oversight through AppTest: the team manager's queue, decision page, countersignature, returns
+and exceptions; team boundaries; the auditor's read-only list, detail, audit events, learning
+figures and exports.
+
+Every test runs the real entry point in-process against its own copy of the seeded demo data
+(tests/app_support.py). Widgets are found by their keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block, Widget
+
+from app_support import (
+    REPO_ROOT,
+    DemoDatabase,
+    all_text,
+    app_test,
+    copy_database,
+    form_button_key,
+    open_page,
+    open_step,
+    point_app_at,
+    seeded_database,
+)
+from closure_readiness.checks import Resolution
+from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Agency
+from closure_readiness.demo.seed import shifted
+from closure_readiness.service import auditing, decisions, reviews, staff
+from closure_readiness.service.auditing import DecisionQuery
+from closure_readiness.service.context import SYSTEM, NotFound, Refused, Role
+
+READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
+SEEDED_APPROVED = {"CR-DEMO-1001", "CR-DEMO-1002", "CR-DEMO-1010"}
+"""Seeded decisions that a team manager countersigned."""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
+    return seeded_database(tmp_path_factory.mktemp("seeded"))
+
+
+@pytest.fixture
+def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
+    """This test's own copy of the demo data, used by the app."""
+    database = copy_database(template, tmp_path)
+    point_app_at(monkeypatch, database)
+    return database
+
+
+# Helpers
+
+
+def _ready_document(reference: str) -> dict[str, Any]:
+    """The example review that passes every check, moved so that closure is in two weeks."""
+    original: dict[str, Any] = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
+    closure = dt.date.fromisoformat(original["case"]["proposed_closure_on"])
+    target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
+    document: dict[str, Any] = shifted(original, (target - closure).days)
+    document["case"]["case_reference"] = reference
+    return document
+
+
+def _prepared(demo: DemoDatabase, document: dict[str, Any], subject: str = "caseworker") -> int:
+    """A draft review holding `document`, prepared by `subject` through the service."""
+    ctx, worker = demo.context(), demo.principal(subject)
+    review = Review.model_validate(document)
+    review_id = reviews.start_review(ctx, worker, review.case)
+    record = reviews.get_review(ctx, worker, review_id)
+    reviews.save_review(ctx, worker, review_id, review, expected_version=record.version)
+    return review_id
+
+
+def _signed_off(demo: DemoDatabase, review_id: int, subject: str = "caseworker") -> int:
+    """Rationales for any caution, then the caseworker's sign-off; returns the decision id."""
+    ctx, worker = demo.context(), demo.principal(subject)
+    record = reviews.get_review(ctx, worker, review_id)
+    if record.report.open_cautions:
+        rationales = {f.check_id: "Agreed with the family." for f in record.report.open_cautions}
+        reviews.save_review(
+            ctx,
+            worker,
+            review_id,
+            record.review.model_copy(update={"rationales": rationales}),
+            expected_version=record.version,
+        )
+        record = reviews.get_review(ctx, worker, review_id)
+    return reviews.sign_off(ctx, worker, review_id, seen_hash=record.content_hash, attested=True)
+
+
+def _submitted(
+    demo: DemoDatabase, reference: str, *, shows: str | None = None, subject: str = "caseworker"
+) -> tuple[int, int]:
+    """A ready review signed off by `subject`: (review id, decision id)."""
+    document = _ready_document(reference)
+    if shows is not None:
+        document["evidence"][0]["shows"] = shows
+    review_id = _prepared(demo, document, subject)
+    return review_id, _signed_off(demo, review_id, subject)
+
+
+def _exception_request(demo: DemoDatabase, reference: str) -> tuple[int, int, str]:
+    """A draft whose exit plan notified no lead agency (exit.E003, overridable), and the
+    caseworker's request for an exception: (review id, request id, finding key)."""
+    document = _ready_document(reference)
+    document["answers"]["exit"]["notified"] = [Agency.SCHOOL.value, Agency.POLICE.value]
+    review_id = _prepared(demo, document)
+    ctx, worker = demo.context(), demo.principal("caseworker")
+    record = reviews.get_review(ctx, worker, review_id)
+    gap = next(f for f in record.report.open_blockers if f.check_id == "exit.E003")
+    request_id = reviews.request_exception(
+        ctx,
+        worker,
+        review_id,
+        finding_key=gap.key,
+        reason="The youth work service leads after closure and wrote the exit plan.",
+    )
+    return review_id, request_id, gap.key
+
+
+def _pending_decision(demo: DemoDatabase, label: str) -> int:
+    """The decision waiting for countersignature on a seeded review."""
+    record = reviews.get_review(demo.context(), demo.principal("manager"), demo.ids[label])
+    assert record.pending_decision_id is not None
+    return record.pending_decision_id
+
+
+def _decision_ids(demo: DemoDatabase, **filters: Any) -> dict[str, list[int]]:
+    """Decision ids by case reference, as an auditor's search finds them."""
+    page = auditing.list_decisions(
+        demo.context(), demo.principal("auditor"), DecisionQuery(limit=200, **filters)
+    )
+    found: dict[str, list[int]] = {}
+    for row in page.rows:
+        found.setdefault(row["case_reference"], []).append(row["id"])
+    return found
+
+
+def _events(demo: DemoDatabase, action: str, decision_id: int | None = None) -> int:
+    """Audit events of one kind, counted straight from the database file."""
+    sql = "SELECT count(*) FROM audit_events WHERE action = ?"
+    params: list[Any] = [action]
+    if decision_id is not None:
+        sql += " AND decision_id = ?"
+        params.append(decision_id)
+    conn = sqlite3.connect(demo.path)
+    try:
+        return int(conn.execute(sql, params).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _unescaped(markdown: str) -> str:
+    """Stored text as the reader sees it once Markdown's backslash escapes are applied."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def _text_of(values: Iterable[Any]) -> list[str]:
+    return [str(value.value) for value in values]
+
+
+def _headings(at: AppTest) -> list[str]:
+    """Titles, headers and subheaders in the order the page shows them."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Block):
+            for child in node.children.values():
+                walk(child)
+        elif node.type in ("title", "header", "subheader") or getattr(node, "tag", "") in (
+            "h1",
+            "h2",
+            "h3",
+        ):
+            found.append(str(node.value))
+
+    walk(at._tree)
+    return found
+
+
+def _widgets(at: AppTest) -> list[tuple[Widget, str | None]]:
+    """Every widget on the page (sidebar included) with the id of the form holding it."""
+    found: list[tuple[Widget, str | None]] = []
+
+    def walk(node: Any, form: str | None) -> None:
+        if isinstance(node, Block):
+            if node.type == "form":
+                form = str(node.proto.form.form_id)
+            for child in node.children.values():
+                walk(child, form)
+        elif isinstance(node, Widget):
+            found.append((node, form))
+
+    walk(at._tree, None)
+    return found
+
+
+def _table(at: AppTest, column: str) -> Any:
+    """The first dataframe on the page that has `column`."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def _shown(at: AppTest) -> str:
+    """How many decisions the list says it shows ("Showing 1 to 1 of 1")."""
+    for caption in _text_of(at.caption):
+        found = re.match(r"Showing \d+ to \d+ of (more than )?\d+(,\d{3})*", caption)
+        if found:
+            return found.group(0)
+    raise AssertionError("the list does not say how many decisions it shows")
+
+
+def _search(at: AppTest, *, text: str = "", status: str = "Any") -> AppTest:
+    at.text_input(key="filter.text").set_value(text)
+    at.selectbox(key="filter.status").set_value(status)
+    return at.button(key=form_button_key("decision_filters", "Search")).click().run()
+
+
+# Waiting for me
+
+
+def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_requests(
+    demo: DemoDatabase,
+) -> None:
+    _, request_id, _ = _exception_request(demo, "CR-TEST-2001")
+    _, newest = _submitted(demo, "CR-TEST-2002")  # the newest sign-off
+
+    at = app_test("manager")
+
+    assert not at.exception
+    assert _text_of(at.title) == ["Waiting for me"]
+    assert _text_of(at.header) == ["Sign-offs to countersign (3)", "Exception requests (1)"]
+    listed = [str(m.value) for m in at.markdown if str(m.value).startswith("**CR")]
+    assert listed[:3] == ["**CR-DEMO-1004**", "**CR-DEMO-1005**", "**CR-TEST-2002**"]
+    assert listed[3].startswith("**CR\\-TEST\\-2001** · `exit.E003`")
+    assert [link.proto.query_string for link in at.get("page_link")] == [
+        f"decision={_pending_decision(demo, label)}" for label in ("submitted", "submitted_2")
+    ] + [f"decision={newest}"]
+    assert at.text_area(key=f"exception.{request_id}.reason").value == ""
+    grant = at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception"))
+    assert not grant.disabled
+    text = all_text(at)
+    assert "The youth work service leads after closure" in text
+    assert "CR-DEMO-1001" not in text  # approved: nothing left to do
+
+
+def test_a_manager_of_another_team_sees_nothing_of_norths_work(demo: DemoDatabase) -> None:
+    _exception_request(demo, "CR-TEST-2003")
+    north_decision = _pending_decision(demo, "submitted")
+    approved_decision = _decision_ids(demo)["CR-DEMO-1001"][0]
+
+    at = app_test("manager2")
+
+    assert _text_of(at.header) == ["Sign-offs to countersign (0)", "Exception requests (0)"]
+    assert "CR-DEMO" not in all_text(at)
+    assert "CR-TEST" not in all_text(at)
+    open_page(at, "team_reviews")
+    assert not at.exception
+    assert "CR-DEMO" not in all_text(at)
+    assert "CR-TEST" not in all_text(at)
+    for decision_id in (north_decision, approved_decision):
+        open_page(at, "decision", query={"decision": str(decision_id)})
+        assert not at.exception
+        assert _text_of(at.error) == [f"There is no decision {decision_id} that you can see."]
+        assert "CR-DEMO" not in all_text(at)
+        assert not at.get("download_button")
+    open_page(at, "review", query={"review": str(demo.ids["submitted"]), "step": "tasks"})
+    assert "There is no review" in str(at.error[0].value)
+    # Nor around the pages, through the service.
+    with pytest.raises(NotFound):
+        decisions.countersign(
+            demo.context(), demo.principal("manager2"), north_decision, hash_seen="0" * 64
+        )
+
+
+# The decision page
+
+
+def test_the_decision_page_shows_the_report_before_the_answers_then_approve_or_return(
+    demo: DemoDatabase,
+) -> None:
+    decision_id = _pending_decision(demo, "submitted")
+
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert _text_of(at.title) == [f"Decision {decision_id}: CR-DEMO-1004"]
+    headings = _headings(at)
+    order = ["Readiness report", "Your decision", "Answers and evidence", "Evidence register"]
+    assert [h for h in headings if h in order] == order
+    assert "Nothing blocks approval." in _text_of(at.success)
+    approve = at.button(key=f"approve.{decision_id}")
+    assert approve.label == "Approve the closure (countersign)"
+    assert not approve.disabled
+    assert at.text_area(key=f"return.{decision_id}.overall").value == ""
+    assert at.text_input(key=f"return.{decision_id}.support").value == ""
+    assert at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker"))
+    assert "Audit trail" not in headings  # the auditor's view only
+
+
+def test_approving_countersigns_the_decision(demo: DemoDatabase) -> None:
+    decision_id = _pending_decision(demo, "submitted")
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    at.button(key=f"approve.{decision_id}").click().run()
+
+    assert not at.exception
+    assert any(s.startswith("Closure approved.") for s in _text_of(at.success))
+    assert f"approve.{decision_id}" not in [b.key for b in at.button]
+    assert at.get("download_button")[-1].key == f"family.{decision_id}"
+    sealed = decisions.get_decision(demo.context(), demo.principal("auditor"), decision_id)
+    assert sealed.outcome == "approved"
+    assert sealed.decided_by == "TM-201"
+    assert sealed.hash_seen == sealed.content_hash
+    record = reviews.get_review(demo.context(), demo.principal("manager"), demo.ids["submitted"])
+    assert record.status == "approved"
+
+
+def test_returning_needs_a_reason(demo: DemoDatabase) -> None:
+    decision_id = _pending_decision(demo, "submitted")
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker")).click()
+    at.run()
+
+    assert not at.exception
+    assert _text_of(at.error) == ["Write the reason for returning the review."]
+    record = reviews.get_review(demo.context(), demo.principal("manager"), demo.ids["submitted"])
+    assert record.status == "submitted"
+
+
+def test_returning_with_reasons_reaches_the_caseworker_at_that_step(demo: DemoDatabase) -> None:
+    review_id = demo.ids["submitted_2"]  # CR-DEMO-1005, prepared by "caseworker"
+    decision_id = _pending_decision(demo, "submitted_2")
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    at.text_area(key=f"return.{decision_id}.overall").set_value("Check the support plan again.")
+    at.text_input(key=f"return.{decision_id}.support").set_value(
+        "Confirm the mentoring start date with the provider."
+    )
+    at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker")).click()
+    at.run()
+
+    assert not at.exception
+    assert _text_of(at.title) == ["Waiting for me"]
+    assert "Returned to the caseworker with your reasons." in _text_of(at.success)
+    assert "CR-DEMO-1005" not in [str(m.value).strip("*") for m in at.markdown]
+    record = reviews.get_review(demo.context(), demo.principal("caseworker"), review_id)
+    assert record.status == "returned"
+    assert record.last_return is not None
+    assert record.last_return.overall == "Check the support plan again."
+    assert record.last_return.themes == {
+        "support": "Confirm the mentoring start date with the provider."
+    }
+
+    worker = app_test("caseworker")
+    open_step(worker, review_id, "support")
+    assert not worker.exception
+    warnings = [_unescaped(w) for w in _text_of(worker.warning)]
+    assert any(
+        w.startswith("**Returned by your manager**") and "Check the support plan again" in w
+        for w in warnings
+    )
+    assert "Your manager asks: Confirm the mentoring start date with the provider." in warnings
+    open_step(worker, review_id, "exit")
+    assert not any(w.startswith("Your manager asks") for w in _text_of(worker.warning))
+
+
+def test_granting_an_exception_from_the_queue_resolves_the_finding(demo: DemoDatabase) -> None:
+    review_id, request_id, finding_key = _exception_request(demo, "CR-TEST-2004")
+    at = app_test("manager")
+
+    at.text_area(key=f"exception.{request_id}.reason").set_value(
+        "The voluntary sector lead wrote the exit plan; no notice needed."
+    )
+    at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception")).click()
+    at.run()
+
+    assert not at.exception
+    assert "Exception granted for CR-TEST-2004." in _text_of(at.success)
+    assert _text_of(at.header)[1] == "Exception requests (0)"
+    record = reviews.get_review(demo.context(), demo.principal("caseworker"), review_id)
+    finding = next(f for f in record.report.findings() if f.key == finding_key)
+    assert finding.resolution is Resolution.EXCEPTION
+    assert finding.resolved_by == "TM-201"
+    assert finding_key not in {f.key for f in record.report.open_blockers}
+    assert [r.status for r in record.exception_requests] == ["granted"]
+
+
+def test_granting_an_exception_needs_a_reason(demo: DemoDatabase) -> None:
+    review_id, request_id, finding_key = _exception_request(demo, "CR-TEST-2005")
+    at = app_test("manager")
+
+    at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception")).click()
+    at.run()
+
+    assert _text_of(at.error) == ["Write the reason for your decision."]
+    record = reviews.get_review(demo.context(), demo.principal("caseworker"), review_id)
+    assert finding_key in {f.key for f in record.report.open_blockers}
+
+
+def test_a_manager_who_signed_off_is_told_another_manager_must_countersign(
+    demo: DemoDatabase,
+) -> None:
+    # Only caseworkers can sign off, so the case arises when a caseworker who signed off is
+    # later made team manager of the same team (an administrator's change of role).
+    _, decision_id = _submitted(demo, "CR-TEST-2006")
+    staff.update_staff(demo.context(), SYSTEM, "SW-101", role=Role.TEAM_MANAGER)
+
+    at = app_test("caseworker", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert _text_of(at.title) == [f"Decision {decision_id}: CR-TEST-2006"]
+    assert (
+        "You signed this review off yourself, so another manager must countersign it."
+        in _text_of(at.info)
+    )
+    assert f"approve.{decision_id}" not in [b.key for b in at.button]
+    assert not at.text_area
+    promoted = demo.principal("caseworker")
+    sealed = decisions.get_decision(demo.context(), promoted, decision_id)
+    with pytest.raises(Refused, match="another manager must countersign"):
+        decisions.countersign(demo.context(), promoted, decision_id, hash_seen=sealed.content_hash)
+    # The other manager of the team can.
+    other = app_test("manager", page="decision", query={"decision": str(decision_id)})
+    assert not other.button(key=f"approve.{decision_id}").disabled
+
+
+# The auditor's Decisions page
+
+
+READ_ONLY_BUTTONS = {"page.prev", "page.next", "verify_all", "sign_out"}
+"""Buttons an auditor may have on Decisions: paging, verifying the seals, signing out."""
+
+
+def test_the_auditors_decisions_page_has_no_way_to_change_anything(demo: DemoDatabase) -> None:
+    at = app_test("auditor")
+
+    assert not at.exception
+    assert _text_of(at.title) == ["Decisions"]
+    widgets = _widgets(at)
+    kinds = {(w.type, w.key, form) for w, form in widgets}
+    outside_form = {(kind, key) for kind, key, form in kinds if form is None}
+    inside_form = {(kind, key) for kind, key, form in kinds if form == "decision_filters"}
+    assert {form for *_, form in kinds} == {None, "decision_filters"}
+    assert {kind for kind, _ in inside_form} <= {
+        "text_input",
+        "selectbox",
+        "date_input",
+        "button",
+    }
+    assert outside_form == {
+        ("button", "page.prev"),
+        ("button", "page.next"),
+        ("button", "verify_all"),
+        ("button", "sign_out"),
+        ("selectbox", "open_decision"),
+        ("download_button", "export.csv"),
+        ("download_button", "export.json"),
+    }
+    labels = [str(getattr(w, "label", "")).lower() for w, _ in widgets]
+    for word in ("approve", "return", "grant", "sign off", "countersign", "decline", "withdraw"):
+        assert not [label for label in labels if word in label], word
+    assert not at.text_area
+    assert not at.get("data_editor")
+
+
+def test_searching_a_word_finds_the_decision_that_holds_it(demo: DemoDatabase) -> None:
+    _, decision_id = _submitted(
+        demo, "CR-TEST-2007", shows="Seen trampolining with his cousins every Saturday."
+    )
+    at = app_test("auditor")
+    before = _events(demo, "decisions_listed")
+
+    _search(at, text="trampolining")
+
+    assert not at.exception
+    table = _table(at, "Decision")
+    assert list(table["Decision"]) == [decision_id]
+    assert list(table["Case"]) == ["CR-TEST-2007"]
+    assert _shown(at) == "Showing 1 to 1 of 1"
+    assert _events(demo, "decisions_listed") == before + 1
+    # A case reference is found the same way.
+    _search(at, text="CR-DEMO-1010")
+    assert set(_table(at, "Decision")["Case"]) == {"CR-DEMO-1010"}
+    # Nothing matches: an empty list, said in words.
+    _search(at, text="xylophone")
+    assert _shown(at) == "Showing 0 to 0 of 0"
+    assert not at.get("page_link")
+
+
+def test_filtering_by_status_shows_only_that_status(demo: DemoDatabase) -> None:
+    at = app_test("auditor")
+    everything = set(_table(at, "Decision")["Status"])
+    assert everything == {"approved", "submitted", "returned"}
+
+    _search(at, status="approved")
+
+    table = _table(at, "Decision")
+    assert set(table["Status"]) == {"approved"}
+    assert set(table["Case"]) == SEEDED_APPROVED
+    _search(at, status="returned")
+    assert set(_table(at, "Decision")["Case"]) == {"CR-DEMO-1003"}
+
+
+def test_an_unchanged_search_is_not_listed_again(demo: DemoDatabase) -> None:
+    before = _events(demo, "decisions_listed")
+    at = app_test("auditor")
+    assert _events(demo, "decisions_listed") == before + 1  # the first list shown
+
+    at.run()
+    _search(at)  # the same filters as shown
+    assert _events(demo, "decisions_listed") == before + 1
+    _search(at, status="approved")
+    assert _events(demo, "decisions_listed") == before + 2
+
+
+def test_the_auditors_decision_detail_shows_integrity_and_the_audit_trail(
+    demo: DemoDatabase,
+) -> None:
+    decision_id = _decision_ids(demo)["CR-DEMO-1010"][0]
+
+    at = app_test("auditor", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert _text_of(at.title) == [f"Decision {decision_id}: CR-DEMO-1010"]
+    assert any(s.startswith("Integrity verified") for s in _text_of(at.success))
+    headings = _headings(at)
+    assert headings.index("Readiness report") < headings.index("Answers and evidence")
+    assert headings.index("Answers and evidence") < headings.index("Audit trail")
+    trail = _table(at, "What")
+    # Countersigning shows as "decided" (the outcome is not named in the trail: reported).
+    assert {"signed off", "decided", "decision viewed"} <= set(trail["What"])
+    resolved = [str(m.value) for m in at.markdown if "exit.E003" in str(m.value)]
+    assert resolved
+    assert resolved[0].startswith("**Resolved by exception**")
+    # Read-only: documents to download, nothing to decide with.
+    assert {(w.type, w.key) for w, _ in _widgets(at)} == {
+        ("button", "sign_out"),
+        ("download_button", f"pdf.{decision_id}"),
+        ("download_button", f"family.{decision_id}"),
+    }
+
+
+def test_every_auditor_view_of_a_decision_is_an_audit_event(demo: DemoDatabase) -> None:
+    decision_id = _decision_ids(demo)["CR-DEMO-1001"][0]
+    before = _events(demo, "decision_viewed", decision_id)
+
+    app_test("auditor", page="decision", query={"decision": str(decision_id)})
+    assert _events(demo, "decision_viewed", decision_id) == before + 1
+    second = app_test("auditor", page="decision", query={"decision": str(decision_id)})
+    assert _events(demo, "decision_viewed", decision_id) == before + 2
+    # Interacting on the same visit does not count again...
+    second.run()
+    assert _events(demo, "decision_viewed", decision_id) == before + 2
+    # ...but leaving for the list and coming back is another view.
+    open_page(second, "decisions")
+    open_page(second, "decision", query={"decision": str(decision_id)})
+    assert _events(demo, "decision_viewed", decision_id) == before + 3
+
+
+def test_a_deep_link_opens_the_decision_directly(demo: DemoDatabase) -> None:
+    decision_id = _decision_ids(demo)["CR-DEMO-1002"][0]
+    at = app_test("auditor", run=False)
+    at.query_params["decision"] = str(decision_id)
+    at.run()
+    at.switch_page("views/scripts/decision.py")
+
+    at.run()
+
+    assert not at.exception
+    assert _text_of(at.title) == [f"Decision {decision_id}: CR-DEMO-1002"]
+    for raw in ("", "abc", "-1"):
+        open_page(at, "decision", query={"decision": raw} if raw else {})
+        assert _text_of(at.info) == ["Choose a decision from the list first."]
+    open_page(at, "decision", query={"decision": "999999"})
+    assert _text_of(at.error) == ["There is no decision 999999 that you can see."]
+
+
+def test_the_decisions_list_links_to_the_chosen_decision(demo: DemoDatabase) -> None:
+    at = app_test("auditor")
+    _search(at, text="CR-DEMO-1010")
+    chosen = at.selectbox(key="open_decision").value
+
+    link = at.get("page_link")[0]
+
+    assert link.proto.label == "Open the decision record"
+    assert f"decision={chosen}" in link.proto.query_string
+
+
+# Learning and downloads
+
+
+def test_the_learning_page_shows_the_exception_granted_in_the_seed(demo: DemoDatabase) -> None:
+    at = app_test("auditor", page="learning")
+
+    assert not at.exception
+    assert _text_of(at.title) == ["Learning"]
+    by_check = next(
+        f.value for f in at.dataframe if list(f.value.columns) == ["check_id", "exceptions"]
+    )
+    assert dict(zip(by_check["check_id"], by_check["exceptions"], strict=True)) == {"exit.E003": 1}
+    reasons = _table(at, "Reason")
+    assert "Please check the onward support before we close." in set(reasons["Reason"])
+    assert not [w for w, _ in _widgets(at) if w.key != "sign_out"]
+
+
+def test_the_decision_record_pdf_is_built_and_its_export_recorded(demo: DemoDatabase) -> None:
+    decision_id = _decision_ids(demo)["CR-DEMO-1010"][0]
+    auditor = demo.principal("auditor")
+    before = _events(demo, "decision_record_exported", decision_id)
+
+    data = auditing.decision_record_pdf(demo.context(), auditor, decision_id)
+
+    assert data.startswith(b"%PDF")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "CR-DEMO-1010" in text
+    assert "Page 1 of" in text
+    assert _events(demo, "decision_record_exported", decision_id) == before + 1
+    with pytest.raises(NotFound):
+        auditing.decision_record_pdf(demo.context(), demo.principal("manager2"), decision_id)
+
+
+def test_the_filtered_export_is_built_and_recorded(demo: DemoDatabase) -> None:
+    auditor = demo.principal("auditor")
+    before = _events(demo, "decisions_exported")
+
+    data = auditing.export_decisions(
+        demo.context(), auditor, DecisionQuery(status="approved"), fmt="csv"
+    )
+
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert {row["case_reference"] for row in rows} == SEEDED_APPROVED
+    assert _events(demo, "decisions_exported") == before + 1
+    as_json = auditing.export_decisions(
+        demo.context(), auditor, DecisionQuery(text="CR-DEMO-1003"), fmt="json"
+    )
+    assert "CR-DEMO-1003" in as_json.decode("utf-8")
+    assert _events(demo, "decisions_exported") == before + 2
