@@ -200,9 +200,17 @@ def _near(day: dt.date) -> st.SearchStrategy[dt.date]:
 
 @st.composite
 def answers(
-    draw: st.DrawFn, evidence_ids: Sequence[str], *, around: dt.date = dt.date(2025, 5, 30)
+    draw: st.DrawFn,
+    evidence_ids: Sequence[str],
+    *,
+    around: dt.date = dt.date(2025, 5, 30),
+    born: dt.date = EARLIEST_BIRTH,
 ) -> Answers:
-    """Answers for all twelve themes, citing only the given evidence ids."""
+    """Answers for all twelve themes, citing only the given evidence ids.
+
+    Dates recording something done lie between birth and `around` (the proposed closure);
+    dates looking ahead (a circumstance's end, a first onward contact) may fall after it.
+    """
     ids = list(evidence_ids)
 
     def cited() -> list[str]:
@@ -211,6 +219,10 @@ def answers(
         return draw(st.lists(st.sampled_from(ids), unique=True))
 
     def optional_date() -> dt.date | None:
+        earliest = max(born, around - dt.timedelta(days=730))
+        return draw(maybe(dates_between(earliest, around)))
+
+    def forward_date() -> dt.date | None:
         return draw(maybe(_near(around)))
 
     def short() -> str:
@@ -221,9 +233,7 @@ def answers(
 
     final_meeting_on = optional_date()
     minutes_circulated_on = (
-        None
-        if final_meeting_on is None
-        else draw(maybe(dates_between(final_meeting_on, final_meeting_on + dt.timedelta(days=60))))
+        None if final_meeting_on is None else draw(maybe(dates_between(final_meeting_on, around)))
     )
     return Answers(
         change=ChangeAnswer(cited=cited(), notes=long()),
@@ -234,7 +244,7 @@ def answers(
             cited=cited(),
             notes=long(),
             causes=[
-                Cause(kind=kind, ends_on=optional_date(), plan_for_end=long())
+                Cause(kind=kind, ends_on=forward_date(), plan_for_end=long())
                 for kind in draw(st.lists(st.sampled_from(CauseKind), max_size=3))
             ],
             network_status=draw(st.sampled_from(NetworkStatus)),
@@ -260,7 +270,7 @@ def answers(
                     status=draw(st.sampled_from(ReferralStatus)),
                     service=short(),
                     named_contact=short(),
-                    first_contact_on=optional_date(),
+                    first_contact_on=forward_date(),
                     consent_to_share=draw(st.booleans()),
                 )
                 for need in draw(st.lists(labels(), max_size=3))
@@ -374,7 +384,7 @@ def reviews(draw: st.DrawFn, *, max_evidence: int = 8, max_incidents: int = 4) -
         case=case,
         incidents=draw(incidents(incident_ids, first=born, last=closure)),
         evidence=draw(evidence_items(evidence_ids, first=born, last=closure)),
-        answers=draw(answers(evidence_ids, around=closure)),
+        answers=draw(answers(evidence_ids, around=closure, born=born)),
         rationales=draw(rationales()),
         exceptions=draw(st.lists(manager_exceptions(around=closure), max_size=3)),
     )

@@ -37,3 +37,23 @@ def test_benchmark_refuses_an_unknown_suite() -> None:
     )
     assert result.returncode == 2
     assert "unknown suite nonsense" in result.stderr
+
+
+def test_store_benchmark_signs_off_and_verifies_a_bulk_built_store() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "store"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    sign_off = next(row for row in rows if row.startswith("| sign-off, 30 evidence items"))
+    alone = next(row for row in rows if row.startswith("| the same, no other connection"))
+    verify = next(row for row in rows if row.startswith("| verify 10,000 decisions"))
+    assert "| <= 3x |" in sign_off
+    assert "decisions/s" in verify
+    assert all(row.count("|") == 8 and "x |" in row for row in (sign_off, alone, verify))

@@ -285,7 +285,7 @@ def m002_approval_trigger_by_review(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m002_list_order_by_id(db: Database) -> None:
+def m003_list_order_by_id(db: Database) -> None:
     """Decision lists are newest first by id (ids rise with sign-off time), so a filter and
     the order are served by one index and full-text matches stream newest first."""
     _run(
@@ -298,7 +298,7 @@ def m002_list_order_by_id(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m003_learning_covering_indexes(db: Database) -> None:
+def m004_learning_covering_indexes(db: Database) -> None:
     """The learning figures join outcomes and decisions over every closure: covering indexes
     keep those joins off the table rows (which carry the sealed JSON)."""
     _run(
