@@ -32,6 +32,17 @@ TEAM = "North Adolescent Team"
 ISSUER = "http://127.0.0.1:9400"
 SPAWN = multiprocessing.get_context("spawn")
 
+
+@pytest.fixture(autouse=True)
+def _plain_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawned children re-run the parent's __main__ file. After an AppTest in the same
+    pytest worker that is the Streamlit app script, so give the children a bare one."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
 SIGN_OFF_PROCESSES = 4
 SIGN_OFFS_PER_PROCESS = int(os.environ.get("SIGN_OFFS_PER_PROCESS", "500"))
 COUNTERSIGNERS = 8
