@@ -45,8 +45,14 @@ class Addresses:
 @contextmanager
 def sign_in_provider(port: int) -> Iterator[str]:
     """A local OpenID Connect provider with the demo accounts, on 127.0.0.1, in a thread."""
-    import oidc_provider_mock
+    import warnings
+
     import werkzeug.serving
+
+    with warnings.catch_warnings():
+        # The mock imports authlib modules that announce their own deprecation: demo noise.
+        warnings.simplefilter("ignore")
+        import oidc_provider_mock
 
     users = [
         oidc_provider_mock.User(

@@ -142,14 +142,20 @@ def teams(ctx: Context, principal: Principal) -> list[str]:
         return queries.teams(db)
 
 
+def _visible_decision(db: Any, principal: Principal, decision_id: int) -> dict[str, Any]:
+    """The decision row, if this principal may see it (managers: their own team only)."""
+    row = repositories.get_decision(db, decision_id)
+    if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
+        raise NotFound(f"There is no decision {decision_id} that you can see.")
+    return row
+
+
 def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> DecisionDetail:
     """Everything the manager saw, the audit trail and the integrity check. Audited."""
     _require_reader(principal)
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
-        row = repositories.get_decision(db, decision_id)
-        if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
-            raise NotFound(f"There is no decision {decision_id} that you can see.")
+        row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
         problems = check_decision(db, decision_id)
         audit.append(
@@ -172,7 +178,7 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
             for d in repositories.decisions_for_review(db, row["review_id"])
             if d["id"] < decision_id and d["outcome"] == "returned"
         ]
-        names = {r["id"]: r["display_name"] for r in repositories.list_staff(db)}
+        names = repositories.staff_names(db)
     sealed = SealedDecision.from_rows(row, outcome)
     return DecisionDetail(
         decision=sealed,
@@ -261,11 +267,9 @@ def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str
     _require_reader(principal)
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
-        row = repositories.get_decision(db, decision_id)
-        if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
-            raise NotFound(f"There is no decision {decision_id} that you can see.")
+        row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
-        names = {r["id"]: r["display_name"] for r in repositories.list_staff(db)}
+        names = repositories.staff_names(db)
         audit.append(
             db,
             at=ctx.now(),

@@ -78,7 +78,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         ensure_active(db, principal)
         rows = repositories.submitted_for_team(db, principal.team)
         requests = repositories.pending_exception_requests_for_team(db, principal.team)
-        names = {row["id"]: row["display_name"] for row in repositories.list_staff(db)}
+        names = repositories.staff_names(db)
         contents = {
             row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
         }

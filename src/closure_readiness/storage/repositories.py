@@ -41,6 +41,13 @@ def list_staff(db: Database) -> list[Row]:
     return list(db.query("SELECT * FROM staff ORDER BY team, role, id"))
 
 
+def staff_names(db: Database) -> dict[str, str]:
+    """Display names by staff id, for showing who signed and decided."""
+    return {
+        row["id"]: row["display_name"] for row in db.query("SELECT id, display_name FROM staff")
+    }
+
+
 def update_staff(db: Database, staff_id: str, **fields: Any) -> None:
     assignments = ", ".join(f"{name} = :{name}" for name in fields)
     db.execute(f"UPDATE staff SET {assignments} WHERE id = :id", {**fields, "id": staff_id})
