@@ -664,3 +664,48 @@ def test_an_auditor_reads_a_decision_without_any_way_to_decide(demo: DemoDatabas
     for kind in EDIT_WIDGETS:
         assert keys_of(at, kind) == [], kind
     assert not [b for b in keys_of(at, "button") if b.startswith(("approve.", "FormSubmitter"))]
+
+
+def test_a_second_tab_behind_the_first_gets_a_conflict_and_does_not_overwrite_it(
+    demo: DemoDatabase,
+) -> None:
+    review_id = demo.ids["draft_new"]
+    first, second = app_test("caseworker"), app_test("caseworker")
+    open_step(first, review_id, "exit")
+    open_step(second, review_id, "exit")
+    role = widget_key(review_id, "exit", "lead_role")
+
+    first.text_input(key=role).set_value("Senior youth worker").run()
+    assert stored(demo, review_id).review.answers.exit.lead_role == "Senior youth worker"
+
+    # The second tab still shows the old answers; its change must not wipe the first's.
+    second.text_area(key=widget_key(review_id, "exit", "notes")).set_value("From tab two").run()
+    assert not second.exception
+    assert "changed in another tab" in all_text(second)
+    answers = stored(demo, review_id).review.answers.exit
+    assert answers.lead_role == "Senior youth worker"
+    assert answers.notes == ""
+    # After the conflict the tab shows the latest version and can save again.
+    regenerated = widget_key(review_id, "exit", "lead_role", generation=1)
+    assert second.text_input(key=regenerated).value == "Senior youth worker"
+    second.text_area(key=widget_key(review_id, "exit", "notes", generation=1)).set_value(
+        "From tab two"
+    ).run()
+    assert stored(demo, review_id).review.answers.exit.notes == "From tab two"
+
+
+def test_a_tab_opening_a_step_after_another_tab_saved_can_save_without_conflict(
+    demo: DemoDatabase,
+) -> None:
+    review_id = demo.ids["draft_new"]
+    first, second = app_test("caseworker"), app_test("caseworker")
+    open_step(first, review_id, "exit")
+    open_step(second, review_id, "tasks")
+    first.text_input(key=widget_key(review_id, "exit", "lead_role")).set_value("Mentor").run()
+
+    open_step(second, review_id, "pace")
+    second.text_area(key=widget_key(review_id, "pace", "notes")).set_value("Held 20 weeks").run()
+    assert "changed in another tab" not in all_text(second)
+    record = stored(demo, review_id)
+    assert record.review.answers.pace.notes == "Held 20 weeks"
+    assert record.review.answers.exit.lead_role == "Mentor"

@@ -47,7 +47,6 @@ def page() -> None:
         st.session_state["detail_for"] = decision_id
     flash = st.session_state.pop("flash", None)
     decision = detail.decision
-    names = detail.names
     st.title(f"Decision {decision.id}: {decision.case_reference}")
     st.caption(
         f"{OUTCOME_WORDS[decision.outcome]} · {decision.review.case.involvement.label} · "
@@ -59,7 +58,7 @@ def page() -> None:
     _signatures(detail)
     report = decisions.recheck(decision)
     _report(report, key=f"d{decision.id}")
-    _rationales_and_exceptions(report, names)
+    _rationales_and_exceptions(report, detail.names)
     if detail.returns_before:
         _changes_since_return(detail)
     if principal.role is Role.TEAM_MANAGER and decision.outcome == "submitted":
@@ -68,7 +67,6 @@ def page() -> None:
     _answers(detail)
     if principal.role is Role.AUDITOR:
         _trail(detail)
-    del names
 
 
 def _integrity(detail: DecisionDetail) -> None:

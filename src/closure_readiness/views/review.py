@@ -121,11 +121,16 @@ def page() -> None:
         st.title("Review")
         st.error(error.message)
         return
+    step = st.query_params.get("step", "tasks")
+    if step not in OTHER_STEPS and step not in THEMES_BY_KEY:
+        step = "tasks"
+    # The tab knows the version its widgets were seeded from. Opening a step seeds them afresh
+    # from what is stored; staying on a step keeps the old version, so a save over another
+    # tab's change to the same step is refused as a conflict instead of silently losing it.
+    if st.session_state.get(f"step:{review_id}") != step:
+        st.session_state[f"step:{review_id}"] = step
+        st.session_state[_known_key(review_id)] = record.version
     st.session_state.setdefault(_known_key(review_id), record.version)
-    if record.version != st.session_state[_known_key(review_id)]:
-        seen = st.session_state.get(f"seen:{review_id}")
-        if seen is None:
-            st.session_state[_known_key(review_id)] = record.version
     flash = st.session_state.pop("flash", None)
     editable = record.editable and principal.role is Role.CASEWORKER
     editable = editable and record.worker_id == principal.staff_id
@@ -146,9 +151,6 @@ def page() -> None:
             icon=":material/undo:",
         )
 
-    step = st.query_params.get("step", "tasks")
-    if step not in OTHER_STEPS and step not in THEMES_BY_KEY:
-        step = "tasks"
     main, side = st.columns([3, 2], gap="large")
     with main:
         _step_menu(record, step)
