@@ -21,6 +21,19 @@ class Theme:
 
 THEMES: tuple[Theme, ...] = (
     Theme(
+        "route",
+        "Closure route",
+        "How is statutory involvement ending, and does the closure fit that route?",
+        "The closure reason decides which questions apply. A transfer is ready when the "
+        "receiving authority has accepted it in writing and the new area's agencies know; a "
+        "move to adult services when an adult service has accepted the handover; a closure "
+        "after assessment when the threshold decision and what was offered are recorded. "
+        "Closing because things changed asks every over-optimism question.",
+        "A transfer with no written acceptance; an 18th birthday treated as the end of risk; "
+        "a closure after assessment with nothing offered; an order still running.",
+        "Key learning: information sharing and early intervention",
+    ),
+    Theme(
         "change",
         "Evidence of change",
         "What has actually changed, and who saw it?",

@@ -10,9 +10,21 @@ from dataclasses import dataclass, field
 from closure_readiness.checks.questions import THEME_KEYS
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Route
 
 CHECK_ID = re.compile(r"^(?P<theme>[a-z]+)\.(?P<letter>[EWI])(?P<number>\d{3})$")
 LEVELS = {"E": "blocker", "W": "caution", "I": "note"}
+
+
+ALL_ROUTES = frozenset(Route)
+CHANGE = frozenset({Route.CHANGE})
+"""Over-optimism's questions: they apply where services end because things changed."""
+NOT_ENDED = ALL_ROUTES - {Route.ENDED}
+"""Every route where the young person goes on living with the risk and someone goes on helping."""
+STAYING = frozenset({Route.CHANGE, Route.TRANSITION, Route.ASSESSMENT})
+"""Routes where this authority's plan is the last one: a transfer hands the plan over instead."""
+LOCAL_END = frozenset({Route.CHANGE, Route.ASSESSMENT})
+"""Routes where support steps down locally (no receiving authority or adult service)."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,9 @@ class Problem:
     evidence: tuple[str, ...] = ()
     subject: str = ""
     """What the finding is about (an agency, a need), so two findings of one check differ."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """The facts the check read, as (what, value) pairs: dates, statuses, counts. They are part
+    of the finding's key, so a manager's exception lapses when any of them changes."""
 
 
 CheckFunction = Callable[..., list[Problem]]
@@ -37,6 +52,12 @@ class CheckSpec:
     hint: str
     overridable: bool
     function: CheckFunction = field(repr=False, compare=False)
+    routes: frozenset[Route] = ALL_ROUTES
+    """The closure routes the check applies to; on any other route it is not applicable."""
+    reads: tuple[str, ...] = ()
+    """Answers the check rests on ("exit.lead_role"): shown to the manager when it passes."""
+    source: str = ""
+    """The published review or guidance the check comes from, for the check reference."""
 
     @property
     def theme(self) -> str:
@@ -65,6 +86,9 @@ class Registry:
         satisfied_by: str,
         hint: str,
         overridable: bool = False,
+        routes: frozenset[Route] | set[Route] = ALL_ROUTES,
+        reads: tuple[str, ...] = (),
+        source: str = "",
     ) -> Callable[[CheckFunction], CheckFunction]:
         if not CHECK_ID.fullmatch(id):
             raise ValueError(f"check id {id!r} is not of the form theme.E001")
@@ -84,6 +108,9 @@ class Registry:
                 hint=hint,
                 overridable=overridable,
                 function=function,
+                routes=frozenset(routes),
+                reads=reads,
+                source=source,
             )
             return function
 

@@ -26,13 +26,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def fingerprint(check_id: str, subject: str, evidence: tuple[str, ...]) -> str:
+def fingerprint(
+    check_id: str,
+    subject: str,
+    evidence: tuple[str, ...],
+    facts: tuple[tuple[str, str], ...] = (),
+) -> str:
     """A stable key for one finding: an exception or return reason attaches to it.
 
-    It changes when the evidence concerned changes, so an exception never outlives the data
-    it was granted against.
+    It changes when the evidence concerned or any fact the check read (dates, statuses,
+    counts) changes, so an exception never outlives the data it was granted against.
     """
-    raw = "\x1f".join([check_id, subject, *sorted(evidence)])
+    raw = "\x1f".join(
+        [check_id, subject, *sorted(evidence), *(f"{name}\x1d{value}" for name, value in facts)]
+    )
     return f"{check_id}:{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
@@ -46,6 +53,28 @@ class Finding(_Frozen):
     resolution: Resolution = Resolution.OPEN
     resolution_text: str = ""
     resolved_by: str = ""
+    subject: str = ""
+    facts: dict[str, str] = Field(default_factory=dict)
+    lapsed: str = ""
+    """When a manager's exception for this gap no longer applies: what changed since."""
+
+
+class NoticeKind(StrEnum):
+    LAPSED = "lapsed"
+    """The facts changed since the exception was granted: the worker must ask again."""
+    NOT_OVERRIDABLE = "not_overridable"
+    """The check cannot be overridden (or no longer exists): the exception is ignored."""
+    RESOLVED = "resolved"
+    """The gap it covered is closed: the exception is no longer needed."""
+
+
+class ExceptionNotice(_Frozen):
+    """A recorded exception that resolves nothing now, and why: never silently ignored."""
+
+    finding: str
+    check_id: str
+    kind: NoticeKind
+    message: str
 
 
 class CheckResult(_Frozen):
@@ -57,6 +86,10 @@ class CheckResult(_Frozen):
     passed: bool
     crashed: bool = False
     findings: list[Finding] = Field(default_factory=list)
+    applicable: bool = True
+    """False when the closure route does not ask this question (it then passes)."""
+    rests_on: list[tuple[str, str]] = Field(default_factory=list)
+    """The answers a passing check rested on, as (question, answer), for the manager to see."""
 
 
 class ReadinessReport(_Frozen):
@@ -65,6 +98,9 @@ class ReadinessReport(_Frozen):
     thresholds: Thresholds
     results: list[CheckResult]
     sign_off_possible: bool
+    route: str = ""
+    """The closure route the checks were chosen for (empty in reports before checks 2.0.0)."""
+    exception_notices: list[ExceptionNotice] = Field(default_factory=list)
 
     def findings(self, *, level: str | None = None) -> list[Finding]:
         return [

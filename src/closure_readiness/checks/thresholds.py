@@ -38,6 +38,12 @@ class Thresholds(BaseModel):
     minutes_circulated_working_days: int = Field(
         default=10, ge=1, le=60, description="Final meeting minutes circulated within this."
     )
+    transfer_meeting_working_days: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="A transfer meeting or conference is held or booked within this of closure.",
+    )
     transition_age: int = Field(
         default=17, ge=14, le=18, description="From this age a plan for turning 18 is expected."
     )

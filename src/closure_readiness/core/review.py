@@ -1,7 +1,12 @@
 """The review model: everything a closure review records, validated as a caseworker would expect.
 
 Every model is frozen and refuses unknown fields. A draft is a valid review with most answers
-still at their defaults; the readiness checks, not the model, say what is missing.
+still at their defaults; the readiness checks, not the model, say what is missing. Every answer a
+check relies on starts as "not recorded" (None), never as the hopeful answer: absent data is
+never good news.
+
+Schema version 2 (checks 2.0.0) added the closure route, structured plans, household adults,
+statutory orders and plan outcomes; `core.upgrade` reads version 1 files.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from closure_readiness.core.text import CaseRef, LongText, RecordId, ShortText, YearMonth
+from closure_readiness.core.upgrade import upgrade_document
 from closure_readiness.core.vocabulary import (
     Agency,
     CamhsOutcome,
@@ -27,13 +33,20 @@ from closure_readiness.core.vocabulary import (
     Involvement,
     MaceStatus,
     MaleCarer,
+    NeedArea,
     NetworkStatus,
     NrmStatus,
+    OrderKind,
+    OutcomeStatus,
     ReferralStatus,
     RiskLevel,
+    Route,
+    ServiceFocus,
+    StepDown,
+    route_of_reason,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EARLIEST_DAY = dt.date(1900, 1, 1)
 LATEST_DAY = dt.date(2199, 12, 31)
 
@@ -57,6 +70,7 @@ class Model(BaseModel):
 
 Items = Annotated[list[RecordId], Field(max_length=MAX_ITEMS)]
 Weeks = Annotated[int, Field(ge=1, le=520)]
+ADULTHOOD = 18
 
 
 class PreviousClosure(Model):
@@ -72,6 +86,11 @@ class PreviousClosure(Model):
         return self
 
 
+class StatutoryOrder(Model):
+    kind: OrderKind = Field(title="order")
+    ends_on: Day | None = Field(default=None, title="date the order ends")
+
+
 class Case(Model):
     """The case being closed. A case reference, never a name."""
 
@@ -81,10 +100,13 @@ class Case(Model):
     opened_on: Day = Field(title="date opened")
     proposed_closure_on: Day = Field(title="proposed closure date")
     plan_reviews_held: int = Field(default=0, ge=0, le=100, title="plan reviews held")
-    closure_reason: ClosureReason = Field(default=ClosureReason.RC7, title="closure reason")
-    exploitation_concern: bool = Field(default=False, title="exploitation concern flagged")
-    risk_at_opening: RiskLevel = Field(default=RiskLevel.NONE, title="risk level at opening")
-    risk_now: RiskLevel = Field(default=RiskLevel.NONE, title="risk level now")
+    closure_reason: ClosureReason | None = Field(default=None, title="closure reason")
+    exploitation_concern: bool | None = Field(default=None, title="exploitation concern flagged")
+    risk_at_opening: RiskLevel | None = Field(default=None, title="risk level at opening")
+    risk_now: RiskLevel | None = Field(default=None, title="risk level now")
+    orders_in_force: bool | None = Field(
+        default=None, title="a statutory order is in force (referral order, licence...)"
+    )
     allocated_worker: ShortText = Field(default="", title="allocated worker")
     team: ShortText = Field(default="", title="team")
     involved_agencies: list[Agency] = Field(
@@ -93,6 +115,19 @@ class Case(Model):
     previous_closures: list[PreviousClosure] = Field(
         default_factory=list, max_length=50, title="previous closures"
     )
+    orders: list[StatutoryOrder] = Field(
+        default_factory=list, max_length=20, title="statutory orders"
+    )
+
+    def route(self, as_of: dt.date) -> Route:
+        """The closure route. A young person closing at 18 or over moves to adult services;
+        an unrecorded reason is judged on the strictest route (needs met by change)."""
+        if self.closure_reason is None:
+            return Route.CHANGE
+        route = route_of_reason(self.closure_reason)
+        if route is Route.CHANGE and self.age_on(as_of) >= ADULTHOOD:
+            return Route.TRANSITION
+        return route
 
     @property
     def born(self) -> dt.date:
@@ -158,26 +193,46 @@ class Answer(Model):
     notes: LongText = Field(default="", title="notes")
 
 
+class PlanOutcome(Model):
+    outcome: ShortText = Field(min_length=1, title="plan outcome or safety goal")
+    status: OutcomeStatus | None = Field(default=None, title="achieved")
+    cited: Items = Field(default_factory=list, title="evidence cited")
+
+
 class ChangeAnswer(Answer):
     """Evidence of change: what has changed, and who saw it (cited items are relied on)."""
 
+    plan_outcomes: list[PlanOutcome] = Field(
+        default_factory=list, max_length=50, title="plan outcomes and safety goals"
+    )
+
 
 class PaceAnswer(Answer):
+    plan_names_period: bool | None = Field(
+        default=None, title="the plan agreed a maintenance period"
+    )
     maintenance_weeks: Weeks | None = Field(
         default=None, title="maintenance period agreed in the plan (weeks)"
     )
 
 
 class Cause(Model):
+    """A cause of the fall in risk; a circumstantial one needs a plan for the day it ends."""
+
     kind: CauseKind = Field(title="cause")
     ends_on: Day | None = Field(default=None, title="date the circumstance ends")
-    plan_for_end: LongText = Field(default="", title="plan for when it ends")
+    plan_agency: Agency | None = Field(default=None, title="plan: agency that acts")
+    plan_role: ShortText = Field(default="", title="plan: who acts (role)")
+    plan_action: ShortText = Field(default="", title="plan: what they will do")
+    plan_by: Day | None = Field(default=None, title="plan: by when")
+    plan_check: ShortText = Field(default="", title="plan: how we will know it happened")
+    plan_notes: LongText = Field(default="", title="plan: notes")
 
 
 class CauseAnswer(Answer):
     causes: list[Cause] = Field(default_factory=list, max_length=20, title="causes")
-    network_status: NetworkStatus = Field(
-        default=NetworkStatus.UNKNOWN, title="exploiting network or location"
+    network_status: NetworkStatus | None = Field(
+        default=None, title="exploiting network or location"
     )
 
 
@@ -202,20 +257,32 @@ class SustainAnswer(Answer):
 
 class Need(Model):
     need: ShortText = Field(min_length=1, title="remaining need")
+    area: NeedArea | None = Field(default=None, title="kind of need")
     status: ReferralStatus = Field(default=ReferralStatus.NONE, title="referral status")
     service: ShortText = Field(default="", title="onward service")
+    agency: Agency | None = Field(default=None, title="agency providing the service")
+    focus: ServiceFocus | None = Field(default=None, title="whom the service works with")
     named_contact: ShortText = Field(default="", title="named contact (role)")
     first_contact_on: Day | None = Field(default=None, title="date of first contact")
     consent_to_share: bool = Field(default=False, title="consent to share recorded")
+    alternative_after_decline: ShortText = Field(
+        default="", title="alternative offered after the family declined"
+    )
+    no_alternative_agreed_on: Day | None = Field(
+        default=None, title="date the manager agreed no further offer"
+    )
 
 
 class SupportAnswer(Answer):
+    remaining_needs: bool | None = Field(default=None, title="needs remain after closure")
+    no_needs_because: LongText = Field(default="", title="why no needs remain")
     needs: list[Need] = Field(default_factory=list, max_length=50, title="remaining needs")
 
 
 class Trigger(Model):
     trigger: ShortText = Field(min_length=1, title="re-referral trigger")
-    who_acts: ShortText = Field(default="", title="who acts")
+    who_acts: ShortText = Field(default="", title="who acts (role)")
+    agency: Agency | None = Field(default=None, title="their agency")
 
 
 class ExitAnswer(Answer):
@@ -229,14 +296,20 @@ class ExitAnswer(Answer):
     views_recorded_when_seen_alone: bool = Field(default=False, title="views recorded then")
     young_person_view: LongText = Field(default="", title="young person's view on closure")
     parent_view: LongText = Field(default="", title="parent or carer's view on closure")
-    disagreement: bool = Field(default=False, title="someone disagrees with closure")
+    disagreement: bool | None = Field(default=None, title="someone disagrees with closure")
     disagreement_response: LongText = Field(default="", title="how the disagreement was handled")
     contacts_given: bool = Field(default=False, title="contacts given for when worries return")
+    step_down: StepDown | None = Field(default=None, title="the exit relies on")
+    review_point_on: Day | None = Field(
+        default=None, title="date the step-down plan's progress is reviewed"
+    )
+    escalation_role: ShortText = Field(default="", title="who escalates if it stalls (role)")
+    escalation_agency: Agency | None = Field(default=None, title="their agency")
 
 
 class CuriosityAnswer(Answer):
     network_mapped_on: Day | None = Field(default=None, title="date peers and network mapped")
-    engagement: Engagement = Field(default=Engagement.GOOD, title="engagement")
+    engagement: Engagement | None = Field(default=None, title="engagement")
     engagement_reasons: LongText = Field(default="", title="reasons behind the engagement")
     last_direct_contact_on: Day | None = Field(
         default=None, title="date of last direct contact with the young person"
@@ -246,12 +319,24 @@ class CuriosityAnswer(Answer):
 class FactorAnswer(Model):
     status: FactorStatus = Field(default=FactorStatus.NOT_ASSESSED, title="status")
     response: ShortText = Field(default="", title="plan element or onward support")
+    agency: Agency | None = Field(default=None, title="agency that provides it")
+
+
+class HouseholdAdult(Model):
+    role: ShortText = Field(min_length=1, title="adult in the household (role, not name)")
+    police_checked_on: Day | None = Field(default=None, title="date police history checked")
+    social_care_checked_on: Day | None = Field(
+        default=None, title="date children's social care history checked"
+    )
 
 
 class FamilyAnswer(Answer):
     factors: dict[FamilyFactor, FactorAnswer] = Field(default_factory=dict, title="family factors")
-    male_carer: MaleCarer = Field(default=MaleCarer.NOT_SEEN, title="father or male carer")
+    male_carer: MaleCarer | None = Field(default=None, title="father or male carer")
     siblings_considered: bool = Field(default=False, title="impact on other children considered")
+    adults: list[HouseholdAdult] = Field(
+        default_factory=list, max_length=20, title="adults in the household"
+    )
 
     def factor(self, factor: FamilyFactor) -> FactorAnswer:
         return self.factors.get(factor, FactorAnswer())
@@ -280,7 +365,7 @@ class SharingAnswer(Answer):
 
 
 class DiversionAnswer(Answer):
-    pending_charges: bool = Field(default=False, title="charges pending")
+    pending_charges: bool | None = Field(default=None, title="charges pending")
     police_told_of_exploitation: bool = Field(
         default=False, title="police and prosecutors told of exploitation concerns"
     )
@@ -292,25 +377,72 @@ class ExploitAnswer(Answer):
     rit_completed_on: Day | None = Field(
         default=None, title="date risk indicator tool (RIT) last completed"
     )
-    mace_status: MaceStatus = Field(default=MaceStatus.NEVER_OPEN, title="MACE status")
+    mace_status: MaceStatus | None = Field(default=None, title="MACE status")
+    mace_closed_on: Day | None = Field(default=None, title="date MACE closed the case")
+    mace_closure_reason: ShortText = Field(default="", title="the MACE panel's reason for closing")
     nrm_status: NrmStatus = Field(default=NrmStatus.NOT_DECIDED, title="NRM referral")
     nrm_reason: LongText = Field(default="", title="reason for not referring to the NRM")
     vemt_consulted_on: Day | None = Field(default=None, title="date of VEMT consultation")
 
 
 class MentalHealthAnswer(Answer):
-    wellbeing_need: bool = Field(default=False, title="emotional wellbeing need recorded")
-    camhs: CamhsOutcome = Field(default=CamhsOutcome.NOT_REFERRED, title="CAMHS outcome")
+    wellbeing_need: bool | None = Field(default=None, title="emotional wellbeing need recorded")
+    camhs: CamhsOutcome | None = Field(default=None, title="CAMHS outcome")
     alternative_support: ShortText = Field(default="", title="alternative support offered")
+    alternative_agency: Agency | None = Field(default=None, title="agency providing it")
     alternative_shared: bool = Field(
         default=False, title="alternative shared with family and partner agencies"
     )
 
 
-_FORWARD_DATES = frozenset({"ends_on", "first_contact_on"})
+class RouteAnswer(Answer):
+    """What each closure route needs: a transfer, a move to adult services, or an assessment."""
+
+    receiving_authority: ShortText = Field(default="", title="transfer: receiving authority")
+    receiving_accepted_on: Day | None = Field(
+        default=None, title="transfer: date the receiving authority accepted in writing"
+    )
+    transfer_meeting_on: Day | None = Field(
+        default=None, title="transfer: date of the transfer meeting or conference (held or booked)"
+    )
+    chronology_sent_on: Day | None = Field(
+        default=None, title="transfer: date chronology and case summary sent"
+    )
+    police_force_told_on: Day | None = Field(
+        default=None, title="transfer: date the receiving police force was told"
+    )
+    new_school_told_on: Day | None = Field(
+        default=None, title="transfer: date the new school or college was told"
+    )
+    handover_agency: Agency | None = Field(
+        default=None, title="adulthood: service that accepted the handover"
+    )
+    handover_accepted_on: Day | None = Field(
+        default=None, title="adulthood: date the handover was accepted"
+    )
+    transition_plan_on: Day | None = Field(
+        default=None, title="adulthood: date the transition plan was agreed"
+    )
+    exploitation_carried_across: bool | None = Field(
+        default=None, title="adulthood: exploitation concerns and processes handed over"
+    )
+    threshold_decided_on: Day | None = Field(
+        default=None, title="assessment: date of the threshold decision"
+    )
+    threshold_decided_by: ShortText = Field(
+        default="", title="assessment: who made the threshold decision (role)"
+    )
+    offered: ShortText = Field(default="", title="assessment: what was offered")
+    offered_agency: Agency | None = Field(default=None, title="assessment: agency offering it")
+
+
+_FORWARD_DATES = frozenset(
+    {"ends_on", "first_contact_on", "review_point_on", "transfer_meeting_on"}
+)
 
 
 class Answers(Model):
+    route: RouteAnswer = Field(default_factory=RouteAnswer)
     change: ChangeAnswer = Field(default_factory=ChangeAnswer)
     pace: PaceAnswer = Field(default_factory=PaceAnswer)
     cause: CauseAnswer = Field(default_factory=CauseAnswer)
@@ -342,11 +474,20 @@ class Answers(Model):
 
 
 class ManagerException(Model):
-    """A team manager's accountable exception to one finding of an overridable blocker."""
+    """A team manager's accountable exception to one finding of an overridable blocker.
+
+    It holds what the finding said and the facts the check read when it was granted, so that
+    when those facts change the app can say what changed and the worker asks again.
+    """
 
     finding: Annotated[str, Field(pattern=r"^[a-z]+\.E\d{3}:[0-9a-f]{12}$")] = Field(
         title="finding"
     )
+    subject: ShortText = Field(default="", title="what the finding concerned")
+    facts: dict[Annotated[str, Field(max_length=200)], ShortText] = Field(
+        default_factory=dict, max_length=50, title="facts the check read"
+    )
+    message: LongText = Field(default="", title="the finding as granted")
     reason: LongText = Field(min_length=1, title="reason for the exception")
     manager: ShortText = Field(min_length=1, title="manager (staff id)")
     granted_on: Day = Field(title="date granted")
@@ -365,6 +506,11 @@ class Review(Model):
     )
     exceptions: list[ManagerException] = Field(default_factory=list, max_length=100)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        return upgrade_document(data)[0] if isinstance(data, dict) else data
+
     def item(self, evidence_id: str) -> EvidenceItem:
         for item in self.evidence:
             if item.id == evidence_id:
@@ -376,8 +522,10 @@ class Review(Model):
         _refuse_duplicates("evidence", [item.id for item in self.evidence])
         _refuse_duplicates("incidents", [incident.id for incident in self.incidents])
         known = {item.id for item in self.evidence}
-        for theme, answer in self.answers.each():
-            missing = [ref for ref in answer.cited if ref not in known]
+        cited_by = [(theme, answer.cited) for theme, answer in self.answers.each()]
+        cited_by += [("plan outcomes", o.cited) for o in self.answers.change.plan_outcomes]
+        for theme, cited in cited_by:
+            missing = [ref for ref in cited if ref not in known]
             if missing:
                 raise PydanticCustomError(
                     "unknown_evidence",

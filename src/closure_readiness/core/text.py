@@ -106,3 +106,66 @@ RecordId = Annotated[str, AfterValidator(_record_id)]
 
 YearMonth = Annotated[str, AfterValidator(_year_month)]
 """A month as YYYY-MM (birth month: enough for age, less identifying than a date)."""
+
+
+# Words people type to get past a required box. Free text explains; it never satisfies a check,
+# and these do not even explain (design principle 1).
+_PLACEHOLDERS = frozenset(
+    {
+        "tbc",
+        "tba",
+        "tbd",
+        "to be confirmed",
+        "to be decided",
+        "to be arranged",
+        "to follow",
+        "na",
+        "n a",
+        "not applicable",
+        "none",
+        "nil",
+        "no",
+        "nothing",
+        "nobody",
+        "no one",
+        "unknown",
+        "not known",
+        "dont know",
+        "do not know",
+        "x",
+        "xx",
+        "xxx",
+        "todo",
+        "to do",
+        "pending",
+        "awaiting",
+        "see notes",
+        "see above",
+        "as above",
+        "same",
+        "same as above",
+        "various",
+        "etc",
+        "test",
+        "asdf",
+        "ok",
+        "fine",
+        "yes",
+        "done",
+        "n k",
+        "nk",
+        "tbc later",
+    }
+)
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def is_placeholder(text: str) -> bool:
+    """Empty, punctuation only, or a stand-in such as "tbc", "n/a", "-" or "?"."""
+    words = _NOT_LETTERS.sub(" ", text.casefold()).strip()
+    return not words or words in _PLACEHOLDERS
+
+
+def meaningful(text: str) -> bool:
+    """Text that says something, rather than holding a required box open."""
+    return not is_placeholder(text)

@@ -377,7 +377,9 @@ def sign_off(
                 "review_id": review_id,
                 "case_reference": review.case.case_reference,
                 "team": row["team"],
-                "closure_reason": review.case.closure_reason.value,
+                "closure_reason": review.case.closure_reason.value
+                if review.case.closure_reason
+                else "",
                 "signed_by": principal.staff_id,
                 "signed_at": now.isoformat(),
                 "as_of": report.as_of.isoformat(),

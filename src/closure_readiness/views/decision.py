@@ -9,6 +9,7 @@ import streamlit as st
 
 from closure_readiness.checks import ReadinessReport, Resolution
 from closure_readiness.checks.questions import THEMES
+from closure_readiness.core.answers_text import plain
 from closure_readiness.core.diff import changes
 from closure_readiness.service import auditing, decisions
 from closure_readiness.service.auditing import DecisionDetail
@@ -50,7 +51,7 @@ def page() -> None:
     st.title(f"Decision {decision.id}: {decision.case_reference}")
     st.caption(
         f"{OUTCOME_WORDS[decision.outcome]} · {decision.review.case.involvement.label} · "
-        f"{decision.review.case.closure_reason.label} · team {decision.team}"
+        f"{plain(decision.review.case.closure_reason)} · team {decision.team}"
     )
     if flash:
         getattr(st, flash[0])(flash[1])

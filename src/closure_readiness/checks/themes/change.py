@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from closure_readiness.checks.registry import Problem, check
+from closure_readiness.checks.registry import CHANGE, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.dates import human, weeks
-from closure_readiness.core.review import Review
-from closure_readiness.core.vocabulary import Direction
+from closure_readiness.core.review import EvidenceItem, Incident, Review
+from closure_readiness.core.vocabulary import Direction, EvidenceKind, OutcomeStatus
 from closure_readiness.evidence.register import (
     case_holding_agency,
     change_evidence,
     cited_items,
+    current_concerns,
+    independent_change_evidence,
     is_independent,
     newest,
     oldest,
+)
+
+HARD_TO_ESCAPE = (
+    "Child Safeguarding Practice Review Panel, 'It was hard to escape: safeguarding children at "
+    "risk from criminal exploitation' (2020)"
 )
 
 
@@ -24,12 +31,26 @@ from closure_readiness.evidence.register import (
     title="No evidence of change cited",
     question="Which evidence shows that things have changed?",
     satisfied_by="At least one cited evidence item whose direction is 'shows change' and whose "
-    "kind is not attendance or compliance.",
+    "kind is not attendance, compliance or the absence of reports.",
     hint="Cite at least one evidence item that shows change, from the evidence register.",
+    routes=CHANGE,
 )
 def no_change_cited(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     if change_evidence(review):
         return []
+    absent = [
+        item.id
+        for item in cited_items(review, review.answers.change)
+        if item.kind is EvidenceKind.ABSENCE_OF_REPORTS
+    ]
+    if absent:
+        return [
+            Problem(
+                "The only change cited is that nothing new was reported; no reports is not "
+                "evidence that anything got better.",
+                evidence=tuple(absent),
+            )
+        ]
     return [
         Problem(
             "No cited evidence shows change (attendance does not count), so nothing shows that "
@@ -46,21 +67,18 @@ def no_change_cited(review: Review, *, as_of: dt.date, thresholds: Thresholds) -
     "'record or data'.",
     hint="Add evidence a professional observed, or a record (attendance figures, police "
     "data), that shows the change.",
+    routes=CHANGE,
 )
 def change_only_accounts(
     review: Review, *, as_of: dt.date, thresholds: Thresholds
 ) -> list[Problem]:
-    cited = [
-        item
-        for item in cited_items(review, review.answers.change)
-        if item.direction is Direction.CHANGE
-    ]
+    cited = change_evidence(review)
     if not cited or any(item.kind.is_independent_kind for item in cited):
         return []
     return [
         Problem(
-            "The change rests only on what people say, professional opinion or attendance; "
-            "nobody has observed it and no record shows it.",
+            "The change rests only on what people say or professional opinion; nobody has "
+            "observed it and no record shows it.",
             evidence=tuple(item.id for item in cited),
         )
     ]
@@ -75,6 +93,7 @@ def change_only_accounts(
     hint="Ask another agency that knows the young person (school, police, health, youth work) "
     "whether they see the change, and cite what they report.",
     overridable=True,
+    routes=CHANGE,
 )
 def not_triangulated(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     items = change_evidence(review)
@@ -85,18 +104,20 @@ def not_triangulated(review: Review, *, as_of: dt.date, thresholds: Thresholds) 
     if len(agencies) >= 2 and independent:
         return []
     holder = case_holding_agency(review.case).label
+    if len(agencies) == 1 and independent:
+        message = (
+            f"Change is seen only by {next(iter(agencies)).label}; a second agency must see it too."
+        )
+    else:
+        message = (
+            f"None of the {len(agencies)} agencies seeing change is independent of {holder} and "
+            "the family."
+        )
     return [
         Problem(
-            (
-                f"Change is seen only by {next(iter(agencies)).label}; a second agency must see "
-                "it too."
-                if len(agencies) == 1 and independent
-                else f"None of the {len(agencies)} agencies seeing change is independent of "
-                f"{holder} and the family."
-                if not independent
-                else f"Change is seen by {len(agencies)} agencies."
-            ),
+            message,
             evidence=tuple(item.id for item in items),
+            facts=(("agencies seeing change", ", ".join(sorted(a.label for a in agencies))),),
         )
     ]
 
@@ -104,56 +125,147 @@ def not_triangulated(review: Review, *, as_of: dt.date, thresholds: Thresholds) 
 @check(
     id="change.E004",
     title="Evidence of change is stale",
-    question="Is the newest evidence of change recent?",
-    satisfied_by="Newest change evidence within the recent-evidence threshold of the as-of date.",
-    hint="Get an up-to-date observation or record of the change and cite it.",
+    question="Is the newest independent evidence of change recent?",
+    satisfied_by="The newest change observed or recorded by an agency outside the case-holding "
+    "service and the family is within the recent-evidence threshold of the as-of date. "
+    "Accounts and opinions do not make old change fresh.",
+    hint="Get an up-to-date observation or record of the change from an independent agency "
+    "and cite it.",
     overridable=True,
+    routes=CHANGE,
 )
 def stale(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    latest = newest(change_evidence(review))
+    latest = newest(independent_change_evidence(review))
     if latest is None or latest.observed_on >= as_of - weeks(thresholds.recent_evidence_weeks):
-        return []
+        return []  # with no independent change at all, change.E006 blocks (not overridable)
     return [
         Problem(
-            f"The newest evidence of change ({latest.id}, {human(latest.observed_on)}) is more "
-            f"than {thresholds.recent_evidence_weeks} weeks old.",
+            f"The newest independent evidence of change ({latest.id}, "
+            f"{human(latest.observed_on)}) is more than {thresholds.recent_evidence_weeks} weeks "
+            "old; accounts and opinions since then do not count.",
             evidence=(latest.id,),
+            facts=(("newest independent change", f"{latest.id} {latest.observed_on}"),),
+        )
+    ]
+
+
+def _day(entry: Incident | EvidenceItem) -> dt.date:
+    return entry.occurred_on if isinstance(entry, Incident) else entry.observed_on
+
+
+def _concern_words(entry: Incident | EvidenceItem) -> str:
+    if isinstance(entry, Incident):
+        return f"{entry.kind.label} on {human(entry.occurred_on)} ({entry.id})"
+    return (
+        f"{entry.agency.label} reported a concern on {human(entry.observed_on)} ({entry.id}: "
+        f"{entry.shows})"
+    )
+
+
+@check(
+    id="change.E005",
+    title="A concern after the evidence of change",
+    question="Has anything worrying happened since change was last seen independently?",
+    satisfied_by="No incident, and no evidence item showing concern from an agency, dated after "
+    "the newest independent change evidence.",
+    hint="Weigh the concern: cite newer independent evidence that the change holds despite it, "
+    "or reconsider closure. A manager may accept it with a written reason.",
+    overridable=True,
+    routes=CHANGE,
+)
+def concern_after(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    latest = newest(independent_change_evidence(review))
+    if latest is None:
+        return []  # change.E006 blocks: there is no independent change to come after
+    return [
+        Problem(
+            f"{_concern_words(entry)} came after the newest independent evidence of change "
+            f"({latest.id}, {human(latest.observed_on)}).",
+            evidence=(latest.id,),
+            subject=entry.id,
+            facts=(
+                ("newest independent change", f"{latest.id} {latest.observed_on}"),
+                (
+                    "concern",
+                    f"{entry.id} {_day(entry)}",
+                ),
+            ),
+        )
+        for entry in current_concerns(review, after=latest.observed_on, up_to=as_of)
+    ]
+
+
+@check(
+    id="change.E006",
+    title="No change seen by an independent professional",
+    question="Has a professional outside our service and the family seen a positive change?",
+    satisfied_by="At least one cited change item observed by a professional, or shown by a "
+    "record, from an agency outside the case-holding service and the family. No reports, "
+    "accounts, opinions and attendance do not count.",
+    hint="Ask school, police, health or youth work what they have seen change, and cite it. "
+    "'No reports since March' is not change.",
+    routes=CHANGE,
+    source=HARD_TO_ESCAPE + ": the absence of reported incidents was taken as a sign that "
+    "risk had reduced.",
+)
+def nothing_independent(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    if not change_evidence(review) or independent_change_evidence(review):
+        return []  # change.E001 already says no change is cited
+    return [
+        Problem(
+            "No professional outside "
+            f"{case_holding_agency(review.case).label} and the family has seen or recorded a "
+            "positive change."
         )
     ]
 
 
 @check(
-    id="change.E005",
-    title="Incident after the evidence of change",
-    question="Has anything happened since the evidence of change was recorded?",
-    satisfied_by="No incident dated after the newest change evidence relied on.",
-    hint="Weigh the incident: cite newer evidence that the change holds despite it, or "
-    "reconsider closure.",
+    id="change.E007",
+    title="Plan outcomes not achieved",
+    question="Has each outcome or safety goal of the plan been met, with evidence?",
+    satisfied_by="Every plan outcome recorded as met, each citing evidence. None recorded, or "
+    "one partly met or not met, blocks.",
+    hint="Record each outcome of the plan and whether it was met, citing the evidence; keep the "
+    "case open, or ask your manager for an exception, if one is not met.",
     overridable=True,
+    routes=CHANGE,
+    source="Local child safeguarding practice reviews summarised in the NSPCC case review "
+    "repository: cases closed or stepped down while plan outcomes were unmet.",
 )
-def incident_after(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    latest = newest(change_evidence(review))
-    if latest is None:
-        return []
-    return [
-        Problem(
-            f"{incident.kind.label} on {human(incident.occurred_on)} ({incident.id}) came after "
-            f"the newest evidence of change ({latest.id}, {human(latest.observed_on)}).",
-            evidence=(latest.id,),
-            subject=incident.id,
-        )
-        for incident in review.incidents
-        if latest.observed_on < incident.occurred_on <= as_of
-    ]
+def outcomes_unmet(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    outcomes = review.answers.change.plan_outcomes
+    if not outcomes:
+        return [Problem("No plan outcomes or safety goals are recorded.", subject="none")]
+    problems = []
+    for outcome in outcomes:
+        status = outcome.status
+        facts = (("achieved", status.label if status else "not recorded"),)
+        if status is not OutcomeStatus.MET:
+            word = status.label.lower() if status else "not recorded as met or not"
+            problems.append(
+                Problem(f"'{outcome.outcome}' is {word}.", subject=outcome.outcome, facts=facts)
+            )
+        elif not outcome.cited:
+            problems.append(
+                Problem(
+                    f"'{outcome.outcome}' is recorded as met but cites no evidence.",
+                    subject=outcome.outcome,
+                    facts=(*facts, ("evidence", "none")),
+                )
+            )
+    return problems
 
 
 @check(
     id="change.W001",
     title="Concern recorded during the claimed change",
     question="Does any evidence point the other way while change was claimed?",
-    satisfied_by="No evidence showing concern dated inside the period of claimed change.",
+    satisfied_by="No evidence showing concern dated inside the period of claimed change (those "
+    "after the newest independent change block under change.E005).",
     hint="Explain in the rationale why the concern does not undermine the change (conflicting "
     "accounts can be a sign of disguised compliance).",
+    routes=CHANGE,
 )
 def concern_during_change(
     review: Review, *, as_of: dt.date, thresholds: Thresholds
@@ -161,10 +273,18 @@ def concern_during_change(
     first = oldest(change_evidence(review))
     if first is None:
         return []
+    latest = newest(independent_change_evidence(review))
+    blocking = (
+        {e.id for e in current_concerns(review, after=latest.observed_on, up_to=as_of)}
+        if latest is not None
+        else set()
+    )
     concerns = [
         item
         for item in review.evidence
-        if item.direction is Direction.CONCERN and first.observed_on <= item.observed_on <= as_of
+        if item.direction is Direction.CONCERN
+        and first.observed_on <= item.observed_on <= as_of
+        and item.id not in blocking
     ]
     if not concerns:
         return []

@@ -8,23 +8,50 @@ from closure_readiness.checks.registry import Problem, check
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.dates import add_working_days, human
 from closure_readiness.core.review import Review
-from closure_readiness.evidence.register import involved_agencies
+from closure_readiness.evidence.register import involved_agencies, older_contacts
 
 
 @check(
     id="sharing.E001",
     title="Involved agency not consulted on closure",
     question="Has every agency involved contributed to the closure decision?",
-    satisfied_by="Every involved agency (listed or in the evidence) recorded as consulted.",
+    satisfied_by="Every involved agency recorded as consulted: those listed as involved, and "
+    "those that supplied evidence within the recent-evidence window.",
     hint="Consult the agency on the closure decision and record it.",
     overridable=True,
+    reads=("sharing.consulted",),
 )
 def not_consulted(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     consulted = set(review.answers.sharing.consulted)
     return [
         Problem(f"{agency.label} was not consulted on the closure.", subject=agency.value)
-        for agency in involved_agencies(review)
+        for agency in involved_agencies(
+            review, as_of=as_of, recent_weeks=thresholds.recent_evidence_weeks
+        )
         if agency not in consulted
+    ]
+
+
+@check(
+    id="sharing.I001",
+    title="Earlier contacts not asked",
+    question="Should agencies that knew the young person earlier hear of the closure?",
+    satisfied_by="Every agency whose only evidence is older than the recent-evidence window is "
+    "consulted or notified.",
+    hint="Consider asking the agency what it knows now, or telling it of the closure.",
+)
+def older(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
+    told = set(review.answers.sharing.consulted) | set(review.answers.exit.notified)
+    return [
+        Problem(
+            f"{agency.label} last gave evidence on {human(day)}, before the recent-evidence "
+            "window; it is not asked or told about the closure.",
+            subject=agency.value,
+        )
+        for agency, day in older_contacts(
+            review, as_of=as_of, recent_weeks=thresholds.recent_evidence_weeks
+        ).items()
+        if agency not in told
     ]
 
 
