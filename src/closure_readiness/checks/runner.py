@@ -164,14 +164,14 @@ def _apply_exceptions(
             continue
         findings = []
         for finding in result.findings:
-            exception = granted.get(finding.key)
-            if exception is not None and result.overridable and finding.level == "blocker":
+            fits = granted.get(finding.key)
+            if fits is not None and result.overridable and finding.level == "blocker":
                 used.add(finding.key)
                 finding = finding.model_copy(
                     update={
                         "resolution": Resolution.EXCEPTION,
-                        "resolution_text": exception.reason,
-                        "resolved_by": exception.manager,
+                        "resolution_text": fits.reason,
+                        "resolved_by": fits.manager,
                     }
                 )
             elif finding.resolution is Resolution.OPEN and result.overridable:
