@@ -65,8 +65,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds, evaluate
     from closure_readiness.checks.text_report import report_as_json, report_as_text
     from closure_readiness.core.review import EARLIEST_DAY, LATEST_DAY, Review, dated_after
+    from closure_readiness.core.upgrade import upgrade_document
 
     text = _read_text(args.file, "review file")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    upgraded = upgrade_document(document)[1] if isinstance(document, dict) else []
     try:
         review = Review.model_validate_json(text)
     except ValidationError as error:
@@ -92,9 +98,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = evaluate(review, as_of=as_of, thresholds=thresholds)
     ref = review.case.case_reference
     if args.format == "json":
-        print(report_as_json(report, case_reference=ref))
+        print(report_as_json(report, case_reference=ref, upgraded=upgraded))
     else:
-        print(report_as_text(report, case_reference=ref))
+        print(report_as_text(report, case_reference=ref, upgraded=upgraded))
     return EXIT_OK if report.sign_off_possible else EXIT_BLOCKED
 
 

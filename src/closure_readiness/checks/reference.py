@@ -6,6 +6,23 @@ from closure_readiness.checks.questions import THEMES
 from closure_readiness.checks.registry import REGISTRY
 from closure_readiness.checks.runner import CHECKS_VERSION
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.vocabulary import ClosureReason, Route, route_of_reason
+
+_ROUTE_NOTES = {
+    Route.CHANGE: "Every over-optimism question: change seen independently, pace, cause, "
+    "sustainability, onward support, exit. A young person 18 or over at closure moves to the "
+    "transition route whatever the reason code. A review with no closure reason recorded is "
+    "judged on this route, and route.E001 blocks until the reason is recorded.",
+    Route.TRANSFER: "The receiving authority takes the plan: change is not demanded, but its "
+    "written acceptance, a transfer meeting, the chronology and the new area's police and "
+    "school are.",
+    Route.TRANSITION: "Risk may continue: change is not demanded, but an adult service's "
+    "accepted handover, a transition plan and the exploitation processes carried across are.",
+    Route.ASSESSMENT: "Closed after assessment: the threshold decision and what was offered, "
+    "with the exit, family, exploitation and mental health questions.",
+    Route.ENDED: "Adoption, death, a child arrangements or special guardianship order: the "
+    "case facts, any running order, notifications and information sharing.",
+}
 
 _LEVEL_WORDS = {
     "blocker": "Blocker: sign-off is refused until this passes",
@@ -31,6 +48,7 @@ def check_reference_markdown() -> str:
     defaults = Thresholds()
     for name, field in Thresholds.model_fields.items():
         lines.append(f"| `{name}` | {getattr(defaults, name)} | {field.description} |")
+    lines += _routes_section()
     for theme in THEMES:
         lines += [
             "",
@@ -55,4 +73,41 @@ def check_reference_markdown() -> str:
                 f"- **Satisfied by**: {spec.satisfied_by}",
                 f"- **What to do**: {spec.hint}",
             ]
+            if spec.routes != frozenset(Route):
+                routes = ", ".join(route.label for route in Route if route in spec.routes)
+                lines.append(f"- **Applies on**: {routes}.")
+            if spec.source:
+                lines.append(f"- **Learning from**: {spec.source}")
     return "\n".join(lines) + "\n"
+
+
+def _routes_section() -> list[str]:
+    """Which checks apply on each closure route, derived from the registry."""
+    lines = [
+        "",
+        "## Closure routes",
+        "",
+        "The closure reason decides which questions apply; a check that does not apply on the "
+        "review's route is reported as not applicable (it passes and never blocks).",
+        "",
+        "| route | closure reasons | checks that apply |",
+        "|---|---|---|",
+    ]
+    for route in Route:
+        reasons = ", ".join(r.value for r in ClosureReason if route_of_reason(r) is route)
+        applying = [spec.id for spec in REGISTRY if route in spec.routes]
+        lines.append(f"| {route.label} | {reasons} | {len(applying)} of {len(REGISTRY)} |")
+    for route in Route:
+        applying = [f"`{spec.id}`" for spec in REGISTRY if route in spec.routes]
+        skipped = [f"`{spec.id}`" for spec in REGISTRY if route not in spec.routes]
+        lines += [
+            "",
+            f"### {route.label}",
+            "",
+            _ROUTE_NOTES[route],
+            "",
+            f"Applies: {', '.join(applying)}.",
+            "",
+            f"Not asked: {', '.join(skipped) or 'none'}.",
+        ]
+    return lines

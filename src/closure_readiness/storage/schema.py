@@ -308,3 +308,27 @@ def m004_learning_covering_indexes(db: Database) -> None:
         CREATE INDEX outcomes_summary ON outcomes (outcome, decision_id, decided_at);
         """,
     )
+
+
+@MIGRATIONS()
+def m005_reviews_schema_version_2(db: Database) -> None:
+    """Checks 2.0.0 read review schema version 2: upgrade the content of reviews still being
+    worked on (draft, returned, submitted) so every new question shows as "not recorded".
+
+    Sealed decisions keep the JSON they were signed with (they are insert-only, and their hash
+    covers those bytes); the model upgrades version 1 content whenever it reads it.
+    """
+    from closure_readiness.core.canonical import content_hash
+    from closure_readiness.core.review import Review
+
+    rows = db.execute(
+        "SELECT id, content FROM reviews WHERE status IN ('draft', 'returned', 'submitted')"
+    ).fetchall()
+    for review_id, content in rows:
+        review = Review.model_validate_json(content)
+        upgraded = review.model_dump_json()
+        if upgraded != content:
+            db.execute(
+                "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+                [upgraded, content_hash(review), review_id],
+            )
