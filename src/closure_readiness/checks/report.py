@@ -135,8 +135,12 @@ class ReadinessReport(_Frozen):
         cautions = len(self.findings(level="caution"))
         notes = len(self.findings(level="note"))
         verdict = "Sign-off possible" if self.sign_off_possible else "Sign-off blocked"
+        applying = [result for result in self.results if result.applicable]
+        passed = sum(result.passed for result in applying)
+        skipped = len(self.results) - len(applying)
+        not_asked = f" ({skipped} not asked on this route)" if skipped else ""
         return (
-            f"{verdict}: {self.passed_count} of {len(self.results)} checks pass; "
+            f"{verdict}: {passed} of {len(applying)} checks pass{not_asked}; "
             f"{len(self.open_blockers)} of {blockers} blockers open, "
             f"{len(self.open_cautions)} of {cautions} cautions need a rationale, {notes} notes."
         )
