@@ -56,10 +56,13 @@ from closure_readiness.core.vocabulary import (
     Involvement,
     MaceStatus,
     MaleCarer,
+    NeedArea,
     NetworkStatus,
     NrmStatus,
     ReferralStatus,
     RiskLevel,
+    ServiceFocus,
+    StepDown,
 )
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -146,10 +149,10 @@ def cases(draw: st.DrawFn) -> Case:
         opened_on=opened_on,
         proposed_closure_on=proposed_closure_on,
         plan_reviews_held=draw(st.integers(0, 100)),
-        closure_reason=draw(st.sampled_from(ClosureReason)),
-        exploitation_concern=draw(st.booleans()),
-        risk_at_opening=draw(st.sampled_from(RiskLevel)),
-        risk_now=draw(st.sampled_from(RiskLevel)),
+        closure_reason=draw(maybe(st.sampled_from(ClosureReason))),
+        exploitation_concern=draw(maybe(st.booleans())),
+        risk_at_opening=draw(maybe(st.sampled_from(RiskLevel))),
+        risk_now=draw(maybe(st.sampled_from(RiskLevel))),
         allocated_worker=draw(safe_text()),
         team=draw(safe_text()),
         involved_agencies=draw(st.lists(st.sampled_from(Agency), unique=True)),
@@ -244,10 +247,19 @@ def answers(
             cited=cited(),
             notes=long(),
             causes=[
-                Cause(kind=kind, ends_on=forward_date(), plan_for_end=long())
+                Cause(
+                    kind=kind,
+                    ends_on=forward_date(),
+                    plan_agency=draw(maybe(st.sampled_from(Agency))),
+                    plan_role=short(),
+                    plan_action=short(),
+                    plan_by=forward_date(),
+                    plan_check=short(),
+                    plan_notes=long(),
+                )
                 for kind in draw(st.lists(st.sampled_from(CauseKind), max_size=3))
             ],
-            network_status=draw(st.sampled_from(NetworkStatus)),
+            network_status=draw(maybe(st.sampled_from(NetworkStatus))),
         ),
         sustain=SustainAnswer(
             cited=cited(),
@@ -268,6 +280,9 @@ def answers(
                 Need(
                     need=need,
                     status=draw(st.sampled_from(ReferralStatus)),
+                    area=draw(maybe(st.sampled_from(NeedArea))),
+                    agency=draw(maybe(st.sampled_from(Agency))),
+                    focus=draw(maybe(st.sampled_from(ServiceFocus))),
                     service=short(),
                     named_contact=short(),
                     first_contact_on=forward_date(),
@@ -282,7 +297,11 @@ def answers(
             lead_agency=draw(maybe(st.sampled_from(Agency))),
             lead_role=short(),
             triggers=[
-                Trigger(trigger=trigger, who_acts=short())
+                Trigger(
+                    trigger=trigger,
+                    who_acts=short(),
+                    agency=draw(maybe(st.sampled_from(Agency))),
+                )
                 for trigger in draw(st.lists(labels(), max_size=3))
             ],
             notified=draw(st.lists(st.sampled_from(Agency), unique=True)),
@@ -290,7 +309,10 @@ def answers(
             views_recorded_when_seen_alone=draw(st.booleans()),
             young_person_view=long(),
             parent_view=long(),
-            disagreement=draw(st.booleans()),
+            disagreement=draw(maybe(st.booleans())),
+            step_down=draw(maybe(st.sampled_from(StepDown))),
+            review_point_on=forward_date(),
+            escalation_role=short(),
             disagreement_response=long(),
             contacts_given=draw(st.booleans()),
         ),
@@ -298,7 +320,7 @@ def answers(
             cited=cited(),
             notes=long(),
             network_mapped_on=optional_date(),
-            engagement=draw(st.sampled_from(Engagement)),
+            engagement=draw(maybe(st.sampled_from(Engagement))),
             engagement_reasons=long(),
             last_direct_contact_on=optional_date(),
         ),
@@ -315,7 +337,7 @@ def answers(
                     ),
                 )
             ),
-            male_carer=draw(st.sampled_from(MaleCarer)),
+            male_carer=draw(maybe(st.sampled_from(MaleCarer))),
             siblings_considered=draw(st.booleans()),
         ),
         sharing=SharingAnswer(
@@ -330,7 +352,7 @@ def answers(
         diversion=DiversionAnswer(
             cited=cited(),
             notes=long(),
-            pending_charges=draw(st.booleans()),
+            pending_charges=draw(maybe(st.booleans())),
             police_told_of_exploitation=draw(st.booleans()),
             transition_plan=draw(st.booleans()),
             diversionary_offer=short(),
@@ -339,7 +361,7 @@ def answers(
             cited=cited(),
             notes=long(),
             rit_completed_on=optional_date(),
-            mace_status=draw(st.sampled_from(MaceStatus)),
+            mace_status=draw(maybe(st.sampled_from(MaceStatus))),
             nrm_status=draw(st.sampled_from(NrmStatus)),
             nrm_reason=long(),
             vemt_consulted_on=optional_date(),
@@ -347,8 +369,8 @@ def answers(
         mh=MentalHealthAnswer(
             cited=cited(),
             notes=long(),
-            wellbeing_need=draw(st.booleans()),
-            camhs=draw(st.sampled_from(CamhsOutcome)),
+            wellbeing_need=draw(maybe(st.booleans())),
+            camhs=draw(maybe(st.sampled_from(CamhsOutcome))),
             alternative_support=short(),
             alternative_shared=draw(st.booleans()),
         ),

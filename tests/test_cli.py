@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from closure_readiness.checks import REGISTRY
+from closure_readiness.core.vocabulary import Route
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = ROOT / "examples" / "ready-three-agencies-sustained-change.json"
@@ -62,7 +63,9 @@ def test_check_on_the_ready_example_exits_0_with_the_summary_line() -> None:
     assert result.returncode == EXIT_OK, result.stderr
     assert "Case CR-2025-0412, as of 30 May 2025" in result.stdout
     last_line = result.stdout.strip().splitlines()[-1]
-    assert last_line.startswith(f"Sign-off possible: {len(REGISTRY)} of {len(REGISTRY)} checks")
+    applying = sum(1 for spec in REGISTRY if Route.CHANGE in spec.routes)
+    assert last_line.startswith(f"Sign-off possible: {applying} of {applying} checks pass")
+    assert "Closure route: Needs met" in result.stdout
 
 
 def test_check_as_json_has_the_documented_keys_and_one_result_per_check() -> None:
