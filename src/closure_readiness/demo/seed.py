@@ -87,8 +87,28 @@ class _Clock:
         self.now += dt.timedelta(**delta)
 
 
+READY = "ready-three-agencies-sustained-change.json"
+READY_EARLY_HELP = "ready-early-help-school-and-health-see-change.json"
+READY_SEVENTEEN = "ready-youth-justice-seventeen-with-transition-plan.json"
+READY_TRANSFER = "ready-transfer-to-another-authority.json"
+"""Closure reason RC5: the family moves and another local authority takes the case on."""
+READY_TRANSITION = "ready-transition-at-18-to-adult-services.json"
+"""Closure reason RC6: at 18, adult social care accepts the handover."""
+BLOCKED_PARENT_ONLY = "blocked-only-parent-says-better.json"
+"""Only the parent says things are better: no professional has seen the change."""
+BLOCKED_REMAND = "blocked-remand-release-no-plan.json"
+"""Risk fell while he was on remand, and nobody has planned for the day he is released."""
+
+
 def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
-    """Create demo staff and cases. Returns review ids by a short label, for tests and docs."""
+    """Create demo staff and cases. Returns review ids by a short label, for tests and docs.
+
+    The demo caseworker (SW-101) holds an approved closure since re-referred, a returned
+    review, a sign-off waiting (the move to adult services at 18), two blocked drafts and an
+    empty one; the second caseworker (SW-102) holds an approved early help closure, a sign-off
+    waiting (a transfer to another authority), a withdrawn review, an approved closure that
+    carried a manager's exception, and a draft whose exception no longer applies.
+    """
     clock = _Clock(dt.datetime.combine(today - dt.timedelta(days=60), dt.time(9), dt.UTC))
     ctx = Context(db_path, clock=clock)
     people: dict[str, Principal] = {}
@@ -107,14 +127,16 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
     worker, worker2, manager = people["caseworker"], people["caseworker2"], people["manager"]
     ids: dict[str, int] = {}
 
-    def prepared(who: Principal, label: str, name: str, reference: str, closure: dt.date) -> int:
-        review = _load(name, reference=reference, closure_on=closure)
+    def saved(who: Principal, label: str, review: Review) -> int:
         review_id = reviews.start_review(ctx, who, review.case)
         record = reviews.get_review(ctx, who, review_id)
         reviews.save_review(ctx, who, review_id, review, expected_version=record.version)
         ids[label] = review_id
         clock.advance(hours=3)
         return review_id
+
+    def prepared(who: Principal, label: str, name: str, reference: str, closure: dt.date) -> int:
+        return saved(who, label, _load(name, reference=reference, closure_on=closure))
 
     def signed(who: Principal, review_id: int) -> int:
         record = reviews.get_review(ctx, who, review_id)
@@ -124,93 +146,124 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
         clock.advance(days=1)
         return decision_id
 
-    ready = "ready-three-agencies-sustained-change.json"
-    # Approved closures, one of them since re-referred.
-    first = prepared(worker, "approved", ready, "CR-DEMO-1001", today - dt.timedelta(days=50))
-    decision = signed(worker, first)
-    sealed = decisions.get_decision(ctx, manager, decision)
-    decisions.countersign(ctx, manager, decision, hash_seen=sealed.content_hash)
-    clock.advance(days=1)
-    second = prepared(worker2, "approved_2", ready, "CR-DEMO-1002", today - dt.timedelta(days=45))
-    decision = signed(worker2, second)
-    sealed = decisions.get_decision(ctx, manager, decision)
-    decisions.countersign(ctx, manager, decision, hash_seen=sealed.content_hash)
+    def approved(decision_id: int) -> None:
+        sealed = decisions.get_decision(ctx, manager, decision_id)
+        decisions.countersign(ctx, manager, decision_id, hash_seen=sealed.content_hash)
+        clock.advance(days=1)
+
+    def excepted(
+        who: Principal, review_id: int, check_id: str, *, asked: str, granted: str
+    ) -> None:
+        record = reviews.get_review(ctx, who, review_id)
+        gap = next(f for f in record.report.open_blockers if f.check_id == check_id)
+        request = reviews.request_exception(ctx, who, review_id, finding_key=gap.key, reason=asked)
+        clock.advance(hours=2)
+        decisions.decide_exception(ctx, manager, request, grant=True, reason=granted)
+        clock.advance(hours=1)
+
+    # Approved closures: change seen by three agencies (since re-referred), and early help.
+    approved(signed(worker, prepared(worker, "approved", READY, "CR-DEMO-1001", _days(today, -50))))
+    approved(
+        signed(
+            worker2,
+            prepared(worker2, "approved_2", READY_EARLY_HELP, "CR-DEMO-1002", _days(today, -45)),
+        )
+    )
     clock.advance(days=20)
     # A returned review, waiting for the worker.
-    returned = prepared(worker, "returned", ready, "CR-DEMO-1003", today + dt.timedelta(days=7))
-    decision = signed(worker, returned)
+    returned = prepared(worker, "returned", READY_SEVENTEEN, "CR-DEMO-1003", _days(today, 7))
     decisions.return_review(
         ctx,
         manager,
-        decision,
+        signed(worker, returned),
         overall="Please check the onward support before we close.",
         themes={"support": "Confirm the youth work start date with the service."},
     )
-    # Submitted reviews waiting for the manager.
-    submitted = prepared(worker2, "submitted", ready, "CR-DEMO-1004", today + dt.timedelta(days=5))
-    signed(worker2, submitted)
-    submitted_2 = prepared(worker, "submitted_2", ready, "CR-DEMO-1005", today + dt.timedelta(10))
-    signed(worker, submitted_2)
-    # Drafts with gaps.
-    for label, name, reference in (
-        ("draft_parent_only", "blocked-only-parent-says-better.json", "CR-DEMO-1006"),
-        ("draft_remand", "blocked-remand-release-no-plan.json", "CR-DEMO-1007"),
-    ):
-        if (examples_dir() / name).exists():
-            prepared(worker, label, name, reference, today + dt.timedelta(days=14))
-        else:
-            prepared(worker, label, ready, reference, today + dt.timedelta(days=14))
-    # An empty draft, as a worker leaves it after starting.
-    empty = _load(ready, reference="CR-DEMO-1008", closure_on=today + dt.timedelta(days=21))
-    ids["draft_new"] = reviews.start_review(ctx, worker, empty.case)
-    # A withdrawn review.
-    withdrawn = prepared(worker2, "withdrawn", ready, "CR-DEMO-1009", today + dt.timedelta(28))
-    reviews.withdraw(ctx, worker2, withdrawn, reason="Case transferred to another authority.")
-    # An approved closure that carried a manager's exception and a caseworker's rationale.
-    carried = _load(ready, reference="CR-DEMO-1010", closure_on=today - dt.timedelta(days=30))
-    answers = carried.answers
-    carried = carried.model_copy(
-        update={
-            "answers": answers.model_copy(
-                update={
-                    "exit": answers.exit.model_copy(
-                        update={"notified": [Agency.SCHOOL, Agency.POLICE], "contacts_given": False}
-                    )
-                }
-            ),
-            "rationales": {
-                "exit.W002": "The family already hold the duty team's number from the plan; "
-                "contacts were confirmed by phone."
-            },
-        }
+    # Sign-offs waiting for the manager: a transfer to another authority (RC5), and a move to
+    # adult services at 18 (RC6).
+    signed(worker2, prepared(worker2, "submitted", READY_TRANSFER, "CR-DEMO-1004", _days(today, 5)))
+    signed(
+        worker, prepared(worker, "submitted_2", READY_TRANSITION, "CR-DEMO-1005", _days(today, 10))
     )
-    review_id = reviews.start_review(ctx, worker2, carried.case)
-    record = reviews.get_review(ctx, worker2, review_id)
-    reviews.save_review(ctx, worker2, review_id, carried, expected_version=record.version)
-    record = reviews.get_review(ctx, worker2, review_id)
-    gap = next(f for f in record.report.open_blockers if f.check_id == "exit.E003")
-    request = reviews.request_exception(
+    # Drafts blocked for a clear reason: only the parent says things are better; risk fell on
+    # remand and nobody has planned for the day he is released.
+    prepared(worker, "draft_parent_only", BLOCKED_PARENT_ONLY, "CR-DEMO-1006", _days(today, 14))
+    prepared(worker, "draft_remand", BLOCKED_REMAND, "CR-DEMO-1007", _days(today, 14))
+    # An empty draft, as a worker leaves it after starting.
+    empty = _load(READY, reference="CR-DEMO-1008", closure_on=_days(today, 21))
+    ids["draft_new"] = reviews.start_review(ctx, worker, empty.case)
+    # A withdrawn review: a new missing episode means the case stays open.
+    withdrawn = prepared(worker2, "withdrawn", READY, "CR-DEMO-1009", _days(today, 28))
+    reviews.withdraw(
         ctx,
         worker2,
+        withdrawn,
+        reason="Missing overnight on Saturday: the case stays open and a strategy discussion "
+        "is booked.",
+    )
+    # An approved closure that carried a manager's exception and a caseworker's rationale.
+    carried = _load(READY, reference="CR-DEMO-1010", closure_on=_days(today, -30))
+    carried = _patched(
+        carried,
+        exit_answers={"notified": [Agency.SCHOOL, Agency.POLICE], "contacts_given": False},
+        rationales={
+            "exit.W002": "The family already hold the duty team's number from the plan; "
+            "contacts were confirmed by phone."
+        },
+    )
+    review_id = saved(worker2, "approved_with_exception", carried)
+    excepted(
+        worker2,
         review_id,
-        finding_key=gap.key,
-        reason="The youth work service is the lead after closure and wrote the exit plan.",
+        "exit.E003",
+        asked="The youth work service is the lead after closure and wrote the exit plan.",
+        granted="The voluntary sector lead is the author of the exit plan; no notice needed.",
     )
-    clock.advance(hours=2)
-    decisions.decide_exception(
-        ctx,
-        manager,
-        request,
-        grant=True,
-        reason="The voluntary sector lead is the author of the exit plan; no notice needed.",
+    approved(signed(worker2, review_id))
+    # A draft whose exception no longer applies: granted while he was last seen alone five
+    # weeks before closure; the worker then found he was never seen alone at that visit.
+    closure = _days(today, 18)
+    late = _load(READY, reference="CR-DEMO-1011", closure_on=closure)
+    late = _patched(late, exit_answers={"seen_alone_on": closure - dt.timedelta(weeks=5)})
+    lapsed = saved(worker2, "draft_lapsed_exception", late)
+    excepted(
+        worker2,
+        lapsed,
+        "exit.E004",
+        asked="Seen alone at the youth centre five weeks ago; this week's visit was cancelled "
+        "by the family and the youth worker sees him weekly.",
+        granted="Seen alone recently enough with weekly youth work contact; accepted for closure.",
     )
-    clock.advance(hours=1)
-    decision = signed(worker2, review_id)
-    sealed = decisions.get_decision(ctx, manager, decision)
-    decisions.countersign(ctx, manager, decision, hash_seen=sealed.content_hash)
-    ids["approved_with_exception"] = review_id
+    record = reviews.get_review(ctx, worker2, lapsed)
+    corrected = _patched(
+        record.review,
+        exit_answers={
+            "seen_alone_on": None,
+            "views_recorded_when_seen_alone": False,
+            "notes": "The youth centre visit was with his mother present: he has not been seen "
+            "alone.",
+        },
+    )
+    reviews.save_review(ctx, worker2, lapsed, corrected, expected_version=record.version)
     # A re-referral: the first approved case comes back within the window.
     clock.now = dt.datetime.combine(today, dt.time(9), dt.UTC)
-    again = _load(ready, reference="CR-DEMO-1001", closure_on=today + dt.timedelta(days=90))
+    again = _load(READY, reference="CR-DEMO-1001", closure_on=_days(today, 90))
     ids["re_referral"] = reviews.start_review(ctx, worker, again.case)
     return ids
+
+
+def _days(today: dt.date, days: int) -> dt.date:
+    return today + dt.timedelta(days=days)
+
+
+def _patched(
+    review: Review, *, exit_answers: dict[str, Any], rationales: dict[str, str] | None = None
+) -> Review:
+    """The review with some exit answers (and rationales) changed, validated again."""
+    answers = review.answers
+    update: dict[str, Any] = {
+        "answers": answers.model_copy(update={"exit": answers.exit.model_copy(update=exit_answers)})
+    }
+    if rationales is not None:
+        update["rationales"] = rationales
+    return Review.model_validate(review.model_copy(update=update).model_dump())

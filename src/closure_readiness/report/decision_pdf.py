@@ -30,9 +30,11 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from closure_readiness.checks import CheckResult, Finding, ReadinessReport, Resolution, Thresholds
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
+from closure_readiness.checks.report import NoticeKind
+from closure_readiness.core.answers_text import plain
 from closure_readiness.core.dates import human
 from closure_readiness.core.review import EvidenceItem, ManagerException, Review
-from closure_readiness.core.vocabulary import ClosureReason, Labelled
+from closure_readiness.core.vocabulary import ClosureReason, Labelled, Route
 from closure_readiness.report.fonts import BOLD, REGULAR, register_fonts
 
 AUTHOR = "Closure Readiness"
@@ -57,6 +59,7 @@ TINTS = {
 }
 
 PASSED = "Passed"
+NOT_ASKED = "Not asked on this route"
 RESULT_WORDS = {
     Resolution.OPEN: "Open",
     Resolution.RATIONALE: "Resolved by rationale",
@@ -76,6 +79,11 @@ DECIDED_BY_WORDS = {
     "withdrawn": "Withdrawn by",
 }
 NOT_RECORDED = "Not recorded"
+NOTICE_WORDS = {
+    NoticeKind.LAPSED: "Exception no longer applies",
+    NoticeKind.NOT_OVERRIDABLE: "Exception cannot be used",
+    NoticeKind.RESOLVED: "Exception no longer needed",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -298,6 +306,8 @@ def in_words(value: object) -> str:
         return human(value)
     if isinstance(value, list | tuple):
         return ", ".join(in_words(item) for item in value) if value else "None recorded"
+    if isinstance(value, dict | BaseModel):
+        return plain(value)  # labels and words, never raw values or JSON
     return str(value)
 
 
@@ -306,6 +316,17 @@ def _closure_reason(code: str) -> str:
         return ClosureReason(code).label
     except ValueError:
         return code
+
+
+def route_words(report: ReadinessReport) -> str:
+    """The closure route the checks were chosen for, in words."""
+    try:
+        return Route(report.route).label
+    except ValueError:
+        return (
+            f"Not recorded: checks {report.checks_version} did not choose the questions by "
+            "closure route"
+        )
 
 
 def _person(name: str | None, staff_id: str | None) -> str:
@@ -387,6 +408,7 @@ def _header(record: DecisionRecord) -> list[Flowable]:
         ("Case reference", record.case_reference),
         ("Type of involvement", case.involvement.label),
         ("Closure reason", _closure_reason(record.closure_reason)),
+        ("Closure route", route_words(record.report)),
         ("Proposed closure date", human(case.proposed_closure_on)),
         ("Team", record.team or NOT_RECORDED),
         ("Outcome", _p(f"<b>{text(_outcome(record.outcome))}</b>")),
@@ -430,6 +452,8 @@ def _signatures(record: DecisionRecord) -> list[Flowable]:
 
 
 def _check_result(result: CheckResult) -> str:
+    if not result.applicable:
+        return NOT_ASKED
     if result.passed:
         return PASSED
     words = [RESULT_WORDS[f.resolution] for f in result.findings]
@@ -451,6 +475,9 @@ def _finding_cell(finding: Finding, review: Review) -> list[Flowable]:
             f"granted by manager {text(finding.resolved_by)}{when}. "
             f"Reason: {text(finding.resolution_text)}"
         )
+        if granted is not None and granted.facts:
+            read = "; ".join(f"{name}: {value}" for name, value in granted.facts.items())
+            how += f" Granted while the check read: {text(read)}."
     elif finding.resolution is Resolution.RATIONALE:
         how = f"the worker's rationale: {text(finding.resolution_text)}"
     elif finding.resolution is Resolution.OPEN:
@@ -461,6 +488,8 @@ def _finding_cell(finding: Finding, review: Review) -> list[Flowable]:
         _p(f"<b>{word}</b>: {how}", SMALL),
         _p(f"Finding: {text(finding.message)}", SMALL),
     ]
+    if finding.lapsed:
+        cell.append(_p(f"<b>{text(finding.lapsed)}</b>", SMALL))
     evidence = ", ".join(finding.evidence) if finding.evidence else "none"
     cell.append(_p(f"Evidence: {text(evidence)}. Key: {text(finding.key)}", SMALL))
     return cell
@@ -468,7 +497,9 @@ def _finding_cell(finding: Finding, review: Review) -> list[Flowable]:
 
 def _readiness(record: DecisionRecord) -> list[Flowable]:
     report = record.report
-    by_result: dict[str, list[str]] = {word: [] for word in (PASSED, *RESULT_WORDS.values())}
+    by_result: dict[str, list[str]] = {
+        word: [] for word in (PASSED, *RESULT_WORDS.values(), NOT_ASKED)
+    }
     header = [_cell(h, SMALL_BOLD) for h in ("Check", "Title", "Level", "Result")]
     rows: list[list[Any]] = [header]
     extra: list[tuple[Any, ...]] = []
@@ -503,9 +534,32 @@ def _readiness(record: DecisionRecord) -> list[Flowable]:
     return [
         _p("Readiness report", H2),
         _p(f"<b>{text(report.summary())}</b>"),
+        _p(f"Closure route: {text(route_words(report))}.", BODY),
         _p(f"Checks by result. {text('; '.join(tally))}.", BODY),
         Spacer(1, 4),
         _table(rows, widths, extra=extra),
+        *_notices(report),
+    ]
+
+
+def _notices(report: ReadinessReport) -> list[Flowable]:
+    """Recorded exceptions that resolve nothing, and why: never silently left out."""
+    if not report.exception_notices:
+        return []
+    header = [_cell(h, SMALL_BOLD) for h in ("Check", "Exception", "Why it resolves nothing")]
+    rows: list[list[Any]] = [header]
+    for notice in report.exception_notices:
+        rows.append(
+            [
+                _cell(notice.check_id, SMALL),
+                _cell(NOTICE_WORDS.get(notice.kind, notice.kind.value), SMALL_BOLD),
+                _cell(notice.message, SMALL),
+            ]
+        )
+    widths = [27 * mm, 45 * mm, WIDTH - 72 * mm]
+    return [
+        _p("Recorded exceptions that resolve nothing", H3),
+        _table(rows, widths),
     ]
 
 

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from closure_readiness.checks import ReadinessReport
 from closure_readiness.report import decision_pdf, family_pdf
 from closure_readiness.report.decision_pdf import DecisionRecord
 from closure_readiness.report.export import decisions_csv, decisions_json
@@ -20,6 +21,7 @@ from closure_readiness.service.context import (
     Refused,
     Role,
 )
+from closure_readiness.service.decisions import recheck, under_current_checks
 from closure_readiness.service.records import SealedDecision
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, queries, repositories
@@ -46,11 +48,15 @@ class DecisionPage:
 @dataclass(frozen=True)
 class DecisionDetail:
     decision: SealedDecision
+    report: ReadinessReport
+    """The report the decision stands on, under the checks version it was sealed with."""
     trail: list[AuditEvent]
     integrity_problems: list[str]
     re_referrals: list[int]
     names: dict[str, str]
     returns_before: list[dict[str, Any]] = field(default_factory=list)
+    current: ReadinessReport | None = None
+    """What the current checks would say, when it was sealed under an earlier version."""
 
     @property
     def intact(self) -> bool:
@@ -182,6 +188,8 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
     sealed = SealedDecision.from_rows(row, outcome)
     return DecisionDetail(
         decision=sealed,
+        report=recheck(sealed),
+        current=under_current_checks(sealed),
         trail=trail,
         integrity_problems=problems,
         re_referrals=re_referrals,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from closure_readiness.checks import ReadinessReport, evaluate
+from closure_readiness.checks import CHECKS_VERSION, ReadinessReport, evaluate
 from closure_readiness.core.review import ManagerException, Review
 from closure_readiness.service.context import (
     Context,
@@ -46,6 +46,8 @@ class PendingException:
     check_title: str
     message: str
     """The finding as it stands now; empty when the data changed and the gap is gone."""
+    facts: dict[str, str] = field(default_factory=dict)
+    """What the check read (dates, statuses): kept with the exception if it is granted."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
                 request=ExceptionRequest.from_row(row),
                 check_title=title,
                 message=finding.message if finding else "",
+                facts=finding.facts if finding else {},
             )
         )
     return Queue(
@@ -142,13 +145,44 @@ def get_decision(ctx: Context, principal: Principal, decision_id: int) -> Sealed
     return SealedDecision.from_rows(row, outcome)
 
 
+def sealed_under_current_checks(decision: SealedDecision) -> bool:
+    """Whether the decision was sealed under the checks this code runs (CHECKS_VERSION)."""
+    return decision.checks_version == CHECKS_VERSION
+
+
 def recheck(decision: SealedDecision) -> ReadinessReport:
-    """The checks re-run on the sealed review, with its stored as-of date and thresholds."""
+    """The report the decision stands on, under the checks version it was sealed with.
+
+    Sealed under the current version: the checks re-run on the sealed review with its stored
+    as-of date and thresholds. Sealed under an earlier version: the sealed report itself, as
+    the worker signed it; the older checks are not kept, and today's checks are not the rules
+    it was signed against (see `under_current_checks` for what they would say).
+    """
+    if not sealed_under_current_checks(decision):
+        return decision.report
+    return evaluate(decision.review, as_of=decision.as_of, thresholds=decision.thresholds)
+
+
+def under_current_checks(decision: SealedDecision) -> ReadinessReport | None:
+    """What the current checks would say of a decision sealed under an earlier version.
+
+    The sealed review, read in the current schema (answers added since are "not recorded"),
+    evaluated as of the sealed as-of date with the sealed thresholds (settings added since
+    take their defaults). None when the decision was sealed under the current checks: then
+    `recheck` already is the current verdict. For the manager's judgement only: approval
+    still countersigns the sealed content and its sealed report.
+    """
+    if sealed_under_current_checks(decision):
+        return None
     return evaluate(decision.review, as_of=decision.as_of, thresholds=decision.thresholds)
 
 
 def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_seen: str) -> None:
-    """Approve the closure: re-run the checks on the sealed content and record the hash seen."""
+    """Approve the closure: re-check the sealed content and record the hash seen.
+
+    The checks re-run under the version the decision was sealed with; a decision sealed under
+    an earlier version stands on its sealed report (`recheck`).
+    """
     _require_manager(principal)
     now = ctx.now()
     try:
@@ -259,13 +293,21 @@ def decide_exception(
         if grant:
             review = Review.model_validate_json(review_row["content"])
             report = evaluate_review(ctx, review)
-            if request["finding_key"] not in {f.key for f in report.open_blockers}:
+            finding = next(
+                (f for f in report.open_blockers if f.key == request["finding_key"]), None
+            )
+            if finding is None:
                 raise Refused(
                     "The gap has changed since the exception was asked for; the worker must ask "
                     "again."
                 )
+            # What the manager saw, kept with the exception: when the facts change, the
+            # finding can say what changed since it was granted.
             exception = ManagerException(
-                finding=request["finding_key"],
+                finding=finding.key,
+                subject=finding.subject,
+                facts=finding.facts,
+                message=finding.message,
                 reason=reason,
                 manager=principal.staff_id,
                 granted_on=now.date(),

@@ -3,19 +3,28 @@ the auditor reads it with its audit trail and integrity. Linkable: ?decision=ID.
 
 from __future__ import annotations
 
-import json
+import re
+from typing import Any
 
 import streamlit as st
+from pydantic import BaseModel, ValidationError
 
 from closure_readiness.checks import ReadinessReport, Resolution
-from closure_readiness.checks.questions import THEMES
+from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
 from closure_readiness.core.answers_text import plain
 from closure_readiness.core.diff import changes
+from closure_readiness.core.review import Review
 from closure_readiness.service import auditing, decisions
 from closure_readiness.service.auditing import DecisionDetail
 from closure_readiness.service.context import Principal, Role, ServiceError
+from closure_readiness.service.records import SealedDecision
 from closure_readiness.views import fields, pages, session
-from closure_readiness.views.findings import RESOLUTION_WORDS, finding_box
+from closure_readiness.views.findings import (
+    RESOLUTION_WORDS,
+    exception_notices,
+    finding_box,
+    route_label,
+)
 from closure_readiness.views.safe import escape_markdown
 
 OUTCOME_WORDS = {
@@ -57,9 +66,12 @@ def page() -> None:
         getattr(st, flash[0])(flash[1])
     _integrity(detail)
     _signatures(detail)
-    report = decisions.recheck(decision)
-    _report(report, key=f"d{decision.id}")
+    report = detail.report
+    _report(report, decision, key=f"d{decision.id}")
     _rationales_and_exceptions(report, detail.names)
+    _rested_on(report)
+    if detail.current is not None:
+        _under_current_checks(detail.current, decision, key=f"d{decision.id}.now")
     if detail.returns_before:
         _changes_since_return(detail)
     if principal.role is Role.TEAM_MANAGER and decision.outcome == "submitted":
@@ -111,12 +123,31 @@ def _signatures(detail: DecisionDetail) -> None:
     st.text("\n".join(lines))
 
 
-def _report(report: ReadinessReport, *, key: str) -> None:
+def _route_line(report: ReadinessReport) -> None:
+    label = route_label(report)
+    if label:
+        st.markdown(f"Closure route: {label}")
+    else:
+        st.markdown(
+            f"Closure route: not recorded (checks {report.checks_version} did not choose the "
+            "questions by closure route)"
+        )
+
+
+def _report(report: ReadinessReport, decision: SealedDecision, *, key: str) -> None:
     st.header("Readiness report")
-    st.caption(
-        "Re-run on the sealed review with its stored as-of date and thresholds. "
-        f"{report.passed_count} of {len(report.results)} checks pass."
-    )
+    if decisions.sealed_under_current_checks(decision):
+        how = (
+            f"Re-run under checks {report.checks_version} on the sealed review, with its stored "
+            "as-of date and thresholds."
+        )
+    else:
+        how = (
+            f"The report sealed at sign-off under checks {decision.checks_version}. Those checks "
+            "are no longer kept, so it is shown as sealed, not re-run."
+        )
+    st.caption(f"{how} {report.summary()}")
+    _route_line(report)
     open_findings = report.open_findings
     if open_findings:
         st.error("Open gaps: this review cannot be approved as it stands.")
@@ -124,6 +155,7 @@ def _report(report: ReadinessReport, *, key: str) -> None:
             finding_box(finding, key=f"{key}.open.{index}")
     else:
         st.success("Nothing blocks approval.", icon=":material/task_alt:")
+    exception_notices(report.exception_notices)
 
 
 def _rationales_and_exceptions(report: ReadinessReport, names: dict[str, str]) -> None:
@@ -149,27 +181,110 @@ def _rationales_and_exceptions(report: ReadinessReport, names: dict[str, str]) -
             st.markdown(f"{label}{suffix}: " + escape_markdown(finding.resolution_text))
 
 
+def _rested_on(report: ReadinessReport) -> None:
+    """What each passing check rested on, so the manager judges the answers, not a tick."""
+    resting = [r for r in report.results if r.passed and r.applicable and r.rests_on]
+    if not resting:
+        return
+    with st.expander(f"What the passing checks rested on ({len(resting)})"):
+        for result in resting:
+            lines = [f"{result.id} {result.title}"]
+            lines += [f"    {question}: {answer}" for question, answer in result.rests_on]
+            st.text("\n".join(lines))
+    skipped = [r.id for r in report.results if not r.applicable]
+    if skipped:
+        st.caption(f"Not asked on this route ({len(skipped)}): {', '.join(skipped)}.")
+
+
+def _under_current_checks(current: ReadinessReport, decision: SealedDecision, *, key: str) -> None:
+    """A decision sealed under older checks: what today's checks say, for the manager's
+    judgement. Approval still countersigns the sealed review and its sealed report."""
+    st.header(f"Under the current checks ({current.checks_version})")
+    st.caption(
+        f"This review was signed off under checks {decision.checks_version}. Here is what the "
+        f"current checks say of the same sealed review, as of {decision.as_of:%d/%m/%Y}; "
+        "questions added since it was sealed show as not recorded. Approving still "
+        "countersigns the review as sealed (its hash above), not this report. "
+        f"{current.summary()}"
+    )
+    _route_line(current)
+    if current.open_findings:
+        st.warning(
+            f"Under the current checks ({current.checks_version}) this review has "
+            f"{len(current.open_findings)} open gap(s). Weigh them before you approve; "
+            "return it if they matter."
+        )
+        for index, finding in enumerate(current.open_findings):
+            finding_box(finding, key=f"{key}.open.{index}")
+    else:
+        st.success(
+            f"Under the current checks ({current.checks_version}) nothing blocks approval either.",
+            icon=":material/task_alt:",
+        )
+    exception_notices(current.exception_notices)
+
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def _step(value: Any, name: str, ident: str) -> tuple[str, Any]:
+    """One step along a changed path: its label, and the value there (None when absent)."""
+    if ident:
+        found = next((x for x in value or [] if getattr(x, "id", None) == ident), None)
+        return ident, found
+    if isinstance(value, BaseModel):
+        info = type(value).model_fields.get(name)
+        title = info.title if info is not None and info.title else name.replace("_", " ")
+        return title, getattr(value, name, None)
+    if isinstance(value, dict):
+        key = next((k for k in value if str(k) == name), None)
+        return (plain(key) if key is not None else name), value.get(key)
+    return name.replace("_", " "), None
+
+
+def _readable(path: str, before: Review, after: Review) -> tuple[str, str, str]:
+    """A changed path as a manager reads it: what, and the value before and after, in words."""
+    labels: list[str] = []
+    old: Any = before
+    new: Any = after
+    segments = _SEGMENT.findall(path)
+    if len(segments) > 1 and segments[0][0] == "answers":
+        theme = segments[1][0]
+        labels.append(THEMES_BY_KEY[theme].title if theme in THEMES_BY_KEY else theme)
+        old, new = getattr(before.answers, theme, None), getattr(after.answers, theme, None)
+        segments = segments[2:]
+    for name, ident in segments:
+        old_label, old = _step(old, name, ident)
+        new_label, new = _step(new, name, ident)
+        label = new_label if new is not None else old_label
+        if ident and labels:
+            labels[-1] = f"{labels[-1]} {label}"
+        else:
+            labels.append(label)
+    what = " · ".join(labels)
+    return what[:1].upper() + what[1:], plain(old), plain(new)
+
+
 def _changes_since_return(detail: DecisionDetail) -> None:
     previous = detail.returns_before[-1]
     st.subheader("What changed since it was returned")
     reasons = previous["reasons"]
     st.caption("Reasons for returning it: " + escape_markdown(reasons.get("overall", "")))
-    current = detail.decision.review.model_dump(mode="json")
-    found = changes(previous["review"], current)
+    current = detail.decision.review
+    try:
+        earlier = Review.model_validate(previous["review"])
+    except ValidationError:
+        st.warning("The review as returned could not be read, so the changes cannot be shown.")
+        return
+    found = changes(earlier.model_dump(mode="json"), current.model_dump(mode="json"))
     if not found:
         st.warning("Nothing in the review changed since it was returned.")
         return
-    st.dataframe(
-        [
-            {
-                "What": change.path,
-                "Before": json.dumps(change.before, ensure_ascii=False),
-                "After": json.dumps(change.after, ensure_ascii=False),
-            }
-            for change in found
-        ],
-        hide_index=True,
-    )
+    rows = []
+    for change in found:
+        what, before, after = _readable(change.path, earlier, current)
+        rows.append({"What": what, "Before": before, "After": after})
+    st.dataframe(rows, hide_index=True)
 
 
 def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
@@ -183,6 +298,12 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
         "Approving countersigns exactly this content. Its hash is shown so the record shows "
         f"what you approved: `{decision.content_hash[:16]}…`"
     )
+    if detail.current is not None and detail.current.open_findings:
+        st.info(
+            f"Approving countersigns the review as sealed under checks {decision.checks_version}. "
+            f"The current checks ({detail.current.checks_version}) find "
+            f"{len(detail.current.open_findings)} open gap(s) in it, shown above."
+        )
     if st.button(
         "Approve the closure (countersign)",
         type="primary",

@@ -11,7 +11,7 @@ import types
 import typing
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 from pydantic import BaseModel
@@ -25,6 +25,13 @@ from closure_readiness.core.vocabulary import Labelled
 EARLIEST = dt.date(1990, 1, 1)
 LATEST = dt.date(2100, 12, 31)
 DATE_FORMAT = "DD/MM/YYYY"
+NOT_RECORDED = "Not recorded"
+"""How an answer nobody has given yet is shown: never as the hopeful answer."""
+YES, NO = "Yes", "No"
+YES_NO_OPTIONS = (NOT_RECORDED, YES, NO)
+CITED_LABEL = "Evidence this answer relies on"
+
+E = TypeVar("E", bound=Enum)
 
 
 def _strip_annotated(annotation: Any) -> Any:
@@ -65,6 +72,39 @@ def problems_at(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> lis
     return [p.message for p in problems if p.loc[: len(loc)] == loc and p.loc]
 
 
+def yes_no(label: str, value: bool | None, *, key: str, help: str | None = None) -> bool | None:
+    """A yes-or-no question that may not be answered yet: "Not recorded", "Yes", "No".
+
+    Stores None, True or False. The options are words, so what is checked is what is shown.
+    """
+    current = NOT_RECORDED if value is None else (YES if value else NO)
+    picked = st.radio(
+        label,
+        YES_NO_OPTIONS,
+        index=YES_NO_OPTIONS.index(current),
+        key=key,
+        help=help,
+        horizontal=True,
+    )
+    return None if picked == NOT_RECORDED else picked == YES
+
+
+def optional_choice(
+    label: str, choices: type[E], value: E | None, *, key: str, help: str | None = None
+) -> E | None:
+    """A choice from a vocabulary that may not be made yet: "Not recorded" comes first."""
+    options: list[Any] = [NOT_RECORDED, *choices]
+    picked = st.selectbox(
+        label,
+        options,
+        index=options.index(value) if value is not None else 0,
+        format_func=_label,
+        key=key,
+        help=help,
+    )
+    return None if picked == NOT_RECORDED or picked is None else choices(picked)
+
+
 def field_widget(
     name: str,
     field: FieldInfo,
@@ -73,6 +113,7 @@ def field_widget(
     key: str,
     evidence: list[EvidenceItem],
     errors: list[str],
+    cited_label: str = CITED_LABEL,
 ) -> Any:
     """One widget for one field; returns the value it now holds (JSON-compatible)."""
     label = (field.title or name.replace("_", " ")).capitalize()
@@ -83,9 +124,9 @@ def field_widget(
     if name == "cited":
         by_id = {item.id: item for item in evidence}
         options = list(by_id)
-        chosen = [ref for ref in value if ref in by_id]
+        chosen = [ref for ref in value or [] if ref in by_id]
         result = st.multiselect(
-            "Evidence this answer relies on",
+            cited_label,
             options,
             default=chosen,
             format_func=lambda ref: evidence_label(by_id[ref]),
@@ -93,6 +134,8 @@ def field_widget(
             help="Pick items from the evidence register. Add missing items there first.",
             placeholder="Choose evidence items",
         )
+    elif annotation is bool and optional:
+        result = yes_no(label, value, key=key, help=help_text)
     elif annotation is bool:
         result = st.checkbox(label, value=bool(value), key=key, help=help_text)
     elif annotation is dt.date:
@@ -108,19 +151,21 @@ def field_widget(
         )
         result = picked.isoformat() if isinstance(picked, dt.date) else None
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
-        options_enum: list[Any] = list(annotation)
-        if optional:
-            options_enum = [None, *options_enum]
         current_enum = annotation(value) if value is not None else None
-        picked_enum = st.selectbox(
-            label,
-            options_enum,
-            # A new list item has no value yet for a required choice: show it unchosen.
-            index=options_enum.index(current_enum) if current_enum in options_enum else None,
-            format_func=lambda option: "Not named" if option is None else _label(option),
-            key=key,
-            help=help_text,
-        )
+        if optional:
+            picked_enum = optional_choice(label, annotation, current_enum, key=key, help=help_text)
+        else:
+            options_enum: list[Any] = list(annotation)
+            picked_enum = st.selectbox(
+                label,
+                options_enum,
+                # A new list item has no value yet for a required choice: show it unchosen.
+                index=options_enum.index(current_enum) if current_enum in options_enum else None,
+                format_func=_label,
+                key=key,
+                help=help_text,
+                placeholder="Choose",
+            )
         result = picked_enum.value if picked_enum is not None else None
     elif origin is list and _is_enum(typing.get_args(annotation)[0]):
         enum_type = typing.get_args(annotation)[0]
@@ -129,7 +174,7 @@ def field_widget(
             for option in st.multiselect(
                 label,
                 list(enum_type),
-                default=[enum_type(v) for v in value],
+                default=[enum_type(v) for v in value or []],
                 format_func=_label,
                 key=key,
                 help=help_text,
@@ -178,6 +223,7 @@ def model_fields(
     loc: tuple[int | str, ...],
     skip: tuple[str, ...] = (),
     list_editor: Callable[[str, FieldInfo, list[Any]], list[Any]] | None = None,
+    cited_label: str = CITED_LABEL,
 ) -> dict[str, Any]:
     """Widgets for every simple field of a model; lists of models go to `list_editor`."""
     updated = dict(current)
@@ -199,6 +245,7 @@ def model_fields(
             key=f"{key}.{name}",
             evidence=evidence,
             errors=problems_at(problems, (*loc, name)),
+            cited_label=cited_label,
         )
     return updated
 
@@ -216,6 +263,8 @@ def item_model(field: FieldInfo) -> type[BaseModel]:
 
 def plain_value(value: Any) -> str:
     """A stored value as people read it: labels for choices, dates as 4/3/2025, yes/no."""
+    if value is None:
+        return NOT_RECORDED.lower()
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Labelled):
@@ -223,7 +272,7 @@ def plain_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"{value:%d/%m/%Y}"
     if isinstance(value, BaseModel):
-        return "; ".join(answer_lines(value))
+        return "; ".join(answer_lines(value, skip=()))
     if isinstance(value, dict):
         return "; ".join(f"{plain_value(k)}: {plain_value(v)}" for k, v in value.items())
     if isinstance(value, list):
@@ -231,12 +280,24 @@ def plain_value(value: Any) -> str:
     return str(value)
 
 
-def answer_lines(model: BaseModel, *, skip: tuple[str, ...] = ("cited",)) -> list[str]:
-    """'Title: value' for every field that holds something, in the model's own words."""
+def answer_lines(
+    model: BaseModel, *, skip: tuple[str, ...] = ("cited",), unrecorded: bool = False
+) -> list[str]:
+    """'Title: value' for every field that holds something, in the model's own words.
+
+    With `unrecorded`, a question still unanswered (a choice or yes/no left at "not recorded")
+    is listed as such, so a summary never hides what is missing.
+    """
     lines = []
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
-        if name in skip or value in (None, "", [], {}):
+        if name in skip:
+            continue
+        if value is None and unrecorded:
+            annotation, optional = _unwrap_optional(field.annotation)
+            if not (optional and (annotation is bool or _is_enum(annotation))):
+                continue
+        elif value in (None, "", [], {}):
             continue
         title = (field.title or name.replace("_", " ")).capitalize()
         lines.append(f"{title}: {plain_value(value)}")

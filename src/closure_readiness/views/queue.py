@@ -61,6 +61,12 @@ def page() -> None:
             st.caption(f"Asked by {request.requested_by} · {session.london(request.requested_at)}")
             if pending.message:
                 st.markdown("The gap: " + escape_markdown(pending.message))
+                if pending.facts:
+                    read = "; ".join(f"{name}: {value}" for name, value in pending.facts.items())
+                    st.caption(
+                        "What the check read (if any of it changes, the exception stops "
+                        "applying): " + escape_markdown(read)
+                    )
             else:
                 st.warning("The gap has changed since this was asked; granting is not possible.")
             st.markdown("The caseworker's reasoning: " + escape_markdown(request.worker_reason))

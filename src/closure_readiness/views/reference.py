@@ -7,6 +7,7 @@ import streamlit as st
 from closure_readiness.checks import REGISTRY
 from closure_readiness.checks.questions import THEMES
 from closure_readiness.checks.runner import CHECKS_VERSION
+from closure_readiness.core.vocabulary import Route
 from closure_readiness.views.findings import LEVEL_ICONS, LEVEL_WORDS
 
 
@@ -15,7 +16,8 @@ def page() -> None:
     st.write(
         f"Checks version {CHECKS_VERSION}. Blockers stop sign-off; an overridable blocker can be "
         "resolved by a team manager's written exception. Cautions need a rationale. Notes never "
-        "block."
+        "block. The closure reason decides the closure route, and each check applies on the "
+        "routes it names."
     )
     for theme in THEMES:
         with st.expander(f"{theme.title}: {theme.question}"):
@@ -29,5 +31,11 @@ def page() -> None:
                 )
                 st.markdown(
                     f"- Asks: {spec.question}\n- Satisfied by: {spec.satisfied_by}\n"
-                    f"- What to do: {spec.hint}"
+                    f"- What to do: {spec.hint}\n- Applies to: {_routes(spec.routes)}"
                 )
+
+
+def _routes(routes: frozenset[Route]) -> str:
+    if routes >= frozenset(Route):
+        return "every closure route"
+    return "; ".join(route.label for route in Route if route in routes)

@@ -11,10 +11,10 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
-from closure_readiness.checks import Resolution
+from closure_readiness.checks import REGISTRY, CheckResult, Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
 from closure_readiness.core.errors import FieldProblem, explain
-from closure_readiness.core.review import Answers, Case, Review
+from closure_readiness.core.review import Answers, Case, Review, RouteAnswer
 from closure_readiness.core.vocabulary import (
     Agency,
     Direction,
@@ -27,7 +27,15 @@ from closure_readiness.service import reviews
 from closure_readiness.service.context import Conflict, Principal, Role, ServiceError
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import fields, session
-from closure_readiness.views.findings import finding_box, progress_line, theme_of
+from closure_readiness.views.findings import (
+    CASE_STEP,
+    exception_notices,
+    finding_box,
+    progress_line,
+    route_label,
+    step_of,
+    step_of_check,
+)
 from closure_readiness.views.safe import escape_markdown
 
 STATUS_WORDS = {
@@ -187,54 +195,94 @@ def _step_menu(record: ReviewRecord, step: str) -> None:
         st.rerun()
 
 
+NOT_STARTED = "Not started"
+GAPS_REMAIN = "Gaps remain"
+COMPLETE = "Complete"
+NOT_NEEDED = "Not needed for this route"
+
+
+def _step_results(record: ReviewRecord, step: str) -> list[CheckResult]:
+    return [r for r in record.report.results if step_of_check(r.id) == step]
+
+
+def _waiting_for_reason(record: ReviewRecord, step: str) -> bool:
+    """The closure route step cannot be judged until the closure reason is recorded."""
+    return step == "route" and record.review.case.closure_reason is None
+
+
+def _not_needed(record: ReviewRecord, step: str) -> bool:
+    """No check at this step applies on this review's closure route."""
+    results = _step_results(record, step)
+    return (
+        bool(results)
+        and not any(r.applicable for r in results)
+        and not _waiting_for_reason(record, step)
+    )
+
+
+def _not_needed_text(record: ReviewRecord) -> str:
+    label = route_label(record.report)
+    return f"{NOT_NEEDED}: {label}" if label else NOT_NEEDED
+
+
+def _counts(record: ReviewRecord, step: str) -> str:
+    findings = [f for f in record.report.open_findings if step_of(f) == step]
+    blockers = sum(f.level == "blocker" for f in findings)
+    cautions = sum(f.level == "caution" for f in findings)
+    counts = []
+    if blockers:
+        counts.append(f"{blockers} blocker{'s' if blockers > 1 else ''}")
+    if cautions:
+        counts.append(f"{cautions} caution{'s' if cautions > 1 else ''}")
+    return ", ".join(counts)
+
+
+def _step_status(record: ReviewRecord, step: str) -> str:
+    """Complete only when answered with nothing open; untouched defaults are not started."""
+    if _not_needed(record, step):
+        return _not_needed_text(record)
+    open_here = [f for f in record.report.open_findings if step_of(f) == step]
+    if step == CASE_STEP:
+        answered = True  # the case facts are entered to start the review
+    else:
+        answered = getattr(record.review.answers, step) != getattr(Answers(), step)
+    if not answered:
+        return NOT_STARTED
+    return GAPS_REMAIN if open_here else COMPLETE
+
+
 def _task_list(record: ReviewRecord) -> None:
     st.header("Task list")
     st.write("Work through the steps in any order. Sign-off opens once nothing blocks it.")
     report = record.report
-    defaults = Answers()
-    for name, title in (
-        ("case", "Case details"),
-        ("evidence", "Evidence register"),
-        ("incidents", "Incidents"),
-    ):
-        count = {
-            "case": 1,
-            "evidence": len(record.review.evidence),
-            "incidents": len(record.review.incidents),
-        }[name]
-        status = "Complete" if count else "Not started"
-        if name == "incidents" and not count:
-            status = "None recorded"
-        _task_row(record, name, title, status, "")
+    label = route_label(report)
+    if record.review.case.closure_reason is None:
+        st.info(
+            "Record the closure reason at Case details: it decides which steps this closure "
+            "needs. Until then every step is asked.",
+            icon=":material/info:",
+        )
+    elif label:
+        st.markdown(f"**Closure route:** {label}")
+    _task_row(record, CASE_STEP, "Case details", _step_status(record, CASE_STEP))
+    evidence_count, incident_count = len(record.review.evidence), len(record.review.incidents)
+    _task_row(record, "evidence", "Evidence register", COMPLETE if evidence_count else NOT_STARTED)
+    _task_row(record, "incidents", "Incidents", COMPLETE if incident_count else "None recorded")
     for theme in THEMES:
-        findings = [f for f in report.open_findings if theme_of(f) == theme.key]
-        blockers = sum(f.level == "blocker" for f in findings)
-        cautions = sum(f.level == "caution" for f in findings)
-        touched = getattr(record.review.answers, theme.key) != getattr(defaults, theme.key)
-        if not findings:
-            status = "Complete"
-        elif touched:
-            status = "Gaps remain"
-        else:
-            status = "Not started"
-        counts = []
-        if blockers:
-            counts.append(f"{blockers} blocker{'s' if blockers > 1 else ''}")
-        if cautions:
-            counts.append(f"{cautions} caution{'s' if cautions > 1 else ''}")
-        _task_row(record, theme.key, theme.title, status, ", ".join(counts))
+        _task_row(record, theme.key, theme.title, _step_status(record, theme.key))
     sign_status = (
         "Cannot start yet"
         if report.open_blockers
         else ("Ready to sign off" if report.sign_off_possible else "Rationales needed")
     )
-    _task_row(record, "sign_off", "Check and sign off", sign_status, "")
+    _task_row(record, "sign_off", "Check and sign off", sign_status, counts=False)
 
 
 _STATUS_ICONS = {
-    "Complete": ":material/check_circle:",
-    "Gaps remain": ":material/error:",
-    "Not started": ":material/radio_button_unchecked:",
+    COMPLETE: ":material/check_circle:",
+    GAPS_REMAIN: ":material/error:",
+    NOT_STARTED: ":material/radio_button_unchecked:",
+    NOT_NEEDED: ":material/do_not_disturb_on:",
     "None recorded": ":material/remove:",
     "Cannot start yet": ":material/lock:",
     "Ready to sign off": ":material/task_alt:",
@@ -242,7 +290,9 @@ _STATUS_ICONS = {
 }
 
 
-def _task_row(record: ReviewRecord, name: str, title: str, status: str, counts: str) -> None:
+def _task_row(
+    record: ReviewRecord, name: str, title: str, status: str, *, counts: bool = True
+) -> None:
     left, right = st.columns([3, 4], vertical_alignment="center")
     left.button(
         title,
@@ -253,7 +303,9 @@ def _task_row(record: ReviewRecord, name: str, title: str, status: str, counts: 
         icon=":material/arrow_forward:",
         disabled=name == "sign_off" and status == "Cannot start yet",
     )
-    right.markdown(f"{_STATUS_ICONS[status]} {status}" + (f" · {counts}" if counts else ""))
+    shown = _counts(record, name) if counts else ""
+    icon = _STATUS_ICONS[status.split(":", 1)[0]]
+    right.markdown(f"{icon} {status}" + (f" · {shown}" if shown else ""))
 
 
 def _reload(record: ReviewRecord) -> ReviewRecord:
@@ -261,10 +313,54 @@ def _reload(record: ReviewRecord) -> ReviewRecord:
     return reviews.get_review(session.context(), principal, record.id)
 
 
+def _route_fields(record: ReviewRecord) -> set[str]:
+    """The closure route step's questions that this review's route asks (from what its
+    applicable checks read): a transfer is not asked about adult services."""
+    return {
+        path.split(".", 1)[1]
+        for result in _step_results(record, "route")
+        if result.applicable and result.id in REGISTRY
+        for path in REGISTRY[result.id].reads
+        if path.startswith("route.")
+    }
+
+
+def _route_intro(record: ReviewRecord) -> None:
+    """What the closure route step rests on: the closure reason recorded at Case details."""
+    reason = record.review.case.closure_reason
+    if reason is None:
+        st.warning(
+            "The closure reason is not recorded yet. Record it at Case details: it decides "
+            "which questions this closure must answer.",
+            icon=":material/warning:",
+        )
+    else:
+        st.markdown(
+            f"**Closure reason:** {reason.label}  \n**Closure route:** {route_label(record.report)}"
+        )
+    st.button(
+        "Change the closure reason at Case details",
+        key=_key(record.id, "route", "to_case"),
+        on_click=_set_step,
+        args=(CASE_STEP,),
+        icon=":material/arrow_forward:",
+        type="tertiary",
+    )
+
+
 def _theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     theme = THEMES_BY_KEY[theme_key]
     st.header(theme.question)
     st.caption(f"{theme.title} · {theme.learning}")
+    not_needed = _not_needed(record, theme_key)
+    if not_needed:
+        st.info(
+            f"**{_not_needed_text(record)}.** No check at this step applies to this closure "
+            "route, so nothing here blocks sign-off. You can still record notes.",
+            icon=":material/do_not_disturb_on:",
+        )
+    if theme_key == "route":
+        _route_intro(record)
     st.write(theme.guidance)
     with st.expander("Red flags to look for"):
         st.write(theme.red_flags)
@@ -279,6 +375,17 @@ def _theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     summary = st.container()
     model = type(getattr(record.review.answers, theme_key))
     loc: tuple[int | str, ...] = ("answers", theme_key)
+    skip: tuple[str, ...] = ("notes",)
+    if theme_key == "route":
+        asked = _route_fields(record)
+        skip = (
+            *skip,
+            *(
+                name
+                for name in RouteAnswer.model_fields
+                if name not in asked and not (name == "cited" and asked)
+            ),
+        )
 
     def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
         return _list_editor(record, theme_key, name, field, items, problems)
@@ -290,7 +397,7 @@ def _theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         evidence=list(record.review.evidence),
         problems=problems,
         loc=loc,
-        skip=("notes",),
+        skip=skip,
         list_editor=list_editor,
     )
     if theme_key == "family":
@@ -313,14 +420,17 @@ def _theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     return record
 
 
-def _step_findings(record: ReviewRecord, theme_key: str) -> None:
+def _step_findings(record: ReviewRecord, step: str) -> None:
     st.subheader("This step's checks")
-    results = [r for r in record.report.results if r.theme == theme_key]
+    results = [r for r in _step_results(record, step) if r.applicable]
     passed = [r for r in results if r.passed]
     for result in results:
         for index, finding in enumerate(result.findings):
             finding_box(finding, key=_key(record.id, "step", finding.key, index))
-    st.caption(f"{len(passed)} of {len(results)} checks at this step pass.")
+    if results:
+        st.caption(f"{len(passed)} of {len(results)} checks at this step pass.")
+    else:
+        st.caption("No check at this step applies to this closure route.")
 
 
 def _list_editor(
@@ -334,6 +444,8 @@ def _list_editor(
     model = fields.item_model(field)
     title = (field.title or name).capitalize()
     st.markdown(f"**{title}**")
+    evidence = list(record.review.evidence)
+    cited_label = _cited_label(model)
     updated = []
     for index, item in enumerate(items):
         with st.container(border=True):
@@ -342,9 +454,10 @@ def _list_editor(
                     model,
                     item,
                     key=_key(record.id, theme_key, name, index),
-                    evidence=[],
+                    evidence=evidence,
                     problems=problems,
                     loc=("answers", theme_key, name, index),
+                    cited_label=cited_label,
                 )
             )
             st.button(
@@ -360,9 +473,10 @@ def _list_editor(
             model,
             model.model_construct().model_dump(mode="json") if _constructible(model) else {},
             key=_key(record.id, theme_key, name, "new"),
-            evidence=[],
+            evidence=evidence,
             problems=[],
             loc=(),
+            cited_label=cited_label,
         )
         if st.form_submit_button("Add", icon=":material/add:"):
             document = record.review.model_dump(mode="json")
@@ -372,6 +486,12 @@ def _list_editor(
                 st.session_state[_problems_key(record.id)] = found
             st.rerun()
     return updated
+
+
+def _cited_label(model: Any) -> str:
+    """'Evidence for this plan outcome or safety goal': named after the item's first field."""
+    first = next(iter(model.model_fields.values()))
+    return f"Evidence for this {first.title or 'entry'}"
 
 
 def _constructible(model: Any) -> bool:
@@ -386,39 +506,67 @@ def _remove_item(review_id: int, path: tuple[str, ...], index: int) -> None:
     for part in path:
         target = target[part]
     del target[index]
-    _commit(record, document, step=path[1] if len(path) > 1 else "case")
+    _commit(record, document, step=path[1] if path[0] == "answers" else path[0])
     _regenerate(review_id)
+
+
+_UNANSWERED_FACTOR = {"status": FactorStatus.NOT_ASSESSED.value, "response": "", "agency": None}
 
 
 def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, Any]:
     st.markdown("**Family factors**")
+    st.caption(
+        "For each factor present, name the plan element or onward support and the agency that "
+        "provides it."
+    )
     result: dict[str, Any] = {}
     for factor in FamilyFactor:
-        value = current.get(factor.value, {"status": "not_assessed", "response": ""})
-        left, right = st.columns(2)
-        status = left.selectbox(
+        value = {**_UNANSWERED_FACTOR, **current.get(factor.value, {})}
+        status_col, response_col, agency_col = st.columns([2, 3, 2])
+        status = status_col.selectbox(
             factor.label,
             list(FactorStatus),
             index=list(FactorStatus).index(FactorStatus(value["status"])),
             format_func=lambda option: option.label,
             key=_key(record.id, "family", factor.value, "status"),
         )
-        response = right.text_input(
+        response = response_col.text_input(
             f"{factor.label}: plan element or onward support",
             value=value.get("response", ""),
             max_chars=200,
             key=_key(record.id, "family", factor.value, "response"),
         )
-        chosen = {"status": getattr(status, "value", None), "response": response}
+        with agency_col:
+            agency = fields.optional_choice(
+                f"{factor.label}: agency that provides it",
+                Agency,
+                Agency(value["agency"]) if value.get("agency") else None,
+                key=_key(record.id, "family", factor.value, "agency"),
+            )
+        chosen = {
+            "status": getattr(status, "value", None),
+            "response": response,
+            "agency": agency.value if agency is not None else None,
+        }
         # A factor never answered stays absent: opening the step must not save a new version.
-        if factor.value in current or chosen != {"status": "not_assessed", "response": ""}:
+        if factor.value in current or chosen != _UNANSWERED_FACTOR:
             result[factor.value] = chosen
     return result
 
 
+CASE_LIST_ADD = {
+    "previous_closures": "Add a previous closure",
+    "orders": "Add a statutory order",
+}
+
+
 def _case_step(record: ReviewRecord) -> ReviewRecord:
     st.header("Case details")
-    st.write("The case reference is fixed; everything else can be corrected here.")
+    st.write(
+        "The case reference is fixed; everything else can be corrected here. The closure reason "
+        'decides which steps this closure needs; leave a fact as "Not recorded" only until '
+        "you know it."
+    )
     document = record.review.model_dump(mode="json")
     problems: list[FieldProblem] = st.session_state.pop(_problems_key(record.id), [])
     summary = st.container()
@@ -443,6 +591,7 @@ def _case_step(record: ReviewRecord) -> ReviewRecord:
         record = _reload(record)
     with summary:
         _error_summary(problems)
+    _step_findings(record, CASE_STEP)
     return record
 
 
@@ -451,8 +600,10 @@ def _case_list_editor(
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
     st.markdown(f"**{(field.title or name).capitalize()}**")
+    if not items:
+        st.caption("None recorded.")
     for index, item in enumerate(items):
-        st.text(f"Closed {item['closed_on']}, re-referred {item.get('re_referred_on') or 'no'}")
+        st.text("; ".join(fields.answer_lines(model.model_validate(item), unrecorded=True)))
         st.button(
             "Remove",
             key=_key(record.id, "case", name, index, "remove"),
@@ -462,13 +613,13 @@ def _case_list_editor(
     with st.form(_key(record.id, "case", name, "add"), clear_on_submit=True):
         new_item = fields.model_fields(
             model,
-            {"closed_on": None, "re_referred_on": None},
+            {},
             key=_key(record.id, "case", name, "new"),
             evidence=[],
             problems=[],
             loc=(),
         )
-        if st.form_submit_button("Add a previous closure"):
+        if st.form_submit_button(CASE_LIST_ADD.get(name, "Add")):
             document = record.review.model_dump(mode="json")
             document["case"][name] = [*items, new_item]
             found = _commit(record, document, step="case")
@@ -558,11 +709,11 @@ def _evidence_step(record: ReviewRecord) -> ReviewRecord:
             if remove.form_submit_button("Remove this item"):
                 document = record.review.model_dump(mode="json")
                 document["evidence"] = [e for e in document["evidence"] if e["id"] != chosen]
-                cited_in = []
-                for theme, answer in document["answers"].items():
-                    if chosen in answer.get("cited", []):
-                        answer["cited"] = [ref for ref in answer["cited"] if ref != chosen]
-                        cited_in.append(THEMES_BY_KEY[theme].title)
+                cited_in = [
+                    THEMES_BY_KEY[theme].title
+                    for theme, answer in document["answers"].items()
+                    if _drop_citation(answer, chosen)
+                ]
                 found = _commit(record, document, step="evidence")
                 st.session_state[_problems_key(record.id)] = found
                 if not found and cited_in:
@@ -573,6 +724,22 @@ def _evidence_step(record: ReviewRecord) -> ReviewRecord:
                 _regenerate(record.id)
                 st.rerun()
     return _reload(record)
+
+
+def _drop_citation(node: Any, ref: str) -> bool:
+    """Remove `ref` from every evidence list in an answer, plan outcomes included."""
+    dropped = False
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == "cited" and isinstance(value, list) and ref in value:
+                node[name] = [cited for cited in value if cited != ref]
+                dropped = True
+            else:
+                dropped = _drop_citation(value, ref) or dropped
+    elif isinstance(node, list):
+        for value in node:
+            dropped = _drop_citation(value, ref) or dropped
+    return dropped
 
 
 def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -> dict[str, Any]:
@@ -741,6 +908,13 @@ def _sign_off_step(record: ReviewRecord) -> ReviewRecord:
             report = record.report
     with summary:
         _error_summary(problems)
+    if report.exception_notices:
+        st.subheader("Exceptions that no longer resolve a gap")
+        st.write(
+            "Your manager granted these exceptions earlier. Read why each one no longer "
+            "applies before you sign off."
+        )
+        exception_notices(report.exception_notices)
     st.subheader("Attestation")
     st.markdown(reviews.ATTESTATION)
     attested = st.checkbox("I confirm the statement above", key=_key(record.id, "attest"))
@@ -777,17 +951,37 @@ def _sign_off_step(record: ReviewRecord) -> ReviewRecord:
     return record
 
 
+CASE_SUMMARY_SKIP = ("case_reference", "allocated_worker", "team")
+
+
 def _answers_summary(record: ReviewRecord, *, change_links: bool) -> None:
     review = record.review
     by_id = {item.id: item for item in review.evidence}
+    with st.container(border=True):
+        st.markdown("**Case details**")
+        lines = fields.answer_lines(review.case, skip=CASE_SUMMARY_SKIP, unrecorded=True)
+        st.text("\n".join(lines))
+        if change_links:
+            st.button(
+                "Change case details",
+                key=_key(record.id, "summary", CASE_STEP),
+                on_click=_set_step,
+                args=(CASE_STEP,),
+            )
+    route_skip = tuple(
+        name for name in RouteAnswer.model_fields if name not in _route_fields(record)
+    )
     for theme in THEMES:
         answer = getattr(review.answers, theme.key)
         with st.container(border=True):
             st.markdown(f"**{theme.title}**: {theme.question}")
+            if _not_needed(record, theme.key):
+                st.caption(_not_needed_text(record) + ".")
             cited = [fields.evidence_label(by_id[ref]) for ref in answer.cited if ref in by_id]
             if cited:
                 st.text("Evidence cited:\n" + "\n".join(cited))
-            lines = fields.answer_lines(answer)
+            skip = ("cited", *route_skip) if theme.key == "route" else ("cited",)
+            lines = fields.answer_lines(answer, skip=skip, unrecorded=True)
             st.text("\n".join(lines) if lines else "Nothing recorded.")
             if change_links:
                 st.button(
@@ -827,6 +1021,9 @@ def _gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
             finding_box(
                 finding, key=_key(record.id, "panel", finding.key, index), go_to_step=_set_step
             )
+    if report.exception_notices:
+        st.markdown(f"**Exceptions to read ({len(report.exception_notices)})**")
+        exception_notices(report.exception_notices)
     _exception_requests(record, editable=editable)
     resolved = [
         f for f in report.findings() if f.resolution in (Resolution.RATIONALE, Resolution.EXCEPTION)

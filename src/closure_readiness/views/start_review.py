@@ -17,6 +17,10 @@ def page() -> None:
     principal: Principal = st.session_state["principal"]
     st.title("Start a closure review")
     st.write("Enter the case reference from the case record (never a name) and the basic facts.")
+    st.caption(
+        'Leave a fact as "Not recorded" if you do not know it yet: the review will show it '
+        "as a gap until you record it at Case details."
+    )
     problems = st.session_state.pop("start_problems", [])
     if problems:
         lines = "\n".join(f"- {escape_markdown(str(p))}" for p in problems)
@@ -52,24 +56,35 @@ def page() -> None:
             format=fields.DATE_FORMAT,
             key="start.proposed_closure_on",
         )
-        reason = st.selectbox(
+        reason = fields.optional_choice(
             "Closure reason",
-            list(ClosureReason),
-            index=6,
-            format_func=lambda o: o.label,
+            ClosureReason,
+            None,
             key="start.closure_reason",
+            help="The reason decides which questions the review asks (a transfer, a move to "
+            "adult services, a closure after assessment, or services ending because things "
+            "changed).",
         )
         left, right = st.columns(2)
-        risk_open = left.selectbox(
-            "Risk level at opening",
-            list(RiskLevel),
-            format_func=lambda o: o.label,
-            key="start.risk_at_opening",
-        )
-        risk_now = right.selectbox(
-            "Risk level now", list(RiskLevel), format_func=lambda o: o.label, key="start.risk_now"
-        )
-        exploitation = st.checkbox("Exploitation concern flagged", key="start.exploitation")
+        with left:
+            risk_open = fields.optional_choice(
+                "Risk level at opening", RiskLevel, None, key="start.risk_at_opening"
+            )
+        with right:
+            risk_now = fields.optional_choice(
+                "Risk level now", RiskLevel, None, key="start.risk_now"
+            )
+        left, right = st.columns(2)
+        with left:
+            exploitation = fields.yes_no(
+                "Exploitation concern flagged", None, key="start.exploitation"
+            )
+        with right:
+            orders = fields.yes_no(
+                "A statutory order is in force (referral order, licence...)",
+                None,
+                key="start.orders_in_force",
+            )
         reviews_held = st.number_input(
             "Plan reviews held",
             min_value=0,
@@ -91,6 +106,7 @@ def page() -> None:
         "risk_at_opening": getattr(risk_open, "value", None),
         "risk_now": getattr(risk_now, "value", None),
         "exploitation_concern": exploitation,
+        "orders_in_force": orders,
         "plan_reviews_held": int(reviews_held),
     }
     try:

@@ -20,11 +20,6 @@ from closure_readiness.evidence.register import (
     oldest,
 )
 
-HARD_TO_ESCAPE = (
-    "Child Safeguarding Practice Review Panel, 'It was hard to escape: safeguarding children at "
-    "risk from criminal exploitation' (2020)"
-)
-
 
 @check(
     id="change.E001",
@@ -205,8 +200,9 @@ def concern_after(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     hint="Ask school, police, health or youth work what they have seen change, and cite it. "
     "'No reports since March' is not change.",
     routes=CHANGE,
-    source=HARD_TO_ESCAPE + ": the absence of reported incidents was taken as a sign that "
-    "risk had reduced.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "hmip-inspection-rhianna-2014 and nspcc-summary-adam-2022: the absence of new reports was "
+    "read as progress.",
 )
 def nothing_independent(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     if not change_evidence(review) or independent_change_evidence(review):
@@ -230,8 +226,9 @@ def nothing_independent(review: Review, *, as_of: dt.date, thresholds: Threshold
     "case open, or ask your manager for an exception, if one is not met.",
     overridable=True,
     routes=CHANGE,
-    source="Local child safeguarding practice reviews summarised in the NSPCC case review "
-    "repository: cases closed or stepped down while plan outcomes were unmet.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "sutton-child-v-lcspr and hmip-inspection-rhianna-2014: the case closed or stepped down "
+    "while the plan's outcomes were unmet.",
 )
 def outcomes_unmet(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     outcomes = review.answers.change.plan_outcomes

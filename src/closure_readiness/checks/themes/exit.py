@@ -138,8 +138,9 @@ def not_seen_alone(review: Review, *, as_of: dt.date, thresholds: Thresholds) ->
     overridable=True,
     routes=LOCAL_END,
     reads=("exit.step_down", "exit.review_point_on", "exit.escalation_role"),
-    source="Croydon Safeguarding Children Board, Vulnerable Adolescents Thematic Review (2019): "
-    "step-down to early help without oversight of whether it worked.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "sutton-child-v-lcspr and newham-chris-2018: step-down with no one reviewing whether it was"
+    " working.",
 )
 def no_review_point(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     answer = review.answers.exit

@@ -53,8 +53,9 @@ def unplanned(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list
     overridable=True,
     routes=NOT_ENDED,
     reads=("family.adults",),
-    source="Croydon Safeguarding Children Board, Vulnerable Adolescents Thematic Review (2019), "
-    "and Newham SCR 'Chris' (2018): the household and family network were not fully known.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "the local learning review (intrafamilial alongside contextual needs); no published review "
+    "in the corpus states it, see tests/fidelity/SOURCES.md.",
 )
 def adults_unchecked(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     adults = [adult for adult in review.answers.family.adults if meaningful(adult.role)]

@@ -61,6 +61,9 @@ def facts_missing(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     overridable=True,
     routes=ALL_ROUTES,
     reads=("case.orders_in_force", "case.orders"),
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "croydon-child-q-2019 and kingston-tom-and-vic-2013: orders and bail conditions running, or"
+    " ending, around the time support stopped.",
 )
 def order_running(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     case = review.case
@@ -159,8 +162,9 @@ def no_chronology(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     overridable=True,
     routes=TRANSFER,
     reads=("route.police_force_told_on", "route.new_school_told_on"),
-    source="Child Safeguarding Practice Review Panel, 'It was hard to escape' (2020): moving a "
-    "child out of area without the new area's agencies knowing did not protect them.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "national-panel-it-was-hard-to-escape-2020 and waltham-forest-child-c-2020: moves between "
+    "areas without the new area's agencies knowing.",
 )
 def new_area_not_told(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     answer = review.answers.route

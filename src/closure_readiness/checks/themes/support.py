@@ -88,8 +88,9 @@ def unmet_need(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> lis
     "with your manager.",
     overridable=True,
     routes=STAYING,
-    source="Croydon Safeguarding Children Board, Child Q serious case review (2019), and Newham "
-    "SCR 'Chris' (2018): offers declined by the family ended the support.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "newham-chris-2018 (the family declined and nothing else was offered), croydon-"
+    "child-q-2019, nspcc-summary-adam-2022.",
 )
 def declined_only(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     return [
@@ -116,8 +117,9 @@ def declined_only(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     "worker); parenting support alone does not reach risk outside the home.",
     overridable=True,
     routes=STAYING,
-    source="Child Safeguarding Practice Review Panel, 'It was hard to escape' (2020): "
-    "responses focused on parents while the harm was outside the home.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "national-panel-it-was-hard-to-escape-2020, newham-chris-2018, croydon-vulnerable-"
+    "adolescents-2019, hackney-child-c-2020: family-focused responses to harm outside the home.",
 )
 def wrong_focus(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     if review.case.exploitation_concern is not True:

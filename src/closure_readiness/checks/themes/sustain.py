@@ -48,8 +48,9 @@ def nothing_continues(review: Review, *, as_of: dt.date, thresholds: Thresholds)
     "not hold.",
     overridable=True,
     routes=LOCAL_END,
-    source="Croydon Safeguarding Children Board, Vulnerable Adolescents Thematic Review (2019): "
-    "repeated short interventions opened and closed without lasting change.",
+    source="Published reviews in tests/fidelity/SOURCES.md: "
+    "hackney-child-c-2020 and croydon-vulnerable-adolescents-2019: repeated referrals and short"
+    " interventions without lasting change.",
 )
 def repeated_plans(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
     earlier = review.case.previous_closures
