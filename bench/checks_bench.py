@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bench.harness import Measurement, compare
-from closure_readiness.checks import evaluate
+from closure_readiness.checks import REGISTRY, evaluate
 from closure_readiness.core.review import Review
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def run(repeat: int) -> list[Measurement]:
     assert len(review.evidence) == 30
     return [
         compare(
-            "all 44 checks, review with 30 evidence items",
+            f"all {len(REGISTRY)} checks, review with 30 evidence items",
             lambda: evaluate(review),
             "pydantic validation of the same review",
             lambda: Review.model_validate_json(text),
