@@ -16,6 +16,7 @@ from closure_readiness.core.dates import add_working_days, human
 from closure_readiness.core.review import Review
 from closure_readiness.core.text import meaningful
 from closure_readiness.core.vocabulary import Agency, Route
+from closure_readiness.evidence.register import current_concerns
 
 TRANSFER = frozenset({Route.TRANSFER})
 TRANSITION = frozenset({Route.TRANSITION})
@@ -140,16 +141,30 @@ def no_transfer_meeting(review: Review, *, as_of: dt.date, thresholds: Threshold
     id="route.E005",
     title="Chronology and case summary not sent",
     question="Has the receiving authority been sent the chronology and case summary?",
-    satisfied_by="The date the chronology and case summary were sent is recorded.",
+    satisfied_by="The date the chronology and case summary were sent is recorded, on or after "
+    "the newest incident or agency concern (a summary older than what happened since is out "
+    "of date).",
     hint="Send the chronology and case summary to the receiving authority and record the date.",
     overridable=True,
     routes=TRANSFER,
     reads=("route.chronology_sent_on",),
 )
 def no_chronology(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    if review.answers.route.chronology_sent_on is not None:
+    sent = review.answers.route.chronology_sent_on
+    if sent is None:
+        return [Problem("The chronology and case summary have not been sent.")]
+    later = current_concerns(review, after=sent, up_to=as_of)
+    if not later:
         return []
-    return [Problem("The chronology and case summary have not been sent.")]
+    newest = later[-1]
+    return [
+        Problem(
+            f"The chronology and case summary were sent on {human(sent)}, before "
+            f"{len(later)} later incident(s) or concern(s), the newest {newest.id}: the receiving "
+            "authority has an out-of-date picture.",
+            facts=(("sent on", sent.isoformat()), ("newest since", newest.id)),
+        )
+    ]
 
 
 @check(

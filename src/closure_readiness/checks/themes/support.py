@@ -111,8 +111,10 @@ def declined_only(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     title="Onward support does not fit the risk outside the home",
     question="Where the risk is outside the home, does any onward service work with the young "
     "person?",
-    satisfied_by="No exploitation concern, or at least one remaining need is met by a service "
-    "recorded as working with the young person. Whom each service works with must be recorded.",
+    satisfied_by="No exploitation concern, or at least one onward service that goes on after "
+    "closure (referred, accepted, awaiting triage or signposted) is recorded as working with "
+    "the young person. An offer the family declined does not count. Whom each service works "
+    "with must be recorded.",
     hint="Add support that works with the young person (youth work, mentoring, a substance use "
     "worker); parenting support alone does not reach risk outside the home.",
     overridable=True,
@@ -122,11 +124,19 @@ def declined_only(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     "adolescents-2019, hackney-child-c-2020: family-focused responses to harm outside the home.",
 )
 def wrong_focus(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    if review.case.exploitation_concern is not True:
-        return []
-    needs = [n for n in review.answers.support.needs if n.status in (*_MADE, *_WEAK)]
+    answer = review.answers.support
+    if review.case.exploitation_concern is not True or not answer.remaining_needs:
+        return []  # support.E001 asks whether needs remain
+    needs = [n for n in answer.needs if n.status in (*_MADE, *_WEAK)]
     if not needs:
-        return []  # support.E001 asks for needs; nothing here to judge
+        return [
+            Problem(
+                "The risk is outside the home, but no onward service goes on after closure: "
+                "every offer was declined or not made.",
+                subject="focus",
+                facts=(("services going on", "none"),),
+            )
+        ]
     unknown = [n.need for n in needs if n.focus is None]
     if unknown:
         return [
