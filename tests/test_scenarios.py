@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from closure_readiness.core.review import SCHEMA_VERSION
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXPECTED_FILE = EXAMPLES / "expected.json"
@@ -64,3 +66,12 @@ def test_every_scenario_file_is_listed_in_expected_json_and_nothing_else_is() ->
 def test_there_are_at_least_ten_scenarios_two_of_them_ready() -> None:
     assert len(SCENARIOS) >= 10
     assert len([path for path in SCENARIOS if path.stem.startswith("ready-")]) >= 2
+
+
+def test_every_scenario_is_written_for_the_current_schema_version() -> None:
+    stale = [
+        path.name
+        for path in SCENARIOS
+        if json.loads(path.read_text(encoding="utf-8")).get("schema_version") != SCHEMA_VERSION
+    ]
+    assert stale == []

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from closure_readiness.core.dates import weeks
 from closure_readiness.core.review import Answer, Case, EvidenceItem, Incident, Review
+from closure_readiness.core.text import meaningful
 from closure_readiness.core.vocabulary import Agency, Direction, EvidenceKind, Involvement
 
 _NOT_CHANGE = (EvidenceKind.ATTENDANCE, EvidenceKind.ABSENCE_OF_REPORTS)
@@ -22,9 +23,12 @@ def case_holding_agency(case: Case) -> Agency:
     return _CASE_HOLDER.get(case.involvement, Agency.CHILDRENS_SOCIAL_CARE)
 
 
-def cited_items(review: Review, answer: Answer) -> list[EvidenceItem]:
+def cited_items(review: Review, answer: Answer | list[str]) -> list[EvidenceItem]:
+    """The evidence items cited, leaving out any whose "what it shows" is a placeholder:
+    an item that shows "tbc" shows nothing."""
     by_id = {item.id: item for item in review.evidence}
-    return [by_id[ref] for ref in answer.cited if ref in by_id]
+    refs = answer if isinstance(answer, list) else answer.cited
+    return [by_id[ref] for ref in refs if ref in by_id and meaningful(by_id[ref].shows)]
 
 
 def change_evidence(review: Review) -> list[EvidenceItem]:

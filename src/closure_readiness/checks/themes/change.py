@@ -8,6 +8,7 @@ from closure_readiness.checks.registry import CHANGE, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.dates import human, weeks
 from closure_readiness.core.review import EvidenceItem, Incident, Review
+from closure_readiness.core.text import meaningful
 from closure_readiness.core.vocabulary import Direction, EvidenceKind, OutcomeStatus
 from closure_readiness.evidence.register import (
     case_holding_agency,
@@ -220,8 +221,8 @@ def nothing_independent(review: Review, *, as_of: dt.date, thresholds: Threshold
     id="change.E007",
     title="Plan outcomes not achieved",
     question="Has each outcome or safety goal of the plan been met, with evidence?",
-    satisfied_by="Every plan outcome recorded as met, each citing evidence. None recorded, or "
-    "one partly met or not met, blocks.",
+    satisfied_by="Every plan outcome recorded as met, each citing evidence that a professional "
+    "observed or a record shows. None recorded, or one partly met or not met, blocks.",
     hint="Record each outcome of the plan and whether it was met, citing the evidence; keep the "
     "case open, or ask your manager for an exception, if one is not met.",
     overridable=True,
@@ -231,24 +232,27 @@ def nothing_independent(review: Review, *, as_of: dt.date, thresholds: Threshold
     "while the plan's outcomes were unmet.",
 )
 def outcomes_unmet(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
-    outcomes = review.answers.change.plan_outcomes
+    outcomes = [o for o in review.answers.change.plan_outcomes if meaningful(o.outcome)]
     if not outcomes:
         return [Problem("No plan outcomes or safety goals are recorded.", subject="none")]
     problems = []
     for outcome in outcomes:
         status = outcome.status
         facts = (("achieved", status.label if status else "not recorded"),)
+        seen = [i for i in cited_items(review, outcome.cited) if i.kind.is_independent_kind]
         if status is not OutcomeStatus.MET:
             word = status.label.lower() if status else "not recorded as met or not"
             problems.append(
                 Problem(f"'{outcome.outcome}' is {word}.", subject=outcome.outcome, facts=facts)
             )
-        elif not outcome.cited:
+        elif not seen:
             problems.append(
                 Problem(
-                    f"'{outcome.outcome}' is recorded as met but cites no evidence.",
+                    f"'{outcome.outcome}' is recorded as met, but no evidence a professional "
+                    "observed or a record shows is cited for it (accounts and opinions are not "
+                    "enough).",
                     subject=outcome.outcome,
-                    facts=(*facts, ("evidence", "none")),
+                    facts=(*facts, ("evidence", ", ".join(outcome.cited) or "none")),
                 )
             )
     return problems

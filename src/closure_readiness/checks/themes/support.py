@@ -17,6 +17,8 @@ _MADE = (ReferralStatus.REFERRED, ReferralStatus.ACCEPTED, ReferralStatus.AWAITI
 
 def _need_gap(need: Need) -> str:
     """Why one need has nobody who will act, or "" when someone will."""
+    if not meaningful(need.need):
+        return "does not say what the need is"
     if need.status is ReferralStatus.NONE:
         return "has no referral"
     if need.status is ReferralStatus.DECLINED_BY_FAMILY:
