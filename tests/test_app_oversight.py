@@ -33,15 +33,18 @@ from app_support import (
     open_page,
     open_step,
     point_app_at,
+    rendered_markdown,
     seeded_database,
 )
 from closure_readiness.checks import Resolution
+from closure_readiness.checks.report import NoticeKind
 from closure_readiness.core.review import Review
-from closure_readiness.core.vocabulary import Agency
+from closure_readiness.core.vocabulary import Agency, ClosureReason, Route
 from closure_readiness.demo.seed import shifted
 from closure_readiness.service import auditing, decisions, reviews, staff
 from closure_readiness.service.auditing import DecisionQuery
 from closure_readiness.service.context import SYSTEM, NotFound, Refused, Role
+from workflow_fixtures import insert_v1_decision
 
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 SEEDED_APPROVED = {"CR-DEMO-1001", "CR-DEMO-1002", "CR-DEMO-1010"}
@@ -110,6 +113,11 @@ def _submitted(
         document["evidence"][0]["shows"] = shows
     review_id = _prepared(demo, document, subject)
     return review_id, _signed_off(demo, review_id, subject)
+
+
+def _submitted_with_document(demo: DemoDatabase, document: dict[str, Any]) -> tuple[int, int]:
+    review_id = _prepared(demo, document)
+    return review_id, _signed_off(demo, review_id)
 
 
 def _exception_request(demo: DemoDatabase, reference: str) -> tuple[int, int, str]:
@@ -439,6 +447,155 @@ def test_a_manager_who_signed_off_is_told_another_manager_must_countersign(
     # The other manager of the team can.
     other = app_test("manager", page="decision", query={"decision": str(decision_id)})
     assert not other.button(key=f"approve.{decision_id}").disabled
+
+
+def test_the_decision_page_shows_the_route_and_what_each_passing_check_rested_on(
+    demo: DemoDatabase,
+) -> None:
+    decision_id = _pending_decision(demo, "submitted")  # CR-DEMO-1004: a transfer (RC5)
+
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert "Closure route: Transfer to another local authority" in _text_of(at.markdown)
+    assert "Nothing blocks approval." in _text_of(at.success)
+    (rested,) = [e for e in at.expander if str(e.label).startswith("What the passing checks")]
+    lines = "\n".join(str(t.value) for t in rested.text)
+    assert "route.E003 Transfer not accepted in writing" in lines
+    assert "Transfer: receiving authority: Northmoor County Council children's services" in lines
+    assert "Lead agency after closure: Another local authority" in lines
+    assert "Date last seen alone: " in lines
+    assert "Views recorded then: yes" in lines
+    # Words, never stored values: no raw codes, ISO dates or JSON.
+    assert "another_local_authority" not in lines
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", lines)
+    assert "{" not in lines
+    assert "[" not in lines
+    assert any(c.startswith("Not asked on this route (") for c in _text_of(at.caption))
+
+
+def test_what_a_check_rested_on_is_shown_as_text_never_as_markdown(demo: DemoDatabase) -> None:
+    beacon = "![x](http://127.0.0.1:9/beacon.png)"
+    document = _ready_document("CR-TEST-2103")
+    document["answers"]["exit"]["lead_role"] = f"Senior youth worker {beacon}"
+    _, decision_id = _submitted_with_document(demo, document)
+
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert any(
+        f"Lead professional (role): Senior youth worker {beacon}" in str(t.value) for t in at.text
+    )
+    assert [body for body in rendered_markdown(at) if "![" in body] == []
+
+
+def test_a_decision_sealed_under_older_checks_shows_what_the_current_checks_would_say(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _prepared(demo, _ready_document("CR-TEST-2101"))
+    decision_id = insert_v1_decision(demo.context(), demo.principal("caseworker"), review_id)
+
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    assert any(s.startswith("Integrity verified") for s in _text_of(at.success))
+    headings = _headings(at)
+    assert headings.index("Readiness report") < headings.index("Under the current checks (2.0.0)")
+    assert headings.index("Under the current checks (2.0.0)") < headings.index("Your decision")
+    captions = " ".join(_text_of(at.caption))
+    assert "The report sealed at sign-off under checks 1.0.0" in captions
+    assert "Sign-off possible: 44 of 44 checks pass" in captions
+    assert "signed off under checks 1.0.0" in captions
+    assert "Nothing blocks approval." in _text_of(at.success)  # as sealed
+    warnings = _text_of(at.warning)
+    assert any(w.startswith("Under the current checks (2.0.0) this review has") for w in warnings)
+    shown = all_text(at)
+    assert "exit.E005" in shown  # no review point for the step-down: a 2.0.0 question
+    assert "Closure route: Needs met: services end because things changed" in shown
+    approve = at.button(key=f"approve.{decision_id}")
+    assert not approve.disabled
+
+    approve.click().run()
+
+    assert not at.exception
+    assert any(s.startswith("Closure approved.") for s in _text_of(at.success))
+    sealed = decisions.get_decision(demo.context(), demo.principal("auditor"), decision_id)
+    assert sealed.outcome == "approved"
+    assert sealed.checks_version == "1.0.0"
+    assert sealed.hash_seen == sealed.content_hash
+
+
+def test_an_exception_that_resolves_nothing_is_shown_on_the_decision_page(
+    demo: DemoDatabase,
+) -> None:
+    review_id, request_id, key = _exception_request(demo, "CR-TEST-2102")
+    ctx = demo.context()
+    decisions.decide_exception(ctx, demo.principal("manager"), request_id, grant=True, reason="Ok.")
+    worker = demo.principal("caseworker")
+    record = reviews.get_review(ctx, worker, review_id)
+    document = record.review.model_dump(mode="json")
+    document["answers"]["exit"]["notified"] = ["school", "police", "voluntary"]
+    reviews.save_review(
+        ctx, worker, review_id, Review.model_validate(document), expected_version=record.version
+    )
+    decision_id = _signed_off(demo, review_id)
+
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+
+    assert not at.exception
+    notices = [_unescaped(i) for i in _text_of(at.info) if "exit.E003" in i]
+    assert len(notices) == 1
+    assert notices[0].startswith("**Exception no longer needed** · `exit.E003`")
+    assert "the gap it covered is closed" in notices[0]
+    assert not at.button(key=f"approve.{decision_id}").disabled
+    assert key not in {
+        f.key
+        for f in decisions.recheck(
+            decisions.get_decision(ctx, demo.principal("manager"), decision_id)
+        ).findings()
+    }
+
+
+def test_the_demo_seeds_each_state_each_route_and_a_lapsed_exception(
+    demo: DemoDatabase,
+) -> None:
+    ctx, manager = demo.context(), demo.principal("manager")
+    seen = {label: reviews.get_review(ctx, manager, rid) for label, rid in demo.ids.items()}
+    assert {label: record.status for label, record in seen.items()} == {
+        "approved": "approved",
+        "approved_2": "approved",
+        "returned": "returned",
+        "submitted": "submitted",
+        "submitted_2": "submitted",
+        "draft_parent_only": "draft",
+        "draft_remand": "draft",
+        "draft_new": "draft",
+        "withdrawn": "withdrawn",
+        "approved_with_exception": "approved",
+        "draft_lapsed_exception": "draft",
+        "re_referral": "draft",
+    }
+    for label in ("approved", "approved_2", "returned", "submitted", "submitted_2"):
+        assert seen[label].report.sign_off_possible, label
+        assert seen[label].review.schema_version == 2
+    assert seen["submitted"].review.case.closure_reason == ClosureReason.RC5
+    assert seen["submitted"].report.route == Route.TRANSFER
+    assert seen["submitted_2"].report.route == Route.TRANSITION
+    assert seen["submitted_2"].review.case.age_on(seen["submitted_2"].report.as_of) == 18
+
+    def open_ids(label: str) -> set[str]:
+        return {f.check_id for f in seen[label].report.open_findings}
+
+    # Blocked for a clear reason: nobody but the parent sees change; no plan for release.
+    assert {"change.E002", "change.E003", "change.E006"} <= open_ids("draft_parent_only")
+    assert {"cause.E002", "cause.W002"} <= open_ids("draft_remand")
+    assert open_ids("draft_lapsed_exception") == {"exit.E004"}
+    lapsed = seen["draft_lapsed_exception"]
+    (finding,) = lapsed.report.open_findings
+    assert finding.lapsed.startswith("Exception no longer applies: seen alone on: ")
+    assert "→ not recorded" in finding.lapsed
+    assert [n.kind for n in lapsed.report.exception_notices] == [NoticeKind.LAPSED]
+    assert [r.status for r in lapsed.exception_requests] == ["granted"]
 
 
 # The auditor's Decisions page

@@ -206,7 +206,7 @@ def test_an_exception_stops_applying_when_the_facts_it_was_granted_against_chang
     finding = next(f for f in report.open_blockers if f.check_id == "exit.E004")
     assert finding.resolution is Resolution.OPEN
     assert "Exception no longer applies" in finding.lapsed
-    assert "seen alone on: 2025-04-25 → not recorded" in finding.lapsed
+    assert "seen alone on: 25/04/2025 → not recorded" in finding.lapsed
     assert [n.kind for n in report.exception_notices] == [NoticeKind.LAPSED]
 
 

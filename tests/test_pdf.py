@@ -16,8 +16,9 @@ from pypdf import PdfReader
 
 from closure_readiness.checks import evaluate
 from closure_readiness.core.review import Review
+from closure_readiness.core.vocabulary import Agency
 from closure_readiness.report.decision_pdf import DecisionRecord, decision_record_pdf, london_time
-from closure_readiness.report.family_pdf import explained_terms, family_summary_pdf
+from closure_readiness.report.family_pdf import FROM_AGENCY, explained_terms, family_summary_pdf
 from closure_readiness.report.fonts import font_path
 
 EXAMPLE = "ready-three-agencies-sustained-change.json"
@@ -50,7 +51,7 @@ def _record(review: Review, **changes: Any) -> DecisionRecord:
         "review_id": 17,
         "case_reference": review.case.case_reference,
         "team": review.case.team,
-        "closure_reason": review.case.closure_reason.value,
+        "closure_reason": review.case.closure_reason.value if review.case.closure_reason else "",
         "signed_by": "SW-014",
         "signed_by_name": "Sam Worker",
         "signed_at": "2025-05-30T10:15:00+00:00",
@@ -81,10 +82,13 @@ def _resolved_review(repo_root: Path) -> Review:
     document["answers"]["change"]["notes"] = f"{' '.join(HOSTILE)}\n{VIETNAMESE}"
     document["incidents"][0]["summary"] = CYRILLIC
     failing = evaluate(Review.model_validate(document))
-    key = next(f.key for f in failing.findings() if f.check_id == "exit.E003")
+    gap = next(f for f in failing.findings() if f.check_id == "exit.E003")
     document["exceptions"] = [
         {
-            "finding": key,
+            "finding": gap.key,
+            "subject": gap.subject,
+            "facts": gap.facts,
+            "message": gap.message,
             "reason": EXCEPTION_REASON,
             "manager": "TM-002",
             "granted_on": "2025-05-29",
@@ -140,21 +144,76 @@ def test_record_names_the_case_and_every_check(
         assert result.id in text, result.id
 
 
-def test_record_says_in_words_how_each_gap_was_resolved(record_pdf: bytes) -> None:
+def _applying(record: DecisionRecord) -> int:
+    return sum(result.applicable for result in record.report.results)
+
+
+def test_record_says_in_words_how_each_gap_was_resolved(
+    record_pdf: bytes, resolved_record: DecisionRecord
+) -> None:
     text = _flat("\n".join(_pages(record_pdf)))
     assert "Resolved by exception" in text
     assert "granted by manager TM-002 on 29 May 2025" in text
     assert EXCEPTION_REASON in text
     assert "Resolved by rationale" in text
     assert RATIONALE in text
-    assert "Passed: 42" in text
+    assert f"Passed: {_applying(resolved_record) - 2};" in text  # two resolved, not passed
 
 
 def test_record_without_gaps_says_passed_and_never_resolved(ready_record: DecisionRecord) -> None:
     text = _flat("\n".join(_pages(decision_record_pdf(ready_record))))
-    assert "Passed: 44" in text
+    assert f"Passed: {_applying(ready_record)};" in text
     assert "Resolved by exception: 0" in text
     assert "Resolved by rationale: 0" in text
+
+
+def test_checks_a_route_does_not_ask_are_said_so_not_passed(ready_record: DecisionRecord) -> None:
+    skipped = [r.id for r in ready_record.report.results if not r.applicable]
+    assert skipped  # a closure where things changed asks nothing about transfers
+    text = _flat("\n".join(_pages(decision_record_pdf(ready_record))))
+    assert f"Not asked on this route: {len(skipped)} ({', '.join(skipped)})" in text
+
+
+def test_record_names_the_closure_route_in_words(
+    record_pdf: bytes, resolved_record: DecisionRecord, repo_root: Path
+) -> None:
+    text = _flat("\n".join(_pages(record_pdf)))
+    assert "Closure route Needs met: services end because things changed" in text
+    assert "Closure route: Needs met: services end because things changed." in text
+    transfer = Review.model_validate_json(
+        (repo_root / "examples" / "ready-transfer-to-another-authority.json").read_text("utf-8")
+    )
+    text = _flat("\n".join(_pages(decision_record_pdf(_record(transfer)))))
+    assert "Closure route: Transfer to another local authority." in text
+    assert '"transfer"' not in text
+    assert "Route.TRANSFER" not in text
+
+
+def test_record_lists_exceptions_that_resolve_nothing(repo_root: Path) -> None:
+    document = _document(repo_root)
+    document["answers"]["exit"]["lead_role"] = "tbc"  # exit.E001: no manager may override it
+    gap = next(
+        f
+        for f in evaluate(Review.model_validate(document)).open_blockers
+        if f.check_id == "exit.E001"
+    )
+    document["answers"]["exit"]["lead_role"] = "Senior youth worker"
+    document["exceptions"] = [
+        {
+            "finding": gap.key,
+            "reason": "Agreed in supervision.",
+            "manager": "TM-002",
+            "granted_on": "2025-05-29",
+        }
+    ]
+    record = _record(Review.model_validate(document))
+    assert [n.kind.value for n in record.report.exception_notices] == ["not_overridable"]
+
+    text = _flat("\n".join(_pages(decision_record_pdf(record))))
+
+    assert "Recorded exceptions that resolve nothing" in text
+    assert "Exception cannot be used" in text
+    assert "The exception for exit.E001 is ignored" in text
 
 
 def test_record_shows_signatures_hashes_and_times_in_london(record_pdf: bytes) -> None:
@@ -333,3 +392,46 @@ def test_first_page_renders_to_png(
     images = list(tmp_path.glob(f"{which}*.png"))
     assert len(images) == 1
     assert images[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_agency_has_words_for_the_family() -> None:
+    assert set(FROM_AGENCY) == set(Agency)
+
+
+@pytest.mark.parametrize(
+    ("example", "says"),
+    [
+        (
+            "ready-transfer-to-another-authority.json",
+            "Your case is moving to Northmoor County Council children's services, who have "
+            "agreed to take it on.",
+        ),
+        (
+            "ready-transition-at-18-to-adult-services.json",
+            "Now that you are an adult, adult social care have agreed to support you.",
+        ),
+    ],
+)
+def test_family_summary_says_who_takes_the_case_on(
+    repo_root: Path, example: str, says: str
+) -> None:
+    review = Review.model_validate_json((repo_root / "examples" / example).read_text("utf-8"))
+    record = _record(review)
+
+    text = _flat("\n".join(_pages(family_summary_pdf(record))))
+
+    assert says in text
+    assert not CHECK_ID.search(text)
+    assert "other_local_authority" not in text
+    assert "adult_social_care" not in text
+
+
+def test_family_summary_names_change_seen_by_any_agency(repo_root: Path) -> None:
+    document = _document(repo_root)
+    document["evidence"][2]["agency"] = "probation"  # cited as change; new in schema 2
+    document["case"]["involved_agencies"] = ["school", "police", "probation"]
+    record = _record(Review.model_validate(document))
+
+    text = _flat("\n".join(_pages(family_summary_pdf(record))))
+
+    assert "From the probation service: Youth worker sees steady attendance" in text

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from closure_readiness.checks import Resolution, Thresholds
+from closure_readiness.checks import CHECKS_VERSION, Resolution, Thresholds
+from closure_readiness.checks.report import NoticeKind
+from closure_readiness.core.canonical import content_hash
 from closure_readiness.core.review import ManagerException, Review
-from closure_readiness.service import decisions, reviews, staff
+from closure_readiness.service import auditing, decisions, reviews, staff
 from closure_readiness.service.context import (
     SYSTEM,
     Conflict,
@@ -34,7 +36,10 @@ from workflow_fixtures import (
     caution_review,
     copy_context,
     finding_key,
+    grant,
     held_open,
+    insert_v1_decision,
+    late_seen_alone_review,
     make_context,
     prepare,
     prepare_ready,
@@ -284,6 +289,64 @@ def test_countersign_refuses_a_decision_row_forged_around_the_service(
     assert reviews.get_review(ctx, team.worker, review_id).status == "returned"
 
 
+def test_a_decision_sealed_under_checks_1_0_0_stands_on_its_sealed_report(
+    ctx: Context, team: Team
+) -> None:
+    review_id = prepare_ready(ctx, team.worker)
+    decision_id = insert_v1_decision(ctx, team.worker, review_id)
+
+    sealed = decisions.get_decision(ctx, team.manager, decision_id)
+    assert sealed.checks_version == "1.0.0"
+    assert sealed.review.schema_version == 2  # the version 1 JSON is read in the current shape
+    assert sealed.review.case.case_reference == "CR-2025-0412"
+    report = decisions.recheck(sealed)
+    assert report == sealed.report
+    assert report.checks_version == "1.0.0"
+    assert report.sign_off_possible
+    assert len(report.results) == 44
+    assert report.route == ""
+    # What checks 2.0.0 would say: the same sealed review, as of the sealed date.
+    current = decisions.under_current_checks(sealed)
+    assert current is not None
+    assert current.checks_version == CHECKS_VERSION == "2.0.0"
+    assert current.as_of == sealed.as_of == dt.date(2025, 5, 30)
+    assert current.route == "change"
+    assert not current.sign_off_possible
+    assert {"change.E007", "exit.E005", "family.E002"} <= {
+        f.check_id for f in current.open_blockers
+    }
+    detail = auditing.decision_detail(ctx, team.auditor, decision_id)
+    assert detail.intact, detail.integrity_problems
+    assert detail.report == sealed.report
+    assert detail.current == current
+    with reading(ctx.db_path) as db:
+        assert verify(db).intact
+
+    # The manager countersigns the sealed hash: the report it was sealed with has no gaps.
+    approve(ctx, team.manager, decision_id)
+
+    approved = decisions.get_decision(ctx, team.auditor, decision_id)
+    assert approved.outcome == "approved"
+    assert approved.hash_seen == approved.content_hash == sealed.content_hash
+    assert auditing.decision_detail(ctx, team.auditor, decision_id).intact
+
+
+def test_a_decision_sealed_under_the_current_checks_is_re_run_not_read(
+    ctx: Context, team: Team
+) -> None:
+    _, decision_id = submit(ctx, team.worker)
+    sealed = decisions.get_decision(ctx, team.manager, decision_id)
+    assert sealed.checks_version == CHECKS_VERSION
+    assert decisions.under_current_checks(sealed) is None
+    # Re-run, not read: a sealed report claiming a gap does not survive the re-run.
+    claimed = sealed.report.model_copy(update={"sign_off_possible": False})
+    rerun = decisions.recheck(dataclasses.replace(sealed, report=claimed))
+    assert rerun.sign_off_possible
+    assert [(r.id, r.passed, r.findings) for r in rerun.results] == [
+        (r.id, r.passed, r.findings) for r in sealed.report.results
+    ]
+
+
 # Return --------------------------------------------------------------------------------------
 
 
@@ -448,6 +511,117 @@ def test_an_exception_cannot_be_asked_for_twice_while_pending(ctx: Context, team
         )
 
     assert len(reviews.get_review(ctx, team.worker, review_id).exception_requests) == 1
+
+
+def test_a_granted_exception_keeps_what_the_manager_saw(ctx: Context, team: Team) -> None:
+    review_id = prepare(ctx, team.worker, unnotified_review())
+    gap = next(
+        f
+        for f in reviews.get_review(ctx, team.worker, review_id).report.open_blockers
+        if f.check_id == "exit.E003"
+    )
+
+    grant(ctx, team.worker, team.manager, review_id, "exit.E003")
+
+    (exception,) = reviews.get_review(ctx, team.worker, review_id).review.exceptions
+    assert exception.finding == gap.key
+    assert exception.subject == "voluntary"
+    assert exception.message == gap.message
+    assert "Voluntary or community sector has not been notified" in exception.message
+    assert exception.facts == gap.facts
+
+
+def test_an_exception_for_not_seen_alone_lapses_when_the_worker_records_never_seen_alone(
+    ctx: Context, team: Team
+) -> None:
+    review_id = prepare(ctx, team.worker, late_seen_alone_review(weeks=5))
+    key = grant(ctx, team.worker, team.manager, review_id, "exit.E004")
+    record = reviews.get_review(ctx, team.worker, review_id)
+    assert record.report.sign_off_possible
+    (exception,) = record.review.exceptions
+    assert exception.facts == {"seen alone on": "2025-04-25", "views recorded then": "yes"}
+    assert exception.message.startswith("Last seen alone on 25 April 2025")
+
+    # The worker finds the young person was never seen alone and records it.
+    document = record.review.model_dump(mode="json")
+    document["answers"]["exit"]["seen_alone_on"] = None
+    _save(ctx, team, review_id, Review.model_validate(document))
+
+    record = reviews.get_review(ctx, team.worker, review_id)
+    assert [e.finding for e in record.review.exceptions] == [key]  # kept, but fits nothing
+    (finding,) = [f for f in record.report.open_blockers if f.check_id == "exit.E004"]
+    assert finding.key != key
+    assert finding.resolution is Resolution.OPEN
+    assert finding.lapsed.startswith("Exception no longer applies")
+    assert "seen alone on: 25/04/2025 → not recorded" in finding.lapsed
+    assert [(n.check_id, n.kind) for n in record.report.exception_notices] == [
+        ("exit.E004", NoticeKind.LAPSED)
+    ]
+    with pytest.raises(Refused) as refusal:
+        sign(ctx, team.worker, review_id)
+    assert refusal.value.blocking == ["exit.E004"]
+    assert _decision_count(ctx) == 0
+
+
+def _store_content(ctx: Context, review_id: int, review: Review) -> None:
+    """Write review content around the service, as content from an earlier version of the
+    checks (or an import) could hold it: the service never lets a worker write exceptions."""
+    conn = sqlite3.connect(ctx.db_path)
+    try:
+        with conn:
+            conn.execute(
+                "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+                (review.model_dump_json(), content_hash(review), review_id),
+            )
+    finally:
+        conn.close()
+
+
+def test_an_exception_to_a_check_no_manager_may_override_is_reported_and_resolves_nothing(
+    ctx: Context, team: Team
+) -> None:
+    document = ready_review().model_dump(mode="json")
+    document["answers"]["exit"]["lead_role"] = "tbc"  # exit.E001: not overridable
+    blocked = Review.model_validate(document)
+    review_id = prepare(ctx, team.worker, blocked)
+    key = finding_key(ctx, team.worker, review_id, "exit.E001")
+    excepted = ManagerException(
+        finding=key,
+        reason="Agreed in supervision.",
+        manager=team.manager.staff_id,
+        granted_on=dt.date(2025, 5, 29),
+    )
+    _store_content(ctx, review_id, blocked.model_copy(update={"exceptions": [excepted]}))
+
+    record = reviews.get_review(ctx, team.worker, review_id)
+
+    assert [f.key for f in record.report.open_blockers] == [key]
+    (notice,) = record.report.exception_notices
+    assert (notice.finding, notice.kind) == (key, NoticeKind.NOT_OVERRIDABLE)
+    assert "cannot be overridden" in notice.message
+    with pytest.raises(Refused):
+        sign(ctx, team.worker, review_id)
+
+
+def test_an_exception_whose_finding_no_longer_exists_is_reported_and_sealed_with_the_decision(
+    ctx: Context, team: Team
+) -> None:
+    review_id = prepare(ctx, team.worker, unnotified_review())
+    key = grant(ctx, team.worker, team.manager, review_id, "exit.E003")
+    _save(ctx, team, review_id, ready_review())  # the voluntary sector is notified after all
+
+    record = reviews.get_review(ctx, team.worker, review_id)
+    assert record.report.sign_off_possible
+    assert [(n.finding, n.kind) for n in record.report.exception_notices] == [
+        (key, NoticeKind.RESOLVED)
+    ]
+    decision_id = sign(ctx, team.worker, review_id)
+
+    sealed = decisions.get_decision(ctx, team.manager, decision_id)
+    assert [n.kind for n in sealed.report.exception_notices] == [NoticeKind.RESOLVED]
+    assert [n.kind for n in decisions.recheck(sealed).exception_notices] == [NoticeKind.RESOLVED]
+    assert "no longer needed" in sealed.report.exception_notices[0].message
+    assert _rows(ctx, "SELECT exceptions FROM decisions WHERE id = ?", (decision_id,)) == [(0,)]
 
 
 # Two tabs ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ service layer exactly as the app does, against a real SQLite file (no mocks).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from closure_readiness.core.canonical import canonical_json
 from closure_readiness.core.review import Review
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
-from closure_readiness.storage.database import ensure_migrated
+from closure_readiness.storage import audit, repositories
+from closure_readiness.storage.database import ensure_migrated, writing
+from closure_readiness.storage.integrity import sha256_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
@@ -240,3 +244,409 @@ def finding_key(ctx: Context, who: Principal, review_id: int, check_id: str) -> 
     """The key of the open blocker of `check_id` on the review as stored."""
     record = reviews.get_review(ctx, who, review_id)
     return next(f.key for f in record.report.open_blockers if f.check_id == check_id)
+
+
+def late_seen_alone_review(reference: str | None = None, *, weeks: int = 5) -> Review:
+    """Last seen alone `weeks` weeks before closure: exit.E004, an overridable blocker whose
+    finding reads the date (its facts), so an exception lapses when that date changes."""
+    document = ready_document()
+    seen = CLOSURE_DAY - dt.timedelta(weeks=weeks)
+    document["answers"]["exit"]["seen_alone_on"] = seen.isoformat()
+    return _review(document, reference)
+
+
+def grant(
+    ctx: Context, worker: Principal, manager: Principal, review_id: int, check_id: str
+) -> str:
+    """The worker asks for an exception to the open blocker of `check_id`; the manager grants
+    it. Returns the finding key."""
+    key = finding_key(ctx, worker, review_id, check_id)
+    request_id = reviews.request_exception(
+        ctx, worker, review_id, finding_key=key, reason="Asked for in supervision."
+    )
+    decisions.decide_exception(ctx, manager, request_id, grant=True, reason="Agreed for now.")
+    return key
+
+
+# A decision sealed under checks 1.0.0 ---------------------------------------------------------
+
+
+def v1_sealed_report(as_of: dt.date = CLOSURE_DAY) -> dict[str, Any]:
+    """The report checks 1.0.0 sealed for the ready review: 44 checks, every one passed, in the
+    1.0.0 shape (no route, no rests_on, no exception notices, thresholds before 2.0.0)."""
+    results = [
+        {
+            "id": check_id,
+            "title": title,
+            "theme": check_id.split(".")[0],
+            "level": {"E": "blocker", "W": "caution", "I": "note"}[check_id.split(".")[1][0]],
+            "overridable": check_id in V1_OVERRIDABLE,
+            "passed": True,
+            "crashed": False,
+            "findings": [],
+        }
+        for check_id, title in V1_CHECKS
+    ]
+    return {
+        "checks_version": "1.0.0",
+        "as_of": as_of.isoformat(),
+        "thresholds": dict(V1_THRESHOLDS),
+        "results": results,
+        "sign_off_possible": True,
+    }
+
+
+def insert_v1_decision(
+    ctx: Context, worker: Principal, review_id: int, *, signed_at: dt.datetime = NOW
+) -> int:
+    """Sign off `review_id` as checks 1.0.0 did: the review sealed as schema version 1 JSON with
+    the 1.0.0 report, written by the same statements the 1.0.0 sign-off ran. Returns the id."""
+    row = reviews.get_review(ctx, worker, review_id)
+    document = copy.deepcopy(V1_READY_SEALED_REVIEW)
+    document["case"].update(
+        case_reference=row.case_reference, team=row.team, allocated_worker=worker.staff_id
+    )
+    report = v1_sealed_report()
+    sealed_fields = {
+        "format": reviews.DECISION_FORMAT,
+        "review_id": review_id,
+        "case_reference": row.case_reference,
+        "team": row.team,
+        "closure_reason": document["case"]["closure_reason"],
+        "signed_by": worker.staff_id,
+        "signed_at": signed_at.isoformat(),
+        "as_of": report["as_of"],
+        "checks_version": "1.0.0",
+        "thresholds": report["thresholds"],
+        "review": document,
+        "report": report,
+        "attestation": reviews.ATTESTATION,
+    }
+    sealed = canonical_json(sealed_fields)
+    digest = sha256_text(sealed)
+    with writing(ctx.db_path) as db:
+        decision_id = repositories.insert_decision(
+            db,
+            {
+                **{k: sealed_fields[k] for k in ("review_id", "case_reference", "team")},
+                "closure_reason": sealed_fields["closure_reason"],
+                "signed_by": worker.staff_id,
+                "signed_at": sealed_fields["signed_at"],
+                "as_of": sealed_fields["as_of"],
+                "checks_version": "1.0.0",
+                "sign_off_possible": 1,
+                "exceptions": 0,
+                "cautions": 0,
+                "sealed": sealed,
+                "content_hash": digest,
+                "search_text": row.case_reference,
+            },
+        )
+        repositories.set_review_status(db, review_id, "submitted", signed_at.isoformat())
+        audit.append(
+            db,
+            at=signed_at,
+            actor=worker.staff_id,
+            action="signed_off",
+            review_id=review_id,
+            decision_id=decision_id,
+            detail={"content_hash": digest, "checks_version": "1.0.0"},
+        )
+    return decision_id
+
+
+V1_THRESHOLDS = {
+    "recent_evidence_weeks": 12,
+    "default_maintenance_weeks": 12,
+    "circumstance_horizon_weeks": 26,
+    "child_seen_alone_weeks": 4,
+    "rit_recompleted_weeks": 4,
+    "re_referral_window_months": 12,
+    "onward_first_contact_gap_weeks": 4,
+    "minutes_circulated_working_days": 10,
+    "transition_age": 17,
+}
+"""The thresholds of checks 1.0.0 (transfer_meeting_working_days came with 2.0.0)."""
+
+
+# The ready review as checks 1.0.0 sealed it: review.model_dump(mode="json") of schema version 1.
+V1_READY_SEALED_REVIEW: dict[str, Any] = {
+    "schema_version": 1,
+    "case": {
+        "case_reference": "CR-2025-0412",
+        "birth_month": "2009-06",
+        "involvement": "child_in_need",
+        "opened_on": "2024-06-03",
+        "proposed_closure_on": "2025-05-30",
+        "plan_reviews_held": 4,
+        "closure_reason": "RC7",
+        "exploitation_concern": True,
+        "risk_at_opening": "significant",
+        "risk_now": "emerging",
+        "allocated_worker": "SW-014",
+        "team": "North Adolescent Team",
+        "involved_agencies": ["school", "police", "voluntary"],
+        "previous_closures": [],
+    },
+    "incidents": [
+        {
+            "id": "I1",
+            "kind": "missing_episode",
+            "occurred_on": "2024-09-14",
+            "summary": "Missing overnight, found out of area.",
+            "record_ref": "CASE-NOTE-2291",
+        },
+        {
+            "id": "I2",
+            "kind": "police_intelligence",
+            "occurred_on": "2024-11-20",
+            "summary": "Seen with older males linked to a drug line.",
+            "record_ref": "POL-INT-0087",
+        },
+    ],
+    "evidence": [
+        {
+            "id": "E1",
+            "agency": "school",
+            "kind": "record",
+            "observed_on": "2025-01-10",
+            "direction": "shows_change",
+            "shows": "Attendance up from 61% to 94% over the autumn and spring terms.",
+            "record_ref": "EDU-ATT-25-01",
+        },
+        {
+            "id": "E2",
+            "agency": "police",
+            "kind": "record",
+            "observed_on": "2025-03-28",
+            "direction": "shows_change",
+            "shows": "No missing episodes or intelligence reports since November.",
+            "record_ref": "POL-CHK-0331",
+        },
+        {
+            "id": "E3",
+            "agency": "voluntary",
+            "kind": "observed",
+            "observed_on": "2025-05-16",
+            "direction": "shows_change",
+            "shows": "Youth worker sees steady attendance at boxing club and new peer group.",
+            "record_ref": "YW-OBS-0516",
+        },
+        {
+            "id": "E4",
+            "agency": "young_person",
+            "kind": "young_person_account",
+            "observed_on": "2025-05-20",
+            "direction": "shows_change",
+            "shows": "Says he stopped going to the park after his friend was stabbed and wants "
+            "to finish college.",
+            "record_ref": "CASE-NOTE-3104",
+        },
+        {
+            "id": "E5",
+            "agency": "childrens_social_care",
+            "kind": "attendance",
+            "observed_on": "2025-05-01",
+            "direction": "neutral",
+            "shows": "Attended all planned sessions since January.",
+            "record_ref": "CASE-NOTE-3050",
+        },
+    ],
+    "answers": {
+        "change": {
+            "cited": ["E1", "E2", "E3"],
+            "notes": "Three agencies independently report change.",
+        },
+        "pace": {"cited": ["E1"], "notes": "", "maintenance_weeks": 16},
+        "cause": {
+            "cited": ["E4"],
+            "notes": "",
+            "causes": [
+                {"kind": "own_decision", "ends_on": None, "plan_for_end": ""},
+                {"kind": "new_education_place", "ends_on": None, "plan_for_end": ""},
+            ],
+            "network_status": "disrupted",
+        },
+        "sustain": {
+            "cited": [],
+            "notes": "",
+            "protective_factors": [
+                {"description": "College place from September", "continues_after_closure": True},
+                {"description": "Boxing club with youth worker", "continues_after_closure": True},
+            ],
+            "safety_network": [
+                {
+                    "role": "Maternal aunt",
+                    "agreed_action": "Weekly contact; calls the duty team if he goes missing.",
+                }
+            ],
+        },
+        "support": {
+            "cited": [],
+            "notes": "",
+            "needs": [
+                {
+                    "need": "Positive activities and mentoring",
+                    "status": "accepted",
+                    "service": "Detached youth work",
+                    "named_contact": "Senior youth worker",
+                    "first_contact_on": "2025-06-06",
+                    "consent_to_share": True,
+                }
+            ],
+        },
+        "exit": {
+            "cited": [],
+            "notes": "",
+            "lead_agency": "voluntary",
+            "lead_role": "Senior youth worker",
+            "triggers": [
+                {
+                    "trigger": "Any missing episode",
+                    "who_acts": "Parent reports to police and the front door",
+                },
+                {
+                    "trigger": "School attendance below 85%",
+                    "who_acts": "School designated safeguarding lead refers",
+                },
+            ],
+            "notified": ["school", "police", "voluntary"],
+            "seen_alone_on": "2025-05-23",
+            "views_recorded_when_seen_alone": True,
+            "young_person_view": "Happy for social care to close as long as youth work continues.",
+            "parent_view": "Agrees with closure; knows whom to call.",
+            "disagreement": False,
+            "disagreement_response": "",
+            "contacts_given": True,
+        },
+        "curiosity": {
+            "cited": [],
+            "notes": "",
+            "network_mapped_on": "2025-02-12",
+            "engagement": "sporadic",
+            "engagement_reasons": "Early sessions clashed with peers' pressure to be out; moved "
+            "sessions to the youth centre.",
+            "last_direct_contact_on": "2025-05-23",
+        },
+        "family": {
+            "cited": [],
+            "notes": "",
+            "factors": {
+                "domestic_abuse": {"status": "not_present", "response": ""},
+                "parental_mental_health": {
+                    "status": "present",
+                    "response": "Mother referred to talking therapies (accepted).",
+                },
+                "substance_misuse": {"status": "not_present", "response": ""},
+                "child_to_parent_violence": {"status": "not_present", "response": ""},
+                "family_criminality": {"status": "not_present", "response": ""},
+            },
+            "male_carer": "not_applicable",
+            "siblings_considered": True,
+        },
+        "sharing": {
+            "cited": [],
+            "notes": "",
+            "consulted": ["school", "police", "voluntary"],
+            "history_reviewed": True,
+            "final_meeting_on": "2025-05-12",
+            "minutes_circulated_on": "2025-05-19",
+            "all_relevant_invited": True,
+        },
+        "diversion": {
+            "cited": [],
+            "notes": "",
+            "pending_charges": False,
+            "police_told_of_exploitation": False,
+            "transition_plan": False,
+            "diversionary_offer": "Boxing club and mentoring",
+        },
+        "exploit": {
+            "cited": [],
+            "notes": "",
+            "rit_completed_on": "2025-05-14",
+            "mace_status": "closed",
+            "nrm_status": "referred",
+            "nrm_reason": "",
+            "vemt_consulted_on": "2025-03-03",
+        },
+        "mh": {
+            "cited": [],
+            "notes": "",
+            "wellbeing_need": False,
+            "camhs": "not_referred",
+            "alternative_support": "",
+            "alternative_shared": False,
+        },
+    },
+    "rationales": {},
+    "exceptions": [],
+}
+
+V1_CHECKS: list[tuple[str, str]] = [
+    ("change.E001", "No evidence of change cited"),
+    ("change.E002", "Change rests only on accounts, opinion or attendance"),
+    ("change.E003", "Change not triangulated"),
+    ("change.E004", "Evidence of change is stale"),
+    ("change.E005", "Incident after the evidence of change"),
+    ("change.W001", "Concern recorded during the claimed change"),
+    ("pace.E001", "Change not sustained long enough"),
+    ("pace.W001", "Closing at the first child protection review"),
+    ("pace.W002", "Large fall in risk with no cause"),
+    ("cause.E001", "No cause of the risk reduction recorded"),
+    ("cause.E002", "Circumstance ends soon with no plan"),
+    ("cause.W001", "Young person's own account not recorded"),
+    ("cause.W002", "Exploiting network still active"),
+    ("sustain.E001", "No protective factor continues after closure"),
+    ("sustain.W001", "No trusted adult with an agreed action"),
+    ("sustain.W002", "An earlier closure was followed by re-referral"),
+    ("support.E001", "Remaining need without a referral"),
+    ("support.W001", "Long wait for first onward contact"),
+    ("support.W002", "Consent to share not recorded"),
+    ("exit.E001", "No lead professional after closure"),
+    ("exit.E002", "No re-referral triggers with owners"),
+    ("exit.E003", "Involved agency not notified of closure"),
+    ("exit.E004", "Child not seen alone recently"),
+    ("exit.W001", "Views on closure not recorded"),
+    ("exit.W002", "No contacts for when worries return"),
+    ("curiosity.E001", "Peers and network not mapped"),
+    ("curiosity.W001", "Reasons for poor engagement not explored"),
+    ("curiosity.W002", "No recent direct contact"),
+    ("family.E001", "Family need present with nothing planned"),
+    ("family.W001", "Family factors not assessed"),
+    ("family.W002", "Father or male carer not included"),
+    ("family.W003", "Other children not considered"),
+    ("sharing.E001", "Involved agency not consulted on closure"),
+    ("sharing.W001", "History not reviewed"),
+    ("sharing.W002", "Final meeting minutes late or professionals missing"),
+    ("diversion.W001", "Pending charges without exploitation context"),
+    ("diversion.W002", "No transition plan at 17 or over"),
+    ("diversion.I001", "No diversionary or positive activity offered"),
+    ("exploit.E001", "Risk indicator tool not re-completed"),
+    ("exploit.E002", "Still open to MACE"),
+    ("exploit.E003", "No National Referral Mechanism decision"),
+    ("exploit.W001", "No VEMT consultation"),
+    ("mh.E001", "No alternative to CAMHS offered"),
+    ("mh.W001", "Alternative support not shared"),
+]
+V1_OVERRIDABLE: frozenset[str] = frozenset(
+    {
+        "pace.E001",
+        "exploit.E001",
+        "exit.E002",
+        "change.E003",
+        "exit.E004",
+        "family.E001",
+        "sustain.E001",
+        "exploit.E002",
+        "exploit.E003",
+        "mh.E001",
+        "change.E005",
+        "curiosity.E001",
+        "support.E001",
+        "sharing.E001",
+        "change.E004",
+        "exit.E003",
+        "cause.E002",
+    }
+)

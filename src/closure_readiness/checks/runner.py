@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from closure_readiness.checks import themes  # noqa: F401 - registers every check
@@ -22,6 +23,8 @@ from closure_readiness.core.review import ManagerException, Review
 from closure_readiness.core.vocabulary import Route
 
 CHECKS_VERSION = "2.0.0"
+_WORDS = {"None": "not recorded", "True": "yes", "False": "no"}
+_ISO_DATE = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")
 """Bump with every change to a check's logic, wording or threshold (see CHANGELOG.md)."""
 CRASH_HINT = "Tell the system's support team: the check could not run, so it cannot pass."
 
@@ -191,7 +194,9 @@ def _apply_exceptions(
 
 
 def _fact(facts: dict[str, str], name: str) -> str:
-    return facts.get(name) or "not recorded"
+    """A fact as people read it: ISO dates shown as 25/04/2025, nothing as "not recorded"."""
+    value = _WORDS.get(facts.get(name) or "", facts.get(name) or "not recorded")
+    return _ISO_DATE.sub(lambda m: f"{m['d']}/{m['m']}/{m['y']}", value)
 
 
 def _what_changed(exception: ManagerException, finding: Finding) -> str:

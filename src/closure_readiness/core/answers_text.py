@@ -30,7 +30,8 @@ def plain(value: Any) -> str:
         ]
         return ", ".join(parts)
     if isinstance(value, dict):
-        return "; ".join(f"{plain(k)}: {plain(v)}" for k, v in value.items())
+        # In vocabulary order, so a report re-run on sealed JSON (keys sorted) reads the same.
+        return "; ".join(f"{plain(k)}: {plain(v)}" for k, v in sorted(value.items(), key=_order))
     if isinstance(value, list):
         return "; ".join(plain(item) for item in value)
     return str(value)
@@ -45,5 +46,18 @@ def answer_text(review: BaseModel, path: str) -> tuple[str, str]:
     for part in parts[:-1]:
         owner = getattr(owner, part)
     field = type(owner).model_fields[parts[-1]]
-    title = (field.title or parts[-1].replace("_", " ")).capitalize()
-    return title, plain(getattr(owner, parts[-1]))
+    return sentence_case(field.title or parts[-1].replace("_", " ")), plain(
+        getattr(owner, parts[-1])
+    )
+
+
+def sentence_case(title: str) -> str:
+    """First letter up, the rest as written: "risk indicator tool (RIT)" keeps its acronym."""
+    return title[:1].upper() + title[1:]
+
+
+def _order(item: tuple[Any, Any]) -> tuple[int, str]:
+    key = item[0]
+    if isinstance(key, Labelled):
+        return list(type(key)).index(key), ""
+    return 0, str(key)

@@ -16,7 +16,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
 from closure_readiness.core.dates import human
 from closure_readiness.core.review import Need, Review
-from closure_readiness.core.vocabulary import Agency, Direction, ReferralStatus
+from closure_readiness.core.vocabulary import Agency, Direction, ReferralStatus, Route
 from closure_readiness.report.decision_pdf import (
     INK,
     SECONDARY,
@@ -37,6 +37,10 @@ FROM_AGENCY: dict[Agency, str] = {
     Agency.CAMHS: "CAMHS (the child and adolescent mental health service)",
     Agency.VOLUNTARY: "a community or charity service",
     Agency.HOUSING: "the housing service",
+    Agency.GP: "your GP (family doctor)",
+    Agency.ADULT_SOCIAL_CARE: "adult social care",
+    Agency.PROBATION: "the probation service",
+    Agency.OTHER_LOCAL_AUTHORITY: "the council for the area you are moving to",
     Agency.PARENT_CARER: "your parent or carer",
     Agency.YOUNG_PERSON: "you",
 }
@@ -123,7 +127,7 @@ def _changes(review: Review) -> tuple[list[Flowable], list[str]]:
         return [_p("Please ask your worker about the changes they have seen.")], []
     flowables: list[Flowable] = [_p("People who know you have seen good changes.", INTRO)]
     for item in seen:
-        who = FROM_AGENCY[item.agency]
+        who = _from(item.agency) or item.agency.label
         flowables.append(_bullet(f"<b>From {text(who)}:</b> {text(item.shows)}"))
     return flowables, [item.shows for item in seen]
 
@@ -138,10 +142,31 @@ def _need(need: Need) -> str:
     return f"<b>{text(need.need)}.</b> " + " ".join(sentences)
 
 
-def _support(review: Review) -> tuple[list[Flowable], list[str]]:
+def _handover(review: Review, route: Route) -> tuple[list[Flowable], list[str]]:
+    """Where the case goes when this service closes because another takes it on."""
+    answer = review.answers.route
+    if route is Route.TRANSFER and answer.receiving_authority:
+        who = text(answer.receiving_authority)
+        sentence = (
+            f"Your case is moving to <b>{who}</b>, who have agreed to take it on."
+            if answer.receiving_accepted_on is not None
+            else f"We have asked <b>{who}</b> to take on your case."
+        )
+        return [_p(sentence, INTRO)], [answer.receiving_authority]
+    if route is Route.TRANSITION and answer.handover_agency is not None:
+        who = _from(answer.handover_agency) or answer.handover_agency.label
+        sentence = (
+            f"Now that you are an adult, <b>{text(who)}</b> have agreed to support you."
+            if answer.handover_accepted_on is not None
+            else f"Now that you are an adult, we have asked <b>{text(who)}</b> to support you."
+        )
+        return [_p(sentence, INTRO)], []
+    return [], []
+
+
+def _support(review: Review, route: Route) -> tuple[list[Flowable], list[str]]:
     answers = review.answers
-    flowables: list[Flowable] = []
-    words: list[str] = []
+    flowables, words = _handover(review, route)
     factors = [
         f.description for f in answers.sustain.protective_factors if f.continues_after_closure
     ]
@@ -238,7 +263,7 @@ def family_summary_story(record: DecisionRecord) -> list[Flowable]:
     team = record.team or "Our team"
     closing = human(review.case.proposed_closure_on)
     changes, change_words = _changes(review)
-    support, support_words = _support(review)
+    support, support_words = _support(review, review.case.route(record.as_of))
     triggers, trigger_words = _triggers(review)
     story: list[Flowable] = [
         _p("Closing our work with you", TITLE),

@@ -72,6 +72,16 @@ def _query() -> DecisionQuery:
     )
 
 
+def _reason_words(code: str | None) -> str:
+    """A stored closure reason code as its label ("RC5 Transferred to another local authority")."""
+    if not code:
+        return "not recorded"
+    try:
+        return ClosureReason(code).label
+    except ValueError:
+        return code
+
+
 def page() -> None:
     principal: Principal = st.session_state["principal"]
     ctx = session.context()
@@ -100,7 +110,7 @@ def page() -> None:
                 "Team": row["team"],
                 "Status": row["status"],
                 "Signed off": row["signed_at"][:10],
-                "Reason": row["closure_reason"],
+                "Reason": _reason_words(row["closure_reason"]),
                 "Cautions": row["cautions"],
                 "Exceptions": row["exceptions"],
                 "Re-referred": "Yes" if row["re_referred"] else "No",
