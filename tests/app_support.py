@@ -8,8 +8,10 @@ AppTest runs the real entry point (`app.py`) in this process, so anything the ap
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,15 @@ def widget_key(review_id: int, *parts: object, generation: int = 0) -> str:
     return ".".join(["r", str(review_id), f"g{generation}", *map(str, parts)])
 
 
+def keys_for(review_id: int, *prefix: object) -> Callable[..., str]:
+    """keys_for(7, "cause")("causes", 0, "plan_role") == widget_key(7, "cause", "causes", ...)."""
+
+    def key(*parts: object) -> str:
+        return widget_key(review_id, *prefix, *parts)
+
+    return key
+
+
 def form_button_key(form_key: str, label: str) -> str:
     """The key Streamlit gives a form's submit button."""
     return f"FormSubmitter:{form_key}-{label}"
@@ -198,12 +209,35 @@ def rendered_markdown(at: AppTest) -> list[str]:
     return bodies
 
 
+def as_seen(markdown: str) -> str:
+    """Markdown as the reader sees it: backslash escapes and bold markers removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("**", "")
+
+
 def all_text(at: AppTest) -> str:
     """Everything shown as text or Markdown on the page, for 'does not mention' assertions."""
     parts = rendered_markdown(at)
     parts.extend(str(element.value) for element in at.text)
     parts.extend(str(link.proto.label) for link in at.page_link)
     return "\n".join(parts)
+
+
+def task_statuses(at: AppTest, review_id: int) -> dict[str, str]:
+    """The task list as the worker reads it: step title -> status text ("Not started ·
+    1 blocker"), without the icon. Each row is two columns: the step's button, its status."""
+    prefix = widget_key(review_id, "task") + "."
+    statuses: dict[str, str] = {}
+    title = None
+    for column in at.columns:
+        buttons = [b for b in column.button if str(b.key).startswith(prefix)]
+        if buttons:
+            title = str(buttons[0].label)
+            continue
+        if title is not None and len(column.markdown):
+            text = str(column.markdown[0].value)
+            statuses[title] = text.split(": ", 1)[1] if text.startswith(":material/") else text
+            title = None
+    return statuses
 
 
 def demo_subjects() -> list[str]:

@@ -511,7 +511,7 @@ def test_a_decision_sealed_under_older_checks_shows_what_the_current_checks_woul
     assert any(w.startswith("Under the current checks (2.0.0) this review has") for w in warnings)
     shown = all_text(at)
     assert "exit.E005" in shown  # no review point for the step-down: a 2.0.0 question
-    assert "Closure route: Needs met: services end because things changed" in shown
+    assert "Closure route: Needs met because things changed" in shown
     approve = at.button(key=f"approve.{decision_id}")
     assert not approve.disabled
 

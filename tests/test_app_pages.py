@@ -21,20 +21,34 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
+    as_seen,
     copy_database,
     form_button_key,
+    keys_for,
     open_page,
     open_step,
     point_app_at,
     rendered_markdown,
     seeded_database,
+    task_statuses,
     widget_key,
 )
 from closure_readiness.checks.questions import THEMES
 from closure_readiness.core.review import Review
-from closure_readiness.core.vocabulary import Agency, Direction, EvidenceKind
-from closure_readiness.service import reviews, staff
+from closure_readiness.core.vocabulary import (
+    Agency,
+    Direction,
+    EvidenceKind,
+    FactorStatus,
+    FamilyFactor,
+    Involvement,
+    NetworkStatus,
+    OrderKind,
+    OutcomeStatus,
+)
+from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM
+from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import session as session_view
 
 STEPS = ["tasks", "case", "evidence", "incidents", *(theme.key for theme in THEMES), "sign_off"]
@@ -89,7 +103,7 @@ def panel_check_ids(at: AppTest, review_id: int) -> set[str]:
     }
 
 
-def stored(demo: DemoDatabase, review_id: int, subject: str = "caseworker") -> reviews.ReviewRecord:
+def stored(demo: DemoDatabase, review_id: int, subject: str = "caseworker") -> ReviewRecord:
     return reviews.get_review(demo.context(), demo.principal(subject), review_id)
 
 
@@ -315,6 +329,7 @@ def test_starting_a_review_with_good_input_creates_a_draft_and_opens_it(
     at = app_test("caseworker", page="start_review")
     at.text_input(key="start.case_reference").set_value("CR-TEST-0001")
     at.text_input(key="start.birth_month").set_value("2009-04")
+    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
     at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
     at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
 
@@ -429,7 +444,7 @@ def _blocked_remand_review(demo: DemoDatabase) -> int:
 
 def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -> None:
     review_id = _blocked_remand_review(demo)
-    key = lambda *parts: widget_key(review_id, *parts)  # noqa: E731
+    key = keys_for(review_id)
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
     assert {"change.E001", "cause.E002", "cause.W002"} <= panel_check_ids(at, review_id)
@@ -457,13 +472,21 @@ def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -
     assert not at.exception
     assert "change.E001" not in panel_check_ids(at, review_id)
 
-    # Circumstance or choice: the plan for the day remand ends.
+    # Circumstance or choice: the plan for the day remand ends, as who, what, by when, how known.
     open_step(at, review_id, "cause")
-    plan = "Youth justice meets him at the gate; college place starts the following week."
-    at.text_area(key=key("cause", "causes", 0, "plan_for_end")).set_value(plan).run()
+    release = stored(demo, review_id).review.answers.cause.causes[0].ends_on
+    assert release is not None
+    cause = keys_for(review_id, "cause", "causes", 0)
+    at.selectbox(key=cause("plan_agency")).set_value(Agency.YOUTH_JUSTICE)
+    at.text_input(key=cause("plan_role")).set_value("Youth justice case manager")
+    at.text_input(key=cause("plan_action")).set_value("Meets him at the gate on release")
+    at.date_input(key=cause("plan_by")).set_value(release)
+    at.text_input(key=cause("plan_check")).set_value("Release visit recorded in the YJS record")
+    at.run()
     assert not at.exception
     assert "cause.E002" not in panel_check_ids(at, review_id)
-    assert stored(demo, review_id).review.answers.cause.causes[0].plan_for_end == plan
+    planned = stored(demo, review_id).review.answers.cause.causes[0]
+    assert (planned.plan_agency, planned.plan_by) == (Agency.YOUTH_JUSTICE, release)
 
     # Check and sign off: a rationale for the caution, the attestation, the button.
     open_step(at, review_id, "tasks")
@@ -507,7 +530,7 @@ def _assert_no_markdown_image(at: AppTest) -> None:
 
 def test_a_markdown_image_in_evidence_is_shown_escaped(demo: DemoDatabase) -> None:
     review_id = demo.ids["draft_remand"]
-    key = lambda *parts: widget_key(review_id, *parts)  # noqa: E731
+    key = keys_for(review_id)
     at = app_test("caseworker")
     open_step(at, review_id, "evidence")
     at.date_input(key=key("evidence", "add", "observed_on")).set_value(TODAY)
@@ -709,3 +732,441 @@ def test_a_tab_opening_a_step_after_another_tab_saved_can_save_without_conflict(
     record = stored(demo, review_id)
     assert record.review.answers.pace.notes == "Held 20 weeks"
     assert record.review.answers.exit.lead_role == "Mentor"
+
+
+# Checks 2.0.0: answers start not recorded, closure routes, plan outcomes, lapsed exceptions
+
+CLOSING_ON = dt.date(2025, 6, 30)
+SCHOOL_SAW_CHANGE = {
+    "id": "E1",
+    "agency": "school",
+    "kind": "observed",
+    "observed_on": "2025-05-20",
+    "direction": "shows_change",
+    "shows": "Form tutor saw him settled in lessons every day.",
+    "record_ref": "EDU-OBS-0520",
+}
+POLICE_RECORD = {
+    "id": "E2",
+    "agency": "police",
+    "kind": "record",
+    "observed_on": "2025-06-02",
+    "direction": "shows_change",
+    "shows": "No missing episodes recorded since February.",
+    "record_ref": "POL-CHK-0602",
+}
+
+
+def _own_review(
+    demo: DemoDatabase,
+    reference: str,
+    *,
+    closure_reason: str | None = "RC7",
+    exploitation_concern: bool = True,
+    evidence: tuple[dict[str, str], ...] = (),
+) -> int:
+    """A new draft for the demo caseworker, built through the service (not the demo seed)."""
+    worker = demo.principal("caseworker")
+    case = {
+        "case_reference": reference,
+        "birth_month": "2009-04",
+        "involvement": "child_in_need",
+        "opened_on": "2024-09-02",
+        "proposed_closure_on": CLOSING_ON.isoformat(),
+        "closure_reason": closure_reason,
+        "exploitation_concern": exploitation_concern,
+        "risk_at_opening": "significant",
+        "risk_now": "emerging",
+        "orders_in_force": False,
+    }
+    review_id = reviews.start_review(demo.context(), worker, case)
+    if evidence:
+        record = stored(demo, review_id)
+        document = record.review.model_dump(mode="json")
+        document["evidence"] = list(evidence)
+        reviews.save_review(
+            demo.context(),
+            worker,
+            review_id,
+            Review.model_validate(document),
+            expected_version=record.version,
+        )
+    return review_id
+
+
+def _save_answers(demo: DemoDatabase, review_id: int, theme: str, **answers: object) -> None:
+    record = stored(demo, review_id)
+    document = record.review.model_dump(mode="json")
+    document["answers"][theme].update(answers)
+    reviews.save_review(
+        demo.context(),
+        demo.principal("caseworker"),
+        review_id,
+        Review.model_validate(document),
+        expected_version=record.version,
+    )
+
+
+def _summary_text(at: AppTest) -> str:
+    return "\n".join(str(text.value) for text in at.text)
+
+
+def test_a_review_started_with_the_facts_unchosen_shows_them_not_recorded_and_blocks(
+    demo: DemoDatabase,
+) -> None:
+    at = app_test("caseworker", page="start_review")
+    for key in ("start.closure_reason", "start.risk_at_opening", "start.risk_now"):
+        assert at.selectbox(key=key).value == "Not recorded", key
+    for key in ("start.exploitation", "start.orders_in_force"):
+        assert at.radio(key=key).value == "Not recorded", key
+        assert at.radio(key=key).options == ["Not recorded", "Yes", "No"]
+    at.text_input(key="start.case_reference").set_value("CR-TEST-0003")
+    at.text_input(key="start.birth_month").set_value("2009-04")
+    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
+    at.date_input(key="start.proposed_closure_on").set_value(CLOSING_ON)
+
+    at.button(key=form_button_key("start_review", "Start review")).click().run()
+
+    assert not at.exception
+    assert titles(at) == ["Closure review CR-TEST-0003"]
+    review_id = int(at.query_params["review"])
+    case = stored(demo, review_id).review.case
+    assert (case.closure_reason, case.risk_at_opening, case.risk_now) == (None, None, None)
+    assert (case.exploitation_concern, case.orders_in_force) == (None, None)
+    assert "route.E001" in panel_check_ids(at, review_id)
+    statuses = task_statuses(at, review_id)
+    assert statuses["Case details"] == "Gaps remain · 5 blockers"
+    assert statuses["Closure route"] == "Not started"
+    assert "Record the closure reason at Case details" in all_text(at)
+
+
+def test_untouched_steps_of_a_new_review_are_not_started_never_complete(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _own_review(demo, "CR-TEST-0010")
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "tasks")
+
+    statuses = task_statuses(at, review_id)
+    for title in ("Pace of change", "Onward support", "Early intervention and diversion"):
+        assert statuses[title].startswith("Not started"), title
+    assert statuses["Mental health"].startswith("Not started")
+    theme_titles = {theme.title for theme in THEMES}
+    assert not [t for t, status in statuses.items() if t in theme_titles and "Complete" in status]
+
+
+def test_an_untouched_step_with_nothing_open_is_not_started_not_complete(
+    demo: DemoDatabase,
+) -> None:
+    # On a transfer with no exploitation concern, the exploitation checks that apply pass for
+    # an unanswered review; the worker has still not looked at the step.
+    review_id = _own_review(demo, "CR-TEST-0011", closure_reason="RC5", exploitation_concern=False)
+    record = stored(demo, review_id)
+    exploit = [r for r in record.report.results if r.theme == "exploit" and r.applicable]
+    assert exploit
+    assert all(r.passed for r in exploit)
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "tasks")
+
+    assert task_statuses(at, review_id)["Victim and perpetrator"] == "Not started"
+
+
+def test_an_answered_step_with_nothing_open_is_complete(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_remand"]
+    record = stored(demo, review_id)
+    assert not [f for f in record.report.open_findings if f.check_id.startswith("pace.")]
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "tasks")
+
+    statuses = task_statuses(at, review_id)
+    assert statuses["Pace of change"] == "Complete"
+    assert statuses["Circumstance or choice"] == "Gaps remain · 1 blocker, 1 caution"
+
+
+def test_a_yes_no_question_shows_not_recorded_until_answered_and_no_stores_false(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _own_review(demo, "CR-TEST-0012")
+    key = widget_key(review_id, "mh", "wellbeing_need")
+    at = app_test("caseworker")
+    open_step(at, review_id, "mh")
+    question = at.radio(key=key)
+    assert question.label == "Emotional wellbeing need recorded"
+    assert question.options == ["Not recorded", "Yes", "No"]
+    assert question.value == "Not recorded"
+    open_step(at, review_id, "sign_off")
+    assert "Emotional wellbeing need recorded: not recorded" in _summary_text(at)
+    assert stored(demo, review_id).review.answers.mh.wellbeing_need is None
+
+    open_step(at, review_id, "mh")
+    at.radio(key=key).set_value("No").run()
+
+    assert not at.exception
+    assert stored(demo, review_id).review.answers.mh.wellbeing_need is False
+    again = app_test("caseworker")
+    open_step(again, review_id, "mh")
+    assert again.radio(key=key).value == "No"
+    open_step(again, review_id, "sign_off")
+    assert "Emotional wellbeing need recorded: no" in _summary_text(again)
+
+
+def test_an_optional_choice_shows_not_recorded_and_can_be_chosen(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0013")
+    key = widget_key(review_id, "cause", "network_status")
+    at = app_test("caseworker")
+    open_step(at, review_id, "cause")
+    assert at.selectbox(key=key).value == "Not recorded"
+    assert "Not named" not in all_text(at)
+
+    at.selectbox(key=key).set_value(NetworkStatus.DISRUPTED).run()
+
+    assert stored(demo, review_id).review.answers.cause.network_status is NetworkStatus.DISRUPTED
+    assert "cause.W002" not in panel_check_ids(at, review_id)
+
+
+def test_a_transfer_shows_evidence_of_change_as_not_needed_for_its_route(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _own_review(demo, "CR-TEST-0014", closure_reason="RC5")
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "tasks")
+    statuses = task_statuses(at, review_id)
+    not_needed = "Not needed for this route: Transfer to another local authority"
+    assert statuses["Evidence of change"] == not_needed
+    assert statuses["Pace of change"] == not_needed
+    assert statuses["Closure route"].startswith("Not started · ")
+    assert statuses["Exit strategy"].startswith("Not started · ")
+
+    open_step(at, review_id, "change")
+    first = as_seen(str(at.info[0].value))
+    assert first.startswith(not_needed + ".")
+    assert "nothing here blocks sign-off" in first
+    assert "No check at this step applies to this closure route." in all_text(at)
+
+
+def test_the_closure_route_step_asks_only_what_a_transfer_needs(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0015", closure_reason="RC5")
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "route")
+
+    labels = [str(w.label) for w in [*at.text_input, *at.date_input, *at.selectbox]]
+    assert "Transfer: receiving authority" in labels
+    assert "Transfer: date the receiving authority accepted in writing" in labels
+    assert not [label for label in labels if label.startswith(("Adulthood", "Assessment"))]
+    text = as_seen(all_text(at))
+    assert "Closure reason: RC5 Transferred to another local authority" in text
+    assert "Closure route: Transfer to another local authority" in text
+    assert {"route.E003", "route.E004", "route.E005", "route.E006"} <= panel_check_ids(
+        at, review_id
+    )
+
+    at.text_input(key=widget_key(review_id, "route", "receiving_authority")).set_value(
+        "Northshire County Council"
+    )
+    at.date_input(key=widget_key(review_id, "route", "receiving_accepted_on")).set_value(
+        dt.date(2025, 6, 20)
+    )
+    at.run()
+
+    assert not at.exception
+    assert "route.E003" not in panel_check_ids(at, review_id)
+    open_step(at, review_id, "tasks")
+    assert task_statuses(at, review_id)["Closure route"].startswith("Gaps remain · ")
+
+
+def test_a_closure_because_things_changed_does_not_ask_transfer_questions(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _own_review(demo, "CR-TEST-0016", closure_reason="RC7")
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "route")
+
+    assert keys_of(at, "text_input") == []
+    assert keys_of(at, "date_input") == []
+    assert as_seen(str(at.info[0].value)).startswith(
+        "Not needed for this route: Needs met because things changed."
+    )
+
+
+def _lapsed_transfer_exception(demo: DemoDatabase) -> int:
+    """A transfer whose manager excepted 'no transfer meeting'; then a meeting was booked far
+    ahead, so the gap changed and the exception no longer applies."""
+    review_id = _own_review(demo, "CR-TEST-0020", closure_reason="RC5")
+    worker, manager = demo.principal("caseworker"), demo.principal("manager")
+    gap = next(
+        f for f in stored(demo, review_id).report.open_blockers if f.check_id == "route.E004"
+    )
+    request = reviews.request_exception(
+        demo.context(),
+        worker,
+        review_id,
+        finding_key=gap.key,
+        reason="The receiving authority holds transfer meetings within their own timescale.",
+    )
+    decisions.decide_exception(
+        demo.context(), manager, request, grant=True, reason="Agreed with their team manager."
+    )
+    assert [f.check_id for f in stored(demo, review_id).report.findings() if f.resolved_by] == [
+        "route.E004"
+    ]
+    _save_answers(demo, review_id, "route", transfer_meeting_on="2025-09-15")
+    return review_id
+
+
+def test_a_lapsed_exception_is_said_on_the_finding_card(demo: DemoDatabase) -> None:
+    review_id = _lapsed_transfer_exception(demo)
+    finding = next(
+        f for f in stored(demo, review_id).report.open_blockers if f.check_id == "route.E004"
+    )
+    assert finding.lapsed.startswith("Exception no longer applies: ")
+    assert "meeting: " in finding.lapsed  # what changed: the meeting date
+    at = app_test("caseworker")
+
+    open_step(at, review_id, "route")
+
+    warnings = [as_seen(str(w.value)) for w in at.warning]
+    # Once on the step's own card, once on the card in the gap panel.
+    assert warnings.count(finding.lapsed) == 2
+    assert finding.lapsed.endswith("Ask your manager again.")
+
+
+def test_an_exception_that_no_longer_applies_is_listed_in_the_gap_panel_and_at_sign_off(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _lapsed_transfer_exception(demo)
+    notices = stored(demo, review_id).report.exception_notices
+    assert [n.kind.value for n in notices] == ["lapsed"]
+    at = app_test("caseworker")
+
+    for step in ("tasks", "sign_off"):
+        open_step(at, review_id, step)
+        shown = [as_seen(str(w.value)) for w in at.warning]
+        expected = f"Exception no longer applies · `route.E004`\n\n{notices[0].message}"
+        assert shown.count(expected) == (2 if step == "sign_off" else 1), step
+    assert "Exceptions that no longer resolve a gap" in [str(s.value) for s in at.subheader]
+
+
+def test_plan_outcomes_are_added_with_the_evidence_they_cite(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0021", evidence=(SCHOOL_SAW_CHANGE, POLICE_RECORD))
+    key = keys_for(review_id, "change", "plan_outcomes")
+    at = app_test("caseworker")
+    open_step(at, review_id, "change")
+    assert "change.E007" in panel_check_ids(at, review_id)
+    cited = at.multiselect(key=key("new", "cited"))
+    assert cited.label == "Evidence for this plan outcome or safety goal"
+    assert [option.split(" · ")[0] for option in cited.options] == ["E1", "E2"]
+
+    at.text_input(key=key("new", "outcome")).set_value("Back in full-time education")
+    at.selectbox(key=key("new", "status")).set_value(OutcomeStatus.MET)
+    at.multiselect(key=key("new", "cited")).set_value(["E1"])
+    at.button(key=form_button_key(key("add"), "Add")).click().run()
+
+    assert not at.exception
+    outcomes = stored(demo, review_id).review.answers.change.plan_outcomes
+    assert [(o.outcome, o.status, o.cited) for o in outcomes] == [
+        ("Back in full-time education", OutcomeStatus.MET, ["E1"])
+    ]
+    # The outcome is shown with its evidence, and can cite more in place.
+    shown = at.multiselect(key=key(0, "cited"))
+    assert shown.value == ["E1"]
+    assert shown.options[0].startswith("E1 · School or college · 20/05/2025")
+    shown.set_value(["E1", "E2"]).run()
+    assert stored(demo, review_id).review.answers.change.plan_outcomes[0].cited == ["E1", "E2"]
+    open_step(at, review_id, "sign_off")
+    assert (
+        "Plan outcomes and safety goals: Plan outcome or safety goal: Back in full-time "
+        "education; Achieved: Met; Evidence cited: E1, E2"
+    ) in _summary_text(at)
+
+
+def test_removing_evidence_also_removes_it_from_a_plan_outcome(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0022", evidence=(SCHOOL_SAW_CHANGE, POLICE_RECORD))
+    _save_answers(
+        demo,
+        review_id,
+        "change",
+        plan_outcomes=[{"outcome": "No missing episodes", "status": "met", "cited": ["E2"]}],
+    )
+    at = app_test("caseworker")
+    open_step(at, review_id, "evidence")
+    at.selectbox(key=widget_key(review_id, "evidence", "pick")).set_value("E2").run()
+
+    form = widget_key(review_id, "evidence", "edit", "E2")
+    at.button(key=form_button_key(form, "Remove this item")).click().run()
+
+    assert not at.exception
+    review = stored(demo, review_id).review
+    assert [item.id for item in review.evidence] == ["E1"]
+    assert review.answers.change.plan_outcomes[0].cited == []
+    assert "Removed E2 and its citations in: Evidence of change." in all_text(at)
+
+
+def test_a_family_factor_records_the_agency_that_provides_the_response(
+    demo: DemoDatabase,
+) -> None:
+    review_id = _own_review(demo, "CR-TEST-0023")
+    key = keys_for(review_id, "family", "domestic_abuse")
+    at = app_test("caseworker")
+    open_step(at, review_id, "family")
+    assert at.selectbox(key=key("agency")).value == "Not recorded"
+    assert at.selectbox(key=key("agency")).label == "Domestic abuse: agency that provides it"
+
+    at.selectbox(key=key("status")).set_value(FactorStatus.PRESENT)
+    at.text_input(key=key("response")).set_value("Mother attends the Freedom Programme")
+    at.selectbox(key=key("agency")).set_value(Agency.VOLUNTARY)
+    at.run()
+
+    assert not at.exception
+    factor = stored(demo, review_id).review.answers.family.factors[FamilyFactor.DOMESTIC_ABUSE]
+    assert (factor.status, factor.agency) == (FactorStatus.PRESENT, Agency.VOLUNTARY)
+    assert factor.response == "Mother attends the Freedom Programme"
+
+
+def test_household_adults_and_statutory_orders_are_added_as_lists(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0024")
+    at = app_test("caseworker")
+    open_step(at, review_id, "family")
+    adults = keys_for(review_id, "family", "adults")
+    at.text_input(key=adults("new", "role")).set_value("Mother's partner")
+    at.date_input(key=adults("new", "police_checked_on")).set_value(dt.date(2025, 5, 1))
+    at.button(key=form_button_key(adults("add"), "Add")).click().run()
+    assert not at.exception
+    [adult] = stored(demo, review_id).review.answers.family.adults
+    assert (adult.role, adult.police_checked_on) == ("Mother's partner", dt.date(2025, 5, 1))
+
+    open_step(at, review_id, "case")
+    at.radio(key=widget_key(review_id, "case", "orders_in_force")).set_value("Yes").run()
+    assert "route.E002" in panel_check_ids(at, review_id)
+    orders = keys_for(review_id, "case", "orders")
+    at.selectbox(key=orders("new", "kind")).set_value(OrderKind.REFERRAL_ORDER)
+    at.date_input(key=orders("new", "ends_on")).set_value(dt.date(2025, 6, 1))
+    at.button(key=form_button_key(orders("add"), "Add a statutory order")).click().run()
+
+    assert not at.exception
+    case = stored(demo, review_id).review.case
+    assert case.orders_in_force is True
+    assert [(o.kind, o.ends_on) for o in case.orders] == [
+        (OrderKind.REFERRAL_ORDER, dt.date(2025, 6, 1))
+    ]
+    assert "route.E002" not in panel_check_ids(at, review_id)
+    assert "Order: Referral order; Date the order ends: 01/06/2025" in _summary_text(at)
+
+
+def test_a_case_fact_gap_links_to_case_details(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0025", closure_reason=None)
+    at = app_test("caseworker")
+    open_step(at, review_id, "tasks")
+    go = [b for b in at.button if str(b.key).startswith(widget_key(review_id, "panel", "route"))]
+    assert go
+    assert {str(b.label) for b in go} == {"Go to Case details"}
+
+    go[0].click().run()
+
+    assert at.query_params["step"] == "case"
+    assert "Case details" in [str(h.value) for h in at.header]

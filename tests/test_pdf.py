@@ -178,8 +178,8 @@ def test_record_names_the_closure_route_in_words(
     record_pdf: bytes, resolved_record: DecisionRecord, repo_root: Path
 ) -> None:
     text = _flat("\n".join(_pages(record_pdf)))
-    assert "Closure route Needs met: services end because things changed" in text
-    assert "Closure route: Needs met: services end because things changed." in text
+    assert "Closure route Needs met because things changed" in text
+    assert "Closure route: Needs met because things changed." in text
     transfer = Review.model_validate_json(
         (repo_root / "examples" / "ready-transfer-to-another-authority.json").read_text("utf-8")
     )

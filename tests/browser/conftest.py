@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,13 @@ from typing import Any
 
 import pytest
 
-from closure_readiness.demo.seed import seed
+from closure_readiness.core.review import Review
+from closure_readiness.demo.seed import seed, shifted
+from closure_readiness.service import reviews, staff
+from closure_readiness.service.context import Context
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -154,6 +159,42 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Itera
         yield running
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def make_review(demo: Demo) -> Callable[..., int]:
+    """make_review(document, subject="caseworker"): a draft built through the service, so a
+    test never depends on what the demo seed happens to hold. `document` is a review (at least
+    its case); the worker's staff id and team are filled in by the service."""
+
+    def made(document: dict[str, Any], subject: str = "caseworker") -> int:
+        ctx = Context(demo.db)
+        worker = staff.identify(ctx, issuer=demo.provider_url, subject=subject)
+        review = Review.model_validate(document)
+        review_id = reviews.start_review(ctx, worker, review.case)
+        if review != Review(case=review.case):
+            record = reviews.get_review(ctx, worker, review_id)
+            reviews.save_review(ctx, worker, review_id, review, expected_version=record.version)
+        return review_id
+
+    return made
+
+
+@pytest.fixture(scope="session")
+def nearly_ready(make_review: Callable[..., int]) -> Callable[..., int]:
+    """nearly_ready(change): the ready example review, closing in 14 days under a new case
+    reference, after `change(document)` has taken away what the test answers in the browser."""
+
+    def made(change: Callable[[dict[str, Any]], None]) -> int:
+        document = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
+        closure = dt.date.fromisoformat(document["case"]["proposed_closure_on"])
+        target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
+        document = shifted(document, (target - closure).days)
+        document["case"]["case_reference"] = f"CR-E2E-{uuid.uuid4().hex[:6].upper()}"
+        change(document)
+        return make_review(document)
+
+    return made
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
-"""A caseworker's day in a real browser: sign in, start a review, add and cite evidence while
-the gaps update, sign off with a rationale, reload mid-wizard; accessibility of the main pages.
+"""A caseworker's day in a real browser: sign in, start a review with its case facts, add and cite
+evidence while the gaps update, answer a transfer's closure route, answer the questions a
+nearly ready review still lacks and sign off with a rationale, reload mid-wizard; accessibility
+of the main pages.
 
-Every interaction waits for Streamlit to finish its run (no sleeps). Screenshots of the main
-pages are saved to docs/screenshots/ by these tests.
+Every review here is built by the test itself, through the app or the service: the demo seed is
+shared and may change. Every interaction waits for Streamlit to finish its run (no sleeps).
+Screenshots of the main pages are saved to docs/screenshots/ by these tests.
 """
 
 from __future__ import annotations
@@ -41,6 +44,40 @@ def type_date(page: Any, label: str, day: dt.date) -> None:
     page.keyboard.press("Tab")
 
 
+def answer_date(page: Any, key: str, day: dt.date) -> None:
+    """Type a date into a date question outside a form, then leave it so Streamlit saves it
+    (Tab alone moves to the field's own calendar button and the answer is not sent yet)."""
+    by_key(page, key).get_by_role("spinbutton").first.click()
+    page.keyboard.type(f"{day:%d%m%Y}")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("stCaptionContainer").first.click()  # the review's status line
+
+
+def choose(page: Any, key: str, option: str) -> None:
+    """Pick an option of a Streamlit select box by the words shown, typed to filter the list
+    (a long list draws only the options in view)."""
+    box = by_key(page, key).get_by_role("combobox")
+    box.click()
+    box.press_sequentially(option)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def answer(page: Any, key: str, option: str) -> None:
+    """Pick one of a radio question's answers ("Not recorded", "Yes", "No")."""
+    by_key(page, key).get_by_text(option, exact=True).click()
+
+
+def fill(page: Any, key: str, text: str) -> None:
+    """Type into a text field and leave it, so Streamlit saves the answer."""
+    box = by_key(page, key).get_by_role("textbox")
+    box.fill(text)
+    box.press("Tab")
+
+
+def unique_reference() -> str:
+    return f"CR-E2E-{uuid.uuid4().hex[:6].upper()}"
+
+
 @pytest.fixture
 def open_step(demo: Any, settle: Any) -> Any:
     """open_step(page, review_id, step): a step of the wizard, by its address."""
@@ -57,6 +94,24 @@ def gap_panel(page: Any) -> Any:
     return page.get_by_test_id("stColumn").filter(
         has=page.get_by_role("heading", name="Gaps", exact=True)
     )
+
+
+def task_row(page: Any, review_id: int, step: str) -> Any:
+    """One row of the task list: the step's link and its status, side by side."""
+    # The page's own two columns hold every row too: the row is the innermost block.
+    return (
+        page.get_by_test_id("stHorizontalBlock")
+        .filter(has=by_key(page, review_key(review_id, "task", step)))
+        .last
+    )
+
+
+SCROLL_TO_TOP = """e => {
+    e.scrollIntoView({block: "start"});
+    for (let box = e.parentElement; box; box = box.parentElement) {
+        if (box.scrollTop > 0) { box.scrollBy(0, -80); break; }
+    }
+}"""
 
 
 # The tests
@@ -83,27 +138,43 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
 ) -> None:
     sign_in(page, "caseworker")
     expect(page.get_by_role("heading", name="My reviews")).to_be_visible()
-    expect(page.get_by_text("CR-DEMO-1007", exact=True)).to_be_visible()
     screenshot(page, "my-reviews")
     assert axe_check(page, "my-reviews") == []
 
-    # Start a review.
-    reference = f"CR-E2E-{uuid.uuid4().hex[:6].upper()}"
+    # Start a review: the case facts start unchosen, and the worker records them.
+    reference = unique_reference()
     today = dt.datetime.now(dt.UTC).date()
     page.get_by_role("link", name="Start a review").first.click()
     expect(page.get_by_role("heading", name="Start a closure review")).to_be_visible()
     settle(page)
+    for unchosen in ("Closure reason", "Risk level at opening", "Risk level now"):
+        expect(page.get_by_role("combobox", name=unchosen)).to_have_value("Not recorded")
+    expect(
+        by_key(page, "start.exploitation").get_by_role("radio", name="Not recorded", exact=True)
+    ).to_be_checked()
     page.get_by_role("textbox", name="Case reference").fill(reference)
     page.get_by_role("textbox", name="Month of birth (YYYY-MM)").fill("2009-04")
     type_date(page, "Date opened", today - dt.timedelta(days=200))
     type_date(page, "Proposed closure date", today + dt.timedelta(days=14))
+    choose(page, "start.involvement", "Child in need")
+    choose(page, "start.closure_reason", "RC7 Services ceased, including child no longer in need")
+    choose(page, "start.risk_at_opening", "Significant")
+    choose(page, "start.risk_now", "Emerging")
+    answer(page, "start.exploitation", "Yes")
+    answer(page, "start.orders_in_force", "No")
     page.get_by_role("button", name="Start review").click()
     expect(page.get_by_role("heading", name=f"Closure review {reference}")).to_be_visible()
     settle(page)
     review_id = int(re.search(r"review=(\d+)", page.url).group(1))  # type: ignore[union-attr]
 
-    # The task list and the gap panel: nothing cites evidence of change yet.
+    # The task list: untouched steps are not started, the route decides what is needed.
     expect(page.get_by_role("heading", name="Task list")).to_be_visible()
+    expect(task_row(page, review_id, "case")).to_contain_text("Complete")
+    expect(task_row(page, review_id, "pace")).to_contain_text("Not started")
+    expect(task_row(page, review_id, "route")).to_contain_text(
+        "Not needed for this route: Needs met because things changed"
+    )
+    expect(task_row(page, review_id, "sign_off")).to_contain_text("Cannot start yet")
     expect(gap_panel(page).get_by_text("change.E001")).to_be_visible()
     screenshot(page, "task-list")
     assert axe_check(page, "task-list") == []
@@ -139,29 +210,148 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
     screenshot(page, "theme-step-with-gaps")
     assert axe_check(page, "theme-step") == []
 
+    # A plan outcome, citing the same evidence, clears "no plan outcomes".
+    expect(gap_panel(page).get_by_text("change.E007")).to_be_visible()
+    outcomes = review_key(review_id, "change", "plan_outcomes", "new")
+    by_key(page, f"{outcomes}.outcome").get_by_role("textbox").fill("Settled in school")
+    choose(page, f"{outcomes}.status", "Met")
+    by_key(page, f"{outcomes}.cited").get_by_role("combobox").click()
+    page.get_by_role("option", name=re.compile(r"^E1 ·")).click()
+    page.keyboard.press("Escape")
+    # Leave the evidence box first: it shrinks when it loses focus, which would move the
+    # button from under a click that lands while it shrinks.
+    page.get_by_text("Add to: plan outcomes and safety goals").click()
+    page.get_by_role("button", name="Add", exact=True).click()
+    settle(page)
+    expect(gap_panel(page).get_by_text("change.E007")).to_have_count(0)
+    saved = by_key(page, review_key(review_id, "change", "plan_outcomes", 0, "cited"))
+    expect(saved.get_by_text(re.compile(r"^E1 ·"))).to_be_visible()
 
-def test_a_caseworker_signs_off_with_a_rationale(
-    page: Any, demo: Any, sign_in: Any, settle: Any, open_step: Any, screenshot: Any
+
+def test_a_caseworker_answers_a_transfers_closure_route(
+    page: Any,
+    demo: Any,
+    sign_in: Any,
+    settle: Any,
+    open_step: Any,
+    make_review: Any,
+    screenshot: Any,
+    axe_check: Any,
 ) -> None:
-    review_id = demo.ids["draft_remand"]
+    today = dt.datetime.now(dt.UTC).date()
+    review_id = make_review(
+        {
+            "case": {
+                "case_reference": unique_reference(),
+                "birth_month": "2010-09",
+                "involvement": "child_in_need",
+                "opened_on": (today - dt.timedelta(days=150)).isoformat(),
+                "proposed_closure_on": (today + dt.timedelta(days=10)).isoformat(),
+                "closure_reason": "RC5",
+                "exploitation_concern": True,
+                "risk_at_opening": "significant",
+                "risk_now": "moderate",
+                "orders_in_force": False,
+            }
+        }
+    )
     sign_in(page, "caseworker")
 
-    # Circumstance or choice: the plan for the day remand ends clears the blocker.
+    open_step(page, review_id, "tasks")
+    not_needed = "Not needed for this route: Transfer to another local authority"
+    expect(task_row(page, review_id, "change")).to_contain_text(not_needed)
+    expect(task_row(page, review_id, "route")).to_contain_text("Not started")
+
+    open_step(page, review_id, "route")
+    expect(page.get_by_role("heading", name="How is statutory involvement ending")).to_be_visible()
+    expect(page.get_by_text("Closure route: Transfer to another local authority")).to_be_visible()
+    expect(page.get_by_text("Adulthood:")).to_have_count(0)
+    expect(gap_panel(page).get_by_text("route.E003")).to_be_visible()
+    fill(page, review_key(review_id, "route", "receiving_authority"), "Northshire County Council")
+    settle(page)
+    answer_date(
+        page, review_key(review_id, "route", "receiving_accepted_on"), today - dt.timedelta(2)
+    )
+    expect(gap_panel(page).get_by_text("route.E003")).to_have_count(0)
+    settle(page)
+    expect(gap_panel(page).get_by_text("route.E004")).to_be_visible()  # no transfer meeting yet
+    # Show the question, the route and the transfer's questions: the question at the top, clear
+    # of Streamlit's sticky header.
+    page.get_by_role("heading", name="How is statutory involvement ending").evaluate(SCROLL_TO_TOP)
+    screenshot(page, "route-step")
+    assert axe_check(page, "route-step") == []
+
+    open_step(page, review_id, "change")
+    expect(page.get_by_text(f"{not_needed}.")).to_be_visible()
+
+
+def test_a_caseworker_answers_the_last_questions_and_signs_off_with_a_rationale(
+    page: Any,
+    demo: Any,
+    sign_in: Any,
+    settle: Any,
+    open_step: Any,
+    nearly_ready: Any,
+    screenshot: Any,
+) -> None:
+    # Ready but for three things: the wellbeing question never answered, a tag that ends soon
+    # with no plan for the day it ends, and a network still active (a caution).
+    def unfinished(document: dict[str, Any]) -> None:
+        closure = dt.date.fromisoformat(document["case"]["proposed_closure_on"])
+        document["answers"]["mh"]["wellbeing_need"] = None
+        document["answers"]["cause"]["causes"].append(
+            {"kind": "bail_curfew_tag", "ends_on": (closure + dt.timedelta(days=28)).isoformat()}
+        )
+        document["answers"]["cause"]["network_status"] = "active"
+
+    review_id = nearly_ready(unfinished)
+    record = reviews.get_review(
+        Context(demo.db),
+        staff.identify(Context(demo.db), issuer=demo.provider_url, subject="caseworker"),
+        review_id,
+    )
+    assert sorted(f.check_id for f in record.report.open_findings) == [
+        "cause.E002",
+        "cause.W002",
+        "mh.E001",
+    ]
+    closure = record.review.case.proposed_closure_on
+    tag = len(record.review.answers.cause.causes) - 1
+    sign_in(page, "caseworker")
+
+    # Mental health: a yes-or-no question shown as not recorded until it is answered.
+    open_step(page, review_id, "mh")
+    question = by_key(page, review_key(review_id, "mh", "wellbeing_need"))
+    expect(question.get_by_role("radio", name="Not recorded", exact=True)).to_be_checked()
+    expect(gap_panel(page).get_by_text("mh.E001")).to_be_visible()
+    answer(page, review_key(review_id, "mh", "wellbeing_need"), "No")
+    expect(gap_panel(page).get_by_text("mh.E001")).to_have_count(0)
+    settle(page)
+
+    # Circumstance or choice: the plan for the day the tag ends: who, what, by when, how known.
     open_step(page, review_id, "cause")
     expect(gap_panel(page).get_by_text("cause.E002")).to_be_visible()
-    plan = by_key(page, review_key(review_id, "cause", "causes", 0, "plan_for_end"))
-    plan.get_by_role("textbox").fill("Youth justice meets him at the gate; college starts then.")
-    plan.get_by_role("textbox").press("Tab")
+    plan = review_key(review_id, "cause", "causes", tag)
+    choose(page, f"{plan}.plan_agency", "Youth justice service")
+    settle(page)
+    fill(page, f"{plan}.plan_role", "Youth justice case manager")
+    settle(page)
+    fill(page, f"{plan}.plan_action", "Visits him the evening the tag comes off")
+    settle(page)
+    fill(page, f"{plan}.plan_check", "Visit recorded in the youth justice record")
+    settle(page)
+    answer_date(page, f"{plan}.plan_by", closure + dt.timedelta(days=28))
     expect(gap_panel(page).get_by_text("cause.E002")).to_have_count(0)
     settle(page)
 
     # Check and sign off: the caution needs a rationale, then the attestation.
     open_step(page, review_id, "sign_off")
+    expect(page.get_by_text("Emotional wellbeing need recorded: no")).to_be_visible()
     sign_off = page.get_by_role("button", name="Sign off and send to my manager")
     expect(sign_off).to_be_disabled()
     rationale = by_key(page, review_key(review_id, "rationale", "cause.W002"))
     rationale.get_by_role("textbox").fill(
-        "He has moved area on release; the line's older members are in custody."
+        "He has moved area; the line's older members are in custody and police watch the flat."
     )
     rationale.get_by_role("textbox").press("Tab")
     expect(gap_panel(page).get_by_text("Nothing blocks sign-off.")).to_be_visible()
@@ -177,7 +367,9 @@ def test_a_caseworker_signs_off_with_a_rationale(
     expect(sign_off).to_have_count(0)  # read-only now
     ctx = Context(demo.db)
     worker = staff.identify(ctx, issuer=demo.provider_url, subject="caseworker")
-    assert reviews.get_review(ctx, worker, review_id).status == "submitted"
+    signed = reviews.get_review(ctx, worker, review_id)
+    assert signed.status == "submitted"
+    assert signed.review.answers.mh.wellbeing_need is False
     settle(page)
     # The confirmation is drawn at the top while the page stays scrolled down (reported).
     page.get_by_role("heading", name=re.compile("^Closure review")).scroll_into_view_if_needed()
@@ -185,14 +377,28 @@ def test_a_caseworker_signs_off_with_a_rationale(
 
 
 def test_answers_survive_a_reload_mid_wizard(
-    page: Any, demo: Any, sign_in: Any, settle: Any, open_step: Any
+    page: Any, demo: Any, sign_in: Any, settle: Any, open_step: Any, make_review: Any
 ) -> None:
-    review_id = demo.ids["draft_new"]
+    today = dt.datetime.now(dt.UTC).date()
+    review_id = make_review(
+        {
+            "case": {
+                "case_reference": unique_reference(),
+                "birth_month": "2009-11",
+                "involvement": "child_in_need",
+                "opened_on": (today - dt.timedelta(days=300)).isoformat(),
+                "proposed_closure_on": (today + dt.timedelta(days=21)).isoformat(),
+            }
+        }
+    )
     sign_in(page, "caseworker")
     open_step(page, review_id, "exit")
     lead = by_key(page, review_key(review_id, "exit", "lead_role")).get_by_role("textbox")
     lead.fill("School designated safeguarding lead")
     lead.press("Enter")
+    settle(page)
+    answer(page, review_key(review_id, "exit", "disagreement"), "No")
+    settle(page)
     notes = by_key(page, review_key(review_id, "exit", "notes")).get_by_role("textbox")
     notes.fill(f"Agreed at the final meeting {BEACON}")
     notes.press("Tab")
@@ -203,6 +409,8 @@ def test_answers_survive_a_reload_mid_wizard(
 
     lead = by_key(page, review_key(review_id, "exit", "lead_role")).get_by_role("textbox")
     expect(lead).to_have_value("School designated safeguarding lead")
+    disagreement = by_key(page, review_key(review_id, "exit", "disagreement"))
+    expect(disagreement.get_by_role("radio", name="No", exact=True)).to_be_checked()
     notes = by_key(page, review_key(review_id, "exit", "notes")).get_by_role("textbox")
     expect(notes).to_have_value(f"Agreed at the final meeting {BEACON}")
     # Shown as typed on the check-your-answers page; the image address is never fetched.

@@ -28,7 +28,8 @@ THEMES: tuple[Theme, ...] = (
         "receiving authority has accepted it in writing and the new area's agencies know; a "
         "move to adult services when an adult service has accepted the handover; a closure "
         "after assessment when the threshold decision and what was offered are recorded. "
-        "Closing because things changed asks every over-optimism question.",
+        "Closing because things have changed asks every question about whether the change is "
+        "real and will last.",
         "A transfer with no written acceptance; an 18th birthday treated as the end of risk; "
         "a closure after assessment with nothing offered; an order still running.",
         "Key learning: information sharing and early intervention",

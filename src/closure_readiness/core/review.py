@@ -389,7 +389,9 @@ class MentalHealthAnswer(Answer):
     wellbeing_need: bool | None = Field(default=None, title="emotional wellbeing need recorded")
     camhs: CamhsOutcome | None = Field(default=None, title="CAMHS outcome")
     alternative_support: ShortText = Field(default="", title="alternative support offered")
-    alternative_agency: Agency | None = Field(default=None, title="agency providing it")
+    alternative_agency: Agency | None = Field(
+        default=None, title="agency providing the alternative support"
+    )
     alternative_shared: bool = Field(
         default=False, title="alternative shared with family and partner agencies"
     )

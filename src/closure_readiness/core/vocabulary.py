@@ -371,7 +371,7 @@ _LABEL_LIST: list[tuple[StrEnum, str]] = [
     (CamhsOutcome.ACCEPTED, "Accepted by CAMHS"),
     (CamhsOutcome.THRESHOLD_NOT_MET, "CAMHS threshold not met"),
     (CamhsOutcome.DECLINED, "CAMHS declined the referral"),
-    (Route.CHANGE, "Needs met: services end because things changed"),
+    (Route.CHANGE, "Needs met because things changed"),
     (Route.TRANSFER, "Transfer to another local authority"),
     (Route.TRANSITION, "Transition to adult services at 18"),
     (Route.ASSESSMENT, "Closed after assessment"),

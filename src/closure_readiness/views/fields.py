@@ -63,6 +63,13 @@ def _max_length(field: FieldInfo) -> int:
     return int(limit) if limit else LONG_TEXT_MAX
 
 
+def title_of(name: str, field: FieldInfo) -> str:
+    """A field's title as a label: first letter capital, abbreviations kept (CAMHS, RIT, MACE;
+    str.capitalize would write "Camhs")."""
+    title = field.title or name.replace("_", " ")
+    return title[:1].upper() + title[1:]
+
+
 def evidence_label(item: EvidenceItem) -> str:
     shows = item.shows if len(item.shows) <= 60 else item.shows[:57] + "..."
     return f"{item.id} · {item.agency.label} · {item.observed_on:%d/%m/%Y} · {shows}"
@@ -116,7 +123,7 @@ def field_widget(
     cited_label: str = CITED_LABEL,
 ) -> Any:
     """One widget for one field; returns the value it now holds (JSON-compatible)."""
-    label = (field.title or name.replace("_", " ")).capitalize()
+    label = title_of(name, field)
     annotation, optional = _unwrap_optional(field.annotation)
     origin = typing.get_origin(annotation)
     help_text = field.description
@@ -299,6 +306,6 @@ def answer_lines(
                 continue
         elif value in (None, "", [], {}):
             continue
-        title = (field.title or name.replace("_", " ")).capitalize()
+        title = title_of(name, field)
         lines.append(f"{title}: {plain_value(value)}")
     return lines

@@ -131,8 +131,9 @@ def exception_notices(notices: list[ExceptionNotice]) -> None:
 
 def progress_line(report: ReadinessReport) -> str:
     blockers, cautions = len(report.open_blockers), len(report.open_cautions)
+    applying = [result for result in report.results if result.applicable]
     return (
-        f"{report.passed_count} of {len(report.results)} checks pass · "
+        f"{sum(r.passed for r in applying)} of {len(applying)} checks that apply pass · "
         f"{blockers} blocker{'s' if blockers != 1 else ''} open · "
         f"{cautions} caution{'s' if cautions != 1 else ''} without a rationale"
     )

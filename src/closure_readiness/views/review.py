@@ -442,7 +442,7 @@ def _list_editor(
     problems: list[FieldProblem],
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
-    title = (field.title or name).capitalize()
+    title = fields.title_of(name, field)
     st.markdown(f"**{title}**")
     evidence = list(record.review.evidence)
     cited_label = _cited_label(model)
@@ -468,7 +468,7 @@ def _list_editor(
                 icon=":material/delete:",
             )
     with st.form(_key(record.id, theme_key, name, "add"), clear_on_submit=True, border=True):
-        st.caption(f"Add to: {title.lower()}")
+        st.caption(f"Add to: {field.title or name}")
         new_item = fields.model_fields(
             model,
             model.model_construct().model_dump(mode="json") if _constructible(model) else {},
@@ -599,7 +599,7 @@ def _case_list_editor(
     record: ReviewRecord, name: str, field: Any, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
-    st.markdown(f"**{(field.title or name).capitalize()}**")
+    st.markdown(f"**{fields.title_of(name, field)}**")
     if not items:
         st.caption("None recorded.")
     for index, item in enumerate(items):

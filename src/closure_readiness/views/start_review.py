@@ -36,6 +36,8 @@ def page() -> None:
         involvement = st.selectbox(
             "Type of involvement",
             list(Involvement),
+            index=None,
+            placeholder="Choose the type of involvement",
             format_func=lambda o: o.label,
             key="start.involvement",
         )
