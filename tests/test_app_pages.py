@@ -312,6 +312,7 @@ def test_starting_a_review_with_a_closure_before_opening_is_refused_in_plain_wor
     at = app_test("caseworker", page="start_review")
     at.text_input(key="start.case_reference").set_value("CR-TEST-0002")
     at.text_input(key="start.birth_month").set_value("2009-04")
+    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
     at.date_input(key="start.opened_on").set_value(dt.date(2025, 3, 1))
     at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 2, 1))
 
@@ -320,6 +321,21 @@ def test_starting_a_review_with_a_closure_before_opening_is_refused_in_plain_wor
     summary = str(at.error[0].value)
     assert "before the date the case was opened" in summary
     assert not any(word in summary for word in JARGON)
+    assert _count_reviews(demo) == before
+
+
+def test_the_type_of_involvement_is_chosen_never_defaulted(demo: DemoDatabase) -> None:
+    before = _count_reviews(demo)
+    at = app_test("caseworker", page="start_review")
+    assert at.selectbox(key="start.involvement").value is None
+    at.text_input(key="start.case_reference").set_value("CR-TEST-0004")
+    at.text_input(key="start.birth_month").set_value("2009-04")
+    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
+    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
+
+    at.button(key=form_button_key("start_review", "Start review")).click().run()
+
+    assert "type of involvement" in str(at.error[0].value).lower()
     assert _count_reviews(demo) == before
 
 
@@ -822,6 +838,7 @@ def test_a_review_started_with_the_facts_unchosen_shows_them_not_recorded_and_bl
         assert at.radio(key=key).options == ["Not recorded", "Yes", "No"]
     at.text_input(key="start.case_reference").set_value("CR-TEST-0003")
     at.text_input(key="start.birth_month").set_value("2009-04")
+    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
     at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
     at.date_input(key="start.proposed_closure_on").set_value(CLOSING_ON)
 
