@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Annotated
@@ -160,6 +161,7 @@ _PLACEHOLDERS = frozenset(
 _NOT_LETTERS = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=4096)  # the checks ask about the same few strings many times
 def is_placeholder(text: str) -> bool:
     """Empty, punctuation only, or a stand-in such as "tbc", "n/a", "-" or "?"."""
     words = _NOT_LETTERS.sub(" ", text.casefold()).strip()
