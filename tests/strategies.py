@@ -8,6 +8,7 @@ Dates stay within a few decades of today, as real cases do.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -77,6 +78,7 @@ _UNSAFE_CATEGORIES = ("Cc", "Cs")
 T = TypeVar("T")
 
 
+@functools.cache  # a text strategy is costly to build; answers() asks for dozens per example
 def safe_text(
     max_size: int = SHORT_TEXT_MAX, *, min_size: int = 0, multiline: bool = False
 ) -> st.SearchStrategy[str]:
@@ -103,12 +105,14 @@ def safe_text(
     ).filter(lambda text: len(text) >= min_size)
 
 
+@functools.cache
 def labels() -> st.SearchStrategy[str]:
     """A one-line name (a need, a trigger, a role): often a common one, so repeats occur."""
     common = st.sampled_from(["Mentoring", "Any missing episode", "Maternal aunt", "Housing"])
     return st.one_of(common, safe_text(min_size=1))
 
 
+@functools.cache
 def long_text(*, min_size: int = 0) -> st.SearchStrategy[str]:
     return safe_text(LONG_TEXT_MAX, min_size=min_size, multiline=True)
 
