@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from closure_readiness.checks import ReadinessReport, Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
-from closure_readiness.core.answers_text import plain
+from closure_readiness.core.answers_text import answer_lines, plain
 from closure_readiness.core.diff import changes
 from closure_readiness.core.review import Review
 from closure_readiness.service import auditing, decisions
@@ -398,7 +398,7 @@ def _answers(detail: DecisionDetail) -> None:
         with st.expander(f"{theme.title}: {theme.question}"):
             cited = [fields.evidence_label(by_id[ref]) for ref in answer.cited if ref in by_id]
             st.text("Evidence cited:\n" + ("\n".join(cited) if cited else "none"))
-            lines = fields.answer_lines(answer)
+            lines = answer_lines(answer)
             st.text("\n".join(lines) if lines else "Nothing recorded.")
     st.subheader("Evidence register")
     st.dataframe(

@@ -17,6 +17,7 @@ import streamlit as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from closure_readiness.core.answers_text import title_of
 from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.review import EvidenceItem
 from closure_readiness.core.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
@@ -61,13 +62,6 @@ def _bound(field: FieldInfo, name: str) -> Any:
 def _max_length(field: FieldInfo) -> int:
     limit = _bound(field, "max_length")
     return int(limit) if limit else LONG_TEXT_MAX
-
-
-def title_of(name: str, field: FieldInfo) -> str:
-    """A field's title as a label: first letter capital, abbreviations kept (CAMHS, RIT, MACE;
-    str.capitalize would write "Camhs")."""
-    title = field.title or name.replace("_", " ")
-    return title[:1].upper() + title[1:]
 
 
 def evidence_label(item: EvidenceItem) -> str:
@@ -266,46 +260,3 @@ def item_model(field: FieldInfo) -> type[BaseModel]:
     model = typing.get_args(annotation)[0]
     assert _is_model(model)
     return typing.cast(type[BaseModel], model)
-
-
-def plain_value(value: Any) -> str:
-    """A stored value as people read it: labels for choices, dates as 4/3/2025, yes/no."""
-    if value is None:
-        return NOT_RECORDED.lower()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Labelled):
-        return value.label
-    if isinstance(value, dt.date):
-        return f"{value:%d/%m/%Y}"
-    if isinstance(value, BaseModel):
-        return "; ".join(answer_lines(value, skip=()))
-    if isinstance(value, dict):
-        return "; ".join(f"{plain_value(k)}: {plain_value(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(plain_value(v) for v in value)
-    return str(value)
-
-
-def answer_lines(
-    model: BaseModel, *, skip: tuple[str, ...] = ("cited",), unrecorded: bool = False
-) -> list[str]:
-    """'Title: value' for every field that holds something, in the model's own words.
-
-    With `unrecorded`, a question still unanswered (a choice or yes/no left at "not recorded")
-    is listed as such, so a summary never hides what is missing.
-    """
-    lines = []
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name)
-        if name in skip:
-            continue
-        if value is None and unrecorded:
-            annotation, optional = _unwrap_optional(field.annotation)
-            if not (optional and (annotation is bool or _is_enum(annotation))):
-                continue
-        elif value in (None, "", [], {}):
-            continue
-        title = title_of(name, field)
-        lines.append(f"{title}: {plain_value(value)}")
-    return lines

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from closure_readiness.checks import REGISTRY, CheckResult, Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
+from closure_readiness.core.answers_text import answer_lines, title_of
 from closure_readiness.core.errors import FieldProblem, explain
 from closure_readiness.core.review import Answers, Case, Review, RouteAnswer
 from closure_readiness.core.vocabulary import (
@@ -442,7 +443,7 @@ def _list_editor(
     problems: list[FieldProblem],
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
-    title = fields.title_of(name, field)
+    title = title_of(name, field)
     st.markdown(f"**{title}**")
     evidence = list(record.review.evidence)
     cited_label = _cited_label(model)
@@ -599,11 +600,11 @@ def _case_list_editor(
     record: ReviewRecord, name: str, field: Any, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
-    st.markdown(f"**{fields.title_of(name, field)}**")
+    st.markdown(f"**{title_of(name, field)}**")
     if not items:
         st.caption("None recorded.")
     for index, item in enumerate(items):
-        st.text("; ".join(fields.answer_lines(model.model_validate(item), unrecorded=True)))
+        st.text("; ".join(answer_lines(model.model_validate(item), unrecorded=True)))
         st.button(
             "Remove",
             key=_key(record.id, "case", name, index, "remove"),
@@ -959,7 +960,7 @@ def _answers_summary(record: ReviewRecord, *, change_links: bool) -> None:
     by_id = {item.id: item for item in review.evidence}
     with st.container(border=True):
         st.markdown("**Case details**")
-        lines = fields.answer_lines(review.case, skip=CASE_SUMMARY_SKIP, unrecorded=True)
+        lines = answer_lines(review.case, skip=CASE_SUMMARY_SKIP, unrecorded=True)
         st.text("\n".join(lines))
         if change_links:
             st.button(
@@ -981,7 +982,7 @@ def _answers_summary(record: ReviewRecord, *, change_links: bool) -> None:
             if cited:
                 st.text("Evidence cited:\n" + "\n".join(cited))
             skip = ("cited", *route_skip) if theme.key == "route" else ("cited",)
-            lines = fields.answer_lines(answer, skip=skip, unrecorded=True)
+            lines = answer_lines(answer, skip=skip, unrecorded=True)
             st.text("\n".join(lines) if lines else "Nothing recorded.")
             if change_links:
                 st.button(
