@@ -196,6 +196,8 @@ def _step_menu(record: ReviewRecord, step: str) -> None:
         st.rerun()
 
 
+_UNANSWERED = Answers()
+"""Every step as a new review has it: a step equal to this has not been answered."""
 NOT_STARTED = "Not started"
 GAPS_REMAIN = "Gaps remain"
 COMPLETE = "Complete"
@@ -246,7 +248,7 @@ def _step_status(record: ReviewRecord, step: str) -> str:
     if step == CASE_STEP:
         answered = True  # the case facts are entered to start the review
     else:
-        answered = getattr(record.review.answers, step) != getattr(Answers(), step)
+        answered = getattr(record.review.answers, step) != getattr(_UNANSWERED, step)
     if not answered:
         return NOT_STARTED
     return GAPS_REMAIN if open_here else COMPLETE
