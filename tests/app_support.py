@@ -153,7 +153,7 @@ def open_step(at: AppTest, review_id: int, step: str) -> AppTest:
 
 
 def widget_key(review_id: int, *parts: object, generation: int = 0) -> str:
-    """A review wizard widget key, built as views/review.py builds it."""
+    """A review wizard widget key, built as views/review/state.py builds it."""
     return ".".join(["r", str(review_id), f"g{generation}", *map(str, parts)])
 
 

@@ -1,0 +1,270 @@
+"""The evidence register and the incidents: the dated records the steps cite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from closure_readiness.checks.questions import THEMES_BY_KEY
+from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.vocabulary import (
+    Agency,
+    Direction,
+    EvidenceKind,
+    IncidentKind,
+)
+from closure_readiness.service.records import ReviewRecord
+from closure_readiness.views import fields
+from closure_readiness.views.review.state import (
+    commit,
+    error_summary,
+    key,
+    problems_key,
+    regenerate,
+    reload_record,
+    remove_item,
+)
+
+
+def _next_id(prefix: str, existing: list[str]) -> str:
+    numbers = [
+        int(x[len(prefix) :])
+        for x in existing
+        if x[len(prefix) :].isdigit() and x.startswith(prefix)
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def evidence_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Evidence register")
+    st.write(
+        "Record each piece of evidence once: who saw or recorded it, when, what kind it is and "
+        "what it shows. Steps cite items from here. Attending sessions is recorded as attendance "
+        "and never counts as change."
+    )
+    problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
+    error_summary(problems)
+    items = record.review.evidence
+    if items:
+        st.dataframe(
+            [
+                {
+                    "Id": item.id,
+                    "Agency": item.agency.label,
+                    "Kind": item.kind.label,
+                    "Date": item.observed_on,
+                    "Points to": item.direction.label,
+                    "What it shows": item.shows,
+                    "Record": item.record_ref,
+                }
+                for item in items
+            ],
+            hide_index=True,
+            key=key(record.id, "evidence", "table"),
+        )
+    else:
+        st.info("No evidence recorded yet.")
+    last = st.session_state.get("last_evidence", {})
+    with st.form(key(record.id, "evidence", "add"), clear_on_submit=True):
+        st.subheader("Add evidence")
+        values = _evidence_inputs(record, "add", last)
+        if st.form_submit_button("Add evidence", type="primary", icon=":material/add:"):
+            values["id"] = _next_id("E", [item.id for item in items])
+            document = record.review.model_dump(mode="json")
+            document["evidence"].append(values)
+            found = commit(record, document, step="evidence")
+            if found:
+                st.session_state[problems_key(record.id)] = found
+            else:
+                st.session_state["last_evidence"] = {
+                    "agency": values["agency"],
+                    "kind": values["kind"],
+                }
+            st.rerun()
+    if items:
+        st.subheader("Change or remove evidence")
+        by_id = {item.id: item for item in items}
+        chosen = st.selectbox(
+            "Evidence item",
+            list(by_id),
+            format_func=lambda ref: fields.evidence_label(by_id[ref]),
+            key=key(record.id, "evidence", "pick"),
+        )
+        item = by_id[chosen]
+        with st.form(key(record.id, "evidence", "edit", chosen)):
+            values = _evidence_inputs(record, f"edit.{chosen}", item.model_dump(mode="json"))
+            save, remove = st.columns(2)
+            if save.form_submit_button("Save changes"):
+                values["id"] = chosen
+                document = record.review.model_dump(mode="json")
+                document["evidence"] = [
+                    values if e["id"] == chosen else e for e in document["evidence"]
+                ]
+                found = commit(record, document, step="evidence")
+                st.session_state[problems_key(record.id)] = found
+                st.rerun()
+            if remove.form_submit_button("Remove this item"):
+                document = record.review.model_dump(mode="json")
+                document["evidence"] = [e for e in document["evidence"] if e["id"] != chosen]
+                cited_in = [
+                    THEMES_BY_KEY[theme].title
+                    for theme, answer in document["answers"].items()
+                    if _drop_citation(answer, chosen)
+                ]
+                found = commit(record, document, step="evidence")
+                st.session_state[problems_key(record.id)] = found
+                if not found and cited_in:
+                    st.session_state["flash"] = (
+                        "info",
+                        f"Removed {chosen} and its citations in: {', '.join(cited_in)}.",
+                    )
+                regenerate(record.id)
+                st.rerun()
+    return reload_record(record)
+
+
+def _drop_citation(node: Any, ref: str) -> bool:
+    """Remove `ref` from every evidence list in an answer, plan outcomes included."""
+    dropped = False
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == "cited" and isinstance(value, list) and ref in value:
+                node[name] = [cited for cited in value if cited != ref]
+                dropped = True
+            else:
+                dropped = _drop_citation(value, ref) or dropped
+    elif isinstance(node, list):
+        for value in node:
+            dropped = _drop_citation(value, ref) or dropped
+    return dropped
+
+
+def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -> dict[str, Any]:
+    prefix = key(record.id, "evidence", name)
+    agencies, kinds, directions = list(Agency), list(EvidenceKind), list(Direction)
+    agency = current.get("agency", Agency.SCHOOL.value)
+    kind = current.get("kind", EvidenceKind.OBSERVED.value)
+    left, right = st.columns(2)
+    agency_value = left.selectbox(
+        "Source agency",
+        agencies,
+        index=agencies.index(Agency(agency)),
+        format_func=lambda a: a.label,
+        key=f"{prefix}.agency",
+    )
+    kind_value = right.selectbox(
+        "Kind of evidence",
+        kinds,
+        index=kinds.index(EvidenceKind(kind)),
+        format_func=lambda k: k.label,
+        key=f"{prefix}.kind",
+    )
+    observed = current.get("observed_on")
+    left, right = st.columns(2)
+    observed_value = left.date_input(
+        "Date observed",
+        value=observed,
+        min_value=fields.EARLIEST,
+        max_value=fields.LATEST,
+        format=fields.DATE_FORMAT,
+        key=f"{prefix}.observed_on",
+    )
+    direction = current.get("direction", Direction.CHANGE.value)
+    direction_value = right.radio(
+        "What it points to",
+        directions,
+        index=directions.index(Direction(direction)),
+        format_func=lambda d: d.label,
+        key=f"{prefix}.direction",
+        horizontal=True,
+    )
+    shows = st.text_area(
+        "What it shows", value=current.get("shows", ""), max_chars=4000, key=f"{prefix}.shows"
+    )
+    record_ref = st.text_input(
+        "Case record reference",
+        value=current.get("record_ref", ""),
+        max_chars=200,
+        key=f"{prefix}.record_ref",
+        help="Where it sits in the case record (a reference, not a copy).",
+    )
+    return {
+        "agency": agency_value.value,
+        "kind": kind_value.value,
+        "observed_on": observed_value.isoformat() if observed_value else None,
+        "direction": direction_value.value,
+        "shows": shows,
+        "record_ref": record_ref,
+    }
+
+
+def incidents_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Incidents")
+    st.write(
+        "Record dated events that indicate risk: missing episodes, arrests, police "
+        "intelligence, emergency department visits, violence, exclusions."
+    )
+    problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
+    error_summary(problems)
+    incidents = record.review.incidents
+    if incidents:
+        st.dataframe(
+            [
+                {
+                    "Id": i.id,
+                    "Kind": i.kind.label,
+                    "Date": i.occurred_on,
+                    "What happened": i.summary,
+                    "Record": i.record_ref,
+                }
+                for i in incidents
+            ],
+            hide_index=True,
+            key=key(record.id, "incidents", "table"),
+        )
+        for index, incident in enumerate(incidents):
+            st.button(
+                f"Remove {incident.id}",
+                key=key(record.id, "incidents", index, "remove"),
+                on_click=remove_item,
+                args=(record.id, ("incidents",), index),
+            )
+    with st.form(key(record.id, "incidents", "add"), clear_on_submit=True):
+        st.subheader("Add an incident")
+        kinds = list(IncidentKind)
+        left, right = st.columns(2)
+        kind = left.selectbox(
+            "Kind of incident",
+            kinds,
+            format_func=lambda k: k.label,
+            key=key(record.id, "incidents", "new", "kind"),
+        )
+        day = right.date_input(
+            "Date of incident",
+            value=None,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            format=fields.DATE_FORMAT,
+            key=key(record.id, "incidents", "new", "date"),
+        )
+        summary = st.text_area(
+            "What happened", max_chars=4000, key=key(record.id, "incidents", "new", "summary")
+        )
+        ref = st.text_input(
+            "Case record reference", max_chars=200, key=key(record.id, "incidents", "new", "ref")
+        )
+        if st.form_submit_button("Add incident", icon=":material/add:"):
+            document = record.review.model_dump(mode="json")
+            document["incidents"].append(
+                {
+                    "id": _next_id("I", [i.id for i in incidents]),
+                    "kind": kind.value,
+                    "occurred_on": day.isoformat() if day else None,
+                    "summary": summary,
+                    "record_ref": ref,
+                }
+            )
+            st.session_state[problems_key(record.id)] = commit(record, document, step="incidents")
+            st.rerun()
+    return reload_record(record)

@@ -1,0 +1,107 @@
+"""Per-tab state of the review wizard: widget keys, the version this tab saw, saving a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from closure_readiness.core.errors import FieldProblem, explain
+from closure_readiness.core.review import Review
+from closure_readiness.service import reviews
+from closure_readiness.service.context import Conflict, Principal, ServiceError
+from closure_readiness.service.records import ReviewRecord
+from closure_readiness.views import session
+from closure_readiness.views.safe import escape_markdown
+
+STATUS_WORDS = {
+    "draft": "Draft",
+    "returned": "Returned by your manager",
+    "submitted": "Signed off, waiting for countersignature",
+    "approved": "Closure approved",
+    "withdrawn": "Withdrawn",
+}
+
+
+OTHER_STEPS = {
+    "tasks": "Task list",
+    "case": "Case details",
+    "evidence": "Evidence register",
+    "incidents": "Incidents",
+    "sign_off": "Check and sign off",
+}
+
+
+def known_key(review_id: int) -> str:
+    return f"known_version:{review_id}"
+
+
+def generation(review_id: int) -> int:
+    return int(st.session_state.get(f"generation:{review_id}", 0))
+
+
+def regenerate(review_id: int) -> None:
+    st.session_state[f"generation:{review_id}"] = generation(review_id) + 1
+
+
+def key(review_id: int, *parts: object) -> str:
+    return ".".join(["r", str(review_id), f"g{generation(review_id)}", *map(str, parts)])
+
+
+def set_step(step: str) -> None:
+    st.query_params["step"] = step
+
+
+def problems_key(review_id: int) -> str:
+    return f"problems:{review_id}"
+
+
+def commit(record: ReviewRecord, document: dict[str, Any], *, step: str) -> list[FieldProblem]:
+    """Validate and save a changed review. Returns problems to show; stores nothing invalid."""
+    principal: Principal = st.session_state["principal"]
+    try:
+        review = Review.model_validate(document)
+    except ValidationError as error:
+        return explain(error, Review)
+    if review == record.review:
+        return []
+    known = int(st.session_state.get(known_key(record.id), record.version))
+    try:
+        version = reviews.save_review(
+            session.context(), principal, record.id, review, expected_version=known
+        )
+    except Conflict as conflict:
+        regenerate(record.id)
+        st.session_state[known_key(record.id)] = record.version
+        st.session_state["flash"] = ("warning", conflict.message)
+        st.rerun()
+    except ServiceError as error:
+        return error.problems or [FieldProblem(field="", message=error.message)]
+    st.session_state[known_key(record.id)] = version
+    st.session_state[f"saved:{record.id}"] = step
+    return []
+
+
+def error_summary(problems: list[FieldProblem]) -> None:
+    if not problems:
+        return
+    lines = "\n".join(f"- {escape_markdown(str(problem))}" for problem in problems)
+    st.error(f"**There is a problem**\n\n{lines}", icon=":material/error:")
+
+
+def reload_record(record: ReviewRecord) -> ReviewRecord:
+    principal: Principal = st.session_state["principal"]
+    return reviews.get_review(session.context(), principal, record.id)
+
+
+def remove_item(review_id: int, path: tuple[str, ...], index: int) -> None:
+    principal: Principal = st.session_state["principal"]
+    record = reviews.get_review(session.context(), principal, review_id)
+    document = record.review.model_dump(mode="json")
+    target: Any = document
+    for part in path:
+        target = target[part]
+    del target[index]
+    commit(record, document, step=path[1] if path[0] == "answers" else path[0])
+    regenerate(review_id)

@@ -1,0 +1,332 @@
+"""The question steps: case details, one step per theme, and the editors for lists of answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from closure_readiness.checks.questions import THEMES_BY_KEY
+from closure_readiness.core.answers_text import answer_lines, title_of
+from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.review import Case, RouteAnswer
+from closure_readiness.core.vocabulary import (
+    Agency,
+    FactorStatus,
+    FamilyFactor,
+)
+from closure_readiness.service.records import ReviewRecord
+from closure_readiness.views import fields
+from closure_readiness.views.findings import (
+    CASE_STEP,
+    finding_box,
+    route_label,
+)
+from closure_readiness.views.review.state import (
+    commit,
+    error_summary,
+    key,
+    problems_key,
+    reload_record,
+    remove_item,
+    set_step,
+)
+from closure_readiness.views.review.tasks import (
+    not_needed,
+    not_needed_text,
+    route_fields,
+    step_results,
+)
+from closure_readiness.views.safe import escape_markdown
+
+
+def _route_intro(record: ReviewRecord) -> None:
+    """What the closure route step rests on: the closure reason recorded at Case details."""
+    reason = record.review.case.closure_reason
+    if reason is None:
+        st.warning(
+            "The closure reason is not recorded yet. Record it at Case details: it decides "
+            "which questions this closure must answer.",
+            icon=":material/warning:",
+        )
+    else:
+        st.markdown(
+            f"**Closure reason:** {reason.label}  \n**Closure route:** {route_label(record.report)}"
+        )
+    st.button(
+        "Change the closure reason at Case details",
+        key=key(record.id, "route", "to_case"),
+        on_click=set_step,
+        args=(CASE_STEP,),
+        icon=":material/arrow_forward:",
+        type="tertiary",
+    )
+
+
+def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
+    theme = THEMES_BY_KEY[theme_key]
+    st.header(theme.question)
+    st.caption(f"{theme.title} · {theme.learning}")
+    nothing_applies = not_needed(record, theme_key)
+    if nothing_applies:
+        st.info(
+            f"**{not_needed_text(record)}.** No check at this step applies to this closure "
+            "route, so nothing here blocks sign-off. You can still record notes.",
+            icon=":material/do_not_disturb_on:",
+        )
+    if theme_key == "route":
+        _route_intro(record)
+    st.write(theme.guidance)
+    with st.expander("Red flags to look for"):
+        st.write(theme.red_flags)
+    note = record.last_return
+    if note is not None and note.themes.get(theme_key):
+        st.warning(
+            "Your manager asks: " + escape_markdown(note.themes[theme_key]), icon=":material/undo:"
+        )
+    document = record.review.model_dump(mode="json")
+    current = document["answers"][theme_key]
+    problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
+    summary = st.container()
+    model = type(getattr(record.review.answers, theme_key))
+    loc: tuple[int | str, ...] = ("answers", theme_key)
+    skip: tuple[str, ...] = ("notes",)
+    if theme_key == "route":
+        asked = route_fields(record)
+        skip = (
+            *skip,
+            *(
+                name
+                for name in RouteAnswer.model_fields
+                if name not in asked and not (name == "cited" and asked)
+            ),
+        )
+
+    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        return _list_editor(record, theme_key, name, field, items, problems)
+
+    updated = fields.model_fields(
+        model,
+        current,
+        key=key(record.id, theme_key),
+        evidence=list(record.review.evidence),
+        problems=problems,
+        loc=loc,
+        skip=skip,
+        list_editor=list_editor,
+    )
+    if theme_key == "family":
+        updated["factors"] = _family_factors(record, current.get("factors", {}))
+    updated["notes"] = fields.field_widget(
+        "notes",
+        model.model_fields["notes"],
+        current.get("notes", ""),
+        key=key(record.id, theme_key, "notes"),
+        evidence=[],
+        errors=fields.problems_at(problems, (*loc, "notes")),
+    )
+    if updated != current:
+        document["answers"][theme_key] = updated
+        problems = commit(record, document, step=theme_key)
+        record = reload_record(record)
+    with summary:
+        error_summary(problems)
+    step_findings(record, theme_key)
+    return record
+
+
+def step_findings(record: ReviewRecord, step: str) -> None:
+    st.subheader("This step's checks")
+    results = [r for r in step_results(record, step) if r.applicable]
+    passed = [r for r in results if r.passed]
+    for result in results:
+        for index, finding in enumerate(result.findings):
+            finding_box(finding, key=key(record.id, "step", finding.key, index))
+    if results:
+        st.caption(f"{len(passed)} of {len(results)} checks at this step pass.")
+    else:
+        st.caption("No check at this step applies to this closure route.")
+
+
+def _list_editor(
+    record: ReviewRecord,
+    theme_key: str,
+    name: str,
+    field: Any,
+    items: list[dict[str, Any]],
+    problems: list[FieldProblem],
+) -> list[dict[str, Any]]:
+    model = fields.item_model(field)
+    title = title_of(name, field)
+    st.markdown(f"**{title}**")
+    evidence = list(record.review.evidence)
+    cited_label = _cited_label(model)
+    updated = []
+    for index, item in enumerate(items):
+        with st.container(border=True):
+            updated.append(
+                fields.model_fields(
+                    model,
+                    item,
+                    key=key(record.id, theme_key, name, index),
+                    evidence=evidence,
+                    problems=problems,
+                    loc=("answers", theme_key, name, index),
+                    cited_label=cited_label,
+                )
+            )
+            st.button(
+                "Remove",
+                key=key(record.id, theme_key, name, index, "remove"),
+                on_click=remove_item,
+                args=(record.id, ("answers", theme_key, name), index),
+                icon=":material/delete:",
+            )
+    with st.form(key(record.id, theme_key, name, "add"), clear_on_submit=True, border=True):
+        st.caption(f"Add to: {field.title or name}")
+        new_item = fields.model_fields(
+            model,
+            model.model_construct().model_dump(mode="json") if _constructible(model) else {},
+            key=key(record.id, theme_key, name, "new"),
+            evidence=evidence,
+            problems=[],
+            loc=(),
+            cited_label=cited_label,
+        )
+        if st.form_submit_button("Add", icon=":material/add:"):
+            document = record.review.model_dump(mode="json")
+            document["answers"][theme_key][name] = [*items, new_item]
+            found = commit(record, document, step=theme_key)
+            if found:
+                st.session_state[problems_key(record.id)] = found
+            st.rerun()
+    return updated
+
+
+def _cited_label(model: Any) -> str:
+    """'Evidence for this plan outcome or safety goal': named after the item's first field."""
+    first = next(iter(model.model_fields.values()))
+    return f"Evidence for this {first.title or 'entry'}"
+
+
+def _constructible(model: Any) -> bool:
+    return all(not f.is_required() for f in model.model_fields.values())
+
+
+_UNANSWERED_FACTOR = {"status": FactorStatus.NOT_ASSESSED.value, "response": "", "agency": None}
+
+
+def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, Any]:
+    st.markdown("**Family factors**")
+    st.caption(
+        "For each factor present, name the plan element or onward support and the agency that "
+        "provides it."
+    )
+    result: dict[str, Any] = {}
+    for factor in FamilyFactor:
+        value = {**_UNANSWERED_FACTOR, **current.get(factor.value, {})}
+        status_col, response_col, agency_col = st.columns([2, 3, 2])
+        status = status_col.selectbox(
+            factor.label,
+            list(FactorStatus),
+            index=list(FactorStatus).index(FactorStatus(value["status"])),
+            format_func=lambda option: option.label,
+            key=key(record.id, "family", factor.value, "status"),
+        )
+        response = response_col.text_input(
+            f"{factor.label}: plan element or onward support",
+            value=value.get("response", ""),
+            max_chars=200,
+            key=key(record.id, "family", factor.value, "response"),
+        )
+        with agency_col:
+            agency = fields.optional_choice(
+                f"{factor.label}: agency that provides it",
+                Agency,
+                Agency(value["agency"]) if value.get("agency") else None,
+                key=key(record.id, "family", factor.value, "agency"),
+            )
+        chosen = {
+            "status": getattr(status, "value", None),
+            "response": response,
+            "agency": agency.value if agency is not None else None,
+        }
+        # A factor never answered stays absent: opening the step must not save a new version.
+        if factor.value in current or chosen != _UNANSWERED_FACTOR:
+            result[factor.value] = chosen
+    return result
+
+
+CASE_LIST_ADD = {
+    "previous_closures": "Add a previous closure",
+    "orders": "Add a statutory order",
+}
+
+
+def case_step(record: ReviewRecord) -> ReviewRecord:
+    st.header("Case details")
+    st.write(
+        "The case reference is fixed; everything else can be corrected here. The closure reason "
+        'decides which steps this closure needs; leave a fact as "Not recorded" only until '
+        "you know it."
+    )
+    document = record.review.model_dump(mode="json")
+    problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
+    summary = st.container()
+    st.text(f"Case reference: {record.case_reference}")
+
+    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        return _case_list_editor(record, name, field, items)
+
+    updated = fields.model_fields(
+        Case,
+        document["case"],
+        key=key(record.id, "case"),
+        evidence=[],
+        problems=problems,
+        loc=("case",),
+        skip=("case_reference", "allocated_worker", "team"),
+        list_editor=list_editor,
+    )
+    if updated != document["case"]:
+        document["case"] = updated
+        problems = commit(record, document, step="case")
+        record = reload_record(record)
+    with summary:
+        error_summary(problems)
+    step_findings(record, CASE_STEP)
+    return record
+
+
+def _case_list_editor(
+    record: ReviewRecord, name: str, field: Any, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    model = fields.item_model(field)
+    st.markdown(f"**{title_of(name, field)}**")
+    if not items:
+        st.caption("None recorded.")
+    for index, item in enumerate(items):
+        st.text("; ".join(answer_lines(model.model_validate(item), unrecorded=True)))
+        st.button(
+            "Remove",
+            key=key(record.id, "case", name, index, "remove"),
+            on_click=remove_item,
+            args=(record.id, ("case", name), index),
+        )
+    with st.form(key(record.id, "case", name, "add"), clear_on_submit=True):
+        new_item = fields.model_fields(
+            model,
+            {},
+            key=key(record.id, "case", name, "new"),
+            evidence=[],
+            problems=[],
+            loc=(),
+        )
+        if st.form_submit_button(CASE_LIST_ADD.get(name, "Add")):
+            document = record.review.model_dump(mode="json")
+            document["case"][name] = [*items, new_item]
+            found = commit(record, document, step="case")
+            if found:
+                st.session_state[problems_key(record.id)] = found
+            st.rerun()
+    return items
