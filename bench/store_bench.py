@@ -63,7 +63,7 @@ BETWEEN_SIGN_OFFS = dt.timedelta(minutes=9)
 BENCH_TEAM, BENCH_WORKER = TEAMS[0], "SW-00-0"
 
 # Placeholders the template reviews are signed off with, replaced for every stored decision.
-_REF, _TEAM, _WORKER = "CR-TEMPLATE-X", "Template Team", "SWTEMPLATE"
+_REF, _TEAM, _WORKER = "CR-TEMPLATE-X9", "Template Team", "SWTEMPLATE"
 _SIGNED_AT = "2025-05-30T10:00:00+00:00"
 _PARTNER_AGENCIES = {"school", "police", "health", "voluntary", "youth_justice", "housing"}
 

@@ -245,7 +245,7 @@ def _search(at: AppTest, *, text: str = "", status: str = "Any") -> AppTest:
 def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_requests(
     demo: DemoDatabase,
 ) -> None:
-    _, request_id, _ = _exception_request(demo, "CR-TEST-2001")
+    review_id, request_id, _ = _exception_request(demo, "CR-TEST-2001")
     _, newest = _submitted(demo, "CR-TEST-2002")  # the newest sign-off
 
     at = app_test("manager")
@@ -255,10 +255,10 @@ def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_req
     assert _text_of(at.header) == ["Sign-offs to countersign (3)", "Exception requests (1)"]
     listed = [str(m.value) for m in at.markdown if str(m.value).startswith("**CR")]
     assert listed[:3] == ["**CR-DEMO-1004**", "**CR-DEMO-1005**", "**CR-TEST-2002**"]
-    assert listed[3].startswith("**CR\\-TEST\\-2001** · `exit.E003`")
+    assert listed[3].startswith("**CR\\-TEST\\-2001** · Involved agency not notified")
     assert [link.proto.query_string for link in at.get("page_link")] == [
         f"decision={_pending_decision(demo, label)}" for label in ("submitted", "submitted_2")
-    ] + [f"decision={newest}"]
+    ] + [f"decision={newest}", f"review={review_id}&step=exit"]
     assert at.text_area(key=f"exception.{request_id}.reason").value == ""
     grant = at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception"))
     assert not grant.disabled
@@ -545,7 +545,10 @@ def test_an_exception_that_resolves_nothing_is_shown_on_the_decision_page(
     assert not at.exception
     notices = [_unescaped(i) for i in _text_of(at.info) if "exit.E003" in i]
     assert len(notices) == 1
-    assert notices[0].startswith("**Exception no longer needed** · `exit.E003`")
+    assert notices[0].startswith(
+        "**Exception no longer needed** · [exit.E003 Involved agency not notified of closure]"
+        "(reference?check=exit.E003)"
+    )
     assert "the gap it covered is closed" in notices[0]
     assert not at.button(key=f"approve.{decision_id}").disabled
     assert key not in {
@@ -664,12 +667,12 @@ def test_searching_a_word_finds_the_decision_that_holds_it(demo: DemoDatabase) -
 def test_filtering_by_status_shows_only_that_status(demo: DemoDatabase) -> None:
     at = app_test("auditor")
     everything = set(_table(at, "Decision")["Status"])
-    assert everything == {"approved", "submitted", "returned"}
+    assert everything == {"Approved", "Signed off, waiting for countersignature", "Returned"}
 
     _search(at, status="approved")
 
     table = _table(at, "Decision")
-    assert set(table["Status"]) == {"approved"}
+    assert set(table["Status"]) == {"Approved"}
     assert set(table["Case"]) == SEEDED_APPROVED
     _search(at, status="returned")
     assert set(_table(at, "Decision")["Case"]) == {"CR-DEMO-1003"}
@@ -769,9 +772,11 @@ def test_the_learning_page_shows_the_exception_granted_in_the_seed(demo: DemoDat
     assert not at.exception
     assert _text_of(at.title) == ["Learning"]
     by_check = next(
-        f.value for f in at.dataframe if list(f.value.columns) == ["check_id", "exceptions"]
+        f.value for f in at.dataframe if list(f.value.columns) == ["Check", "Exceptions"]
     )
-    assert dict(zip(by_check["check_id"], by_check["exceptions"], strict=True)) == {"exit.E003": 1}
+    assert dict(zip(by_check["Check"], by_check["Exceptions"], strict=True)) == {
+        "exit.E003 Involved agency not notified of closure": 1
+    }
     reasons = _table(at, "Reason")
     assert "Please check the onward support before we close." in set(reasons["Reason"])
     assert not [w for w, _ in _widgets(at) if w.key != "sign_out"]

@@ -1,6 +1,7 @@
 """The `closure-readiness` command: a thin layer over the checks and the service functions.
 
-Exit codes: 0 success (or ready to sign off), 1 blocked or failed verification, 2 bad input.
+Exit codes: 0 success (or ready to sign off), 1 blocked, refused or failed verification,
+2 bad input.
 Heavy modules are imported inside commands so `check` and `schema` start quickly.
 """
 
@@ -64,6 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds, evaluate
     from closure_readiness.checks.text_report import report_as_json, report_as_text
+    from closure_readiness.core.case_reference import new_reference
     from closure_readiness.core.review import EARLIEST_DAY, LATEST_DAY, Review, dated_after
     from closure_readiness.core.upgrade import upgrade_document
 
@@ -73,8 +75,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ValueError:
         document = None
     upgraded = upgrade_document(document)[1] if isinstance(document, dict) else []
+    rule = new_reference(_settings().case_reference_pattern)  # a review to check is input
     try:
-        review = Review.model_validate_json(text)
+        review = Review.model_validate_json(text, context=rule)
     except ValidationError as error:
         raise _invalid(args.file, error, Review) from None
     thresholds = DEFAULT_THRESHOLDS
@@ -128,9 +131,19 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _settings() -> Any:
+    from pydantic import ValidationError
+
     from closure_readiness.settings import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"CLOSURE_{'_'.join(map(str, e['loc'])).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors(include_url=False)
+        )
+        raise UsageProblem(f"The settings are not valid: {problems}") from None
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -169,7 +182,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify(db, anchor)
     for problem in report.problems:
         print(f"FAIL {problem}")
-    verdict = "intact" if report.intact else f"{len(report.problems)} problem(s)"
+    count = len(report.problems)
+    verdict = "intact" if report.intact else f"{count} problem{'' if count == 1 else 's'}"
     print(
         f"{path}: {report.decisions_checked} decisions, {report.outcomes_checked} outcomes, "
         f"{report.events_checked} audit events checked"
@@ -306,6 +320,64 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+WITHDRAW_HELP = (
+    "Withdraw a draft, returned or submitted review that will not lead to closure, on behalf "
+    "of the member of staff named by --by (for example when they ask the service desk; a "
+    "disabled account cannot). Their role and team apply as if they had withdrawn it in the "
+    "app: the review's own caseworker, or a team manager of its team. The audit trail "
+    "records them as the person withdrawing, with the reason, and that it was done at the "
+    "command line. "
+    "Exit codes: 0 withdrawn, 1 refused (not theirs to withdraw, not in their team, already "
+    "approved or withdrawn, account disabled), 2 bad input (no such database or member of "
+    "staff, an empty reason)."
+)
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    from closure_readiness.service import reviews, staff
+    from closure_readiness.service.context import (
+        SYSTEM,
+        Context,
+        InvalidInput,
+        NotFound,
+        ServiceError,
+    )
+
+    ctx = Context(_existing_db(args))
+    members = {member.staff_id: member for member in staff.list_staff(ctx, SYSTEM)}
+    member = members.get(args.by)
+    if member is None:
+        raise UsageProblem(f"No member of staff has the id {args.by}.")
+    if not member.active:
+        return _not_withdrawn(
+            f"{member.staff_id}'s account is disabled; ask a team manager of the team to "
+            "withdraw the review."
+        )
+    principal = member.principal()
+    try:
+        record = reviews.get_review(ctx, principal, args.review)
+        reviews.withdraw(ctx, principal, args.review, reason=args.reason, via="command line")
+    except InvalidInput as problem:
+        raise UsageProblem(problem.message) from None
+    except NotFound:
+        return _not_withdrawn(
+            f"There is no review {args.review} that {member.staff_id} can see (it does not "
+            "exist, or it belongs to another team)."
+        )
+    except ServiceError as refusal:
+        return _not_withdrawn(refusal.message)
+    print(
+        f"Withdrew review {args.review} (case {record.case_reference}) for {member.staff_id} "
+        f"({member.display_name}). The reason is kept in the audit trail."
+    )
+    return EXIT_OK
+
+
+def _not_withdrawn(message: str) -> int:
+    print(f"closure-readiness: Not withdrawn. {message}", file=sys.stderr)
+    return EXIT_BLOCKED
+
+
 def _yes_no(value: str) -> bool:
     if value.lower() in ("yes", "true", "1"):
         return True
@@ -402,6 +474,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--has-re-referral", type=_yes_no, metavar="yes|no")
     export.add_argument("--search", help="words in answers and evidence")
     export.set_defaults(handler=cmd_export)
+
+    withdraw = commands.add_parser(
+        "withdraw",
+        help="withdraw a review on behalf of a member of staff, with a reason",
+        description=WITHDRAW_HELP,
+    )
+    withdraw.add_argument("--db", type=Path, help=db_help)
+    withdraw.add_argument("--review", type=int, required=True, metavar="ID", help="review id")
+    withdraw.add_argument(
+        "--by",
+        required=True,
+        metavar="STAFF_ID",
+        help="the caseworker or team manager withdrawing it (their staff id)",
+    )
+    withdraw.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why it is withdrawn (kept for audit)"
+    )
+    withdraw.set_defaults(handler=cmd_withdraw)
 
     run = commands.add_parser("run", help="start the app for real use (settings from environment)")
     run.add_argument("--port", type=int, default=8501)

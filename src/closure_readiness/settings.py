@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from closure_readiness.core.case_reference import NAME_SAMPLES
 
 DEFAULT_DB = Path("data/closure-readiness.db")
 
@@ -32,6 +34,30 @@ class Settings(BaseSettings):
     session_max_age_hours: float = Field(default=10.0, gt=0, le=24)
     idle_timeout_minutes: float = Field(default=30.0, gt=0, le=480)
     demo_sign_in: bool = Field(default=False, description="local OIDC provider with demo staff")
+    case_reference_pattern: str | None = Field(
+        default=None,
+        description="the council's case reference form, a regular expression the whole "
+        "reference (in capitals) must match (CLOSURE_CASE_REFERENCE_PATTERN); unset: the "
+        "default rule (at least one number, not written like a name)",
+    )
+
+    @field_validator("case_reference_pattern")
+    @classmethod
+    def _pattern_refuses_names(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            pattern = re.compile(value)
+        except re.error as error:
+            raise ValueError(
+                f"the case reference pattern is not a regular expression: {error}"
+            ) from None
+        accepted = [name for name in NAME_SAMPLES if pattern.fullmatch(name)]
+        if accepted:
+            raise ValueError(
+                f"the case reference pattern accepts a name ({accepted[0]}); it must refuse names"
+            )
+        return value
 
     def thresholds(self) -> Thresholds:
         if self.thresholds_file is None:

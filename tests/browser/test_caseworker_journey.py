@@ -45,12 +45,11 @@ def type_date(page: Any, label: str, day: dt.date) -> None:
 
 
 def answer_date(page: Any, key: str, day: dt.date) -> None:
-    """Type a date into a date question outside a form, then leave it so Streamlit saves it
-    (Tab alone moves to the field's own calendar button and the answer is not sent yet)."""
-    by_key(page, key).get_by_role("spinbutton").first.click()
-    page.keyboard.type(f"{day:%d%m%Y}")
-    page.keyboard.press("Escape")
-    page.get_by_test_id("stCaptionContainer").first.click()  # the review's status line
+    """Type a date question outside a form (dd/mm/yyyy) and press Enter: it is saved like
+    every other field."""
+    box = by_key(page, key).get_by_role("textbox")
+    box.fill(f"{day:%d/%m/%Y}")
+    box.press("Enter")
 
 
 def choose(page: Any, key: str, option: str) -> None:
@@ -220,7 +219,7 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
     page.keyboard.press("Escape")
     # Leave the evidence box first: it shrinks when it loses focus, which would move the
     # button from under a click that lands while it shrinks.
-    page.get_by_text("Add to: plan outcomes and safety goals").click()
+    page.get_by_text("Add plan outcome 1").click()
     page.get_by_role("button", name="Add", exact=True).click()
     settle(page)
     expect(gap_panel(page).get_by_text("change.E007")).to_have_count(0)

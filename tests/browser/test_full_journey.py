@@ -91,7 +91,7 @@ def _status(demo: Any, review_id: int) -> str:
 def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
     page: Any, demo: Any, sign_in: Any, settle: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    reference = f"CR-FULL-{uuid.uuid4().hex[:6].upper()}"
+    reference = f"CR-FULL-{uuid.uuid4().int % 10**6:06d}"  # always a number in it
     review_id = _nearly_ready(demo, reference)
 
     def open_step(step: str) -> None:
@@ -127,12 +127,12 @@ def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
     def open_from_queue() -> str:
         """The manager's queue: open this review's sign-off; returns the decision id."""
         expect(page.get_by_role("heading", name="Waiting for me")).to_be_visible()
-        expect(page.get_by_text(reference)).to_be_visible()
+        expect(page.get_by_text(reference, exact=True)).to_be_visible()
         record = reviews.get_review(Context(demo.db), _principal(demo, "manager"), review_id)
         decision_id = str(record.pending_decision_id)
         link = page.locator(f'a[href*="decision={decision_id}"]')
         expect(link).to_have_count(1)
-        page.get_by_text(reference).scroll_into_view_if_needed()
+        page.get_by_text(reference, exact=True).scroll_into_view_if_needed()
         return decision_id
 
     # The caseworker answers the caution and signs off.
@@ -201,7 +201,7 @@ def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
     expect(page.get_by_text(re.compile(r"^Showing 1 to 2 of 2\b"))).to_be_visible()
     settle(page)
     chosen = page.get_by_role("combobox", name="Open a decision")
-    expect(chosen).to_have_value(f"{decision_id} · {reference} · approved")  # newest first
+    expect(chosen).to_have_value(f"{decision_id} · {reference} · Approved")  # newest first
     screenshot(page, "auditor-decisions")
     page.get_by_role("link", name="Open the decision record").click()
     expect(page.get_by_role("heading", name=f"Decision {decision_id}: {reference}")).to_be_visible()

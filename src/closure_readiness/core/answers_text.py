@@ -4,6 +4,7 @@ on, and anywhere a stored value is shown as words rather than as a widget."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from enum import Enum
@@ -28,10 +29,12 @@ def plain(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"{value:%d/%m/%Y}"
     if isinstance(value, BaseModel):
-        return "; ".join(answer_lines(value, skip=()))
+        return join_clauses(answer_lines(value, skip=()))
     if isinstance(value, dict):
         # In vocabulary order, so a report re-run on sealed JSON (keys sorted) reads the same.
-        return "; ".join(f"{plain(k)}: {plain(v)}" for k, v in sorted(value.items(), key=_order))
+        return join_clauses(
+            [f"{plain(k)}: {plain(v)}" for k, v in sorted(value.items(), key=_order)]
+        )
     if isinstance(value, list):
         joiner = " | " if any(isinstance(item, BaseModel) for item in value) else ", "
         return joiner.join(plain(item) for item in value)
@@ -41,6 +44,37 @@ def plain(value: Any) -> str:
 def sentence_case(title: str) -> str:
     """First letter up, the rest as written: "risk indicator tool (RIT)" keeps its acronym."""
     return title[:1].upper() + title[1:]
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: "Record or data" -> "record or data", but an acronym or a
+    name keeps its capitals ("CAMHS threshold not met", "MACE oversight", "GP").
+
+    Only the first letter is lowered, and only when the first word is not an acronym: the
+    rest of a label is already written as it should read ("Still open to MACE").
+    """
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first[1:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """ "1 blocker", "2 blockers", "1 person", "3 people": never "blocker(s)"."""
+    word = one if count == 1 else (many if many is not None else one + "s")
+    return f"{count} {word}"
+
+
+def join_clauses(clauses: list[str], separator: str = "; ") -> str:
+    """Clauses joined into one line without doubled punctuation: a clause that ends with a full
+    stop (typed text often does) loses it before the separator, so no line reads ".;"."""
+    trimmed = [c.rstrip() for c in clauses if c.strip()]
+    last = len(trimmed) - 1
+    kept = [
+        c[:-1] if index < last and c.endswith(".") and not c.endswith("..") else c
+        for index, c in enumerate(trimmed)
+    ]
+    return separator.join(kept)
 
 
 def title_of(name: str, field: FieldInfo) -> str:
@@ -66,8 +100,31 @@ def answer_lines(
                 continue
         elif value in (None, "", [], {}):
             continue
-        lines.append(f"{title_of(name, field)}: {plain(value)}")
+        lines.append(f"{title_of(name, field)}: {_shown(value)}")
     return lines
+
+
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _shown(value: Any) -> str:
+    """As `plain`, and a month of birth ("2010-05") as people write it: 05/2010."""
+    if isinstance(value, str) and (month := _YEAR_MONTH.match(value)):
+        return f"{month[2]}/{month[1]}"
+    return plain(value)
+
+
+def entry_line(name: str, model: BaseModel) -> str:
+    """One entry of a list on one line, named first: "Cause 1: Custody or remand; Date the
+    circumstance ends: 27/06/2025; ...". The first answer stands for the entry unless it is a
+    date or a yes/no, which need their question to make sense."""
+    fields = type(model).model_fields
+    first = next(iter(fields))
+    value = getattr(model, first)
+    lines = answer_lines(model, skip=(), unrecorded=True)
+    if value not in (None, "") and not isinstance(value, (bool, dt.date)) and lines:
+        lines[0] = _shown(value)
+    return f"{name}: " + (join_clauses(lines) if lines else NOT_RECORDED)
 
 
 def is_question(field: FieldInfo) -> bool:

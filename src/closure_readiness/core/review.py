@@ -14,9 +14,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from closure_readiness.core import case_reference as reference_rule
 from closure_readiness.core.text import CaseRef, LongText, RecordId, ShortText, YearMonth
 from closure_readiness.core.upgrade import upgrade_document
 from closure_readiness.core.vocabulary import (
@@ -118,6 +128,18 @@ class Case(Model):
     orders: list[StatutoryOrder] = Field(
         default_factory=list, max_length=20, title="statutory orders"
     )
+
+    @field_validator("case_reference", mode="wrap")
+    @classmethod
+    def _new_reference_is_not_a_name(
+        cls, typed: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> str:
+        """Input for a new review (validation context `case_reference.new_reference`) is held
+        to the council's rule; a stored review's reference is not, so it always loads."""
+        rule = reference_rule.rule_in(info.context)
+        reference_rule.refuse_name(typed, rule)
+        reference: str = handler(typed)
+        return reference_rule.refuse_wrong_form(reference, rule)
 
     def route(self, as_of: dt.date) -> Route:
         """The closure route. A young person closing at 18 or over moves to adult services;
@@ -495,6 +517,45 @@ class ManagerException(Model):
     granted_on: Day = Field(title="date granted")
 
 
+ReplyKey = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{1,12}:(overall|step:[a-z_]{1,24}"
+        r"|finding:[a-z_]{1,24}\.[A-Z]\d{3}:[0-9a-f]{12})$"
+    ),
+]
+"""What a reply answers: the return (its decision id), then the manager's overall reason, a
+step's reason or a finding's reason ("12:overall", "12:step:support", "12:finding:exit.W002:…")."""
+MAX_REPLIES = 1000
+
+
+def _no_replies(replies: dict[str, str]) -> bool:
+    return not replies
+
+
+class FamilySummary(Model):
+    """The summary for the young person and family as the worker settled it at "Check and sign
+    off". A part left unset (None) is sent in the words written from the answers
+    (`core.family_words`); what an evidence item shows is quoted only for the items in `quoted`.
+    Sealed with the review at sign-off; printed as sealed once the closure is approved."""
+
+    changed: LongText | None = Field(default=None, title="summary for the family: what has changed")
+    support: LongText | None = Field(
+        default=None, title="summary for the family: what help carries on"
+    )
+    worse: LongText | None = Field(
+        default=None, title="summary for the family: if things get worse"
+    )
+    contact: LongText | None = Field(default=None, title="summary for the family: who to contact")
+    quoted: Items = Field(
+        default_factory=list, title="evidence quoted in the summary for the family"
+    )
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 class Review(Model):
     """A closure review: the case, what happened, the evidence, the answers, and resolutions."""
 
@@ -507,11 +568,51 @@ class Review(Model):
         default_factory=dict, title="rationales for cautions"
     )
     exceptions: list[ManagerException] = Field(default_factory=list, max_length=100)
+    family_summary: FamilySummary | None = Field(
+        # Left out of the document until the worker settles one, so a review without it keeps
+        # the same bytes and content hash as before the field existed.
+        default=None,
+        exclude_if=_is_none,
+        title="summary for the young person and family",
+    )
+    replies: dict[ReplyKey, ShortText] = Field(
+        # Left out of the document while empty, so a review never returned (or not yet
+        # answered) keeps the same bytes and content hash as before the field existed.
+        default_factory=dict,
+        exclude_if=_no_replies,
+        max_length=MAX_REPLIES,
+        title="the caseworker's one-line replies to the reasons a manager returned it with",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _upgrade(cls, data: Any) -> Any:
         return upgrade_document(data)[0] if isinstance(data, dict) else data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forget_quotes_of_removed_evidence(cls, data: Any) -> Any:
+        """An evidence item removed from the register is no longer quoted to the family (and a
+        later item given its id is not quoted unless the worker ticks it)."""
+        if not isinstance(data, dict):
+            return data
+        summary = data.get("family_summary")
+        if isinstance(summary, FamilySummary):
+            summary = summary.model_dump()
+        evidence = data.get("evidence")
+        if not isinstance(summary, dict) or not isinstance(evidence, list):
+            return data
+        quoted = summary.get("quoted")
+        if not isinstance(quoted, list):
+            return data
+        known = {
+            item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+            for item in evidence
+        }
+        kept = [ref for ref in quoted if ref in known]
+        if len(kept) == len(quoted):
+            return data
+        return {**data, "family_summary": {**summary, "quoted": kept}}
 
     def item(self, evidence_id: str) -> EvidenceItem:
         for item in self.evidence:
@@ -542,7 +643,8 @@ class Review(Model):
         for incident in self.incidents:
             _refuse_outside("Incident " + incident.id, incident.occurred_on, born, closure)
         for label, day in self.answers.past_dates():
-            _refuse_outside(label.capitalize(), day, born, closure)
+            # First letter up only: "the date risk indicator tool (RIT) ..." keeps its RIT.
+            _refuse_outside(label[:1].upper() + label[1:], day, born, closure)
         return self
 
 

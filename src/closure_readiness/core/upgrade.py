@@ -51,8 +51,13 @@ def _v1_to_v2(document: dict[str, Any]) -> list[str]:
                     moved += 1
         if moved:
             notes.append(
-                f"{moved} plan(s) for when a circumstance ends were free text: kept as notes; "
-                "who acts, what, by when and how it is known are not recorded."
+                (
+                    "1 plan for when a circumstance ends was free text"
+                    if moved == 1
+                    else f"{moved} plans for when a circumstance ends were free text"
+                )
+                + ": kept as notes; who acts, what, by when and how it is known are not "
+                "recorded."
             )
     support = answers.get("support")
     if isinstance(support, dict) and support.get("needs"):

@@ -22,7 +22,7 @@ from closure_readiness.service.context import (
     Role,
 )
 from closure_readiness.service.decisions import recheck, under_current_checks
-from closure_readiness.service.records import SealedDecision
+from closure_readiness.service.records import SealedDecision, finding_messages
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.audit import AuditEvent
@@ -194,16 +194,21 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
         integrity_problems=problems,
         re_referrals=re_referrals,
         names=names,
-        returns_before=[
-            {
-                "decision_id": d["id"],
-                "decided_at": d["decided_at"],
-                "reasons": json.loads(d["reasons"]),
-                "review": json.loads(d["sealed"])["review"],
-            }
-            for d in earlier
-        ],
+        returns_before=[_returned(d) for d in earlier],
     )
+
+
+def _returned(row: dict[str, Any]) -> dict[str, Any]:
+    """An earlier return: its reasons, the review as returned, and what each finding the
+    manager commented on said then (by finding key)."""
+    sealed = json.loads(row["sealed"])
+    return {
+        "decision_id": row["id"],
+        "decided_at": row["decided_at"],
+        "reasons": json.loads(row["reasons"]),
+        "review": sealed["review"],
+        "finding_messages": finding_messages(sealed.get("report")),
+    }
 
 
 def verify_everything(ctx: Context, principal: Principal) -> IntegrityReport:

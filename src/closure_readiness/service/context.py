@@ -21,6 +21,8 @@ class Context:
     db_path: Path
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     clock: Callable[[], dt.datetime] = utc_now
+    case_reference_pattern: str | None = None
+    """The council's case reference form for a new review (settings); None: the default rule."""
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)

@@ -53,7 +53,15 @@ class PendingException:
 @dataclass(frozen=True)
 class Queue:
     submitted: list[QueueItem]
+    """Sign-offs this manager may countersign or return."""
     exception_requests: list[PendingException]
+    """Exception requests this manager may grant or decline."""
+    own_sign_offs: list[QueueItem] = field(default_factory=list)
+    """The manager's own sign-offs (made as a caseworker before a promotion): another manager
+    of the team must countersign them."""
+    own_exception_requests: list[PendingException] = field(default_factory=list)
+    """Exception requests on the manager's own reviews or made by them: another manager of the
+    team must decide them."""
 
 
 def _require_manager(principal: Principal) -> None:
@@ -73,7 +81,12 @@ def _reason(text: str, what: str) -> str:
 
 
 def queue(ctx: Context, principal: Principal) -> Queue:
-    """Submitted reviews of the manager's team, oldest first, and exception requests waiting."""
+    """Submitted reviews of the manager's team, oldest first, and exception requests waiting.
+
+    A manager never acts on their own work: a sign-off they made, or an exception request they
+    made or that concerns their own review (a caseworker promoted to manager keeps their
+    reviews), is listed apart, for another manager of the team.
+    """
     _require_manager(principal)
     today = ctx.now().date()
     with reading(ctx.db_path) as db:
@@ -84,37 +97,44 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         contents = {
             row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
         }
-    pending = []
+    pending: list[PendingException] = []
+    own_pending: list[PendingException] = []
     for row in requests:
         review_row = contents[row["review_id"]]
         assert review_row is not None
+        if review_row["status"] in ("approved", "withdrawn"):
+            continue  # (left pending before withdrawing a review withdrew its requests)
         report = evaluate_review(ctx, Review.model_validate_json(review_row["content"]))
         finding = next((f for f in report.open_blockers if f.key == row["finding_key"]), None)
         title = next(r.title for r in report.results if r.id == row["check_id"])
-        pending.append(
-            PendingException(
-                request=ExceptionRequest.from_row(row),
-                check_title=title,
-                message=finding.message if finding else "",
-                facts=finding.facts if finding else {},
-            )
+        request = PendingException(
+            request=ExceptionRequest.from_row(row),
+            check_title=title,
+            message=finding.message if finding else "",
+            facts=finding.facts if finding else {},
         )
+        own = principal.staff_id in (row["requested_by"], review_row["worker_id"])
+        (own_pending if own else pending).append(request)
+    submitted: list[QueueItem] = []
+    own_submitted: list[QueueItem] = []
+    for row in rows:
+        item = QueueItem(
+            decision_id=row["decision_id"],
+            review_id=row["review_id"],
+            case_reference=row["case_reference"],
+            signed_by=row["signed_by"],
+            signed_by_name=str(names.get(row["signed_by"], row["signed_by"])),
+            signed_at=row["signed_at"],
+            exceptions=row["exceptions"],
+            cautions=row["cautions"],
+            days_waiting=(today - dt.datetime.fromisoformat(row["signed_at"]).date()).days,
+        )
+        (own_submitted if row["signed_by"] == principal.staff_id else submitted).append(item)
     return Queue(
-        submitted=[
-            QueueItem(
-                decision_id=row["decision_id"],
-                review_id=row["review_id"],
-                case_reference=row["case_reference"],
-                signed_by=row["signed_by"],
-                signed_by_name=str(names.get(row["signed_by"], row["signed_by"])),
-                signed_at=row["signed_at"],
-                exceptions=row["exceptions"],
-                cautions=row["cautions"],
-                days_waiting=(today - dt.datetime.fromisoformat(row["signed_at"]).date()).days,
-            )
-            for row in rows
-        ],
+        submitted=submitted,
         exception_requests=pending,
+        own_sign_offs=own_submitted,
+        own_exception_requests=own_pending,
     )
 
 

@@ -4,16 +4,61 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from closure_readiness.checks import ReadinessReport, Thresholds
 from closure_readiness.core.review import Review
 
+_CHECK_ID = re.compile(r"[a-z_]{1,24}\.[A-Z]\d{3}")
+
+
+def reply_key(decision_id: int, about: str) -> str:
+    """Where a reply to one reason of a return is kept in `Review.replies`: the return's
+    decision id, then "overall", "step:<step>" or "finding:<finding key>"."""
+    return f"{decision_id}:{about}"
+
+
+def replies_to(review: Review, decision_id: int) -> dict[str, str]:
+    """The worker's replies to one return, by what they answer ("overall", "step:support")."""
+    prefix = f"{decision_id}:"
+    return {k[len(prefix) :]: v for k, v in review.replies.items() if k.startswith(prefix) and v}
+
+
+def check_of_finding(finding_key: str) -> str:
+    """The check id a finding key starts with ("exit.W002:0123..." -> "exit.W002"), or ""."""
+    check_id = finding_key.split(":", 1)[0]
+    return check_id if _CHECK_ID.fullmatch(check_id) else ""
+
+
+def finding_messages(report: Any) -> dict[str, str]:
+    """Each finding's message by key, read from a sealed report (JSON), defensively: an older
+    report's shape is not checked here."""
+    found: dict[str, str] = {}
+    results = report.get("results", []) if isinstance(report, dict) else []
+    for result in results if isinstance(results, list) else []:
+        for finding in result.get("findings", []) if isinstance(result, dict) else []:
+            if isinstance(finding, dict) and isinstance(finding.get("key"), str):
+                found[finding["key"]] = str(finding.get("message", ""))
+    return found
+
+
+@dataclass(frozen=True)
+class ReturnedFinding:
+    """A finding the manager gave a reason about, as the returned report stated it."""
+
+    key: str
+    check_id: str
+    """The check it came from ("" when the key names no check)."""
+    message: str
+    """The finding as the manager saw it ("" when the returned report does not hold it)."""
+    reason: str
+
 
 @dataclass(frozen=True)
 class ReturnNote:
-    """A manager's reasons for returning a review: overall, and per finding key."""
+    """A manager's reasons for returning a review: overall, per step and per finding key."""
 
     decision_id: int
     returned_by: str
@@ -21,6 +66,39 @@ class ReturnNote:
     overall: str
     findings: dict[str, str]
     themes: dict[str, str]
+    finding_messages: dict[str, str] = field(default_factory=dict)
+    """What each finding the manager commented on said in the returned report, by key."""
+
+    @classmethod
+    def from_decision(cls, row: dict[str, Any]) -> ReturnNote:
+        """The note of a returned decision (a row with its outcome's reasons and the seal)."""
+        reasons = json.loads(row["reasons"])
+        findings: dict[str, str] = reasons.get("findings", {})
+        sealed = json.loads(row["sealed"]) if row.get("sealed") else {}
+        messages = finding_messages(sealed.get("report"))
+        return cls(
+            decision_id=row["id"],
+            returned_by=row["decided_by"],
+            returned_at=row["decided_at"],
+            overall=reasons.get("overall", ""),
+            findings=findings,
+            themes=reasons.get("themes", {}),
+            finding_messages={k: messages[k] for k in findings if k in messages},
+        )
+
+    def reply_key(self, about: str) -> str:
+        return reply_key(self.decision_id, about)
+
+    def about_findings(self) -> list[ReturnedFinding]:
+        return [
+            ReturnedFinding(
+                key=key,
+                check_id=check_of_finding(key),
+                message=self.finding_messages.get(key, ""),
+                reason=reason,
+            )
+            for key, reason in self.findings.items()
+        ]
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
-from closure_readiness.checks import ReadinessReport, Resolution, evaluate
+from closure_readiness.checks import ReadinessReport, Resolution, Thresholds, evaluate
 from closure_readiness.checks.runner import CHECKS_VERSION
 from closure_readiness.core.canonical import canonical_json, content_hash
+from closure_readiness.core.case_reference import new_reference
 from closure_readiness.core.dates import add_months
 from closure_readiness.core.errors import explain
 from closure_readiness.core.review import Case, Review
@@ -51,6 +53,24 @@ def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
 
 def _load(content: str) -> Review:
     return Review.model_validate_json(content)
+
+
+@functools.lru_cache(maxsize=128)
+def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessReport]:
+    """A stored review and its report, worked out once per distinct content and thresholds.
+
+    Every rerun of a page showing a review, and every row of a list, read the same stored
+    JSON: validating it and running the checks again each time cost more than the database.
+    The checks depend only on the review (its proposed closure date included) and the
+    thresholds, and both models are frozen, so one result serves every session.
+    """
+    review = _load(content)
+    return review, evaluate(review, as_of=review.case.proposed_closure_on, thresholds=thresholds)
+
+
+def forget_evaluations() -> None:
+    """Empty the cache of evaluated reviews (tests that count evaluations)."""
+    _evaluated.cache_clear()
 
 
 def _may_read(principal: Principal, row: dict[str, Any]) -> bool:
@@ -98,7 +118,8 @@ def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]
     """Open a draft review for a case. Linked as a re-referral inside the re-referral window."""
     _require_caseworker(principal)
     try:
-        case = case if isinstance(case, Case) else Case.model_validate(case)
+        typed = case.model_dump() if isinstance(case, Case) else case
+        case = Case.model_validate(typed, context=new_reference(ctx.case_reference_pattern))
         case = case.model_copy(
             update={"allocated_worker": principal.staff_id, "team": principal.team}
         )
@@ -168,19 +189,11 @@ def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewReco
         requests = repositories.exception_requests_for_review(db, review_id)
         decisions = repositories.decisions_for_review(db, review_id)
         pending = repositories.pending_decision(db, review_id)
-    review = _load(row["content"])
+    review, report = _evaluated(row["content"], ctx.thresholds)
     last_return = None
-    for decision in reversed(decisions):
+    for decision in reversed(decisions if row["status"] == "returned" else []):
         if decision["outcome"] == "returned":
-            reasons = json.loads(decision["reasons"])
-            last_return = ReturnNote(
-                decision_id=decision["id"],
-                returned_by=decision["decided_by"],
-                returned_at=decision["decided_at"],
-                overall=reasons.get("overall", ""),
-                findings=reasons.get("findings", {}),
-                themes=reasons.get("themes", {}),
-            )
+            last_return = ReturnNote.from_decision(decision)
             break
     return ReviewRecord(
         id=row["id"],
@@ -191,7 +204,7 @@ def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewReco
         case_reference=row["case_reference"],
         content_hash=row["content_hash"],
         review=review,
-        report=evaluate_review(ctx, review),
+        report=report,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         re_referral_of=row["re_referral_of"],
@@ -213,7 +226,7 @@ def list_reviews(ctx: Context, principal: Principal, *, mine: bool = True) -> li
             rows = repositories.list_reviews(db, team=principal.team)
     summaries = []
     for row in rows:
-        report = evaluate_review(ctx, _load(row["content"]))
+        _, report = _evaluated(row["content"], ctx.thresholds)
         summaries.append(
             ReviewSummary(
                 id=row["id"],
@@ -438,20 +451,64 @@ def sign_off(
     return decision_id
 
 
-def withdraw(ctx: Context, principal: Principal, review_id: int, *, reason: str) -> None:
-    """Stop a review that will not lead to closure (by its worker or the team's manager)."""
+WITHDRAWABLE = ("draft", "returned", "submitted")
+MAX_WITHDRAWAL_REASON = 4000
+_NOT_WITHDRAWABLE = {
+    "approved": "This review has been approved, so it cannot be withdrawn.",
+    "withdrawn": "This review has already been withdrawn.",
+}
+
+
+def _may_withdraw_as(principal: Principal, *, worker_id: str, team: str) -> bool:
+    if not team or team != principal.team:
+        return False
+    if principal.role is Role.CASEWORKER:
+        return worker_id == principal.staff_id
+    return principal.role is Role.TEAM_MANAGER
+
+
+def may_withdraw(principal: Principal, *, status: str, worker_id: str, team: str) -> bool:
+    """Whether `principal` may withdraw a review in this state: its allocated caseworker, or a
+    team manager of its team, while it is a draft, returned or waiting for countersignature.
+    The one rule, read by `withdraw` and by the pages deciding whether to offer it."""
+    return status in WITHDRAWABLE and _may_withdraw_as(principal, worker_id=worker_id, team=team)
+
+
+def withdraw(
+    ctx: Context, principal: Principal, review_id: int, *, reason: str, via: str = ""
+) -> None:
+    """Stop a review that will not lead to closure (by its worker or a manager of its team).
+
+    The review leaves every working list; a sign-off waiting for countersignature is closed
+    with the outcome "withdrawn" and the reason (the auditor still finds it), and exception
+    requests still waiting for a decision are withdrawn with it. `via` names where the
+    withdrawal was recorded when not in the app (the command line), for the audit trail.
+    """
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("Say why the review is withdrawn.")
+        raise InvalidInput("Write the reason for withdrawing the review.")
+    if len(reason) > MAX_WITHDRAWAL_REASON:
+        raise InvalidInput(
+            f"Shorten the reason for withdrawing to at most {MAX_WITHDRAWAL_REASON} characters."
+        )
+    if any(ord(c) < 32 and c not in "\n\t" for c in reason):
+        raise InvalidInput(
+            "The reason for withdrawing contains an invisible control character; remove it."
+        )
     now = ctx.now()
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
-        own = principal.role is Role.CASEWORKER and row["worker_id"] == principal.staff_id
-        if not (own or principal.role is Role.TEAM_MANAGER):
-            raise NotAllowed("Only the allocated worker or the team manager can withdraw it.")
-        if row["status"] not in ("draft", "returned", "submitted"):
-            raise Refused(f"This review is {row['status']} and cannot be withdrawn.")
+        if not _may_withdraw_as(principal, worker_id=row["worker_id"], team=row["team"]):
+            raise NotAllowed(
+                "Only the allocated worker or a team manager of the team can withdraw this review."
+            )
+        if row["status"] not in WITHDRAWABLE:
+            raise Refused(
+                _NOT_WITHDRAWABLE.get(
+                    row["status"], f"This review is {row['status']} and cannot be withdrawn."
+                )
+            )
         pending = repositories.pending_decision(db, review_id)
         if pending is not None:
             record_outcome(
@@ -463,14 +520,33 @@ def withdraw(ctx: Context, principal: Principal, review_id: int, *, reason: str)
                 hash_seen=pending["content_hash"],
                 reasons={"overall": reason},
             )
+        for request in repositories.exception_requests_for_review(db, review_id):
+            if request["status"] != "pending":
+                continue
+            # Nobody decided it: decided_by stays empty (the worker may be the one withdrawing,
+            # and a request is never decided by the person who made it).
+            db.execute(
+                "UPDATE exception_requests SET status = 'withdrawn', decided_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                [now.isoformat(), request["id"]],
+            )
+            audit.append(
+                db,
+                at=now,
+                actor=principal.staff_id,
+                action="exception_request_withdrawn",
+                review_id=review_id,
+                detail={"request_id": request["id"], "finding": request["finding_key"]},
+            )
         repositories.set_review_status(db, review_id, "withdrawn", now.isoformat())
+        detail = {"reason": reason, **({"via": via} if via else {})}
         audit.append(
             db,
             at=now,
             actor=principal.staff_id,
             action="review_withdrawn",
             review_id=review_id,
-            detail={"reason": reason},
+            detail=detail,
         )
 
 

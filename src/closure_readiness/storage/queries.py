@@ -176,13 +176,15 @@ def recent_return_reasons(db: Database, limit: int = 50) -> list[Row]:
 
 
 def exceptions_by(db: Database, column: str) -> list[Row]:
-    """Exceptions counted by check_id, team or manager (resolved_by)."""
+    """Exceptions counted by check_id, team or manager (resolved_by, with manager_name)."""
     source = {"check_id": "f.check_id", "team": "d.team", "manager": "f.resolved_by"}[column]
+    named = ", s.display_name AS manager_name" if column == "manager" else ""
+    staff = "LEFT JOIN staff s ON s.id = f.resolved_by " if column == "manager" else ""
     return list(
         db.query(
-            f"SELECT {source} AS {column}, count(*) AS exceptions FROM decision_findings f "
-            "JOIN decisions d ON d.id = f.decision_id "
-            "WHERE f.resolution = 'exception' "
+            f"SELECT {source} AS {column}{named}, count(*) AS exceptions "
+            "FROM decision_findings f JOIN decisions d ON d.id = f.decision_id "
+            f"{staff}WHERE f.resolution = 'exception' "
             f"GROUP BY {source} ORDER BY exceptions DESC, {source}"
         )
     )

@@ -3,28 +3,32 @@ the auditor reads it with its audit trail and integrity. Linkable: ?decision=ID.
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from closure_readiness.checks import ReadinessReport, Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
 from closure_readiness.core.answers_text import answer_lines, plain
-from closure_readiness.core.diff import changes
+from closure_readiness.core.diff import CASE, EVIDENCE, INCIDENTS, OTHER, changes_in_words
 from closure_readiness.core.review import Review
 from closure_readiness.service import auditing, decisions
 from closure_readiness.service.auditing import DecisionDetail
 from closure_readiness.service.context import Principal, Role, ServiceError
-from closure_readiness.service.records import SealedDecision
+from closure_readiness.service.records import SealedDecision, check_of_finding, replies_to
 from closure_readiness.views import fields, pages, session
 from closure_readiness.views.findings import (
     RESOLUTION_WORDS,
+    check_link,
+    check_words,
     exception_notices,
     finding_box,
     route_label,
+    step_of_check,
 )
+from closure_readiness.views.review.family import family_summary_read_only
 from closure_readiness.views.safe import escape_markdown
 
 OUTCOME_WORDS = {
@@ -39,7 +43,7 @@ def page() -> None:
     principal: Principal = st.session_state["principal"]
     raw = st.query_params.get("decision")
     if raw is None or not raw.isdigit():
-        st.title("Decision")
+        st.title("Decision", anchor=False)
         st.info("Choose a decision from the list first.")
         return
     decision_id = int(raw)
@@ -50,14 +54,14 @@ def page() -> None:
         try:
             detail = auditing.decision_detail(session.context(), principal, decision_id)
         except ServiceError as error:
-            st.title("Decision")
+            st.title("Decision", anchor=False)
             st.error(error.message)
             return
         st.session_state[cache_key] = detail
         st.session_state["detail_for"] = decision_id
     flash = st.session_state.pop("flash", None)
     decision = detail.decision
-    st.title(f"Decision {decision.id}: {decision.case_reference}")
+    st.title(f"Decision {decision.id}: {decision.case_reference}", anchor=False)
     st.caption(
         f"{OUTCOME_WORDS[decision.outcome]} · {decision.review.case.involvement.label} · "
         f"{plain(decision.review.case.closure_reason)} · team {decision.team}"
@@ -74,6 +78,7 @@ def page() -> None:
         _under_current_checks(detail.current, decision, key=f"d{decision.id}.now")
     if detail.returns_before:
         _changes_since_return(detail)
+    family_summary_read_only(decision.review)
     if principal.role is Role.TEAM_MANAGER and decision.outcome == "submitted":
         _decide(detail, principal, report)
     _downloads(detail, principal)
@@ -114,6 +119,8 @@ def _signatures(detail: DecisionDetail) -> None:
             f"{verb[decision.outcome]} by {_who(detail, decision.decided_by)} on "
             f"{session.london(decision.decided_at)}"
         )
+    if decision.outcome == "withdrawn" and decision.reasons.get("overall"):
+        lines.append(f"Reason for withdrawing: {decision.reasons['overall']}")  # (st.text: raw)
     lines.append(f"Content hash {decision.content_hash}")
     if decision.hash_seen and decision.outcome == "approved":
         lines.append(f"Hash the manager countersigned {decision.hash_seen}")
@@ -135,7 +142,7 @@ def _route_line(report: ReadinessReport) -> None:
 
 
 def _report(report: ReadinessReport, decision: SealedDecision, *, key: str) -> None:
-    st.header("Readiness report")
+    st.header("Readiness report", anchor=False)
     if decisions.sealed_under_current_checks(decision):
         how = (
             f"Re-run under checks {report.checks_version} on the sealed review, with its stored "
@@ -162,13 +169,13 @@ def _rationales_and_exceptions(report: ReadinessReport, names: dict[str, str]) -
     resolved = [
         f for f in report.findings() if f.resolution in (Resolution.RATIONALE, Resolution.EXCEPTION)
     ]
-    st.subheader("Resolved by the caseworker's rationale or a manager's exception")
+    st.subheader("Resolved by the caseworker's rationale or a manager's exception", anchor=False)
     if not resolved:
         st.caption("None: every check passed outright.")
     for finding in resolved:
         with st.container(border=True):
             st.markdown(
-                f"**{RESOLUTION_WORDS[finding.resolution]}** · `{finding.check_id}` · "
+                f"**{RESOLUTION_WORDS[finding.resolution]}** · {check_link(finding.check_id)} · "
                 + escape_markdown(finding.message)
             )
             who = names.get(finding.resolved_by, finding.resolved_by)
@@ -199,7 +206,7 @@ def _rested_on(report: ReadinessReport) -> None:
 def _under_current_checks(current: ReadinessReport, decision: SealedDecision, *, key: str) -> None:
     """A decision sealed under older checks: what today's checks say, for the manager's
     judgement. Approval still countersigns the sealed review and its sealed report."""
-    st.header(f"Under the current checks ({current.checks_version})")
+    st.header(f"Under the current checks ({current.checks_version})", anchor=False)
     st.caption(
         f"This review was signed off under checks {decision.checks_version}. Here is what the "
         f"current checks say of the same sealed review, as of {decision.as_of:%d/%m/%Y}; "
@@ -211,8 +218,12 @@ def _under_current_checks(current: ReadinessReport, decision: SealedDecision, *,
     if current.open_findings:
         st.warning(
             f"Under the current checks ({current.checks_version}) this review has "
-            f"{len(current.open_findings)} open gap(s). Weigh them before you approve; "
-            "return it if they matter."
+            + (
+                "1 open gap. Weigh it before you approve; return the review if it matters."
+                if len(current.open_findings) == 1
+                else f"{len(current.open_findings)} open gaps. Weigh them before you approve; "
+                "return the review if they matter."
+            )
         )
         for index, finding in enumerate(current.open_findings):
             finding_box(finding, key=f"{key}.open.{index}")
@@ -224,72 +235,125 @@ def _under_current_checks(current: ReadinessReport, decision: SealedDecision, *,
     exception_notices(current.exception_notices)
 
 
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+_GROUP_TITLES = {CASE: "Case details", EVIDENCE: "Evidence register", INCIDENTS: "Incidents"}
+_GROUP_ORDER = (CASE, EVIDENCE, INCIDENTS, *(theme.key for theme in THEMES), OTHER)
 
 
-def _step(value: Any, name: str, ident: str) -> tuple[str, Any]:
-    """One step along a changed path: its label, and the value there (None when absent)."""
-    if ident:
-        found = next((x for x in value or [] if getattr(x, "id", None) == ident), None)
-        return ident, found
-    if isinstance(value, BaseModel):
-        info = type(value).model_fields.get(name)
-        title = info.title if info is not None and info.title else name.replace("_", " ")
-        return title, getattr(value, name, None)
-    if isinstance(value, dict):
-        key = next((k for k in value if str(k) == name), None)
-        return (plain(key) if key is not None else name), value.get(key)
-    return name.replace("_", " "), None
+def _group_title(step: str) -> str:
+    if step in THEMES_BY_KEY:
+        return THEMES_BY_KEY[step].title
+    return _GROUP_TITLES.get(step, "Other changes and reasons")
 
 
-def _readable(path: str, before: Review, after: Review) -> tuple[str, str, str]:
-    """A changed path as a manager reads it: what, and the value before and after, in words."""
-    labels: list[str] = []
-    old: Any = before
-    new: Any = after
-    segments = _SEGMENT.findall(path)
-    if len(segments) > 1 and segments[0][0] == "answers":
-        theme = segments[1][0]
-        labels.append(THEMES_BY_KEY[theme].title if theme in THEMES_BY_KEY else theme)
-        old, new = getattr(before.answers, theme, None), getattr(after.answers, theme, None)
-        segments = segments[2:]
-    for name, ident in segments:
-        old_label, old = _step(old, name, ident)
-        new_label, new = _step(new, name, ident)
-        label = new_label if new is not None else old_label
-        if ident and labels:
-            labels[-1] = f"{labels[-1]} {label}"
-        else:
-            labels.append(label)
-    what = " · ".join(labels)
-    return what[:1].upper() + what[1:], plain(old), plain(new)
+def _finding_step(finding_key: str) -> str:
+    check_id = check_of_finding(finding_key)
+    step = step_of_check(check_id) if check_id else OTHER
+    return step if step in _GROUP_ORDER else OTHER
+
+
+@dataclass
+class _StepReturn:
+    """One step of the review as the manager reads it after a return: the reasons given for it,
+    the caseworker's replies, and what changed there."""
+
+    reasons: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """(what the reason is about, in Markdown, or ""; its label; the reason; the reply)."""
+    changes: list[str] = field(default_factory=list)
+
+
+def _since_return(
+    detail: DecisionDetail, earlier: Review | None, previous: dict[str, Any]
+) -> dict[str, _StepReturn]:
+    """The reasons, replies and changes of each step, for the steps that have any."""
+    reasons = previous["reasons"]
+    replies = replies_to(detail.decision.review, previous["decision_id"])
+    steps: dict[str, _StepReturn] = {}
+    for step, text in (reasons.get("themes") or {}).items():
+        if text:
+            group = step if step in THEMES_BY_KEY else OTHER
+            label = "Manager's reason for this step" if group == step else "Manager's reason"
+            reply = replies.get(f"step:{step}", "")
+            steps.setdefault(group, _StepReturn()).reasons.append(("", label, text, reply))
+    messages: dict[str, str] = previous.get("finding_messages") or {}
+    now = {f.key: f.message for f in detail.report.findings()}
+    for finding_key, text in (reasons.get("findings") or {}).items():
+        if not text:
+            continue
+        check_id = check_of_finding(finding_key)
+        message = messages.get(finding_key) or now.get(finding_key, "")
+        about = "About the finding" + (f" {check_link(check_id)}" if check_id else "")
+        if message:
+            about += ": " + escape_markdown(message)
+        reply = replies.get(f"finding:{finding_key}", "")
+        steps.setdefault(_finding_step(finding_key), _StepReturn()).reasons.append(
+            (about, "Manager's reason", text, reply)
+        )
+    if earlier is not None:
+        for change in changes_in_words(
+            earlier, detail.decision.review, check_step=step_of_check, check_name=check_words
+        ):
+            group = change.step if change.step in _GROUP_ORDER else OTHER
+            steps.setdefault(group, _StepReturn()).changes.append(change.text)
+    return steps
+
+
+def _reason_lines(reasons: list[tuple[str, str, str, str]]) -> str:
+    lines = []
+    for about, label, text, reply in reasons:
+        if about:
+            lines.append(about)
+        lines.append(f"**{label}:** {escape_markdown(text)}")
+        answer = escape_markdown(reply) if reply else "no reply"
+        lines.append(f"Caseworker's reply: {answer}")
+    return "\n\n".join(lines)
 
 
 def _changes_since_return(detail: DecisionDetail) -> None:
+    """What changed since the last return, in words, step by step, beside the reasons the
+    review was returned with and the caseworker's one-line replies to them."""
     previous = detail.returns_before[-1]
-    st.subheader("What changed since it was returned")
-    reasons = previous["reasons"]
-    st.caption("Reasons for returning it: " + escape_markdown(reasons.get("overall", "")))
-    current = detail.decision.review
+    st.subheader("What changed since it was returned", anchor=False)
+    st.caption(
+        f"Returned on {session.london(previous['decided_at'])}. Each step below shows the "
+        "reasons it was returned with, the caseworker's reply and what changed there."
+    )
+    overall = previous["reasons"].get("overall", "")
+    replies = replies_to(detail.decision.review, previous["decision_id"])
+    with st.container(border=True):
+        st.markdown(
+            _reason_lines(
+                [("", "Manager's reason for returning it", overall, replies.get("overall", ""))]
+            )
+        )
+    earlier: Review | None
     try:
         earlier = Review.model_validate(previous["review"])
     except ValidationError:
+        earlier = None
         st.warning("The review as returned could not be read, so the changes cannot be shown.")
-        return
-    found = changes(earlier.model_dump(mode="json"), current.model_dump(mode="json"))
-    if not found:
+    steps = _since_return(detail, earlier, previous)
+    if earlier is not None and not any(step.changes for step in steps.values()):
         st.warning("Nothing in the review changed since it was returned.")
-        return
-    rows = []
-    for change in found:
-        what, before, after = _readable(change.path, earlier, current)
-        rows.append({"What": what, "Before": before, "After": after})
-    st.dataframe(rows, hide_index=True)
+    for name in _GROUP_ORDER:
+        step = steps.get(name)
+        if step is None:
+            continue
+        with st.container(border=True):
+            st.markdown(f"**{_group_title(name)}**")
+            if step.reasons:
+                changed, reasons = st.columns([3, 2], gap="medium")
+                reasons.markdown(_reason_lines(step.reasons))
+            else:
+                changed = st.container()
+            if step.changes:
+                changed.markdown("\n".join(f"- {escape_markdown(text)}" for text in step.changes))
+            else:
+                changed.caption("Nothing changed at this step.")
 
 
 def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
     decision = detail.decision
-    st.header("Your decision")
+    st.header("Your decision", anchor=False)
     if decision.signed_by == principal.staff_id:
         st.info("You signed this review off yourself, so another manager must countersign it.")
         return
@@ -302,7 +366,8 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
         st.info(
             f"Approving countersigns the review as sealed under checks {decision.checks_version}. "
             f"The current checks ({detail.current.checks_version}) find "
-            f"{len(detail.current.open_findings)} open gap(s) in it, shown above."
+            f"{len(detail.current.open_findings)} open "
+            f"gap{'' if len(detail.current.open_findings) == 1 else 's'} in it, shown above."
         )
     if st.button(
         "Approve the closure (countersign)",
@@ -323,7 +388,7 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
             )
             st.rerun()
     with st.form(f"return.{decision.id}"):
-        st.subheader("Or return it to the caseworker")
+        st.subheader("Or return it to the caseworker", anchor=False)
         overall = st.text_area(
             "Reason for returning (required)", max_chars=4000, key=f"return.{decision.id}.overall"
         )
@@ -340,7 +405,9 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
                 for finding in findings:
                     per_finding[finding.key] = st.text_input(
                         # Labels render Markdown (images too): escape the quoted stored text.
-                        f"{finding.check_id}: " + escape_markdown(finding.message[:180]),
+                        escape_markdown(
+                            f"{check_words(finding.check_id)}: {finding.message}"[:240]
+                        ),
                         max_chars=1000,
                         key=f"return.{decision.id}.{finding.key}",
                     )
@@ -368,7 +435,7 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
 def _downloads(detail: DecisionDetail, principal: Principal) -> None:
     decision = detail.decision
     ctx = session.context()
-    st.subheader("Documents")
+    st.subheader("Documents", anchor=False)
     left, right = st.columns(2)
     left.download_button(
         "Download the decision record (PDF)",
@@ -391,7 +458,7 @@ def _downloads(detail: DecisionDetail, principal: Principal) -> None:
 
 def _answers(detail: DecisionDetail) -> None:
     review = detail.decision.review
-    st.header("Answers and evidence")
+    st.header("Answers and evidence", anchor=False)
     by_id = {item.id: item for item in review.evidence}
     for theme in THEMES:
         answer = getattr(review.answers, theme.key)
@@ -400,7 +467,7 @@ def _answers(detail: DecisionDetail) -> None:
             st.text("Evidence cited:\n" + ("\n".join(cited) if cited else "none"))
             lines = answer_lines(answer)
             st.text("\n".join(lines) if lines else "Nothing recorded.")
-    st.subheader("Evidence register")
+    st.subheader("Evidence register", anchor=False)
     st.dataframe(
         [
             {
@@ -417,7 +484,7 @@ def _answers(detail: DecisionDetail) -> None:
         hide_index=True,
     )
     if review.incidents:
-        st.subheader("Incidents")
+        st.subheader("Incidents", anchor=False)
         st.dataframe(
             [
                 {
@@ -439,7 +506,7 @@ def _action_words(action: str, detail: dict[str, object]) -> str:
 
 
 def _trail(detail: DecisionDetail) -> None:
-    st.header("Audit trail")
+    st.header("Audit trail", anchor=False)
     st.dataframe(
         [
             {

@@ -15,6 +15,23 @@ from closure_readiness.views import fields, pages, session
 
 PAGE_SIZE = 50
 _ANY = "Any"
+STATUS_WORDS = {
+    "submitted": "Signed off, waiting for countersignature",
+    "approved": "Approved",
+    "returned": "Returned",
+    "withdrawn": "Withdrawn",
+}
+"""A decision's status as the review pages say it, short enough for a column."""
+NO_MATCH = "No decisions match. Clear the search or widen the dates."
+
+
+def status_words(status: str) -> str:
+    return STATUS_WORDS.get(status, status.capitalize())
+
+
+def _re_referred_label() -> str:
+    window = session.context().thresholds.re_referral_window_months
+    return f"Re-referred within {window} months"
 
 
 def _query() -> DecisionQuery:
@@ -29,14 +46,17 @@ def _query() -> DecisionQuery:
         teams = [_ANY, *st.session_state.get("known_teams", [])]
         team = left.selectbox("Team", teams, key="filter.team")
         status = middle.selectbox(
-            "Status", [_ANY, *STATUSES], key="filter.status", format_func=lambda s: s.capitalize()
+            "Status",
+            [_ANY, *STATUSES],
+            key="filter.status",
+            format_func=lambda s: s if s == _ANY else status_words(s),
         )
         reasons = [_ANY, *(r.value for r in ClosureReason)]
         reason = right.selectbox(
             "Closure reason",
             reasons,
             key="filter.reason",
-            format_func=lambda r: r if r == _ANY else ClosureReason(r).label,
+            format_func=lambda r: r if r == _ANY else _reason_words(r),
         )
         left, middle, right, far = st.columns(4)
         since = left.date_input(
@@ -56,7 +76,7 @@ def _query() -> DecisionQuery:
             key="filter.to",
         )
         exceptions = right.selectbox("Has exceptions", [_ANY, "Yes", "No"], key="filter.exc")
-        re_referral = far.selectbox("Re-referred", [_ANY, "Yes", "No"], key="filter.rr")
+        re_referral = far.selectbox(_re_referred_label(), [_ANY, "Yes", "No"], key="filter.rr")
         st.form_submit_button("Search", type="primary")
     return DecisionQuery(
         team=None if team == _ANY else team,
@@ -73,19 +93,21 @@ def _query() -> DecisionQuery:
 
 
 def _reason_words(code: str | None) -> str:
-    """A stored closure reason code as its label ("RC5 Transferred to another local authority")."""
+    """A stored closure reason in words, without its census code ("Transferred to another
+    local authority"): the code stays in the exports."""
     if not code:
-        return "not recorded"
+        return "Not recorded"
     try:
-        return ClosureReason(code).label
+        label = ClosureReason(code).label
     except ValueError:
         return code
+    return label.removeprefix(f"{code} ")
 
 
 def page() -> None:
     principal: Principal = st.session_state["principal"]
     ctx = session.context()
-    st.title("Decisions")
+    st.title("Decisions", anchor=False)
     st.write("Every closure decision signed off, read-only. Opening or exporting one is recorded.")
     if "known_teams" not in st.session_state:
         st.session_state["known_teams"] = auditing.teams(ctx, principal)
@@ -102,24 +124,38 @@ def page() -> None:
     start = query.offset + 1 if result.total else 0
     total = f"more than {result.total:,}" if result.more_than_total else f"{result.total:,}"
     st.caption(f"Showing {start} to {query.offset + len(result.rows)} of {total}, newest first.")
-    st.dataframe(
-        [
-            {
-                "Decision": row["id"],
-                "Case": row["case_reference"],
-                "Team": row["team"],
-                "Status": row["status"],
-                "Signed off": row["signed_at"][:10],
-                "Reason": _reason_words(row["closure_reason"]),
-                "Cautions": row["cautions"],
-                "Exceptions": row["exceptions"],
-                "Re-referred": "Yes" if row["re_referred"] else "No",
-            }
-            for row in result.rows
-        ],
-        hide_index=True,
-        key="decision_table",
-    )
+    if result.rows:
+        re_referred = _re_referred_label()
+        st.dataframe(
+            [
+                {
+                    "Decision": row["id"],
+                    "Case": row["case_reference"],
+                    "Team": row["team"],
+                    "Status": status_words(row["status"]),
+                    "Signed off": session.london_day(row["signed_at"]),
+                    "Reason": _reason_words(row["closure_reason"]),
+                    "Cautions": row["cautions"],
+                    "Exceptions": row["exceptions"],
+                    re_referred: "Yes" if row["re_referred"] else "No",
+                }
+                for row in result.rows
+            ],
+            hide_index=True,
+            # The case stays in view when the reader scrolls to the last columns.
+            column_config={
+                "Decision": st.column_config.NumberColumn(pinned=True),
+                "Case": st.column_config.TextColumn(pinned=True),
+            },
+            key="decision_table",
+        )
+    elif query == DecisionQuery(limit=query.limit, offset=query.offset):
+        st.info(
+            "No closure decision has been signed off yet. Decisions appear here once a "
+            "worker signs off a review."
+        )
+    else:
+        st.info(NO_MATCH)
     previous, following = st.columns(2)
     current_page = int(st.session_state.get("filter.page", 0))
     if previous.button("Previous page", disabled=current_page == 0, key="page.prev"):
@@ -137,7 +173,9 @@ def page() -> None:
             "Open a decision",
             [row["id"] for row in result.rows],
             format_func=lambda i: next(
-                f"{i} · {r['case_reference']} · {r['status']}" for r in result.rows if r["id"] == i
+                f"{i} · {r['case_reference']} · {status_words(r['status'])}"
+                for r in result.rows
+                if r["id"] == i
             ),
             key="open_decision",
         )
@@ -147,7 +185,7 @@ def page() -> None:
             icon=":material/arrow_forward:",
             query_params={"decision": str(chosen)},
         )
-    st.subheader("Export the filtered list")
+    st.header("Export the filtered list", anchor=False)
     left, right = st.columns(2)
     for column, fmt in ((left, "csv"), (right, "json")):
         column.download_button(
@@ -158,7 +196,7 @@ def page() -> None:
             key=f"export.{fmt}",
             on_click="ignore",
         )
-    st.subheader("Integrity of the whole store")
+    st.header("Integrity of the whole store", anchor=False)
     if st.button("Verify every seal and the audit chain", key="verify_all"):
         report = auditing.verify_everything(ctx, principal)
         if report.intact:
@@ -167,5 +205,6 @@ def page() -> None:
                 "events checked."
             )
         else:
-            st.error(f"{len(report.problems)} problem(s) found.")
+            found = len(report.problems)
+            st.error(f"{found} problem{'' if found == 1 else 's'} found.")
             st.text("\n".join(report.problems[:200]))

@@ -7,6 +7,7 @@ from the stored review whenever it is drawn, so moving between steps loses nothi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -17,11 +18,12 @@ import streamlit as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from closure_readiness.core.answers_text import title_of
-from closure_readiness.core.errors import FieldProblem
-from closure_readiness.core.review import EvidenceItem
+from closure_readiness.core.answers_text import in_sentence, title_of
+from closure_readiness.core.errors import DATE_PROMPT, FieldProblem, question_at
+from closure_readiness.core.review import EvidenceItem, Review
 from closure_readiness.core.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import Labelled
+from closure_readiness.views.safe import escape_markdown
 
 EARLIEST = dt.date(1990, 1, 1)
 LATEST = dt.date(2100, 12, 31)
@@ -69,8 +71,170 @@ def evidence_label(item: EvidenceItem) -> str:
     return f"{item.id} · {item.agency.label} · {item.observed_on:%d/%m/%Y} · {shows}"
 
 
+def evidence_line(item: EvidenceItem) -> str:
+    """One evidence item in full, on one line: what a list of cited items shows."""
+    record = f" (record {item.record_ref})" if item.record_ref else ""
+    return (
+        f"{item.id} · {item.observed_on:%d/%m/%Y} · {item.agency.label} · "
+        f"{in_sentence(item.kind.label)} · {in_sentence(item.direction.label)}: "
+        f"{item.shows}{record}"
+    )
+
+
 def problems_at(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> list[str]:
-    return [p.message for p in problems if p.loc[: len(loc)] == loc and p.loc]
+    """What to show beside the field at `loc`, in the form's words."""
+    return [p.beside for p in problems if p.loc[: len(loc)] == loc and p.loc]
+
+
+_ANCHOR_PART = re.compile(r"[^a-z0-9]+")
+
+
+def anchor_id(loc: tuple[int | str, ...]) -> str:
+    """The id of the anchor drawn just before the field at `loc`: made only of our own field
+    names and positions, lowered to [a-z0-9-], so it is safe in HTML whatever the input."""
+    parts = (_ANCHOR_PART.sub("-", str(part).lower()).strip("-") for part in loc)
+    return "field-" + "-".join(part for part in parts if part)
+
+
+def anchor(loc: tuple[int | str, ...]) -> None:
+    """A link target for the error summary ("#field-answers-cause-causes-1-plan-role").
+
+    Streamlit widgets have no stable id of their own, so the summary links to this anchor.
+    Only generated ids reach the HTML (never stored or typed text). Drawn only beside a field
+    with a problem, so a page without errors carries no extra elements.
+    """
+    # Kept clear of the app's top bar when the page scrolls to it; no href, so no tab stop.
+    st.markdown(
+        f'<a id="{anchor_id(loc)}" style="display:block;scroll-margin-top:5rem"></a>',
+        unsafe_allow_html=True,
+    )
+
+
+def anchors_below(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> None:
+    """Anchors for problems deeper than the field at `loc` (one choice in a list of choices,
+    a field inside a family factor), so every summary link has its target."""
+    deeper = {p.loc for p in problems if len(p.loc) > len(loc) and p.loc[: len(loc)] == loc}
+    for found in sorted(deeper, key=str):
+        anchor(found)
+
+
+def entry_problems(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> None:
+    """Problems with a whole entry (a previous closure whose dates disagree), shown at it."""
+    here = [p for p in problems if p.loc == loc]
+    if here:
+        anchor(loc)
+    for problem in here:
+        st.error(problem.beside, icon=":material/error:")
+
+
+def forget(prefix: str) -> None:
+    """Drop the state of every widget whose key starts with `prefix`: an add form that worked
+    starts empty again (one that failed keeps what was typed)."""
+    for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[name]
+
+
+TYPED_DATE_PROBLEMS = "typed_date_problems"
+"""Session key: dates typed this run that are not dates, for the page's error summary."""
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DIGITS = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
+DATE_HELP = (
+    "Type the date as dd/mm/yyyy, for example 14/03/2025. It is saved when you press Enter or Tab."
+)
+
+
+class NotADate(ValueError):
+    """Typed text that is not a date the wizard can take: the message says what to do."""
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A typed date: 14/03/2025 (also 14-03-2025, 14.03.2025, 14 3 2025, 14032025 or
+    2025-03-14). Empty text is no date. Raises NotADate with a message in plain words."""
+    typed = text.strip()
+    if not typed:
+        return None
+    day_month_year = _DAY_MONTH_YEAR.match(typed) or _DIGITS.match(typed)
+    iso = _ISO.match(typed)
+    if day_month_year:
+        day, month, year = (int(part) for part in day_month_year.groups())
+    elif iso:
+        year, month, day = (int(part) for part in iso.groups())
+    else:
+        raise NotADate(DATE_PROMPT)
+    try:
+        found = dt.date(year, month, day)
+    except ValueError:
+        raise NotADate(
+            "Enter a real date as dd/mm/yyyy, for example 14/03/2025: that day does not exist."
+        ) from None
+    if not EARLIEST <= found <= LATEST:
+        raise NotADate(
+            f"Enter a date between {EARLIEST:%d/%m/%Y} and {LATEST:%d/%m/%Y}, as dd/mm/yyyy."
+        )
+    return found
+
+
+def _tidy_typed_date(key: str) -> None:
+    """After a date is typed: show it as dd/mm/yyyy (1/3/25 stays as typed, with its error)."""
+    try:
+        day = parse_day(str(st.session_state.get(key) or ""))
+    except NotADate:
+        return
+    st.session_state[key] = f"{day:%d/%m/%Y}" if day else ""
+
+
+def typed_date(
+    label: str,
+    value: dt.date | None,
+    *,
+    key: str,
+    help: str | None,
+    loc: tuple[int | str, ...],
+    errors_shown: bool = False,
+) -> tuple[dt.date | None, str]:
+    """A date question typed as dd/mm/yyyy, saved on Enter or Tab like every other field.
+
+    Streamlit's date picker (1.67) keeps a typed date until focus leaves the field and its
+    calendar, so Enter does nothing and one Tab lands on the calendar button: the date was not
+    saved. A text field is saved on Enter and Tab. Returns the date (the stored one while the
+    text is not a date) and the problem to show ("" when none).
+    """
+    shown = f"{value:%d/%m/%Y}" if value else ""
+    # What the field will hold is known before it is drawn, so a date that is not one gets
+    # its anchor above the field (the error summary scrolls there).
+    typed = str(st.session_state.get(key, shown) or "")
+    try:
+        day, problem = parse_day(typed), ""
+    except NotADate as refused:
+        day, problem = value, str(refused)
+        if loc and not errors_shown:
+            anchor(loc)
+        st.session_state.setdefault(TYPED_DATE_PROBLEMS, []).append(
+            FieldProblem(
+                field=label,
+                message=problem,
+                loc=loc,
+                question=question_at(loc, Review)[0] if loc else label,
+            )
+        )
+    st.text_input(
+        label,
+        value=shown,
+        max_chars=20,
+        key=key,
+        help=f"{help} {DATE_HELP}" if help else DATE_HELP,
+        placeholder="dd/mm/yyyy",
+        on_change=_tidy_typed_date,
+        args=(key,),
+    )
+    return day, problem
+
+
+def typed_date_problems() -> list[FieldProblem]:
+    """Dates typed on this page that are not dates (each field shows its own message too)."""
+    found: list[FieldProblem] = st.session_state.pop(TYPED_DATE_PROBLEMS, [])
+    return found
 
 
 def yes_no(label: str, value: bool | None, *, key: str, help: str | None = None) -> bool | None:
@@ -115,12 +279,22 @@ def field_widget(
     evidence: list[EvidenceItem],
     errors: list[str],
     cited_label: str = CITED_LABEL,
+    loc: tuple[int | str, ...] = (),
+    in_form: bool = False,
 ) -> Any:
-    """One widget for one field; returns the value it now holds (JSON-compatible)."""
+    """One widget for one field; returns the value it now holds (JSON-compatible).
+
+    `loc` is where the field sits in the review: a field with a problem gets an anchor the
+    error summary links to. In a form (`in_form`) a date is picked from a calendar or typed,
+    and saved with the form; elsewhere it is typed as dd/mm/yyyy and saved on Enter or Tab.
+    """
     label = title_of(name, field)
     annotation, optional = _unwrap_optional(field.annotation)
     origin = typing.get_origin(annotation)
     help_text = field.description
+    errors = list(errors)
+    if errors and loc:
+        anchor(loc)
     result: Any
     if name == "cited":
         by_id = {item.id: item for item in evidence}
@@ -135,10 +309,19 @@ def field_widget(
             help="Pick items from the evidence register. Add missing items there first.",
             placeholder="Choose evidence items",
         )
+        _cited_list([by_id[ref] for ref in result if ref in by_id])
     elif annotation is bool and optional:
         result = yes_no(label, value, key=key, help=help_text)
     elif annotation is bool:
         result = st.checkbox(label, value=bool(value), key=key, help=help_text)
+    elif annotation is dt.date and not in_form:
+        current = dt.date.fromisoformat(value) if isinstance(value, str) else value
+        typed, problem = typed_date(
+            label, current, key=key, help=help_text, loc=loc, errors_shown=bool(errors)
+        )
+        if problem:
+            errors.append(problem)
+        result = typed.isoformat() if typed else None
     elif annotation is dt.date:
         current = dt.date.fromisoformat(value) if isinstance(value, str) else value
         picked = st.date_input(
@@ -195,15 +378,26 @@ def field_widget(
         result = int(result) if result is not None else None
     elif annotation is str:
         limit = _max_length(field)
+        # A new entry has no text yet: an empty box, never "no answer" (None) to refuse.
+        text = value if value is not None else ""
         if limit > SHORT_TEXT_MAX:
-            result = st.text_area(label, value=value, max_chars=limit, key=key, help=help_text)
+            result = st.text_area(label, value=text, max_chars=limit, key=key, help=help_text)
         else:
-            result = st.text_input(label, value=value, max_chars=limit, key=key, help=help_text)
+            result = st.text_input(label, value=text, max_chars=limit, key=key, help=help_text)
     else:
         raise TypeError(f"no widget for field {name}: {annotation!r}")
     for message in errors:
         st.error(message, icon=":material/error:")
     return result
+
+
+def _cited_list(items: list[EvidenceItem]) -> None:
+    """Every item cited, one a line, in full: the box above shows them as a strip that
+    scrolls out of sight."""
+    if not items:
+        return
+    lines = "\n".join(f"- {escape_markdown(evidence_line(item))}" for item in items)
+    st.markdown(f"Evidence cited ({len(items)}):\n\n{lines}")
 
 
 def _is_enum(candidate: Any) -> bool:
@@ -225,8 +419,11 @@ def model_fields(
     skip: tuple[str, ...] = (),
     list_editor: Callable[[str, FieldInfo, list[Any]], list[Any]] | None = None,
     cited_label: str = CITED_LABEL,
+    in_form: bool = False,
 ) -> dict[str, Any]:
-    """Widgets for every simple field of a model; lists of models go to `list_editor`."""
+    """Widgets for every simple field of a model; lists of models go to `list_editor`.
+
+    `loc` is where the model sits in the review (problems are matched to fields by it)."""
     updated = dict(current)
     for name, field in model.model_fields.items():
         if name in skip:
@@ -239,6 +436,7 @@ def model_fields(
             continue
         if typing.get_origin(annotation) is dict:
             continue
+        anchors_below(problems, (*loc, name))
         updated[name] = field_widget(
             name,
             field,
@@ -247,6 +445,8 @@ def model_fields(
             evidence=evidence,
             errors=problems_at(problems, (*loc, name)),
             cited_label=cited_label,
+            loc=(*loc, name) if loc else (),
+            in_form=in_form,
         )
     return updated
 

@@ -88,7 +88,7 @@ def finding_box(
         word = LEVEL_WORDS[finding.level]
         resolution = RESOLUTION_WORDS[finding.resolution]
         lines = [
-            f"{LEVEL_ICONS[finding.level]} **{word}** · `{finding.check_id}` · {resolution}",
+            f"**{word}** · {check_link(finding.check_id)} · {resolution}",
             escape_markdown(finding.message),
         ]
         if finding.lapsed:
@@ -96,10 +96,10 @@ def finding_box(
             st.warning(f"**{escape_markdown(finding.lapsed)}**", icon=":material/history:")
         if finding.resolution is Resolution.OPEN or finding.level == "note":
             lines.append(":gray[What would resolve it: " + escape_markdown(finding.hint) + "]")
+        if finding.level == "blocker" and finding.resolution is Resolution.OPEN:
+            lines.append(exception_words(finding.check_id))
         if finding.evidence:
-            lines.append(
-                ":gray[Evidence concerned: " + escape_markdown(", ".join(finding.evidence)) + "]"
-            )
+            lines.append(":gray[" + escape_markdown(records_concerned(finding.evidence)) + "]")
         if finding.resolution_text:
             by = f" ({finding.resolved_by})" if finding.resolved_by else ""
             lines.append(
@@ -117,11 +117,60 @@ def finding_box(
             )
 
 
+CAN_BE_EXCEPTED = "Your manager can grant an exception to this blocker."
+CANNOT_BE_EXCEPTED = "This blocker cannot be excepted: it must be resolved."
+
+
+def exception_words(check_id: str) -> str:
+    """Whether a blocker can go to the manager for an exception, said on its card."""
+    if check_id in REGISTRY and REGISTRY[check_id].overridable:
+        return CAN_BE_EXCEPTED
+    return CANNOT_BE_EXCEPTED
+
+
+def check_link(check_id: str) -> str:
+    """A check as people read it, linked to its entry in the check reference:
+    "[pace.E001 Change not sustained long enough](reference?check=pace.E001)".
+
+    The link is relative, so it works under any base path, and opens the reference in a new
+    tab (Streamlit opens every link that is not an in-page anchor so): the worker keeps
+    their place in the review.
+    """
+    if check_id not in REGISTRY:
+        return f"`{check_id}`"
+    return f"[{escape_markdown(check_words(check_id))}]({REFERENCE_PAGE}?check={check_id})"
+
+
+def check_words(check_id: str) -> str:
+    """A check id with its title ("pace.E001 Change not sustained long enough"): an id alone
+    means nothing to a worker."""
+    return f"{check_id} {REGISTRY[check_id].title}" if check_id in REGISTRY else check_id
+
+
+REFERENCE_PAGE = "reference"
+"""The check reference's address (views/pages.py), relative to the app's own."""
+
+
+def records_concerned(ids: list[str]) -> str:
+    """ "Evidence concerned: E1, E2 · Incident concerned: I3": what the finding rests on,
+    named for what each record is (an incident is not evidence)."""
+    evidence = [ref for ref in ids if not ref.startswith("I")]
+    incidents = [ref for ref in ids if ref.startswith("I")]
+    parts = []
+    if evidence:
+        parts.append("Evidence concerned: " + ", ".join(evidence))
+    if incidents:
+        word = "Incident" if len(incidents) == 1 else "Incidents"
+        parts.append(f"{word} concerned: " + ", ".join(incidents))
+    return " · ".join(parts)
+
+
 def exception_notices(notices: list[ExceptionNotice]) -> None:
     """Every recorded exception that resolves nothing now, and why: never silently dropped."""
     for notice in notices:
-        text = f"**{NOTICE_WORDS[notice.kind]}** · `{notice.check_id}`\n\n" + escape_markdown(
-            notice.message
+        text = (
+            f"**{NOTICE_WORDS[notice.kind]}** · {check_link(notice.check_id)}\n\n"
+            + escape_markdown(notice.message)
         )
         if notice.kind is NoticeKind.RESOLVED:
             st.info(text, icon=NOTICE_ICONS[notice.kind])

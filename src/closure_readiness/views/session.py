@@ -28,7 +28,11 @@ def _last_activity() -> dict[tuple[str, str, int], float]:
 
 def context() -> Context:
     current = settings()
-    return Context(current.db, thresholds=current.thresholds())
+    return Context(
+        current.db,
+        thresholds=current.thresholds(),
+        case_reference_pattern=current.case_reference_pattern,
+    )
 
 
 def _claim(name: str) -> Any:
@@ -39,7 +43,7 @@ def _claim(name: str) -> Any:
 
 
 def _sign_in_page(message: str | None = None) -> None:
-    st.title("Closure Readiness")
+    st.title("Closure Readiness", anchor=False)
     st.write(
         "Check that a young person's case is ready to close: evidence of change that someone "
         "independent has seen, a plan for keeping it going, and support after we step back."
@@ -51,7 +55,7 @@ def _sign_in_page(message: str | None = None) -> None:
 
 
 def _ended(message: str) -> None:
-    st.title("Closure Readiness")
+    st.title("Closure Readiness", anchor=False)
     st.warning(message)
     st.button("Sign in again", key="sign_in_again", type="primary", on_click=st.logout)
     st.stop()
@@ -87,15 +91,28 @@ def require_principal() -> Principal:
     try:
         return staff.identify(context(), issuer=str(issuer), subject=str(subject))
     except NotAllowed as refusal:
-        st.title("Closure Readiness")
+        st.title("Closure Readiness", anchor=False)
         st.error(refusal.message)
         st.button("Sign out", key="sign_out_refused", on_click=st.logout)
         st.stop()
 
 
-def london(timestamp: str) -> str:
-    """A stored UTC time as people in England read it."""
+def _in_london(timestamp: str) -> dt.datetime:
+    """A stored time (UTC, with or without its offset) on the clocks in England."""
     from zoneinfo import ZoneInfo
 
-    moment = dt.datetime.fromisoformat(timestamp).astimezone(ZoneInfo("Europe/London"))
-    return f"{moment.day} {moment:%b %Y, %H:%M}"
+    moment = dt.datetime.fromisoformat(timestamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo("Europe/London"))
+
+
+def london(timestamp: str) -> str:
+    """A stored UTC time as people in England read it: 28/11/2026 at 14:05."""
+    return f"{_in_london(timestamp):%d/%m/%Y at %H:%M}"
+
+
+def london_day(timestamp: str) -> str:
+    """The day of a stored UTC time in England, as dd/mm/yyyy (late evening UTC in summer is
+    already the next day here)."""
+    return f"{_in_london(timestamp):%d/%m/%Y}"

@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.vocabulary import ClosureReason, Involvement, RiskLevel
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
@@ -13,9 +14,16 @@ from closure_readiness.views import fields, pages, session
 from closure_readiness.views.safe import escape_markdown
 
 
+def _beside(problems: list[FieldProblem | str], name: str) -> None:
+    """The messages about one field, shown under it as well as in the summary."""
+    located = [p for p in problems if isinstance(p, FieldProblem)]
+    for message in fields.problems_at(located, (name,)):
+        st.error(escape_markdown(message), icon=":material/error:")
+
+
 def page() -> None:
     principal: Principal = st.session_state["principal"]
-    st.title("Start a closure review")
+    st.title("Start a closure review", anchor=False)
     st.write("Enter the case reference from the case record (never a name) and the basic facts.")
     st.caption(
         'Leave a fact as "Not recorded" if you do not know it yet: the review will show it '
@@ -32,7 +40,9 @@ def page() -> None:
             key="start.case_reference",
             help="For example CR-2024-0173.",
         )
+        _beside(problems, "case_reference")
         birth = st.text_input("Month of birth (YYYY-MM)", max_chars=7, key="start.birth_month")
+        _beside(problems, "birth_month")
         involvement = st.selectbox(
             "Type of involvement",
             list(Involvement),
@@ -41,6 +51,7 @@ def page() -> None:
             format_func=lambda o: o.label,
             key="start.involvement",
         )
+        _beside(problems, "involvement")
         left, right = st.columns(2)
         opened = left.date_input(
             "Date opened",
@@ -50,6 +61,8 @@ def page() -> None:
             format=fields.DATE_FORMAT,
             key="start.opened_on",
         )
+        with left:
+            _beside(problems, "opened_on")
         closing = right.date_input(
             "Proposed closure date",
             value=None,
@@ -58,6 +71,8 @@ def page() -> None:
             format=fields.DATE_FORMAT,
             key="start.proposed_closure_on",
         )
+        with right:
+            _beside(problems, "proposed_closure_on")
         reason = fields.optional_choice(
             "Closure reason",
             ClosureReason,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import CHANGE, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence, plural
 from closure_readiness.core.dates import human, weeks
 from closure_readiness.core.review import EvidenceItem, Incident, Review
 from closure_readiness.core.text import meaningful
@@ -241,7 +242,7 @@ def outcomes_unmet(review: Review, *, as_of: dt.date, thresholds: Thresholds) ->
         facts = (("achieved", status.label if status else "not recorded"),)
         seen = [i for i in cited_items(review, outcome.cited) if i.kind.is_independent_kind]
         if status is not OutcomeStatus.MET:
-            word = status.label.lower() if status else "not recorded as met or not"
+            word = in_sentence(status.label) if status else "not recorded as met or not"
             problems.append(
                 Problem(f"'{outcome.outcome}' is {word}.", subject=outcome.outcome, facts=facts)
             )
@@ -291,8 +292,8 @@ def concern_during_change(
         return []
     return [
         Problem(
-            f"{len(concerns)} evidence item(s) show concern since change was first seen on "
-            f"{human(first.observed_on)}.",
+            f"{plural(len(concerns), 'evidence item shows', 'evidence items show')} concern "
+            f"since change was first seen on {human(first.observed_on)}.",
             evidence=tuple(item.id for item in concerns),
         )
     ]

@@ -6,6 +6,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import NOT_ENDED, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.dates import human, weeks
 from closure_readiness.core.review import Review
 from closure_readiness.core.text import meaningful
@@ -52,7 +53,8 @@ def engagement_unexplored(
         return []
     return [
         Problem(
-            f"Engagement was {answer.engagement.label.lower()} and the reasons are not explored."
+            f"Engagement was {in_sentence(answer.engagement.label)} and the reasons are not "
+            "explored."
         )
     ]
 
@@ -70,7 +72,16 @@ def no_recent_contact(review: Review, *, as_of: dt.date, thresholds: Thresholds)
     limit = thresholds.child_seen_alone_weeks
     if last is not None and last >= as_of - weeks(limit):
         return []
-    when = "is not recorded" if last is None else f"was on {human(last)}"
+    if last is None:
+        return [
+            Problem(
+                "No date is recorded for the last direct contact with the young person; it "
+                f"should be within {limit} weeks before closure."
+            )
+        ]
     return [
-        Problem(f"The last direct contact with the young person {when}, not within {limit} weeks.")
+        Problem(
+            f"The last direct contact with the young person was on {human(last)}, more than "
+            f"{limit} weeks before closure."
+        )
     ]

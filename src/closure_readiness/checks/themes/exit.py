@@ -13,6 +13,7 @@ from closure_readiness.checks.registry import (
     check,
 )
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.dates import human, weeks
 from closure_readiness.core.review import Review
 from closure_readiness.core.text import meaningful
@@ -163,7 +164,7 @@ def no_review_point(review: Review, *, as_of: dt.date, thresholds: Thresholds) -
         return []
     return [
         Problem(
-            f"The exit relies on {answer.step_down.label} but the review lacks "
+            f"The exit relies on {in_sentence(answer.step_down.label)} but the review lacks "
             + " and ".join(missing)
             + ".",
             subject="step_down",

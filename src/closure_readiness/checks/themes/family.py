@@ -6,6 +6,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import NOT_ENDED, STAYING, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.review import Review
 from closure_readiness.core.text import meaningful
 from closure_readiness.core.vocabulary import FactorStatus, FamilyFactor, MaleCarer
@@ -116,7 +117,7 @@ def male_carer(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> lis
         return [Problem("Whether a father or male carer was seen and included is not recorded.")]
     if status in (MaleCarer.SEEN_AND_INCLUDED, MaleCarer.NOT_APPLICABLE):
         return []
-    return [Problem(f"Father or male carer: {status.label.lower()}.")]
+    return [Problem(f"Father or male carer: {in_sentence(status.label)}.")]
 
 
 @check(

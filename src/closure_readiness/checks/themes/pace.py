@@ -6,6 +6,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import CHANGE, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence, plural
 from closure_readiness.core.dates import human
 from closure_readiness.core.review import Review
 from closure_readiness.core.vocabulary import Involvement
@@ -51,21 +52,29 @@ def too_soon(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[
     first = oldest(independent_change_evidence(review))
     if first is None:
         return []  # change.E006 blocks: no independent change whose pace to judge
-    start, since = (
+    start, since, driver = (
         first.observed_on,
-        f"change was first seen independently ({human(first.observed_on)})",
+        f"change was first seen independently ({first.id}, {human(first.observed_on)})",
+        first.id,
     )
     last_incident = last_incident_on(review, up_to=as_of)
     if last_incident is not None and last_incident > start:
-        start, since = last_incident, f"the last incident ({human(last_incident)})"
+        # The clock restarts at the last incident: the finding names that incident, not the
+        # evidence item it no longer counts from.
+        incident = [i for i in review.incidents if i.occurred_on == last_incident][-1]
+        start, driver = last_incident, incident.id
+        since = (
+            f"the last incident ({incident.id}, {in_sentence(incident.kind.label)}, "
+            f"{human(last_incident)})"
+        )
     held = (as_of - start).days // 7
     if (as_of - start).days >= required * 7:
         return []
     return [
         Problem(
-            f"Only {held} week(s) since {since}; the plan needs {required} weeks of sustained "
-            "change.",
-            evidence=(first.id,),
+            f"Only {plural(held, 'week')} since {since}; the plan needs {required} weeks of "
+            "sustained change.",
+            evidence=(driver,),
             subject="held",
             facts=(("counted from", start.isoformat()), ("weeks needed", str(required))),
         )
@@ -111,8 +120,8 @@ def big_drop(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[
         return []
     return [
         Problem(
-            f"Risk fell from {case.risk_at_opening.label.lower()} to "
-            f"{case.risk_now.label.lower()} and every recorded cause is a circumstance that "
-            "ends: " + ", ".join(cause.kind.label.lower() for cause in causes) + "."
+            f"Risk fell from {in_sentence(case.risk_at_opening.label)} to "
+            f"{in_sentence(case.risk_now.label)} and every recorded cause is a circumstance "
+            "that ends: " + ", ".join(in_sentence(cause.kind.label) for cause in causes) + "."
         )
     ]

@@ -12,6 +12,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import ALL_ROUTES, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence, plural
 from closure_readiness.core.dates import add_working_days, human
 from closure_readiness.core.review import Review
 from closure_readiness.core.text import meaningful
@@ -79,7 +80,7 @@ def order_running(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
         when = "has no end date" if order.ends_on is None else f"ends on {human(order.ends_on)}"
         problems.append(
             Problem(
-                f"The {order.kind.label.lower()} {when}, after the proposed closure date.",
+                f"The {in_sentence(order.kind.label)} {when}, after the proposed closure date.",
                 subject=f"{index}:{order.kind.value}",
                 facts=(("ends on", str(order.ends_on)),),
             )
@@ -160,8 +161,8 @@ def no_chronology(review: Review, *, as_of: dt.date, thresholds: Thresholds) -> 
     return [
         Problem(
             f"The chronology and case summary were sent on {human(sent)}, before "
-            f"{len(later)} later incident(s) or concern(s), the newest {newest.id}: the receiving "
-            "authority has an out-of-date picture.",
+            f"{plural(len(later), 'later incident or concern', 'later incidents or concerns')}, "
+            f"the newest {newest.id}: the receiving authority has an out-of-date picture.",
             facts=(("sent on", sent.isoformat()), ("newest since", newest.id)),
         )
     ]

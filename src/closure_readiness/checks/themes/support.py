@@ -6,6 +6,7 @@ import datetime as dt
 
 from closure_readiness.checks.registry import STAYING, Problem, check
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.dates import human, weeks
 from closure_readiness.core.review import Need, Review
 from closure_readiness.core.text import meaningful
@@ -26,14 +27,17 @@ def _need_gap(need: Need) -> str:
     if not meaningful(need.service) or need.agency is None:
         return "does not name the service and its agency"
     if need.status in _WEAK and not meaningful(need.named_contact):
-        return f"is {need.status.label.lower()} with nobody named to contact"
+        return f"is {in_sentence(need.status.label)} with nobody named to contact"
     if (
         need.status is ReferralStatus.SIGNPOSTED
         and need.area is not None
         and need.area.needs_prompt_contact
         and need.first_contact_on is None
     ):
-        return f"is {need.area.label.lower()} and only signposted, with no first-contact date"
+        return (
+            f"is about {in_sentence(need.area.label)} and only signposted, with no "
+            "first-contact date"
+        )
     return ""
 
 

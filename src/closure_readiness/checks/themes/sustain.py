@@ -34,8 +34,19 @@ def nothing_continues(review: Review, *, as_of: dt.date, thresholds: Thresholds)
     if not factors:
         return [Problem("No protective factors are recorded.", facts=facts)]
     return [
-        Problem(f"All {len(factors)} protective factor(s) stop when the case closes.", facts=facts)
+        Problem(
+            f"{_all(len(factors))} {'stops' if len(factors) == 1 else 'stop'} when the case "
+            "closes.",
+            facts=facts,
+        )
     ]
+
+
+def _all(count: int) -> str:
+    """ "The only protective factor recorded" or "All 3 protective factors"."""
+    if count == 1:
+        return "The only protective factor recorded"
+    return f"All {count} protective factors"
 
 
 @check(

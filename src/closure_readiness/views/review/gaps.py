@@ -8,19 +8,21 @@ from closure_readiness.checks import Resolution
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
-from closure_readiness.views import session
+from closure_readiness.views import fields, session
 from closure_readiness.views.findings import (
+    check_words,
     exception_notices,
     finding_box,
     progress_line,
 )
+from closure_readiness.views.review.returns import finding_reason
 from closure_readiness.views.review.state import key, set_step
 from closure_readiness.views.safe import escape_markdown
 
 
 def gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
     report = record.report
-    st.subheader("Gaps")
+    st.subheader("Gaps", anchor=False)
     st.progress(report.passed_count / len(report.results), text=progress_line(report))
     if report.sign_off_possible:
         st.success("Nothing blocks sign-off.", icon=":material/task_alt:")
@@ -37,6 +39,7 @@ def gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
             finding_box(
                 finding, key=key(record.id, "panel", finding.key, index), go_to_step=set_step
             )
+            finding_reason(record, finding.key, where="panel")
     if report.exception_notices:
         st.markdown(f"**Exceptions to read ({len(report.exception_notices)})**")
         exception_notices(report.exception_notices)
@@ -48,6 +51,7 @@ def gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
         with st.expander(f"Resolved ({len(resolved)})"):
             for index, finding in enumerate(resolved):
                 finding_box(finding, key=key(record.id, "resolved", finding.key, index))
+                finding_reason(record, finding.key, where="panel")
 
 
 def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
@@ -58,10 +62,12 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
     requests = {r.finding_key: r for r in record.exception_requests}
     for request in record.exception_requests:
         if request.status == "pending":
-            st.caption(f"Exception asked for {request.check_id}: waiting for your manager.")
+            st.caption(
+                f"Exception asked for {check_words(request.check_id)}: waiting for your manager."
+            )
         elif request.status == "declined" and request.finding_key in {f.key for f in candidates}:
             st.caption(
-                f"Exception for {request.check_id} declined: "
+                f"Exception for {check_words(request.check_id)} declined: "
                 + escape_markdown(request.manager_reason)
             )
     askable = [
@@ -75,7 +81,8 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
             "is right despite the gap. Say why."
         )
         by_key = {f.key: f for f in askable}
-        with st.form(key(record.id, "exception", "form"), clear_on_submit=True):
+        # Not cleared on submit: a request that is refused keeps the reason typed.
+        with st.form(key(record.id, "exception", "form"), clear_on_submit=False):
             chosen = st.selectbox(
                 "Which gap",
                 list(by_key),
@@ -100,6 +107,7 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
                 except ServiceError as error:
                     st.error(error.message)
                     return
+                fields.forget(key(record.id, "exception") + ".")
                 st.session_state["flash"] = (
                     "success",
                     "Your request was sent to your team manager.",

@@ -10,26 +10,27 @@ from closure_readiness.service.context import Principal, Role, ServiceError
 from closure_readiness.views import session
 from closure_readiness.views.review.gaps import gap_panel
 from closure_readiness.views.review.register import evidence_step, incidents_step
+from closure_readiness.views.review.returns import returned_banner
 from closure_readiness.views.review.sign_off import sign_off_step
 from closure_readiness.views.review.state import OTHER_STEPS, STATUS_WORDS, known_key
 from closure_readiness.views.review.steps import case_step, theme_step
 from closure_readiness.views.review.summary import read_only
 from closure_readiness.views.review.tasks import step_menu, task_list
-from closure_readiness.views.safe import escape_markdown
+from closure_readiness.views.withdraw import withdraw_control
 
 
 def page() -> None:
     principal: Principal = st.session_state["principal"]
     raw_id = st.query_params.get("review")
     if raw_id is None or not raw_id.isdigit():
-        st.title("Review")
+        st.title("Review", anchor=False)
         st.info("Choose a review from your list first.")
         return
     review_id = int(raw_id)
     try:
         record = reviews.get_review(session.context(), principal, review_id)
     except ServiceError as error:
-        st.title("Review")
+        st.title("Review", anchor=False)
         st.error(error.message)
         return
     step = st.query_params.get("step", "tasks")
@@ -46,7 +47,7 @@ def page() -> None:
     editable = record.editable and principal.role is Role.CASEWORKER
     editable = editable and record.worker_id == principal.staff_id
 
-    st.title(f"Closure review {record.case_reference}")
+    st.title(f"Closure review {record.case_reference}", anchor=False)
     st.caption(
         f"{STATUS_WORDS[record.status]} · {record.review.case.involvement.label} · "
         f"proposed closure {record.review.case.proposed_closure_on:%d/%m/%Y}"
@@ -54,13 +55,7 @@ def page() -> None:
     )
     if flash:
         getattr(st, flash[0])(flash[1])
-    if record.last_return is not None:
-        note = record.last_return
-        st.warning(
-            f"**Returned by your manager** ({session.london(note.returned_at)}): "
-            f"{escape_markdown(note.overall)}",
-            icon=":material/undo:",
-        )
+    returned_banner(record)
 
     main, side = st.columns([3, 2], gap="large")
     with main:
@@ -79,5 +74,7 @@ def page() -> None:
             record = sign_off_step(record)
         else:
             record = theme_step(record, step)
+        if step == "tasks" or not editable:
+            withdraw_control(record, principal)
     with side:
         gap_panel(record, editable=editable, step=step)

@@ -7,7 +7,9 @@ from typing import Any
 import streamlit as st
 
 from closure_readiness.checks.questions import THEMES_BY_KEY
+from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.review import EvidenceItem, Incident
 from closure_readiness.core.vocabulary import (
     Agency,
     Direction,
@@ -25,6 +27,9 @@ from closure_readiness.views.review.state import (
     reload_record,
     remove_item,
 )
+from closure_readiness.views.safe import escape_markdown
+
+DATE_PICKER_HELP = "Type the date as dd/mm/yyyy or pick it from the calendar."
 
 
 def _next_id(prefix: str, existing: list[str]) -> str:
@@ -37,7 +42,7 @@ def _next_id(prefix: str, existing: list[str]) -> str:
 
 
 def evidence_step(record: ReviewRecord) -> ReviewRecord:
-    st.header("Evidence register")
+    st.header("Evidence register", anchor=False)
     st.write(
         "Record each piece of evidence once: who saw or recorded it, when, what kind it is and "
         "what it shows. Steps cite items from here. Attending sessions is recorded as attendance "
@@ -47,30 +52,20 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
     error_summary(problems)
     items = record.review.evidence
     if items:
-        st.dataframe(
-            [
-                {
-                    "Id": item.id,
-                    "Agency": item.agency.label,
-                    "Kind": item.kind.label,
-                    "Date": item.observed_on,
-                    "Points to": item.direction.label,
-                    "What it shows": item.shows,
-                    "Record": item.record_ref,
-                }
-                for item in items
-            ],
-            hide_index=True,
-            key=key(record.id, "evidence", "table"),
-        )
+        register_list(items)
     else:
         st.info("No evidence recorded yet.")
     last = st.session_state.get("last_evidence", {})
-    with st.form(key(record.id, "evidence", "add"), clear_on_submit=True):
-        st.subheader("Add evidence")
-        values = _evidence_inputs(record, "add", last)
+    new_id = _next_id("E", [item.id for item in items])
+    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
+    with st.form(key(record.id, "evidence", "add"), clear_on_submit=False):
+        st.subheader("Add evidence", anchor=False)
+        st.caption(f"It will be {new_id} in the register.")
+        values = _evidence_inputs(
+            record, "add", last, problems=problems, loc=("evidence", len(items))
+        )
         if st.form_submit_button("Add evidence", type="primary", icon=":material/add:"):
-            values["id"] = _next_id("E", [item.id for item in items])
+            values["id"] = new_id
             document = record.review.model_dump(mode="json")
             document["evidence"].append(values)
             found = commit(record, document, step="evidence")
@@ -81,9 +76,10 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
                     "agency": values["agency"],
                     "kind": values["kind"],
                 }
+                fields.forget(key(record.id, "evidence", "add") + ".")
             st.rerun()
     if items:
-        st.subheader("Change or remove evidence")
+        st.subheader("Change or remove evidence", anchor=False)
         by_id = {item.id: item for item in items}
         chosen = st.selectbox(
             "Evidence item",
@@ -93,7 +89,13 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
         )
         item = by_id[chosen]
         with st.form(key(record.id, "evidence", "edit", chosen)):
-            values = _evidence_inputs(record, f"edit.{chosen}", item.model_dump(mode="json"))
+            values = _evidence_inputs(
+                record,
+                f"edit.{chosen}",
+                item.model_dump(mode="json"),
+                problems=problems,
+                loc=("evidence", items.index(item)),
+            )
             save, remove = st.columns(2)
             if save.form_submit_button("Save changes"):
                 values["id"] = chosen
@@ -140,36 +142,95 @@ def _drop_citation(node: Any, ref: str) -> bool:
     return dropped
 
 
-def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -> dict[str, Any]:
+def register_list(items: list[EvidenceItem]) -> None:
+    """The register, readable in the wizard's column at 1280 px: one entry per item with
+    every detail, dates as dd/mm/yyyy (a grid there hid its right-hand columns)."""
+    lines = []
+    for item in items:
+        record = f" (record {item.record_ref})" if item.record_ref else ""
+        lines.append(
+            f"- **{escape_markdown(item.id)}** · {item.observed_on:%d/%m/%Y} · "
+            f"{escape_markdown(item.agency.label)} · "
+            f"{escape_markdown(in_sentence(item.kind.label))} · "
+            f"**{escape_markdown(item.direction.label)}**  \n"
+            + escape_markdown(f"{item.shows}{record}")
+        )
+    st.markdown("\n".join(lines))
+
+
+def incident_list(incidents: list[Incident]) -> None:
+    """The incidents, one entry each, in the same form as the evidence register."""
+    lines = []
+    for incident in incidents:
+        record = f" (record {incident.record_ref})" if incident.record_ref else ""
+        text = f"{incident.summary}{record}" or "No details recorded."
+        lines.append(
+            f"- **{escape_markdown(incident.id)}** · {incident.occurred_on:%d/%m/%Y} · "
+            f"{escape_markdown(incident.kind.label)}  \n" + escape_markdown(text)
+        )
+    st.markdown("\n".join(lines))
+
+
+def _problems_before(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> list[str]:
+    """Messages for the field at `loc`, with the anchor the error summary links to."""
+    messages = fields.problems_at(problems, loc)
+    if messages:
+        fields.anchor(loc)
+    return messages
+
+
+def _problems_after(messages: list[str]) -> None:
+    for message in messages:
+        st.error(message, icon=":material/error:")
+
+
+def _evidence_inputs(
+    record: ReviewRecord,
+    name: str,
+    current: dict[str, Any],
+    *,
+    problems: list[FieldProblem],
+    loc: tuple[int | str, ...],
+) -> dict[str, Any]:
     prefix = key(record.id, "evidence", name)
     agencies, kinds, directions = list(Agency), list(EvidenceKind), list(Direction)
     agency = current.get("agency", Agency.SCHOOL.value)
     kind = current.get("kind", EvidenceKind.OBSERVED.value)
     left, right = st.columns(2)
-    agency_value = left.selectbox(
-        "Source agency",
-        agencies,
-        index=agencies.index(Agency(agency)),
-        format_func=lambda a: a.label,
-        key=f"{prefix}.agency",
-    )
-    kind_value = right.selectbox(
-        "Kind of evidence",
-        kinds,
-        index=kinds.index(EvidenceKind(kind)),
-        format_func=lambda k: k.label,
-        key=f"{prefix}.kind",
-    )
+    with left:
+        messages = _problems_before(problems, (*loc, "agency"))
+        agency_value = st.selectbox(
+            "Source agency",
+            agencies,
+            index=agencies.index(Agency(agency)),
+            format_func=lambda a: a.label,
+            key=f"{prefix}.agency",
+        )
+        _problems_after(messages)
+    with right:
+        messages = _problems_before(problems, (*loc, "kind"))
+        kind_value = st.selectbox(
+            "Kind of evidence",
+            kinds,
+            index=kinds.index(EvidenceKind(kind)),
+            format_func=lambda k: k.label,
+            key=f"{prefix}.kind",
+        )
+        _problems_after(messages)
     observed = current.get("observed_on")
     left, right = st.columns(2)
-    observed_value = left.date_input(
-        "Date observed",
-        value=observed,
-        min_value=fields.EARLIEST,
-        max_value=fields.LATEST,
-        format=fields.DATE_FORMAT,
-        key=f"{prefix}.observed_on",
-    )
+    with left:
+        messages = _problems_before(problems, (*loc, "observed_on"))
+        observed_value = st.date_input(
+            "Date observed",
+            value=observed,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            format=fields.DATE_FORMAT,
+            key=f"{prefix}.observed_on",
+            help=DATE_PICKER_HELP,
+        )
+        _problems_after(messages)
     direction = current.get("direction", Direction.CHANGE.value)
     direction_value = right.radio(
         "What it points to",
@@ -179,9 +240,12 @@ def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -
         key=f"{prefix}.direction",
         horizontal=True,
     )
+    messages = _problems_before(problems, (*loc, "shows"))
     shows = st.text_area(
         "What it shows", value=current.get("shows", ""), max_chars=4000, key=f"{prefix}.shows"
     )
+    _problems_after(messages)
+    messages = _problems_before(problems, (*loc, "record_ref"))
     record_ref = st.text_input(
         "Case record reference",
         value=current.get("record_ref", ""),
@@ -189,6 +253,7 @@ def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -
         key=f"{prefix}.record_ref",
         help="Where it sits in the case record (a reference, not a copy).",
     )
+    _problems_after(messages)
     return {
         "agency": agency_value.value,
         "kind": kind_value.value,
@@ -200,7 +265,7 @@ def _evidence_inputs(record: ReviewRecord, name: str, current: dict[str, Any]) -
 
 
 def incidents_step(record: ReviewRecord) -> ReviewRecord:
-    st.header("Incidents")
+    st.header("Incidents", anchor=False)
     st.write(
         "Record dated events that indicate risk: missing episodes, arrests, police "
         "intelligence, emergency department visits, violence, exclusions."
@@ -209,20 +274,7 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
     error_summary(problems)
     incidents = record.review.incidents
     if incidents:
-        st.dataframe(
-            [
-                {
-                    "Id": i.id,
-                    "Kind": i.kind.label,
-                    "Date": i.occurred_on,
-                    "What happened": i.summary,
-                    "Record": i.record_ref,
-                }
-                for i in incidents
-            ],
-            hide_index=True,
-            key=key(record.id, "incidents", "table"),
-        )
+        incident_list(incidents)
         for index, incident in enumerate(incidents):
             st.button(
                 f"Remove {incident.id}",
@@ -230,41 +282,58 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
                 on_click=remove_item,
                 args=(record.id, ("incidents",), index),
             )
-    with st.form(key(record.id, "incidents", "add"), clear_on_submit=True):
-        st.subheader("Add an incident")
+    else:
+        st.info("No incidents recorded.")
+    new_id = _next_id("I", [i.id for i in incidents])
+    loc: tuple[int | str, ...] = ("incidents", len(incidents))
+    new_key = key(record.id, "incidents", "new")
+    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
+    with st.form(key(record.id, "incidents", "add"), clear_on_submit=False):
+        st.subheader("Add an incident", anchor=False)
+        st.caption(f"It will be {new_id} in the incidents.")
         kinds = list(IncidentKind)
         left, right = st.columns(2)
-        kind = left.selectbox(
-            "Kind of incident",
-            kinds,
-            format_func=lambda k: k.label,
-            key=key(record.id, "incidents", "new", "kind"),
-        )
-        day = right.date_input(
-            "Date of incident",
-            value=None,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            format=fields.DATE_FORMAT,
-            key=key(record.id, "incidents", "new", "date"),
-        )
-        summary = st.text_area(
-            "What happened", max_chars=4000, key=key(record.id, "incidents", "new", "summary")
-        )
-        ref = st.text_input(
-            "Case record reference", max_chars=200, key=key(record.id, "incidents", "new", "ref")
-        )
+        with left:
+            messages = _problems_before(problems, (*loc, "kind"))
+            kind = st.selectbox(
+                "Kind of incident",
+                kinds,
+                format_func=lambda k: k.label,
+                key=f"{new_key}.kind",
+            )
+            _problems_after(messages)
+        with right:
+            messages = _problems_before(problems, (*loc, "occurred_on"))
+            day = st.date_input(
+                "Date of incident",
+                value=None,
+                min_value=fields.EARLIEST,
+                max_value=fields.LATEST,
+                format=fields.DATE_FORMAT,
+                key=f"{new_key}.date",
+                help=DATE_PICKER_HELP,
+            )
+            _problems_after(messages)
+        messages = _problems_before(problems, (*loc, "summary"))
+        summary = st.text_area("What happened", max_chars=4000, key=f"{new_key}.summary")
+        _problems_after(messages)
+        messages = _problems_before(problems, (*loc, "record_ref"))
+        ref = st.text_input("Case record reference", max_chars=200, key=f"{new_key}.ref")
+        _problems_after(messages)
         if st.form_submit_button("Add incident", icon=":material/add:"):
             document = record.review.model_dump(mode="json")
             document["incidents"].append(
                 {
-                    "id": _next_id("I", [i.id for i in incidents]),
+                    "id": new_id,
                     "kind": kind.value,
                     "occurred_on": day.isoformat() if day else None,
                     "summary": summary,
                     "record_ref": ref,
                 }
             )
-            st.session_state[problems_key(record.id)] = commit(record, document, step="incidents")
+            found = commit(record, document, step="incidents")
+            st.session_state[problems_key(record.id)] = found
+            if not found:
+                fields.forget(new_key + ".")
             st.rerun()
     return reload_record(record)

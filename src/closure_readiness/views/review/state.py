@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 from pydantic import ValidationError
 
-from closure_readiness.core.errors import FieldProblem, explain
+from closure_readiness.core.errors import FieldProblem, explain, question_at
 from closure_readiness.core.review import Review
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Conflict, Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
-from closure_readiness.views import session
+from closure_readiness.views import fields, session
 from closure_readiness.views.safe import escape_markdown
 
 STATUS_WORDS = {
@@ -63,7 +64,8 @@ def commit(record: ReviewRecord, document: dict[str, Any], *, step: str) -> list
     try:
         review = Review.model_validate(document)
     except ValidationError as error:
-        return explain(error, Review)
+        problems = explain(error, Review, document=document)
+        return placed(problems, record.review.model_dump(mode="json"), document)
     if review == record.review:
         return []
     known = int(st.session_state.get(known_key(record.id), record.version))
@@ -83,11 +85,64 @@ def commit(record: ReviewRecord, document: dict[str, Any], *, step: str) -> list
     return []
 
 
+def placed(
+    problems: list[FieldProblem], before: dict[str, Any], after: dict[str, Any]
+) -> list[FieldProblem]:
+    """A problem with the review as a whole ("the date last seen alone is after the proposed
+    closure date") is put at the one answer just changed, so it shows beside that field."""
+    changed = _changed_leaves(before, after, ())
+    if len(changed) != 1:
+        return problems
+    where = changed[0]
+    question = question_at(where, Review, after)[0]
+    return [
+        replace(problem, loc=where, question=question) if not problem.loc and question else problem
+        for problem in problems
+    ]
+
+
+def _changed_leaves(
+    before: Any, after: Any, loc: tuple[int | str, ...]
+) -> list[tuple[int | str, ...]]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            found
+            for name in {*before, *after}
+            for found in _changed_leaves(before.get(name), after.get(name), (*loc, name))
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            found
+            for index, (old, new) in enumerate(zip(before, after, strict=True))
+            for found in _changed_leaves(old, new, (*loc, index))
+        ]
+    if before == after:
+        return []
+    entries = [x for x in (before, after) if isinstance(x, dict)]
+    if isinstance(before, list) and isinstance(after, list):
+        entries += [x for x in (*before, *after) if isinstance(x, dict)]
+    if entries:
+        return [loc, loc]  # a whole entry added or removed: not one field
+    return [loc]  # a value, or a list of choices (agencies notified, evidence cited)
+
+
 def error_summary(problems: list[FieldProblem]) -> None:
+    """The problems on this page, at its top: each names the question as the page shows it
+    and links to the field, which shows its own message too (GOV.UK's error summary).
+
+    Dates typed on this page that are not dates are added here (views/fields.py)."""
+    problems = [*problems, *fields.typed_date_problems()]
     if not problems:
         return
-    lines = "\n".join(f"- {escape_markdown(str(problem))}" for problem in problems)
+    lines = "\n".join(f"- {_summary_item(problem)}" for problem in problems)
     st.error(f"**There is a problem**\n\n{lines}", icon=":material/error:")
+
+
+def _summary_item(problem: FieldProblem) -> str:
+    text = escape_markdown(problem.in_words)
+    if problem.question and problem.loc:
+        return f"[{text}](#{fields.anchor_id(problem.loc)})"
+    return text
 
 
 def reload_record(record: ReviewRecord) -> ReviewRecord:

@@ -7,8 +7,13 @@ from typing import Any
 import streamlit as st
 
 from closure_readiness.checks.questions import THEMES_BY_KEY
-from closure_readiness.core.answers_text import answer_lines, title_of
-from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.answers_text import (
+    answer_lines,
+    join_clauses,
+    sentence_case,
+    title_of,
+)
+from closure_readiness.core.errors import FieldProblem, item_noun
 from closure_readiness.core.review import Case, RouteAnswer
 from closure_readiness.core.vocabulary import (
     Agency,
@@ -21,6 +26,11 @@ from closure_readiness.views.findings import (
     CASE_STEP,
     finding_box,
     route_label,
+)
+from closure_readiness.views.review.returns import (
+    changed_finding_reasons,
+    finding_reason,
+    step_reason,
 )
 from closure_readiness.views.review.state import (
     commit,
@@ -37,7 +47,6 @@ from closure_readiness.views.review.tasks import (
     route_fields,
     step_results,
 )
-from closure_readiness.views.safe import escape_markdown
 
 
 def _route_intro(record: ReviewRecord) -> None:
@@ -65,7 +74,7 @@ def _route_intro(record: ReviewRecord) -> None:
 
 def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     theme = THEMES_BY_KEY[theme_key]
-    st.header(theme.question)
+    st.header(theme.question, anchor=False)
     st.caption(f"{theme.title} · {theme.learning}")
     nothing_applies = not_needed(record, theme_key)
     if nothing_applies:
@@ -79,11 +88,7 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     st.write(theme.guidance)
     with st.expander("Red flags to look for"):
         st.write(theme.red_flags)
-    note = record.last_return
-    if note is not None and note.themes.get(theme_key):
-        st.warning(
-            "Your manager asks: " + escape_markdown(note.themes[theme_key]), icon=":material/undo:"
-        )
+    step_reason(record, theme_key)
     document = record.review.model_dump(mode="json")
     current = document["answers"][theme_key]
     problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
@@ -116,7 +121,7 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         list_editor=list_editor,
     )
     if theme_key == "family":
-        updated["factors"] = _family_factors(record, current.get("factors", {}))
+        updated["factors"] = _family_factors(record, current.get("factors", {}), problems)
     updated["notes"] = fields.field_widget(
         "notes",
         model.model_fields["notes"],
@@ -124,10 +129,16 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         key=key(record.id, theme_key, "notes"),
         evidence=[],
         errors=fields.problems_at(problems, (*loc, "notes")),
+        loc=(*loc, "notes"),
     )
     if updated != current:
         document["answers"][theme_key] = updated
-        problems = commit(record, document, step=theme_key)
+        found = commit(record, document, step=theme_key)
+        if found and found != problems:
+            # Drawn again at once so each message also shows beside its field.
+            st.session_state[problems_key(record.id)] = found
+            st.rerun()
+        problems = found
         record = reload_record(record)
     with summary:
         error_summary(problems)
@@ -136,12 +147,15 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
 
 
 def step_findings(record: ReviewRecord, step: str) -> None:
-    st.subheader("This step's checks")
+    st.subheader("This step's checks", anchor=False)
     results = [r for r in step_results(record, step) if r.applicable]
     passed = [r for r in results if r.passed]
     for result in results:
         for index, finding in enumerate(result.findings):
             finding_box(finding, key=key(record.id, "step", finding.key, index))
+            finding_reason(record, finding.key, where="step")
+    shown = {finding.key for result in results for finding in result.findings}
+    changed_finding_reasons(record, step, shown)
     if results:
         st.caption(f"{len(passed)} of {len(results)} checks at this step pass.")
     else:
@@ -161,9 +175,13 @@ def _list_editor(
     st.markdown(f"**{title}**")
     evidence = list(record.review.evidence)
     cited_label = _cited_label(model)
+    noun = item_noun(name)
     updated = []
     for index, item in enumerate(items):
         with st.container(border=True):
+            # Numbered as the error summary names them ("Plan: by when, in cause 2").
+            st.markdown(f"**{sentence_case(noun)} {index + 1}**")
+            fields.entry_problems(problems, ("answers", theme_key, name, index))
             updated.append(
                 fields.model_fields(
                     model,
@@ -176,22 +194,26 @@ def _list_editor(
                 )
             )
             st.button(
-                "Remove",
+                f"Remove {noun} {index + 1}",
                 key=key(record.id, theme_key, name, index, "remove"),
                 on_click=remove_item,
                 args=(record.id, ("answers", theme_key, name), index),
                 icon=":material/delete:",
             )
-    with st.form(key(record.id, theme_key, name, "add"), clear_on_submit=True, border=True):
-        st.caption(f"Add to: {field.title or name}")
+    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
+    new_key = key(record.id, theme_key, name, "new")
+    with st.form(key(record.id, theme_key, name, "add"), clear_on_submit=False, border=True):
+        st.caption(f"Add {noun} {len(items) + 1}")
+        fields.entry_problems(problems, ("answers", theme_key, name, len(items)))
         new_item = fields.model_fields(
             model,
             model.model_construct().model_dump(mode="json") if _constructible(model) else {},
-            key=key(record.id, theme_key, name, "new"),
+            key=new_key,
             evidence=evidence,
-            problems=[],
-            loc=(),
+            problems=problems,
+            loc=("answers", theme_key, name, len(items)),
             cited_label=cited_label,
+            in_form=True,
         )
         if st.form_submit_button("Add", icon=":material/add:"):
             document = record.review.model_dump(mode="json")
@@ -199,6 +221,8 @@ def _list_editor(
             found = commit(record, document, step=theme_key)
             if found:
                 st.session_state[problems_key(record.id)] = found
+            else:
+                fields.forget(new_key + ".")
             st.rerun()
     return updated
 
@@ -216,7 +240,9 @@ def _constructible(model: Any) -> bool:
 _UNANSWERED_FACTOR = {"status": FactorStatus.NOT_ASSESSED.value, "response": "", "agency": None}
 
 
-def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, Any]:
+def _family_factors(
+    record: ReviewRecord, current: dict[str, Any], problems: list[FieldProblem]
+) -> dict[str, Any]:
     st.markdown("**Family factors**")
     st.caption(
         "For each factor present, name the plan element or onward support and the agency that "
@@ -225,6 +251,9 @@ def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, 
     result: dict[str, Any] = {}
     for factor in FamilyFactor:
         value = {**_UNANSWERED_FACTOR, **current.get(factor.value, {})}
+        here = ("answers", "family", "factors", factor.value)
+        errors = fields.problems_at(problems, here)
+        fields.anchors_below(problems, here)
         status_col, response_col, agency_col = st.columns([2, 3, 2])
         status = status_col.selectbox(
             factor.label,
@@ -251,6 +280,8 @@ def _family_factors(record: ReviewRecord, current: dict[str, Any]) -> dict[str, 
             "response": response,
             "agency": agency.value if agency is not None else None,
         }
+        for message in errors:
+            st.error(message, icon=":material/error:")
         # A factor never answered stays absent: opening the step must not save a new version.
         if factor.value in current or chosen != _UNANSWERED_FACTOR:
             result[factor.value] = chosen
@@ -264,7 +295,7 @@ CASE_LIST_ADD = {
 
 
 def case_step(record: ReviewRecord) -> ReviewRecord:
-    st.header("Case details")
+    st.header("Case details", anchor=False)
     st.write(
         "The case reference is fixed; everything else can be corrected here. The closure reason "
         'decides which steps this closure needs; leave a fact as "Not recorded" only until '
@@ -276,7 +307,7 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
     st.text(f"Case reference: {record.case_reference}")
 
     def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
-        return _case_list_editor(record, name, field, items)
+        return _case_list_editor(record, name, field, items, problems)
 
     updated = fields.model_fields(
         Case,
@@ -290,7 +321,12 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
     )
     if updated != document["case"]:
         document["case"] = updated
-        problems = commit(record, document, step="case")
+        found = commit(record, document, step="case")
+        if found and found != problems:
+            # Drawn again at once so each message also shows beside its field.
+            st.session_state[problems_key(record.id)] = found
+            st.rerun()
+        problems = found
         record = reload_record(record)
     with summary:
         error_summary(problems)
@@ -299,28 +335,40 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
 
 
 def _case_list_editor(
-    record: ReviewRecord, name: str, field: Any, items: list[dict[str, Any]]
+    record: ReviewRecord,
+    name: str,
+    field: Any,
+    items: list[dict[str, Any]],
+    problems: list[FieldProblem],
 ) -> list[dict[str, Any]]:
     model = fields.item_model(field)
     st.markdown(f"**{title_of(name, field)}**")
     if not items:
         st.caption("None recorded.")
+    noun = item_noun(name)
     for index, item in enumerate(items):
-        st.text("; ".join(answer_lines(model.model_validate(item), unrecorded=True)))
+        lines = answer_lines(model.model_validate(item), unrecorded=True)
+        st.text(f"{sentence_case(noun)} {index + 1}: " + join_clauses(lines))
+        fields.entry_problems(problems, ("case", name, index))
         st.button(
-            "Remove",
+            f"Remove {noun} {index + 1}",
             key=key(record.id, "case", name, index, "remove"),
             on_click=remove_item,
             args=(record.id, ("case", name), index),
         )
-    with st.form(key(record.id, "case", name, "add"), clear_on_submit=True):
+    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
+    new_key = key(record.id, "case", name, "new")
+    with st.form(key(record.id, "case", name, "add"), clear_on_submit=False):
+        st.caption(f"Add {noun} {len(items) + 1}")
+        fields.entry_problems(problems, ("case", name, len(items)))
         new_item = fields.model_fields(
             model,
             {},
-            key=key(record.id, "case", name, "new"),
+            key=new_key,
             evidence=[],
-            problems=[],
-            loc=(),
+            problems=problems,
+            loc=("case", name, len(items)),
+            in_form=True,
         )
         if st.form_submit_button(CASE_LIST_ADD.get(name, "Add")):
             document = record.review.model_dump(mode="json")
@@ -328,5 +376,7 @@ def _case_list_editor(
             found = commit(record, document, step="case")
             if found:
                 st.session_state[problems_key(record.id)] = found
+            else:
+                fields.forget(new_key + ".")
             st.rerun()
     return items

@@ -14,12 +14,15 @@ from closure_readiness.views.findings import (
     step_of,
     step_of_check,
 )
+from closure_readiness.views.review.returns import MANAGERS_COMMENT, commented_steps
 from closure_readiness.views.review.state import OTHER_STEPS, key, set_step
 
 
 def step_menu(record: ReviewRecord, step: str) -> None:
     names = ["tasks", "case", "evidence", "incidents", *(t.key for t in THEMES), "sign_off"]
     labels = {**OTHER_STEPS, **{t.key: t.title for t in THEMES}}
+    for commented in commented_steps(record):
+        labels[commented] = f"{labels[commented]} · {MANAGERS_COMMENT}"
     chosen = st.selectbox(
         "Step",
         names,
@@ -98,7 +101,7 @@ def _step_status(record: ReviewRecord, step: str) -> str:
 
 
 def task_list(record: ReviewRecord) -> None:
-    st.header("Task list")
+    st.header("Task list", anchor=False)
     st.write("Work through the steps in any order. Sign-off opens once nothing blocks it.")
     report = record.report
     label = route_label(report)
@@ -110,12 +113,25 @@ def task_list(record: ReviewRecord) -> None:
         )
     elif label:
         st.markdown(f"**Closure route:** {label}")
-    _task_row(record, CASE_STEP, "Case details", _step_status(record, CASE_STEP))
+    commented = commented_steps(record)
+    _task_row(
+        record,
+        CASE_STEP,
+        "Case details",
+        _step_status(record, CASE_STEP),
+        commented=CASE_STEP in commented,
+    )
     evidence_count, incident_count = len(record.review.evidence), len(record.review.incidents)
     _task_row(record, "evidence", "Evidence register", COMPLETE if evidence_count else NOT_STARTED)
     _task_row(record, "incidents", "Incidents", COMPLETE if incident_count else "None recorded")
     for theme in THEMES:
-        _task_row(record, theme.key, theme.title, _step_status(record, theme.key))
+        _task_row(
+            record,
+            theme.key,
+            theme.title,
+            _step_status(record, theme.key),
+            commented=theme.key in commented,
+        )
     sign_status = (
         "Cannot start yet"
         if report.open_blockers
@@ -137,7 +153,13 @@ _STATUS_ICONS = {
 
 
 def _task_row(
-    record: ReviewRecord, name: str, title: str, status: str, *, counts: bool = True
+    record: ReviewRecord,
+    name: str,
+    title: str,
+    status: str,
+    *,
+    counts: bool = True,
+    commented: bool = False,
 ) -> None:
     left, right = st.columns([3, 4], vertical_alignment="center")
     left.button(
@@ -146,12 +168,12 @@ def _task_row(
         on_click=set_step,
         args=(name,),
         type="tertiary",
-        icon=":material/arrow_forward:",
+        icon=_STATUS_ICONS[status.split(":", 1)[0]],  # hidden from screen readers, unlike text
         disabled=name == "sign_off" and status == "Cannot start yet",
     )
     shown = _counts(record, name) if counts else ""
-    icon = _STATUS_ICONS[status.split(":", 1)[0]]
-    right.markdown(f"{icon} {status}" + (f" · {shown}" if shown else ""))
+    comment = f" · **{MANAGERS_COMMENT}**" if commented else ""
+    right.markdown(status + (f" · {shown}" if shown else "") + comment)
 
 
 def route_fields(record: ReviewRecord) -> set[str]:

@@ -1,0 +1,379 @@
+"""Withdrawing a review: from the caseworker's and the manager's lists (views/withdraw.py), with
+a reason, out of every working list, and kept in the audit trail and the auditor's list.
+
+AppTest runs the real app against a copy of the seeded demo data; the service-level tests at
+the end use the workflow fixtures (a real database, no mocks).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
+
+from app_support import (
+    DemoDatabase,
+    all_text,
+    app_test,
+    as_seen,
+    copy_database,
+    form_button_key,
+    open_page,
+    open_step,
+    point_app_at,
+    seeded_database,
+)
+from closure_readiness.service import decisions, reviews
+from closure_readiness.service.context import Context, InvalidInput, NotAllowed, Refused
+from workflow_fixtures import (
+    Team,
+    add_team,
+    copy_context,
+    finding_key,
+    held_open,
+    make_context,
+    prepare,
+    submit,
+    unnotified_review,
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
+    return seeded_database(tmp_path_factory.mktemp("seeded"))
+
+
+@pytest.fixture
+def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
+    """This test's own copy of the demo data, used by the app."""
+    database = copy_database(template, tmp_path)
+    point_app_at(monkeypatch, database)
+    return database
+
+
+# Helpers
+
+
+def _listed(at: AppTest) -> list[str]:
+    """Case references of the cards in a list page, as the reader sees them."""
+    return [as_seen(str(m.value)) for m in at.markdown if as_seen(str(m.value)).startswith("CR-")]
+
+
+def _form_key(review_id: int) -> str:
+    return f"withdraw.{review_id}"
+
+
+def _withdraw(at: AppTest, review_id: int, case_reference: str, reason: str) -> AppTest:
+    at.text_area(key=f"withdraw.{review_id}.reason").set_value(reason)
+    button = form_button_key(_form_key(review_id), f"Confirm withdrawal of {case_reference}")
+    return at.button(key=button).click().run()
+
+
+def _status(demo: DemoDatabase, review_id: int) -> str:
+    conn = sqlite3.connect(demo.path)
+    try:
+        return str(
+            conn.execute("SELECT status FROM reviews WHERE id = ?", [review_id]).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def _withdrawal_events(path: Path, review_id: int) -> list[tuple[str, dict[str, Any]]]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT actor, detail FROM audit_events WHERE review_id = ? AND action = ? "
+            "ORDER BY seq",
+            [review_id, "review_withdrawn"],
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(actor, json.loads(detail)) for actor, detail in rows]
+
+
+def _leaves(node: Any) -> Iterator[Any]:
+    if isinstance(node, Block):
+        for child in node.children.values():
+            yield from _leaves(child)
+    else:
+        yield node
+
+
+def _form(at: AppTest, form_key: str) -> Block:
+    def find(node: Any) -> Block | None:
+        if isinstance(node, Block):
+            if node.type == "form" and str(node.proto.form.form_id) == form_key:
+                return node
+            for child in node.children.values():
+                found = find(child)
+                if found is not None:
+                    return found
+        return None
+
+    form = find(at._tree)
+    assert form is not None, f"no form {form_key}"
+    return form
+
+
+def _success(at: AppTest) -> list[str]:
+    return [as_seen(str(element.value)) for element in at.success]
+
+
+# The caseworker
+
+
+def test_a_caseworker_withdraws_their_own_draft_from_my_reviews(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_parent_only"]  # CR-DEMO-1006, SW-101's draft
+    at = app_test("caseworker")
+    assert "CR-DEMO-1006" in _listed(at)
+
+    _withdraw(at, review_id, "CR-DEMO-1006", "The family moved to another county last week.")
+
+    assert not at.exception
+    assert [str(t.value) for t in at.title] == ["My reviews"]
+    assert _success(at) == [
+        "Review of CR-DEMO-1006 withdrawn. It has left the working lists; the review and your "
+        "reason are kept in the audit trail."
+    ]
+    assert "CR-DEMO-1006" not in _listed(at)
+    assert _status(demo, review_id) == "withdrawn"
+    assert _withdrawal_events(demo.path, review_id) == [
+        ("SW-101", {"reason": "The family moved to another county last week."})
+    ]
+    # Gone for good from the list: the flash does not come back on the next visit.
+    open_page(at, "my_reviews")
+    assert "CR-DEMO-1006" not in _listed(at)
+    assert not at.success
+
+
+def test_an_empty_reason_is_explained_beside_the_field_and_withdraws_nothing(
+    demo: DemoDatabase,
+) -> None:
+    review_id = demo.ids["draft_parent_only"]
+    at = app_test("caseworker")
+
+    _withdraw(at, review_id, "CR-DEMO-1006", "   ")
+
+    assert not at.exception
+    leaves = [
+        (leaf.type, str(getattr(leaf, "value", "")))
+        for leaf in _leaves(_form(at, _form_key(review_id)))
+    ]
+    kinds = [kind for kind, _ in leaves]
+    field = kinds.index("text_area")
+    assert leaves[field + 1] == ("error", "Write the reason for withdrawing the review.")
+    assert _status(demo, review_id) == "draft"
+    assert "CR-DEMO-1006" in _listed(at)
+    assert not at.success
+
+
+def test_an_approved_review_offers_no_withdrawal(demo: DemoDatabase) -> None:
+    at = app_test("caseworker")
+
+    assert f"withdraw.{demo.ids['approved']}.reason" not in [str(t.key) for t in at.text_area]
+    assert f"withdraw.{demo.ids['draft_parent_only']}.reason" in [str(t.key) for t in at.text_area]
+
+
+def test_a_withdrawn_review_is_not_in_the_caseworkers_list(demo: DemoDatabase) -> None:
+    at = app_test("caseworker2")  # SW-102 withdrew CR-DEMO-1009 when the demo was seeded
+
+    assert not at.exception
+    assert "CR-DEMO-1009" not in all_text(at)
+    assert "CR-DEMO-1004" in _listed(at)
+
+
+def test_a_caseworker_cannot_withdraw_a_colleagues_review(demo: DemoDatabase) -> None:
+    colleague_review = demo.ids["submitted"]  # CR-DEMO-1004, SW-102's sign-off
+    at = app_test("caseworker")
+
+    assert "CR-DEMO-1004" not in all_text(at)
+    assert not [t for t in at.text_area if str(t.key) == f"withdraw.{colleague_review}.reason"]
+    # Nor on the review itself, where the control is drawn for whoever opens it.
+    control = AppTest.from_function(
+        _control_for, args=(str(demo.path), colleague_review, "caseworker")
+    )
+    control.run()
+    assert not control.exception
+    assert not control.expander
+    assert not control.text_area
+    # And the service refuses it whatever the page shows.
+    with pytest.raises(NotAllowed):
+        reviews.withdraw(
+            demo.context(), demo.principal("caseworker"), colleague_review, reason="Not mine."
+        )
+    assert _status(demo, colleague_review) == "submitted"
+
+
+def _control_for(db_path: str, review_id: int, subject: str) -> None:
+    """A page holding only the withdraw control for `review_id`, as `subject` sees it."""
+    from pathlib import Path
+
+    import streamlit as st
+
+    from closure_readiness.service import reviews, staff
+    from closure_readiness.service.context import Context
+    from closure_readiness.views.withdraw import withdraw_control
+
+    ctx = Context(Path(db_path))
+    principal = staff.identify(ctx, issuer="https://sign-in.test.invalid", subject=subject)
+    st.session_state["principal"] = principal
+    record = reviews.get_review(ctx, principal, review_id)
+    withdraw_control(record, principal)
+
+
+def test_the_control_on_a_review_page_is_collapsed_and_labelled_for_this_review(
+    demo: DemoDatabase,
+) -> None:
+    control = AppTest.from_function(
+        _control_for, args=(str(demo.path), demo.ids["draft_parent_only"], "caseworker")
+    )
+    control.run()
+
+    assert not control.exception
+    assert [str(e.label) for e in control.expander] == ["Withdraw this review"]
+    assert not control.expander[0].proto.expanded
+    assert [str(t.label) for t in control.text_area] == ["Reason for withdrawing (required)"]
+
+
+# The team manager
+
+
+def test_a_manager_withdraws_a_team_members_submitted_review(demo: DemoDatabase) -> None:
+    review_id = demo.ids["submitted"]  # CR-DEMO-1004, signed off by SW-102
+    decision_id = reviews.get_review(
+        demo.context(), demo.principal("manager"), review_id
+    ).pending_decision_id
+    assert decision_id is not None
+    at = app_test("manager", page="team_reviews")
+    assert "CR-DEMO-1004" in _listed(at)
+
+    _withdraw(at, review_id, "CR-DEMO-1004", "New missing episode on Friday: the case stays open.")
+
+    assert not at.exception
+    assert [str(t.value) for t in at.title] == ["Team reviews"]
+    assert _success(at) == [
+        "Review of CR-DEMO-1004 withdrawn. It has left the working lists; the review and your "
+        "reason are kept in the audit trail."
+    ]
+    assert "CR-DEMO-1004" not in _listed(at)
+    # Out of the queue too.
+    open_page(at, "queue")
+    assert "CR-DEMO-1004" not in all_text(at)
+    assert _withdrawal_events(demo.path, review_id) == [
+        ("TM-201", {"reason": "New missing episode on Friday: the case stays open."})
+    ]
+    # The sealed sign-off stays, shown to the auditor as withdrawn, with the reason.
+    sealed = decisions.get_decision(demo.context(), demo.principal("auditor"), decision_id)
+    assert sealed.outcome == "withdrawn"
+    assert sealed.reasons == {"overall": "New missing episode on Friday: the case stays open."}
+    auditor = app_test("auditor", page="decision", query={"decision": str(decision_id)})
+    assert not auditor.exception
+    shown = all_text(auditor)
+    assert "Withdrawn by Demo team manager (North), TM-201" in shown
+    assert "Reason for withdrawing: New missing episode on Friday: the case stays open." in shown
+    assert "review withdrawn" in str(auditor.dataframe[-1].value["What"].tolist())
+
+
+def test_a_manager_of_another_team_has_no_way_to_withdraw_norths_reviews(
+    demo: DemoDatabase,
+) -> None:
+    at = app_test("manager2", page="team_reviews")
+
+    assert not at.exception
+    assert not [t for t in at.text_area if str(t.key).startswith("withdraw.")]
+
+
+# The service
+
+
+@pytest.fixture(scope="module")
+def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
+    ctx = make_context(tmp_path_factory.mktemp("staffed"))
+    return ctx, add_team(ctx)
+
+
+@pytest.fixture
+def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
+    ctx = copy_context(staffed[0], tmp_path)
+    with held_open(ctx):
+        yield ctx
+
+
+@pytest.fixture
+def team(staffed: tuple[Context, Team]) -> Team:
+    return staffed[1]
+
+
+def test_withdrawing_a_review_withdraws_its_pending_exception_requests(
+    ctx: Context, team: Team
+) -> None:
+    review_id = prepare(ctx, team.worker, unnotified_review())
+    key = finding_key(ctx, team.worker, review_id, "exit.E003")
+    reviews.request_exception(ctx, team.worker, review_id, finding_key=key, reason="Lead wrote it.")
+    assert len(decisions.queue(ctx, team.manager).exception_requests) == 1
+
+    reviews.withdraw(ctx, team.worker, review_id, reason="The case stays open.")
+
+    assert decisions.queue(ctx, team.manager).exception_requests == []
+    record = reviews.get_review(ctx, team.manager, review_id)
+    assert [request.status for request in record.exception_requests] == ["withdrawn"]
+    conn = sqlite3.connect(ctx.db_path)
+    try:
+        actions = [
+            row[0]
+            for row in conn.execute(
+                "SELECT action FROM audit_events WHERE review_id = ? ORDER BY seq", [review_id]
+            )
+        ]
+    finally:
+        conn.close()
+    assert actions[-2:] == ["exception_request_withdrawn", "review_withdrawn"]
+
+
+def test_a_withdrawal_reason_must_be_short_and_printable(ctx: Context, team: Team) -> None:
+    review_id, _ = submit(ctx, team.worker)
+
+    with pytest.raises(InvalidInput, match="at most 4000 characters"):
+        reviews.withdraw(ctx, team.worker, review_id, reason="x" * 4001)
+    with pytest.raises(InvalidInput, match="invisible control character"):
+        reviews.withdraw(ctx, team.worker, review_id, reason="Moved\x07 away")
+    assert reviews.get_review(ctx, team.worker, review_id).status == "submitted"
+
+
+def test_withdrawing_twice_is_refused_in_plain_words(ctx: Context, team: Team) -> None:
+    review_id, _ = submit(ctx, team.worker)
+    reviews.withdraw(ctx, team.manager, review_id, reason="Stays open.")
+
+    with pytest.raises(Refused, match=r"^This review has already been withdrawn\.$"):
+        reviews.withdraw(ctx, team.worker, review_id, reason="Again.")
+
+
+# On the review itself
+
+
+def test_the_caseworker_withdraws_from_the_reviews_task_list(demo: DemoDatabase) -> None:
+    review_id = demo.ids["draft_parent_only"]
+    at = app_test("caseworker")
+    open_step(at, review_id, "tasks")
+    assert f"withdraw.{review_id}.reason" in [str(t.key) for t in at.text_area]
+
+    _withdraw(at, review_id, "CR-DEMO-1006", "Closed in error: the family asked for early help.")
+
+    assert not at.exception
+    assert _status(demo, review_id) == "withdrawn"
+    assert [str(t.value) for t in at.title] == ["My reviews"]
+
+
+def test_a_manager_reading_a_submitted_review_can_withdraw_it_there(demo: DemoDatabase) -> None:
+    review_id = demo.ids["submitted"]
+    at = app_test("manager")
+    open_step(at, review_id, "tasks")
+
+    assert f"withdraw.{review_id}.reason" in [str(t.key) for t in at.text_area]
