@@ -23,7 +23,7 @@ def main() -> None:
             st.caption(principal.team)
         st.button("Sign out", key="sign_out", on_click=st.logout)
     if principal.role is Role.ADMIN:
-        st.title("Closure Readiness")
+        st.title("Closure Readiness", anchor=False)
         st.info("Administration is done with the closure-readiness command line.")
         st.stop()
     current = st.navigation(pages.pages_for(principal))
