@@ -17,6 +17,7 @@ SUITES = {
     "store": "bench.store_bench",
     "audit": "bench.audit_bench",
     "server": "bench.server_bench",
+    "browser": "bench.browser_bench",
 }
 
 

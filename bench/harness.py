@@ -23,6 +23,9 @@ class Measurement:
     """The ratio we aim at (subject / floor), or None when only the time is reported."""
     limit_ms: float | None = None
     """An absolute ceiling for the subject's median, where the issue sets one."""
+    subject_p90_ms: float | None = None
+    """The 90th percentile, where a suite keeps every sample (the browser suite)."""
+    floor_p90_ms: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -77,8 +80,17 @@ def compare(
 
 
 def table(rows: list[Measurement]) -> str:
-    header = "| benchmark | median ms | floor | floor ms | ratio | target | verdict |"
-    lines = [header, "|---|---:|---|---:|---:|---:|---|"]
+    """A Markdown table; the p90 columns appear only when some row has them."""
+    p90 = any(row.subject_p90_ms is not None for row in rows)
+    if p90:
+        header = (
+            "| benchmark | median ms | p90 ms | floor | floor ms | floor p90 | ratio | target "
+            "| verdict |"
+        )
+        lines = [header, "|---|---:|---:|---|---:|---:|---:|---:|---|"]
+    else:
+        header = "| benchmark | median ms | floor | floor ms | ratio | target | verdict |"
+        lines = [header, "|---|---:|---|---:|---:|---:|---|"]
     for row in rows:
         targets = []
         if row.target is not None:
@@ -86,8 +98,19 @@ def table(rows: list[Measurement]) -> str:
         if row.limit_ms is not None:
             targets.append(f"<= {row.limit_ms:g} ms")
         target = ", ".join(targets) or "-"
-        lines.append(
-            f"| {row.name} | {row.subject_ms:.3f} | {row.floor_name} | {row.floor_ms:.3f} | "
-            f"{row.ratio:.2f}x | {target} | {row.verdict} |"
-        )
+        if p90:
+            lines.append(
+                f"| {row.name} | {row.subject_ms:.3f} | {_ms(row.subject_p90_ms)} | "
+                f"{row.floor_name} | {row.floor_ms:.3f} | {_ms(row.floor_p90_ms)} | "
+                f"{row.ratio:.2f}x | {target} | {row.verdict} |"
+            )
+        else:
+            lines.append(
+                f"| {row.name} | {row.subject_ms:.3f} | {row.floor_name} | {row.floor_ms:.3f} | "
+                f"{row.ratio:.2f}x | {target} | {row.verdict} |"
+            )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -7,13 +7,14 @@ from pathlib import Path
 import streamlit as st
 
 from closure_readiness.service.context import Role
-from closure_readiness.views import pages, session
+from closure_readiness.views import heap, pages, session
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
 ICON = Path(__file__).resolve().parent / "views" / "icon.png"
 
 
 def main() -> None:
+    heap.freeze_imports()  # the collection after each run skips what lives as long as the server
     st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
     principal = session.require_principal()
     st.session_state["principal"] = principal
