@@ -123,8 +123,12 @@ def _terminate(signum: int, _frame: Any) -> None:
 
 @contextlib.contextmanager
 def _stopped_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP unwind like Ctrl+C does, so `finally` stops every server."""
-    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    """Ctrl+C, SIGTERM and SIGHUP end the run through every `finally`, so each server stops.
+
+    (A plain KeyboardInterrupt can be swallowed inside Playwright's event loop; SystemExit is
+    not.)"""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _terminate) for sig in signals}
     try:
         yield
     finally:
