@@ -224,19 +224,13 @@ def all_text(at: AppTest) -> str:
 
 def task_statuses(at: AppTest, review_id: int) -> dict[str, str]:
     """The task list as the worker reads it: step title -> status text ("Not started ·
-    1 blocker"), without the icon. Each row is two columns: the step's button, its status."""
+    1 blocker"), without the icon. Each row is one button: "**Step** · status"."""
     prefix = widget_key(review_id, "task") + "."
     statuses: dict[str, str] = {}
-    title = None
-    for column in at.columns:
-        buttons = [b for b in column.button if str(b.key).startswith(prefix)]
-        if buttons:
-            title = str(buttons[0].label)
-            continue
-        if title is not None and len(column.markdown):
-            text = str(column.markdown[0].value)
-            statuses[title] = text.split(": ", 1)[1] if text.startswith(":material/") else text
-            title = None
+    for button in at.button:
+        if str(button.key).startswith(prefix):
+            title, status = str(button.label).split(" · ", 1)
+            statuses[title.strip("*")] = status
     return statuses
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -99,14 +101,18 @@ def titles(at: AppTest) -> list[str]:
     return [str(title.value) for title in at.title]
 
 
+def gap_panel(at: AppTest) -> Any:
+    """The column headed 'Gaps'."""
+    return next(c for c in at.columns if any(str(h.value) == "Gaps" for h in c.subheader))
+
+
 def panel_check_ids(at: AppTest, review_id: int) -> set[str]:
-    """Check ids with a finding in the gap panel (each has a 'Go to step' button)."""
-    prefix = widget_key(review_id, "panel") + "."
-    return {
-        str(button.key)[len(prefix) :].split(":", 1)[0]
-        for button in at.button
-        if str(button.key).startswith(prefix)
-    }
+    """Check ids with an open or noted finding in the gap panel (resolved ones are folded away
+    under "Resolved")."""
+    found: set[str] = set()
+    for body in gap_panel(at).markdown:
+        found |= set(re.findall(r"\?check=([\w.]+)\) · (?:Open|Noted)", str(body.value)))
+    return found
 
 
 def stored(demo: DemoDatabase, review_id: int, subject: str = "caseworker") -> ReviewRecord:
@@ -382,7 +388,9 @@ def test_every_step_renders_for_a_new_draft(demo: DemoDatabase, step: str) -> No
     assert not at.exception
     assert titles(at) == ["Closure review CR-DEMO-1008"]
     assert STEP_HEADINGS[step] in [str(h.value) for h in at.header]
-    assert at.selectbox(key=widget_key(review_id, "menu", step)).value == step
+    menus = [s for s in at.selectbox if str(s.key) == widget_key(review_id, "menu", step)]
+    # The task list links every step itself; every other step has the step menu.
+    assert [m.value for m in menus] == ([] if step == "tasks" else [step])
     assert "Gaps" in [str(s.value) for s in at.subheader]
 
 
@@ -1188,12 +1196,45 @@ def test_household_adults_and_statutory_orders_are_added_as_lists(demo: DemoData
 def test_a_case_fact_gap_links_to_case_details(demo: DemoDatabase) -> None:
     review_id = _own_review(demo, "CR-TEST-0025", closure_reason=None)
     at = app_test("caseworker")
-    open_step(at, review_id, "tasks")
-    go = [b for b in at.button if str(b.key).startswith(widget_key(review_id, "panel", "route"))]
-    assert go
-    assert {str(b.label) for b in go} == {"Go to Case details"}
+    open_step(at, review_id, "family")
+    # The route check that reads only the closure reason is listed under Case details.
+    [block] = [str(m.value) for m in gap_panel(at).markdown if "check=route.E001" in str(m.value)]
+    assert block.removeprefix("---\n\n").startswith("**Case details** · ")
+    go = [b for b in at.button if str(b.key).startswith(widget_key(review_id, "panel", "case"))]
+    assert [str(b.label) for b in go] == ["Go to Case details"]
 
     go[0].click().run()
 
     assert at.query_params["step"] == "case"
     assert "Case details" in [str(h.value) for h in at.header]
+
+
+def test_a_caseworker_asks_for_an_exception_from_the_gap_panel(demo: DemoDatabase) -> None:
+    review_id = _own_review(demo, "CR-TEST-0030", closure_reason="RC5")
+    gap = next(
+        f for f in stored(demo, review_id).report.open_blockers if f.check_id == "route.E004"
+    )
+    at = app_test("caseworker")
+    open_step(at, review_id, "route")
+    opener = widget_key(review_id, "exception", "open")
+    assert [str(e.label) for e in at.expander if str(e.key) == opener] == [
+        "Ask your manager for an exception"
+    ]
+    assert not [
+        s for s in at.selectbox if str(s.key) == widget_key(review_id, "exception", "which")
+    ]
+
+    at.session_state[opener] = True  # the worker opens it: the form is drawn then
+    at.run()
+    at.selectbox(key=widget_key(review_id, "exception", "which")).set_value(gap.key)
+    at.text_area(key=widget_key(review_id, "exception", "reason")).set_value(
+        "The receiving authority holds transfer meetings within their own timescale."
+    )
+    form = widget_key(review_id, "exception", "form")
+    at.button(key=form_button_key(form, "Send to my manager")).click().run()
+
+    assert not at.exception
+    assert [str(s.value) for s in at.success] == ["Your request was sent to your team manager."]
+    [request] = stored(demo, review_id).exception_requests
+    assert (request.finding_key, request.status) == (gap.key, "pending")
+    assert "Exception asked for route.E004" in " ".join(str(c.value) for c in at.caption)

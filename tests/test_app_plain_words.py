@@ -124,8 +124,14 @@ def markdown_bodies(at: AppTest) -> list[str]:
 
 
 def panel_cards(at: AppTest) -> list[str]:
-    """The text of every finding card on the page, as read."""
-    return [as_seen(body) for body in markdown_bodies(at) if " · Open" in as_seen(body)]
+    """The text of every open finding on the page, as read: each is one paragraph, on its own
+    card at the step and among its step's findings in the gap panel."""
+    return [
+        as_seen(paragraph)
+        for body in markdown_bodies(at)
+        for paragraph in body.split("\n\n")
+        if " · Open" in as_seen(paragraph)
+    ]
 
 
 # Item 7: errors in the user's words, linked; a failed add keeps what was typed; dates

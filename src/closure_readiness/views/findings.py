@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Collection
 
 import streamlit as st
 
@@ -13,11 +14,6 @@ from closure_readiness.core.vocabulary import Route
 from closure_readiness.views.safe import escape_markdown
 
 LEVEL_WORDS = {"blocker": "Blocker", "caution": "Caution", "note": "Note"}
-LEVEL_ICONS = {
-    "blocker": ":material/block:",
-    "caution": ":material/warning:",
-    "note": ":material/info:",
-}
 RESOLUTION_WORDS = {
     Resolution.OPEN: "Open",
     Resolution.RATIONALE: "Resolved by rationale",
@@ -44,6 +40,7 @@ def theme_of(finding: Finding) -> str:
     return finding.check_id.split(".", 1)[0]
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every result, several times a run
 def step_of_check(check_id: str) -> str:
     """The wizard step where a check's answers are recorded.
 
@@ -74,38 +71,45 @@ def route_label(report: ReadinessReport) -> str:
         return ""
 
 
+def finding_lines(finding: Finding) -> list[str]:
+    """One finding in Markdown lines (stored text escaped): level, check, resolution, message,
+    what would resolve it, whether it can be excepted, the records it rests on. Joined with
+    line breaks, a finding is one paragraph, on its card and among others in a block."""
+    resolution = RESOLUTION_WORDS[finding.resolution]
+    lines = [
+        f"**{LEVEL_WORDS[finding.level]}** · {check_link(finding.check_id)} · {resolution}",
+        escape_markdown(finding.message),
+    ]
+    if finding.resolution is Resolution.OPEN or finding.level == "note":
+        lines.append(":gray[What would resolve it: " + escape_markdown(finding.hint) + "]")
+    if finding.level == "blocker" and finding.resolution is Resolution.OPEN:
+        lines.append(exception_words(finding.check_id))
+    if finding.evidence:
+        lines.append(":gray[" + escape_markdown(records_concerned(finding.evidence)) + "]")
+    if finding.resolution_text:
+        by = f" ({finding.resolved_by})" if finding.resolved_by else ""
+        lines.append(
+            f"{resolution}{escape_markdown(by)}: {escape_markdown(finding.resolution_text)}"
+        )
+    return lines
+
+
+def lapsed_warning(finding: Finding) -> None:
+    """A manager's exception once covered this gap: say so loudly, and what changed."""
+    if finding.lapsed:
+        st.warning(f"**{escape_markdown(finding.lapsed)}**", icon=":material/history:")
+
+
 def finding_box(
     finding: Finding,
     *,
     key: str,
     go_to_step: Callable[[str], None] | None = None,
 ) -> None:
-    """One finding: level, id, message, what would resolve it, evidence, and a link to its step.
-
-    Drawn as one Markdown block (stored text escaped) to keep a page of 40 findings light.
-    """
+    """One finding in a card: its lines in one Markdown block, and a link to its step."""
     with st.container(border=True):
-        word = LEVEL_WORDS[finding.level]
-        resolution = RESOLUTION_WORDS[finding.resolution]
-        lines = [
-            f"**{word}** · {check_link(finding.check_id)} · {resolution}",
-            escape_markdown(finding.message),
-        ]
-        if finding.lapsed:
-            # A manager's exception once covered this gap: say so loudly, and what changed.
-            st.warning(f"**{escape_markdown(finding.lapsed)}**", icon=":material/history:")
-        if finding.resolution is Resolution.OPEN or finding.level == "note":
-            lines.append(":gray[What would resolve it: " + escape_markdown(finding.hint) + "]")
-        if finding.level == "blocker" and finding.resolution is Resolution.OPEN:
-            lines.append(exception_words(finding.check_id))
-        if finding.evidence:
-            lines.append(":gray[" + escape_markdown(records_concerned(finding.evidence)) + "]")
-        if finding.resolution_text:
-            by = f" ({finding.resolved_by})" if finding.resolved_by else ""
-            lines.append(
-                f"{resolution}{escape_markdown(by)}: {escape_markdown(finding.resolution_text)}"
-            )
-        st.markdown("\n\n".join(lines))
+        lapsed_warning(finding)
+        st.markdown("  \n".join(finding_lines(finding)))
         if go_to_step is not None:
             step = step_of(finding)
             st.button(
@@ -115,6 +119,48 @@ def finding_box(
                 args=(step,),
                 icon=":material/arrow_forward:",
             )
+
+
+def findings_block(
+    groups: list[tuple[str, list[Finding]]],
+    *,
+    after: Callable[[Finding], None] | None = None,
+    followed: Collection[str] = (),
+    end_of_group: Callable[[int], None] | None = None,
+) -> None:
+    """Groups of findings, each under its Markdown heading, in as few elements as the page
+    allows: one Markdown block, a paragraph per finding, split only where a finding needs more
+    than words (a lapsed exception's warning before it, or what `after` draws beneath the
+    findings whose keys are in `followed`) and after each group when `end_of_group` draws
+    something there (it is given the group's index). Groups in one block are ruled apart.
+
+    The gap panel is redrawn on every click and page load: a block per step instead of a card,
+    a block and a button per finding keeps a page of 40 findings light (decision #38).
+    """
+    paragraphs: list[str] = []
+
+    def flush() -> None:
+        if paragraphs:
+            st.markdown("\n\n".join(paragraphs))
+            paragraphs.clear()
+
+    for index, (heading, findings) in enumerate(groups):
+        if index:
+            paragraphs.append("---")
+        if heading:
+            paragraphs.append(heading)
+        for finding in findings:
+            if finding.lapsed:
+                flush()
+                lapsed_warning(finding)
+            paragraphs.append("  \n".join(finding_lines(finding)))
+            if after is not None and finding.key in followed:
+                flush()
+                after(finding)
+        if end_of_group is not None:
+            flush()
+            end_of_group(index)
+    flush()
 
 
 CAN_BE_EXCEPTED = "Your manager can grant an exception to this blocker."

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from closure_readiness.checks import Resolution
+from closure_readiness.checks import Finding, Resolution
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
@@ -12,34 +14,45 @@ from closure_readiness.views import fields, session
 from closure_readiness.views.findings import (
     check_words,
     exception_notices,
-    finding_box,
+    findings_block,
     progress_line,
+    step_of,
+    step_title,
 )
-from closure_readiness.views.review.returns import finding_reason
+from closure_readiness.views.review.returns import STEP_ORDER, finding_reason
 from closure_readiness.views.review.state import key, set_step
 from closure_readiness.views.safe import escape_markdown
 
 
-def gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
+def gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool = True) -> None:
+    """What remains, by the step that resolves it, with a "Go to" button per step (`links`),
+    except the step shown beside it."""
     report = record.report
     st.subheader("Gaps", anchor=False)
     st.progress(report.passed_count / len(report.results), text=progress_line(report))
     if report.sign_off_possible:
         st.success("Nothing blocks sign-off.", icon=":material/task_alt:")
-    for level, heading in (("blocker", "Blockers"), ("caution", "Cautions"), ("note", "Notes")):
-        found = [
-            f
-            for f in report.findings(level=level)
-            if f.resolution in (Resolution.OPEN, Resolution.NOTED)
-        ]
-        if not found:
-            continue
-        st.markdown(f"**{heading} ({len(found)})**")
-        for index, finding in enumerate(found):
-            finding_box(
-                finding, key=key(record.id, "panel", finding.key, index), go_to_step=set_step
+    shown = [f for f in report.findings() if f.resolution in (Resolution.OPEN, Resolution.NOTED)]
+    commented = _commented_findings(record)
+    groups = _by_step(shown)
+
+    def go_to(index: int) -> None:
+        at_step = groups[index][0]
+        if at_step != step:
+            st.button(
+                f"Go to {step_title(at_step)}",
+                key=key(record.id, "panel", at_step, "go"),
+                on_click=set_step,
+                args=(at_step,),
+                icon=":material/arrow_forward:",
             )
-            finding_reason(record, finding.key, where="panel")
+
+    findings_block(
+        [(f"**{step_title(s)}** · {_counts(found)}", found) for s, found in groups],
+        after=_reason_in_panel(record),
+        followed=commented,
+        end_of_group=go_to if links else None,
+    )
     if report.exception_notices:
         st.markdown(f"**Exceptions to read ({len(report.exception_notices)})**")
         exception_notices(report.exception_notices)
@@ -49,9 +62,47 @@ def gap_panel(record: ReviewRecord, *, editable: bool, step: str) -> None:
     ]
     if resolved:
         with st.expander(f"Resolved ({len(resolved)})"):
-            for index, finding in enumerate(resolved):
-                finding_box(finding, key=key(record.id, "resolved", finding.key, index))
-                finding_reason(record, finding.key, where="panel")
+            findings_block([("", resolved)], after=_reason_in_panel(record), followed=commented)
+
+
+_LEVEL_RANK = {"blocker": 0, "caution": 1, "note": 2}
+_PLURALS = {"blocker": "blockers", "caution": "cautions", "note": "notes"}
+
+
+def _by_step(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Findings grouped by the step that resolves them: steps with a blocker first, then
+    cautions, then notes, each in task-list order; in a step, blockers first."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(step_of(finding), []).append(finding)
+    order = {step: index for index, step in enumerate(STEP_ORDER)}
+    steps = sorted(
+        grouped,
+        key=lambda s: (min(_LEVEL_RANK[f.level] for f in grouped[s]), order.get(s, len(order))),
+    )
+    return [(s, sorted(grouped[s], key=lambda f: _LEVEL_RANK[f.level])) for s in steps]
+
+
+def _counts(findings: list[Finding]) -> str:
+    """ "2 blockers, 1 note": what a step holds, in words."""
+    parts = []
+    for level in _LEVEL_RANK:
+        count = sum(f.level == level for f in findings)
+        if count:
+            parts.append(f"{count} {level if count == 1 else _PLURALS[level]}")
+    return ", ".join(parts)
+
+
+def _commented_findings(record: ReviewRecord) -> set[str]:
+    note = record.last_return
+    return {k for k, text in note.findings.items() if text} if note is not None else set()
+
+
+def _reason_in_panel(record: ReviewRecord) -> Callable[[Finding], None]:
+    def draw(finding: Finding) -> None:
+        finding_reason(record, finding.key, where="panel")
+
+    return draw
 
 
 def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
@@ -75,7 +126,15 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
     ]
     if not editable or not askable:
         return
-    with st.expander("Ask your manager for an exception"):
+    # Drawn only once opened (a rerun), like the withdraw form: not on every click.
+    box = st.expander(
+        "Ask your manager for an exception",
+        key=key(record.id, "exception", "open"),
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
         st.caption(
             "Some blockers can be resolved by your team manager's written exception when closure "
             "is right despite the gap. Say why."

@@ -57,9 +57,13 @@ def page() -> None:
         getattr(st, flash[0])(flash[1])
     returned_banner(record)
 
+    # On the task list the list itself links every step: no step menu and no "Go to" buttons
+    # in the gap panel, which would say the same again (and weigh on every page load).
+    on_task_list = editable and step == "tasks"
     main, side = st.columns([3, 2], gap="large")
     with main:
-        step_menu(record, step)
+        if not on_task_list:
+            step_menu(record, step)
         if not editable:
             read_only(record)
         elif step == "tasks":
@@ -77,4 +81,4 @@ def page() -> None:
         if step == "tasks" or not editable:
             withdraw_control(record, principal)
     with side:
-        gap_panel(record, editable=editable, step=step)
+        gap_panel(record, editable=editable, step=step, links=not on_task_list)
