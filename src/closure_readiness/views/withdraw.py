@@ -38,6 +38,11 @@ def list_page_for(principal: Principal) -> str:
     return "team_reviews" if principal.role is Role.TEAM_MANAGER else "my_reviews"
 
 
+def opener_key(review_id: int) -> str:
+    """The key of the expander that opens the withdraw form (its state: open or not)."""
+    return f"withdraw.{review_id}.open"
+
+
 def withdraw_control(
     record: ReviewRecord | ReviewSummary,
     principal: Principal,
@@ -55,7 +60,17 @@ def withdraw_control(
     if not offered(record, principal):
         return
     reference = record.case_reference
-    with st.expander(label, type="compact" if in_list else "default"):
+    # Drawn only once opened (a rerun): a list of reviews or a task list does not carry a form
+    # per review on every page load (decision #38).
+    box = st.expander(
+        label,
+        type="compact" if in_list else "default",
+        key=opener_key(record.id),
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
         lines = [
             "Withdraw a review that will not lead to closure now, for example when new "
             "concerns mean the case stays open. It leaves the working lists and cannot be "
