@@ -140,7 +140,7 @@ def family_summary_section(record: ReviewRecord) -> tuple[ReviewRecord, list[Fie
         document = review.model_dump(mode="json")
         document["family_summary"] = updated
         problems = commit(record, document, step="sign_off")
-        record = reload_record(record)
+        record = reload_record(record.id)
     with st.expander("Read the whole summary as the family will"):
         st.text(family_words.as_text(record.review))
     return record, problems

@@ -61,23 +61,15 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
     with st.form(key(record.id, "evidence", "add"), clear_on_submit=False):
         st.subheader("Add evidence", anchor=False)
         st.caption(f"It will be {new_id} in the register.")
-        values = _evidence_inputs(
-            record, "add", last, problems=problems, loc=("evidence", len(items))
+        _evidence_inputs(record, "add", last, problems=problems, loc=("evidence", len(items)))
+        # Stored in the click's callback, before the page is drawn: one run shows the new item.
+        st.form_submit_button(
+            "Add evidence",
+            type="primary",
+            icon=":material/add:",
+            on_click=_add_evidence,
+            args=(record.id, new_id),
         )
-        if st.form_submit_button("Add evidence", type="primary", icon=":material/add:"):
-            values["id"] = new_id
-            document = record.review.model_dump(mode="json")
-            document["evidence"].append(values)
-            found = commit(record, document, step="evidence")
-            if found:
-                st.session_state[problems_key(record.id)] = found
-            else:
-                st.session_state["last_evidence"] = {
-                    "agency": values["agency"],
-                    "kind": values["kind"],
-                }
-                fields.forget(key(record.id, "evidence", "add") + ".")
-            st.rerun()
     if items:
         st.subheader("Change or remove evidence", anchor=False)
         by_id = {item.id: item for item in items}
@@ -89,7 +81,7 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
         )
         item = by_id[chosen]
         with st.form(key(record.id, "evidence", "edit", chosen)):
-            values = _evidence_inputs(
+            _evidence_inputs(
                 record,
                 f"edit.{chosen}",
                 item.model_dump(mode="json"),
@@ -98,6 +90,7 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
             )
             save, remove = st.columns(2)
             if save.form_submit_button("Save changes"):
+                values = _evidence_values(key(record.id, "evidence", f"edit.{chosen}"))
                 values["id"] = chosen
                 document = record.review.model_dump(mode="json")
                 document["evidence"] = [
@@ -123,7 +116,37 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
                     )
                 regenerate(record.id)
                 st.rerun()
-    return reload_record(record)
+    return record  # every save above happened before this run or reran it: nothing changed
+
+
+def _add_evidence(review_id: int, new_id: str) -> None:
+    """Add the item typed in the add form, as the click's callback (the form's values are in
+    the session state by then). Problems are kept for the run that follows to show."""
+    prefix = key(review_id, "evidence", "add")
+    values = {**_evidence_values(prefix), "id": new_id}
+    record = reload_record(review_id)
+    document = record.review.model_dump(mode="json")
+    document["evidence"].append(values)
+    found = commit(record, document, step="evidence")
+    if found:
+        st.session_state[problems_key(review_id)] = found
+        return
+    st.session_state["last_evidence"] = {"agency": values["agency"], "kind": values["kind"]}
+    fields.forget(prefix + ".")
+
+
+def _evidence_values(prefix: str) -> dict[str, Any]:
+    """What the evidence inputs under `prefix` hold, as the stored document writes it."""
+    state = st.session_state
+    observed = state.get(f"{prefix}.observed_on")
+    return {
+        "agency": state[f"{prefix}.agency"].value,
+        "kind": state[f"{prefix}.kind"].value,
+        "observed_on": observed.isoformat() if observed else None,
+        "direction": state[f"{prefix}.direction"].value,
+        "shows": state.get(f"{prefix}.shows", ""),
+        "record_ref": state.get(f"{prefix}.record_ref", ""),
+    }
 
 
 def _drop_citation(node: Any, ref: str) -> bool:
@@ -191,7 +214,7 @@ def _evidence_inputs(
     *,
     problems: list[FieldProblem],
     loc: tuple[int | str, ...],
-) -> dict[str, Any]:
+) -> None:
     prefix = key(record.id, "evidence", name)
     agencies, kinds, directions = list(Agency), list(EvidenceKind), list(Direction)
     agency = current.get("agency", Agency.SCHOOL.value)
@@ -199,7 +222,7 @@ def _evidence_inputs(
     left, right = st.columns(2)
     with left:
         messages = _problems_before(problems, (*loc, "agency"))
-        agency_value = st.selectbox(
+        st.selectbox(
             "Source agency",
             agencies,
             index=agencies.index(Agency(agency)),
@@ -209,7 +232,7 @@ def _evidence_inputs(
         _problems_after(messages)
     with right:
         messages = _problems_before(problems, (*loc, "kind"))
-        kind_value = st.selectbox(
+        st.selectbox(
             "Kind of evidence",
             kinds,
             index=kinds.index(EvidenceKind(kind)),
@@ -217,22 +240,17 @@ def _evidence_inputs(
             key=f"{prefix}.kind",
         )
         _problems_after(messages)
-    observed = current.get("observed_on")
     left, right = st.columns(2)
     with left:
-        messages = _problems_before(problems, (*loc, "observed_on"))
-        observed_value = st.date_input(
+        _date_picker(
             "Date observed",
-            value=observed,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            format=fields.DATE_FORMAT,
+            current.get("observed_on"),
             key=f"{prefix}.observed_on",
-            help=DATE_PICKER_HELP,
+            problems=problems,
+            loc=(*loc, "observed_on"),
         )
-        _problems_after(messages)
     direction = current.get("direction", Direction.CHANGE.value)
-    direction_value = right.radio(
+    right.radio(
         "What it points to",
         directions,
         index=directions.index(Direction(direction)),
@@ -241,12 +259,12 @@ def _evidence_inputs(
         horizontal=True,
     )
     messages = _problems_before(problems, (*loc, "shows"))
-    shows = st.text_area(
+    st.text_area(
         "What it shows", value=current.get("shows", ""), max_chars=4000, key=f"{prefix}.shows"
     )
     _problems_after(messages)
     messages = _problems_before(problems, (*loc, "record_ref"))
-    record_ref = st.text_input(
+    st.text_input(
         "Case record reference",
         value=current.get("record_ref", ""),
         max_chars=200,
@@ -254,14 +272,28 @@ def _evidence_inputs(
         help="Where it sits in the case record (a reference, not a copy).",
     )
     _problems_after(messages)
-    return {
-        "agency": agency_value.value,
-        "kind": kind_value.value,
-        "observed_on": observed_value.isoformat() if observed_value else None,
-        "direction": direction_value.value,
-        "shows": shows,
-        "record_ref": record_ref,
-    }
+
+
+def _date_picker(
+    label: str,
+    value: Any,
+    *,
+    key: str,
+    problems: list[FieldProblem],
+    loc: tuple[int | str, ...],
+) -> None:
+    """A form's date: typed as dd/mm/yyyy or picked, with its problems beside it."""
+    messages = _problems_before(problems, loc)
+    st.date_input(
+        label,
+        value=value,
+        min_value=fields.EARLIEST,
+        max_value=fields.LATEST,
+        format=fields.DATE_FORMAT,
+        key=key,
+        help=DATE_PICKER_HELP,
+    )
+    _problems_after(messages)
 
 
 def incidents_step(record: ReviewRecord) -> ReviewRecord:
@@ -295,7 +327,7 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
         left, right = st.columns(2)
         with left:
             messages = _problems_before(problems, (*loc, "kind"))
-            kind = st.selectbox(
+            st.selectbox(
                 "Kind of incident",
                 kinds,
                 format_func=lambda k: k.label,
@@ -303,37 +335,45 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
             )
             _problems_after(messages)
         with right:
-            messages = _problems_before(problems, (*loc, "occurred_on"))
-            day = st.date_input(
+            _date_picker(
                 "Date of incident",
-                value=None,
-                min_value=fields.EARLIEST,
-                max_value=fields.LATEST,
-                format=fields.DATE_FORMAT,
+                None,
                 key=f"{new_key}.date",
-                help=DATE_PICKER_HELP,
+                problems=problems,
+                loc=(*loc, "occurred_on"),
             )
-            _problems_after(messages)
         messages = _problems_before(problems, (*loc, "summary"))
-        summary = st.text_area("What happened", max_chars=4000, key=f"{new_key}.summary")
+        st.text_area("What happened", max_chars=4000, key=f"{new_key}.summary")
         _problems_after(messages)
         messages = _problems_before(problems, (*loc, "record_ref"))
-        ref = st.text_input("Case record reference", max_chars=200, key=f"{new_key}.ref")
+        st.text_input("Case record reference", max_chars=200, key=f"{new_key}.ref")
         _problems_after(messages)
-        if st.form_submit_button("Add incident", icon=":material/add:"):
-            document = record.review.model_dump(mode="json")
-            document["incidents"].append(
-                {
-                    "id": new_id,
-                    "kind": kind.value,
-                    "occurred_on": day.isoformat() if day else None,
-                    "summary": summary,
-                    "record_ref": ref,
-                }
-            )
-            found = commit(record, document, step="incidents")
-            st.session_state[problems_key(record.id)] = found
-            if not found:
-                fields.forget(new_key + ".")
-            st.rerun()
-    return reload_record(record)
+        st.form_submit_button(
+            "Add incident",
+            icon=":material/add:",
+            on_click=_add_incident,
+            args=(record.id, new_id),
+        )
+    return record  # the add and the removes are callbacks, stored before this run
+
+
+def _add_incident(review_id: int, new_id: str) -> None:
+    """Add the incident typed in the add form, as the click's callback (see _add_evidence)."""
+    prefix = key(review_id, "incidents", "new")
+    state = st.session_state
+    day = state.get(f"{prefix}.date")
+    record = reload_record(review_id)
+    document = record.review.model_dump(mode="json")
+    document["incidents"].append(
+        {
+            "id": new_id,
+            "kind": state[f"{prefix}.kind"].value,
+            "occurred_on": day.isoformat() if day else None,
+            "summary": state.get(f"{prefix}.summary", ""),
+            "record_ref": state.get(f"{prefix}.ref", ""),
+        }
+    )
+    found = commit(record, document, step="incidents")
+    state[problems_key(review_id)] = found
+    if not found:
+        fields.forget(prefix + ".")

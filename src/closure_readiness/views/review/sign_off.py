@@ -77,7 +77,7 @@ def sign_off_step(record: ReviewRecord) -> ReviewRecord:
         if rationales != document.get("rationales", {}):
             document["rationales"] = rationales
             problems = commit(record, document, step="sign_off")
-            record = reload_record(record)
+            record = reload_record(record.id)
             report = record.report
     if report.exception_notices:
         st.subheader("Exceptions that no longer resolve a gap", anchor=False)

@@ -145,14 +145,13 @@ def _summary_item(problem: FieldProblem) -> str:
     return text
 
 
-def reload_record(record: ReviewRecord) -> ReviewRecord:
+def reload_record(review_id: int) -> ReviewRecord:
     principal: Principal = st.session_state["principal"]
-    return reviews.get_review(session.context(), principal, record.id)
+    return reviews.get_review(session.context(), principal, review_id)
 
 
 def remove_item(review_id: int, path: tuple[str, ...], index: int) -> None:
-    principal: Principal = st.session_state["principal"]
-    record = reviews.get_review(session.context(), principal, review_id)
+    record = reload_record(review_id)
     document = record.review.model_dump(mode="json")
     target: Any = document
     for part in path:

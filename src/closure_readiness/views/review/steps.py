@@ -139,7 +139,7 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
             st.session_state[problems_key(record.id)] = found
             st.rerun()
         problems = found
-        record = reload_record(record)
+        record = reload_record(record.id)
     with summary:
         error_summary(problems)
     step_findings(record, theme_key)
@@ -327,7 +327,7 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
             st.session_state[problems_key(record.id)] = found
             st.rerun()
         problems = found
-        record = reload_record(record)
+        record = reload_record(record.id)
     with summary:
         error_summary(problems)
     step_findings(record, CASE_STEP)
