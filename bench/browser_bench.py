@@ -12,7 +12,8 @@ An interaction has settled when Streamlit's last script run for it has finished 
 `script_finished` message arrived on the web socket: a run restarted by `st.rerun` is not
 finished) and the page is idle: `[data-test-script-state="notRunning"]`, no stale element,
 and the expected heading shown. Samples alternate between the app and the floor, so a busy
-machine slows both alike; before each timed action the page is left to go quiet (untimed).
+machine slows both alike; before each timed action the page is left to go quiet and then a
+second passes (untimed, `PAUSE`), as between a person's actions.
 Requests leaving 127.0.0.1 are reported (none should be needed).
 
 Rows: sign-in (the app's button, the provider's page, back to the app's first page idle; its
@@ -80,6 +81,11 @@ OUTSIDE = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
 START_DEADLINE = 120.0
 """Seconds a server may take to answer its health check."""
 SETTLE_DEADLINE = 60.0
+PAUSE = 1.0
+"""Seconds between one timed action settling and the next starting. Without it, a page load
+started right after the other side's page load waited about 300 ms longer to start its run,
+on both sides (the servers and the browser were still closing what the last load replaced):
+nobody reloads a page the instant another tab has settled."""
 """Seconds one interaction may take before the benchmark gives up (a loaded machine)."""
 THEME = "family"
 """The theme step measured: the most widgets of any step (a select box per family factor)."""
@@ -916,6 +922,7 @@ def _alternate(
             if before is not None:
                 before(side, which, index)
             side.page.evaluate(QUIET)
+            time.sleep(PAUSE)
             splits: list[Split] = []
             elapsed = _timed(
                 side.watch,
@@ -1007,6 +1014,7 @@ def measure_interactions(browser: Any, setup: Setup, demo: Demo, rounds: int) ->
         _goto(least.watch, f"{setup.floor_url}/start_review", "Another page")
         for index in range(rounds + 1):
             least.page.evaluate(QUIET)
+            time.sleep(PAUSE)
             splits: list[Split] = []
             elapsed = _timed(
                 least.watch,
