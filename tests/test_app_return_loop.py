@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,31 @@ def test_the_overall_and_step_reasons_each_have_a_reply(demo: DemoDatabase) -> N
     assert at.text_input(key=_reply_key(returned, "step", "step:support")).label == (
         "Your reply about this step"
     )
+
+
+def test_the_manager_reading_a_returned_review_is_not_called_your_manager(
+    demo: DemoDatabase,
+) -> None:
+    returned = _returned(demo, "CR-TEST-3012")
+    _save(
+        demo,
+        returned.review_id,
+        lambda d: d.update(replies={f"{returned.decision_id}:overall": "Checked on Monday."}),
+    )
+
+    at = app_test("manager")
+    open_step(at, returned.review_id, "tasks")
+
+    assert not at.exception
+    seen = _seen(at)
+    assert "Returned by the team manager" in seen
+    assert OVERALL in seen
+    assert f"The team manager says: {FINDING_REASON}" in _warnings(at)
+    assert "The caseworker's reply: Checked on Monday." in seen
+    assert "Your manager" not in seen, re.findall(r".{80}Your manager.{40}", seen)
+    assert "your manager" not in seen, re.findall(r".{80}your manager.{40}", seen)
+    assert "Your reply" not in seen
+    assert not at.text_input  # the manager reads the replies; only the worker writes them
 
 
 def test_the_task_list_marks_each_step_the_manager_commented_on(demo: DemoDatabase) -> None:

@@ -19,7 +19,7 @@ from closure_readiness.views.findings import (
     step_of,
     step_title,
 )
-from closure_readiness.views.review.returns import STEP_ORDER, finding_reason
+from closure_readiness.views.review.returns import STEP_ORDER, finding_reason, manager_words
 from closure_readiness.views.review.state import key, set_step
 from closure_readiness.views.safe import escape_markdown
 
@@ -114,7 +114,8 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
     for request in record.exception_requests:
         if request.status == "pending":
             st.caption(
-                f"Exception asked for {check_words(request.check_id)}: waiting for your manager."
+                f"Exception asked for {check_words(request.check_id)}: waiting for "
+                f"{manager_words(record).lower()}."
             )
         elif request.status == "declined" and request.finding_key in {f.key for f in candidates}:
             st.caption(

@@ -57,6 +57,21 @@ def commented_steps(record: ReviewRecord) -> set[str]:
     return steps
 
 
+def _own(record: ReviewRecord) -> bool:
+    """Whether the reader is the review's caseworker: reasons are said to them as "your
+    manager"; to anyone else (the manager, an auditor) as "the team manager"."""
+    principal: Principal = st.session_state["principal"]
+    return record.worker_id == principal.staff_id
+
+
+def manager_words(record: ReviewRecord) -> str:
+    return "Your manager" if _own(record) else "The team manager"
+
+
+def reply_words(record: ReviewRecord) -> str:
+    return "Your reply" if _own(record) else "The caseworker's reply"
+
+
 def _may_reply(record: ReviewRecord) -> bool:
     principal: Principal = st.session_state["principal"]
     return (
@@ -105,7 +120,7 @@ def _reply(record: ReviewRecord, note: ReturnNote, about: str, *, label: str, wh
         replyable = True
     if not (replyable and _may_reply(record)):
         if current:
-            st.markdown("Your reply: " + escape_markdown(current))
+            st.markdown(f"{reply_words(record)}: " + escape_markdown(current))
         return
     widget = key(record.id, "reply", where, about)
     st.text_input(
@@ -130,7 +145,8 @@ def returned_banner(record: ReviewRecord) -> None:
         return
     with st.container(border=True):
         st.warning(
-            f"**Returned by your manager** ({session.london(note.returned_at)}): "
+            f"**Returned by {manager_words(record).lower()}** "
+            f"({session.london(note.returned_at)}): "
             f"{escape_markdown(note.overall)}",
             icon=":material/undo:",
         )
@@ -138,18 +154,22 @@ def returned_banner(record: ReviewRecord) -> None:
         steps = [step for step in STEP_ORDER if step in commented_steps(record)]
         if steps:
             st.caption(
-                "Your manager also commented on: "
+                f"{manager_words(record)} also commented on: "
                 + ", ".join(step_title(step) for step in steps)
-                + f'. The task list marks each "{MANAGERS_COMMENT}"; reply at the step.'
+                + f'. The task list marks each "{MANAGERS_COMMENT}"'
+                + ("; reply at the step." if _may_reply(record) else ".")
             )
         for step, text in note.themes.items():
             if text and step not in THEMES_BY_KEY:
-                st.warning("Your manager says: " + escape_markdown(text), icon=":material/comment:")
+                st.warning(
+                    f"{manager_words(record)} says: " + escape_markdown(text),
+                    icon=":material/comment:",
+                )
         for finding in note.about_findings():
             if finding_step(finding) is None:
                 _finding_context(finding)
                 st.warning(
-                    "Your manager says: " + escape_markdown(finding.reason),
+                    f"{manager_words(record)} says: " + escape_markdown(finding.reason),
                     icon=":material/comment:",
                 )
                 _reply(
@@ -166,7 +186,10 @@ def step_reason(record: ReviewRecord, step: str) -> None:
     note = record.last_return
     if note is None or not note.themes.get(step):
         return
-    st.warning("Your manager asks: " + escape_markdown(note.themes[step]), icon=":material/undo:")
+    st.warning(
+        f"{manager_words(record)} asks: " + escape_markdown(note.themes[step]),
+        icon=":material/undo:",
+    )
     _reply(record, note, f"step:{step}", label="Your reply about this step", where="step")
 
 
@@ -177,7 +200,9 @@ def finding_reason(record: ReviewRecord, finding_key: str, *, where: str) -> Non
     reason = note.findings.get(finding_key) if note is not None else None
     if note is None or not reason:
         return
-    st.warning("Your manager says: " + escape_markdown(reason), icon=":material/comment:")
+    st.warning(
+        f"{manager_words(record)} says: " + escape_markdown(reason), icon=":material/comment:"
+    )
     if where == "step":
         _reply(
             record,
@@ -189,7 +214,7 @@ def finding_reason(record: ReviewRecord, finding_key: str, *, where: str) -> Non
         return
     reply = replies_to(record.review, note.decision_id).get(f"finding:{finding_key}", "")
     if reply:
-        st.markdown("Your reply: " + escape_markdown(reply))
+        st.markdown(f"{reply_words(record)}: " + escape_markdown(reply))
     elif _may_reply(record):
         found = next((f for f in note.about_findings() if f.key == finding_key), None)
         step = finding_step(found) if found is not None else None
@@ -214,10 +239,12 @@ def changed_finding_reasons(record: ReviewRecord, step: str, shown: set[str]) ->
         if finding.key in shown or finding_step(finding) != step:
             continue
         with st.container(border=True):
-            st.caption("Your manager commented on this finding; it no longer shows as it was.")
+            st.caption(
+                f"{manager_words(record)} commented on this finding; it no longer shows as it was."
+            )
             _finding_context(finding)
             st.warning(
-                "Your manager says: " + escape_markdown(finding.reason),
+                f"{manager_words(record)} says: " + escape_markdown(finding.reason),
                 icon=":material/comment:",
             )
             _reply(

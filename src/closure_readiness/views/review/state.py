@@ -18,7 +18,7 @@ from closure_readiness.views.safe import escape_markdown
 
 STATUS_WORDS = {
     "draft": "Draft",
-    "returned": "Returned by your manager",
+    "returned": "Returned for changes",  # read by the worker and by the manager alike
     "submitted": "Signed off, waiting for countersignature",
     "approved": "Closure approved",
     "withdrawn": "Withdrawn",
