@@ -38,6 +38,8 @@ _SEPARATOR = re.compile(r"[\s\-_./\\]*")
 _SPACE = re.compile(r"[\s._]+")
 _NAME_WORD = re.compile(r"[A-Z][a-z][A-Za-z]*|[A-Z]")
 """A word written as a name is ("Smith", "Jayden") or an initial ("J")."""
+_NAME_LETTERS = 3
+"""Two words of small letters this long or longer, side by side, read as a name."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,12 @@ def _words(text: str) -> list[tuple[str, int, int]]:
 
 def written_like_a_name(text: str) -> bool:
     """Two words in a row written the way a name is: "Jayden-Smith", "J Smith", "JaydenSmith7",
-    or "jayden smith" (small letters with a space between).
+    "jayden smith" (small letters with a space between) or "jayden-smith-2" (two words of small
+    letters, each of three or more, whatever joins them).
 
     Only how the letters are written tells a name from a reference's words ("CR-SOUTH-0001"
-    has two words of letters too), so this looks at the reference as it was typed.
+    has two words of letters too), so this looks at the reference as it was typed. A
+    reference's letters are a short prefix or written in capitals: "cr-south-0001" passes.
     """
     words = _words(text)
     for (first, _, end), (second, start, _) in itertools.pairwise(words):
@@ -96,8 +100,9 @@ def written_like_a_name(text: str) -> bool:
             and max(len(first), len(second)) > 1
         ):
             return True
-        if first.islower() and second.islower() and _SPACE.fullmatch(between):
-            return True
+        if first.islower() and second.islower():
+            if _SPACE.fullmatch(between) or min(len(first), len(second)) >= _NAME_LETTERS:
+                return True
     return False
 
 
