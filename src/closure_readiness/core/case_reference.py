@@ -100,9 +100,9 @@ def written_like_a_name(text: str) -> bool:
             and max(len(first), len(second)) > 1
         ):
             return True
-        if first.islower() and second.islower():
-            if _SPACE.fullmatch(between) or min(len(first), len(second)) >= _NAME_LETTERS:
-                return True
+        small = first.islower() and second.islower()
+        if small and (_SPACE.fullmatch(between) or min(len(first), len(second)) >= _NAME_LETTERS):
+            return True
     return False
 
 
