@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Widget
 
 from app_support import (
+    PAGE_SCRIPTS,
     REPO_ROOT,
     DemoDatabase,
     all_text,
@@ -704,8 +705,11 @@ def test_the_auditors_decision_detail_shows_integrity_and_the_audit_trail(
     assert headings.index("Readiness report") < headings.index("Answers and evidence")
     assert headings.index("Answers and evidence") < headings.index("Audit trail")
     trail = _table(at, "What")
-    # Countersigning shows as "decided" (the outcome is not named in the trail: reported).
-    assert {"signed off", "decided", "decision viewed"} <= set(trail["What"])
+    # The manager's decision says which it was (it read "decided" before).
+    assert {"signed off", "closure approved (countersigned)", "decision viewed"} <= set(
+        trail["What"]
+    )
+    assert "decided" not in set(trail["What"])
     resolved = [str(m.value) for m in at.markdown if "exit.E003" in str(m.value)]
     assert resolved
     assert resolved[0].startswith("**Resolved by exception**")
@@ -715,6 +719,14 @@ def test_the_auditors_decision_detail_shows_integrity_and_the_audit_trail(
         ("download_button", f"pdf.{decision_id}"),
         ("download_button", f"family.{decision_id}"),
     }
+
+
+def test_the_trail_names_each_decision_by_its_outcome() -> None:
+    from closure_readiness.views.decision import action_words
+
+    assert action_words("decided", {"outcome": "returned"}) == "returned to the caseworker"
+    assert action_words("decided", {"outcome": "approved"}) == "closure approved (countersigned)"
+    assert action_words("review_withdrawn", {}) == "review withdrawn"
 
 
 def test_every_auditor_view_of_a_decision_is_an_audit_event(demo: DemoDatabase) -> None:
@@ -739,7 +751,7 @@ def test_a_deep_link_opens_the_decision_directly(demo: DemoDatabase) -> None:
     at = app_test("auditor", run=False)
     at.query_params["decision"] = str(decision_id)
     at.run()
-    at.switch_page("views/scripts/decision.py")
+    at.switch_page(PAGE_SCRIPTS["decision"])
 
     at.run()
 

@@ -499,9 +499,16 @@ def _answers(detail: DecisionDetail) -> None:
         )
 
 
-def _action_words(action: str, detail: dict[str, object]) -> str:
+_OUTCOME_WORDS = {
+    "approved": "closure approved (countersigned)",
+    "returned": "returned to the caseworker",
+}
+
+
+def action_words(action: str, detail: dict[str, object]) -> str:
+    """What an audit event records, in words: a manager's decision says which it was."""
     if action == "decided":
-        return f"decision {detail.get('outcome', '')}"
+        return _OUTCOME_WORDS.get(str(detail.get("outcome")), "decision recorded")
     return action.replace("_", " ")
 
 
@@ -513,7 +520,7 @@ def _trail(detail: DecisionDetail) -> None:
                 "#": e.seq,
                 "When": session.london(e.at),
                 "Who": _who(detail, e.actor) or e.actor,
-                "What": e.action.replace("_", " "),
+                "What": action_words(e.action, e.detail),
                 "Hash": e.hash[:16],
             }
             for e in detail.trail
