@@ -157,6 +157,13 @@ def widget_key(review_id: int, *parts: object, generation: int = 0) -> str:
     return ".".join(["r", str(review_id), f"g{generation}", *map(str, parts)])
 
 
+def open_all_gaps(at: AppTest, review_id: int) -> AppTest:
+    """Beside the task list the findings are folded under "Every open gap, by step": open it,
+    as the worker does (its content is drawn once it is open)."""
+    at.session_state[widget_key(review_id, "panel", "open_gaps")] = True
+    return at.run()
+
+
 def keys_for(review_id: int, *prefix: object) -> Callable[..., str]:
     """keys_for(7, "cause")("causes", 0, "plan_role") == widget_key(7, "cause", "causes", ...)."""
 

@@ -27,6 +27,7 @@ from app_support import (
     copy_database,
     form_button_key,
     keys_for,
+    open_all_gaps,
     open_page,
     open_step,
     point_app_at,
@@ -477,6 +478,7 @@ def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -
     key = keys_for(review_id)
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
+    open_all_gaps(at, review_id)
     assert {"change.E001", "cause.E002", "cause.W002"} <= panel_check_ids(at, review_id)
 
     # The evidence register: the compact form adds an item.
@@ -866,6 +868,8 @@ def test_a_review_started_with_the_facts_unchosen_shows_them_not_recorded_and_bl
     case = stored(demo, review_id).review.case
     assert (case.closure_reason, case.risk_at_opening, case.risk_now) == (None, None, None)
     assert (case.exploitation_concern, case.orders_in_force) == (None, None)
+    open_step(at, review_id, "tasks")
+    open_all_gaps(at, review_id)
     assert "route.E001" in panel_check_ids(at, review_id)
     statuses = task_statuses(at, review_id)
     assert statuses["Case details"] == "Gaps remain · 5 blockers"
@@ -1238,3 +1242,22 @@ def test_a_caseworker_asks_for_an_exception_from_the_gap_panel(demo: DemoDatabas
     [request] = stored(demo, review_id).exception_requests
     assert (request.finding_key, request.status) == (gap.key, "pending")
     assert "Exception asked for route.E004" in " ".join(str(c.value) for c in at.caption)
+
+
+def test_beside_the_task_list_the_gaps_are_folded_until_asked_for(demo: DemoDatabase) -> None:
+    review_id = _blocked_remand_review(demo)
+    open_gaps = widget_key(review_id, "panel", "open_gaps")
+    at = app_test("caseworker")
+    open_step(at, review_id, "tasks")
+
+    folded = [e for e in gap_panel(at).expander if str(e.key) == open_gaps]
+    shown = len(stored(demo, review_id).report.open_findings)
+    assert [str(e.label) for e in folded] == [f"Every open gap, by step ({shown})"]
+    assert panel_check_ids(at, review_id) == set()  # the task list counts them per step
+    assert not [b for b in at.button if ".panel." in str(b.key)]
+
+    open_all_gaps(at, review_id)
+
+    assert {"change.E001", "cause.E002"} <= panel_check_ids(at, review_id)
+    open_step(at, review_id, "change")  # beside a step they are shown at once
+    assert "change.E001" in panel_check_ids(at, review_id)

@@ -25,6 +25,7 @@ from app_support import (
     copy_database,
     form_button_key,
     keys_for,
+    open_all_gaps,
     open_page,
     open_step,
     point_app_at,
@@ -288,6 +289,8 @@ def test_findings_and_labels_read_as_sentences(demo: DemoDatabase) -> None:
 
     for step in ("tasks", "sign_off"):
         open_step(at, review_id, step)
+        if step == "tasks":
+            open_all_gaps(at, review_id)
         text = as_seen(all_text(at))
         assert "All 2 protective factors stop when the case closes." in text
         assert "(s)" not in text
@@ -315,6 +318,7 @@ def test_a_card_names_its_check_links_to_the_reference_and_says_if_it_can_be_exc
     )
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
+    open_all_gaps(at, review_id)
     cards = panel_cards(at)
 
     pace = [card for card in cards if "pace.E001" in card]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -25,8 +26,13 @@ from closure_readiness.views.safe import escape_markdown
 
 
 def gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool = True) -> None:
-    """What remains, by the step that resolves it, with a "Go to" button per step (`links`),
-    except the step shown beside it."""
+    """What remains, by the step that resolves it, with a "Go to" button per step except the
+    step shown beside it.
+
+    Beside the task list (`links` False) the list already links every step and counts its
+    blockers and cautions, so the findings themselves are folded away until asked for: the
+    review's home page loads in under a second (decision #38).
+    """
     report = record.report
     st.subheader("Gaps", anchor=False)
     st.progress(report.passed_count / len(report.results), text=progress_line(report))
@@ -47,12 +53,18 @@ def gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool = 
                 icon=":material/arrow_forward:",
             )
 
-    findings_block(
-        [(f"**{step_title(s)}** · {_counts(found)}", found) for s, found in groups],
-        after=_reason_in_panel(record),
-        followed=commented,
-        end_of_group=go_to if links else None,
-    )
+    blocks = [(f"**{step_title(s)}** · {_counts(found)}", found) for s, found in groups]
+    if links:
+        findings_block(
+            blocks, after=_reason_in_panel(record), followed=commented, end_of_group=go_to
+        )
+    elif shown:
+        box = _lazy_expander(
+            f"Every open gap, by step ({len(shown)})", key(record.id, "panel", "open_gaps")
+        )
+        if box is not None:
+            with box:
+                findings_block(blocks, after=_reason_in_panel(record), followed=commented)
     if report.exception_notices:
         st.markdown(f"**Exceptions to read ({len(report.exception_notices)})**")
         exception_notices(report.exception_notices)
@@ -61,8 +73,16 @@ def gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool = 
         f for f in report.findings() if f.resolution in (Resolution.RATIONALE, Resolution.EXCEPTION)
     ]
     if resolved:
+        # Drawn with the page: usually few, and a manager's reason about one must show.
         with st.expander(f"Resolved ({len(resolved)})"):
             findings_block([("", resolved)], after=_reason_in_panel(record), followed=commented)
+
+
+def _lazy_expander(label: str, widget: str) -> Any | None:
+    """A collapsed expander whose content is drawn only once it is opened (a rerun): the box
+    to draw into when open, else None."""
+    box = st.expander(label, key=widget, on_change="rerun")
+    return box if box.open else None
 
 
 _LEVEL_RANK = {"blocker": 0, "caution": 1, "note": 2}
@@ -127,13 +147,9 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
     ]
     if not editable or not askable:
         return
-    # Drawn only once opened (a rerun), like the withdraw form: not on every click.
-    box = st.expander(
-        "Ask your manager for an exception",
-        key=key(record.id, "exception", "open"),
-        on_change="rerun",
-    )
-    if not box.open:
+    # Drawn only once opened, like the withdraw form: not on every click.
+    box = _lazy_expander("Ask your manager for an exception", key(record.id, "exception", "open"))
+    if box is None:
         return
     with box:
         st.caption(
