@@ -25,7 +25,8 @@ from closure_readiness.service import staff
 from closure_readiness.service.context import Context, Principal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-APP = REPO_ROOT / "src" / "closure_readiness" / "app.py"
+APP = REPO_ROOT / "app.py"
+"""The root entry, as `streamlit run app.py` from a checkout runs it."""
 ISSUER = "https://sign-in.test.invalid"
 TODAY = dt.date(2025, 6, 2)
 """The demo data is seeded as if today were this day (proposed closures sit around it)."""
@@ -33,17 +34,20 @@ RUN_TIMEOUT = 30.0
 """Seconds one script run may take (the first run imports the whole app)."""
 
 PAGE_SCRIPTS = {
-    "my_reviews": "views/scripts/my_reviews.py",
-    "start_review": "views/scripts/start_review.py",
-    "review": "views/scripts/review.py",
-    "queue": "views/scripts/queue.py",
-    "team_reviews": "views/scripts/team_reviews.py",
-    "decision": "views/scripts/decision.py",
-    "decisions": "views/scripts/decisions.py",
-    "learning": "views/scripts/learning.py",
-    "reference": "views/scripts/reference.py",
+    name: f"src/closure_readiness/views/scripts/{name}.py"
+    for name in (
+        "my_reviews",
+        "start_review",
+        "review",
+        "queue",
+        "team_reviews",
+        "decision",
+        "decisions",
+        "learning",
+        "reference",
+    )
 }
-"""Page scripts, relative to app.py, as AppTest.switch_page wants them."""
+"""Page scripts, relative to the root app.py, as AppTest.switch_page wants them."""
 
 
 @dataclass(frozen=True)

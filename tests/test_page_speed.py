@@ -115,7 +115,7 @@ at.user = {"is_logged_in": True, "iss": sys.argv[3], "sub": "caseworker",
 at.query_params["review"] = sys.argv[4]
 at.query_params["step"] = "tasks"
 at.run()
-at.switch_page("views/scripts/review.py")
+at.switch_page("src/closure_readiness/views/scripts/review.py")
 at.run()
 at.run()
 assert not at.exception, at.exception

@@ -1,14 +1,16 @@
-"""The server's hardened settings in .streamlit/config.toml (engineering-notes.md, Streamlit)."""
+"""The server's hardened settings (engineering-notes.md, Streamlit), in the package."""
 
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+from closure_readiness.settings import STREAMLIT_SETTINGS
+
+CONFIG = STREAMLIT_SETTINGS
+"""The package's settings (the checkout's .streamlit/config.toml links to them)."""
 
 
 @pytest.fixture(scope="module")

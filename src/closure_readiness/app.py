@@ -1,4 +1,8 @@
-"""Closure Readiness: the Streamlit entry point. Sign-in, then the pages for the signed-in role."""
+"""Closure Readiness: the Streamlit app. Sign-in, then the pages for the signed-in role.
+
+Started by `closure-readiness run` (or `demo`), which runs this file with the hardened
+settings, or by `streamlit run app.py` from a checkout (the root app.py calls `main`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,29 @@ from pathlib import Path
 import streamlit as st
 
 from closure_readiness.service.context import Role
+from closure_readiness.settings import streamlit_options
 from closure_readiness.views import heap, pages, session
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
 ICON = Path(__file__).resolve().parent / "views" / "icon.png"
 
 
+SCRIPTABLE = ("client.showErrorDetails", "client.toolbarMode")
+"""The hardened settings an app may set itself (Streamlit allows only client settings)."""
+
+
+def _hold_client_settings() -> None:
+    """Set the client settings again from inside the app, in case the server was started
+    without the package's options (`streamlit run` of the installed file from elsewhere): a
+    traceback can hold case data and must never reach a browser."""
+    wanted = streamlit_options()
+    for key in SCRIPTABLE:
+        if st.get_option(key) != wanted[key]:
+            st.set_option(key, wanted[key])
+
+
 def main() -> None:
+    _hold_client_settings()
     heap.freeze_imports()  # the collection after each run skips what lives as long as the server
     st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
     principal = session.require_principal()
@@ -37,4 +57,5 @@ def main() -> None:
     current.run()
 
 
-main()
+if __name__ == "__main__":  # run as Streamlit's script (the root app.py imports it instead)
+    main()

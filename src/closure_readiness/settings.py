@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,6 +14,26 @@ from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.case_reference import NAME_SAMPLES
 
 DEFAULT_DB = Path("data/closure-readiness.db")
+STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
+"""The hardened Streamlit settings, in the package so they travel with every install."""
+
+
+def streamlit_options() -> dict[str, object]:
+    """The hardened Streamlit settings as "section.option" -> value."""
+    with STREAMLIT_SETTINGS.open("rb") as file:
+        sections = tomllib.load(file)
+    return {
+        f"{s}.{name}": value for s, options in sections.items() for name, value in options.items()
+    }
+
+
+def streamlit_flags() -> list[str]:
+    """The hardened settings as `streamlit run` options: they apply whatever the working folder
+    and whatever config files it holds (command-line options win over every file)."""
+    return [
+        f"--{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in streamlit_options().items()
+    ]
 
 
 class Environment(StrEnum):

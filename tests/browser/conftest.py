@@ -110,18 +110,22 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Demo]:
-    directory = tmp_path_factory.mktemp("demo")
+@contextlib.contextmanager
+def running_demo(
+    directory: Path, python: Path, *, cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[Demo]:
+    """`<python> -m closure_readiness.cli demo` on a database seeded here first (so tests know
+    the review ids), started in `cwd` as a person would start it, stopped afterwards."""
     db = directory / "closure-readiness-demo.db"
     app_port, provider_port = _free_port(), _free_port()
     provider_url = f"http://127.0.0.1:{provider_port}"
     ids = seed(db, issuer=provider_url, today=dt.datetime.now(dt.UTC).date())
     log = directory / "demo.log"
-    env = {**os.environ, "CLOSURE_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"}
-    env.pop("CLOSURE_DB", None)
+    environment = dict(os.environ if env is None else env)
+    environment.update({"CLOSURE_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"})
+    environment.pop("CLOSURE_DB", None)
     command = [
-        sys.executable,
+        str(python),
         "-m",
         "closure_readiness.cli",
         "demo",
@@ -135,11 +139,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Itera
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=environment,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{app_port}"
@@ -151,10 +155,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Itera
             if time.monotonic() > deadline:
                 pytest.fail(f"No answer within {START_DEADLINE:g} s:\n{log.read_text()}")
             time.sleep(0.2)  # polling interval, not a wait for an outcome
-        running = Demo(url=url, provider_url=provider_url, ids=ids, db=db, log=log)
-        yield running
+        yield Demo(url=url, provider_url=provider_url, ids=ids, db=db, log=log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Demo]:
+    with running_demo(
+        tmp_path_factory.mktemp("demo"), Path(sys.executable), cwd=REPO_ROOT
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -241,18 +252,23 @@ def settle() -> Callable[[Any], None]:
     return _settle
 
 
+def sign_in_at(page: Any, demo: Demo, subject: str) -> None:
+    """The real sign-in, the app's button then the provider's."""
+    page.goto(demo.url)
+    _settle(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{demo.provider_url}/**")
+    page.get_by_role("button", name=subject, exact=True).click()
+    page.wait_for_url(f"{demo.url}/**")
+    _settle(page)
+
+
 @pytest.fixture(scope="session")
 def sign_in(demo: Demo) -> Callable[[Any, str], None]:
-    """sign_in(page, subject): the real sign-in, the app's button then the provider's."""
+    """sign_in(page, subject): the real sign-in on the session's demo."""
 
     def signed_in(page: Any, subject: str) -> None:
-        page.goto(demo.url)
-        _settle(page)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{demo.provider_url}/**")
-        page.get_by_role("button", name=subject, exact=True).click()
-        page.wait_for_url(f"{demo.url}/**")
-        _settle(page)
+        sign_in_at(page, demo, subject)
 
     return signed_in
 
@@ -318,3 +334,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"x{len(finding['targets'])}: {json.dumps([_short(t) for t in finding['targets'][:2]])}"
             f" {json.dumps(finding['data'])}"
         )
+
+
+@pytest.fixture(scope="session")
+def demo_runner() -> Callable[..., contextlib.AbstractContextManager[Demo]]:
+    """running_demo(directory, python, cwd=..., env=...): a demo of one's own (another install)."""
+    return running_demo
+
+
+@pytest.fixture(scope="session")
+def sign_in_to() -> Callable[[Any, Demo, str], None]:
+    """sign_in_to(page, demo, subject): the real sign-in on a given demo."""
+    return sign_in_at

@@ -24,13 +24,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from closure_readiness.demo.provider_page import LocalPages
 from closure_readiness.demo.seed import DEMO_ACCOUNTS
-from closure_readiness.settings import Environment, Settings
+from closure_readiness.settings import Environment, Settings, streamlit_flags
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PROJECT = Path(__file__).resolve().parents[3]
@@ -168,6 +168,7 @@ def sign_in_provider(port: int) -> Iterator[str]:
     Its pages load nothing from outside 127.0.0.1 (`provider_page.LocalPages`).
     """
     # The mock announces authlib's deprecations as it is imported: to the log, not the terminal.
+    # Imported here, not above: the provider is the [demo] extra, and `run` does without it.
     import oidc_provider_mock
     import werkzeug.serving
 
@@ -181,6 +182,8 @@ def sign_in_provider(port: int) -> Iterator[str]:
     app = oidc_provider_mock.app(user_claims=users, require_nonce=True)
     # The mock enables Werkzeug's interactive debugger; a sign-in server must never run code.
     app.debug = False
+    from closure_readiness.demo.provider_page import LocalPages
+
     app.wsgi_app = LocalPages(getattr(app.wsgi_app, "app", app.wsgi_app))
     try:
         server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
@@ -215,16 +218,16 @@ def write_secrets(path: Path, *, app_url: str, issuer: str) -> Path:
 
 
 def streamlit_command(*, port: int, secrets_file: Path | None) -> list[str]:
+    """`streamlit run` of the package's app with every hardened setting given as an option, so
+    they apply however the app was installed and wherever it is started (decision #39)."""
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(APP),
-        "--server.address=127.0.0.1",
+        *streamlit_flags(),
         f"--server.port={port}",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
     ]
     if secrets_file is not None:
         command.append(f"--secrets.files={secrets_file}")
@@ -232,6 +235,8 @@ def streamlit_command(*, port: int, secrets_file: Path | None) -> list[str]:
 
 
 def _cwd() -> Path | None:
+    """A checkout's own folder, where its `.streamlit/secrets.toml` is (the settings come as
+    options); elsewhere the folder the command was started in."""
     return PROJECT if (PROJECT / ".streamlit" / "config.toml").exists() else None
 
 
@@ -286,6 +291,15 @@ def _start_streamlit(
     )
 
 
+DEMO_EXTRA = "closure-readiness[demo]"
+"""What to install for the demo's local sign-in provider."""
+
+
+def missing_demo_parts() -> list[str]:
+    """The demo's packages that are not installed (none when the [demo] extra is)."""
+    return [name for name in ("oidc_provider_mock", "werkzeug") if find_spec(name) is None]
+
+
 def demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool = True) -> int:
     """Seed (or reuse) the demo database, start the provider and the app, wait for Ctrl+C.
 
@@ -293,6 +307,11 @@ def demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool = Tr
     """
     if settings.environment is Environment.PROD:
         raise LaunchRefused("The demo sign-in cannot run in production (CLOSURE_ENVIRONMENT=prod).")
+    if missing_demo_parts():
+        raise LaunchRefused(
+            "The demo needs its local sign-in provider, which is not installed. Install it with: "
+            f"pip install '{DEMO_EXTRA}'"
+        )
     with stopped_by_signals():
         try:
             return _demo(settings, addresses, seed_if_missing=seed_if_missing)
