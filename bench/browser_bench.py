@@ -24,8 +24,9 @@ checkbox clicked `clicks` times with `runner.postScriptGC` on and off (a second 
 Streamlit server's resident memory before and after. Before the table, where each
 interaction's time goes: waiting for its run to start, the runs, the browser drawing.
 
-`python -m bench --quick browser`: 5 samples of each, 20 clicks (about 8 minutes); without
---quick 20 samples and 150 clicks (about 20 minutes). Every server runs in its own process
+`python -m bench --quick browser`: 5 samples of each, 20 clicks (about 10 minutes); without
+--quick 20 samples and 150 clicks (about 35 minutes; BENCH_BROWSER_SKIP_CLICKS=1 leaves out the
+click runs: about 15). Every server runs in its own process
 group and is stopped on exit, on error, on Ctrl+C and on SIGTERM.
 """
 
@@ -81,6 +82,9 @@ OUTSIDE = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
 START_DEADLINE = 120.0
 """Seconds a server may take to answer its health check."""
 SETTLE_DEADLINE = 60.0
+SKIP_CLICKS = os.environ.get("BENCH_BROWSER_SKIP_CLICKS") == "1"
+"""BENCH_BROWSER_SKIP_CLICKS=1 leaves out the postScriptGC click runs (most of a full run's
+time), for measuring the interactions again after a change."""
 PAUSE = 1.0
 """Seconds between one timed action settling and the next starting. Without it, a page load
 started right after the other side's page load waited about 300 ms longer to start its run,
@@ -1140,15 +1144,17 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
                 sign_in = measure_sign_in(browser, setup, demo, rounds)
                 _say(f"step switch, checkbox, page load, add evidence x{rounds}")
                 measured = measure_interactions(browser, setup, demo, rounds)
-                _say(f"postScriptGC on: checkbox x{clicks}")
-                gc_on = measure_clicks(browser, setup, demo, clicks)
-                _stop(demo.process)
-                _CHILDREN.remove(demo.process)
-                _say(f"postScriptGC off: checkbox x{clicks}")
-                demo = start_demo(
-                    setup.db, provider_port=setup.provider_port, folder=folder, gc=False
-                )
-                gc_off = measure_clicks(browser, setup, demo, clicks)
+                gc_runs: list[tuple[str, Clicks]] = []
+                if not SKIP_CLICKS:
+                    _say(f"postScriptGC on: checkbox x{clicks}")
+                    gc_runs.append(("on", measure_clicks(browser, setup, demo, clicks)))
+                    _stop(demo.process)
+                    _CHILDREN.remove(demo.process)
+                    _say(f"postScriptGC off: checkbox x{clicks}")
+                    demo = start_demo(
+                        setup.db, provider_port=setup.provider_port, folder=folder, gc=False
+                    )
+                    gc_runs.append(("off", measure_clicks(browser, setup, demo, clicks)))
             finally:
                 browser.close()
         many = f"{found.open_findings} open findings"
@@ -1183,7 +1189,7 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
                 limit_ms=None,
             )
         )
-        for label, measured_clicks in (("on", gc_on), ("off", gc_off)):
+        for label, measured_clicks in gc_runs:
             rows.append(
                 _row(
                     f"postScriptGC {label}: checkbox x{clicks}, server memory "
