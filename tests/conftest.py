@@ -1,14 +1,31 @@
-"""Hypothesis profiles (fast for development, thorough in CI) and the shared example review."""
+"""Fixtures shared by the test modules.
+
+- Hypothesis profiles (fast for development, thorough in CI) and the shared example review.
+- The app's demo database: `template` (seeded once per module) and `demo` (a private copy for
+  each test, with the app pointed at it), for AppTest tests.
+- The workflow's staffed database: `staffed` (made once per module), `ctx` (a private copy for
+  each test, held open) and `team` (the staff's principals), for service-layer tests.
+
+The helpers behind them stay in `app_support` and `workflow_fixtures`, imported inside each
+fixture so that a module which uses none of them does not pay for importing Streamlit.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 
 from closure_readiness.core.review import Review
+
+if TYPE_CHECKING:
+    from app_support import DemoDatabase
+    from closure_readiness.service.context import Context
+    from workflow_fixtures import Team
 
 # No deadline anywhere: the machine is small (2 cores) and timings vary under load.
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -28,3 +45,52 @@ def ready_review(repo_root: Path) -> Review:
     """The complete review that passes every check (frozen, so safe to share)."""
     path = repo_root / "examples" / "ready-three-agencies-sustained-change.json"
     return Review.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+# The app's demo database
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
+    """The demo staff and cases, seeded once per module (seeding takes a second)."""
+    from app_support import seeded_database
+
+    return seeded_database(tmp_path_factory.mktemp("seeded"))
+
+
+@pytest.fixture
+def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
+    """This test's own copy of the demo data, used by the app."""
+    from app_support import copy_database, point_app_at
+
+    database = copy_database(template, tmp_path)
+    point_app_at(monkeypatch, database)
+    return database
+
+
+# The workflow's staffed database
+
+
+@pytest.fixture(scope="module")
+def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
+    """A database with the test staff, made once per module and copied for each test."""
+    from workflow_fixtures import add_team, make_context
+
+    ctx = make_context(tmp_path_factory.mktemp("staffed"))
+    return ctx, add_team(ctx)
+
+
+@pytest.fixture
+def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
+    """This test's own copy of the staffed database, held open while the test runs."""
+    from workflow_fixtures import copy_context, held_open
+
+    ctx = copy_context(staffed[0], tmp_path)
+    with held_open(ctx):
+        yield ctx
+
+
+@pytest.fixture
+def team(staffed: tuple[Context, Team]) -> Team:
+    """The test staff's principals in `staffed` (the same in every copy)."""
+    return staffed[1]

@@ -15,7 +15,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,13 +28,10 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
-    copy_database,
     form_button_key,
     open_page,
     open_step,
-    point_app_at,
     rendered_markdown,
-    seeded_database,
 )
 from closure_readiness.checks import Resolution
 from closure_readiness.checks.report import NoticeKind
@@ -50,19 +46,6 @@ from workflow_fixtures import insert_v1_decision
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 SEEDED_APPROVED = {"CR-DEMO-1001", "CR-DEMO-1002", "CR-DEMO-1010"}
 """Seeded decisions that a team manager countersigned."""
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    """This test's own copy of the demo data, used by the app."""
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 # Helpers

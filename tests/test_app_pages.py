@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     form_button_key,
     keys_for,
     open_all_gaps,
@@ -32,7 +30,6 @@ from app_support import (
     open_step,
     point_app_at,
     rendered_markdown,
-    seeded_database,
     task_statuses,
     widget_key,
 )
@@ -73,19 +70,6 @@ EDIT_WIDGETS = (
     "number_input",
     "radio",
 )
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    """This test's own copy of the demo data, used by the app."""
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 def keys_of(at: AppTest, kind: str) -> list[str]:

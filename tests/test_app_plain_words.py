@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
@@ -22,14 +20,11 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     form_button_key,
     keys_for,
     open_all_gaps,
     open_page,
     open_step,
-    point_app_at,
-    seeded_database,
     widget_key,
 )
 from closure_readiness.core.review import Review
@@ -63,18 +58,6 @@ MISSING_AFTER_CHANGE = {
     "summary": "Missing overnight, found at a friend's flat.",
     "record_ref": "POL-MIS-0610",
 }
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 def stored(demo: DemoDatabase, review_id: int) -> ReviewRecord:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,7 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     form_button_key,
-    point_app_at,
-    seeded_database,
 )
 from closure_readiness.checks import REGISTRY
 from closure_readiness.core.review import Review
@@ -31,18 +27,6 @@ from closure_readiness.service.context import SYSTEM, Role
 from closure_readiness.views.findings import step_of_check
 
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 def _document(reference: str) -> dict[str, Any]:

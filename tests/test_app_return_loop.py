@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +24,8 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     open_step,
-    point_app_at,
     rendered_markdown,
-    seeded_database,
     task_statuses,
     widget_key,
 )
@@ -43,18 +39,6 @@ STEP_REASON = "Confirm the youth work start date with the service."
 FINDING_REASON = "Say which contacts the family were given, and when."
 CONTACTS_CHECK = "exit.W002 No contacts for when worries return"
 CONTACTS_MESSAGE = "The young person and family have not been given contacts for later."
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ in the first tab must not seal the change it never displayed, and must say what 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
@@ -18,10 +16,7 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     open_step,
-    point_app_at,
-    seeded_database,
     widget_key,
 )
 from closure_readiness.core.review import Review
@@ -30,18 +25,6 @@ from closure_readiness.service.records import ReviewRecord
 
 READY = "ready-three-agencies-sustained-change.json"
 NOTE = "Added in the other tab: the youth club changes its hours in July."
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 def stored(demo: DemoDatabase, review_id: int) -> ReviewRecord:

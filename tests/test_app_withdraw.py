@@ -22,40 +22,19 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    copy_database,
     form_button_key,
     open_page,
     open_step,
-    point_app_at,
-    seeded_database,
 )
 from closure_readiness.service import decisions, reviews
 from closure_readiness.service.context import Context, InvalidInput, NotAllowed, Refused
 from workflow_fixtures import (
     Team,
-    add_team,
-    copy_context,
     finding_key,
-    held_open,
-    make_context,
     prepare,
     submit,
     unnotified_review,
 )
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    """This test's own copy of the demo data, used by the app."""
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
-
 
 # Helpers
 
@@ -303,24 +282,6 @@ def test_a_manager_of_another_team_has_no_way_to_withdraw_norths_reviews(
 
 
 # The service
-
-
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
-
-
-@pytest.fixture
-def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
-        yield ctx
-
-
-@pytest.fixture
-def team(staffed: tuple[Context, Team]) -> Team:
-    return staffed[1]
 
 
 def test_withdrawing_a_review_withdraws_its_pending_exception_requests(

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from app_support import (
     copy_database,
     form_button_key,
     point_app_at,
-    seeded_database,
 )
 from closure_readiness.core.case_reference import new_reference, written_like_a_name
 from closure_readiness.core.errors import explain
@@ -42,11 +40,7 @@ from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import verify
 from workflow_fixtures import (
     Team,
-    add_team,
     approve,
-    copy_context,
-    held_open,
-    make_context,
     prepare,
     ready_document,
     ready_review,
@@ -241,24 +235,6 @@ def test_check_explains_a_broken_setting_without_a_traceback(tmp_path: Path) -> 
 # The service
 
 
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
-
-
-@pytest.fixture
-def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
-        yield ctx
-
-
-@pytest.fixture
-def team(staffed: tuple[Context, Team]) -> Team:
-    return staffed[1]
-
-
 @pytest.mark.parametrize("typed", NAMES)
 def test_the_service_refuses_to_start_a_review_for_a_name(
     ctx: Context, team: Team, typed: str
@@ -304,11 +280,6 @@ def test_a_review_started_under_an_earlier_rule_still_loads_saves_seals_and_veri
 
 
 # The app's Start a review page
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
 
 
 def _start(reference: str) -> Any:

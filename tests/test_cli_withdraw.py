@@ -7,7 +7,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +17,14 @@ from closure_readiness.service import decisions, reviews
 from closure_readiness.service.context import Context
 from workflow_fixtures import (
     Team,
-    add_team,
     approve,
-    copy_context,
     disable,
-    held_open,
-    make_context,
     prepare_ready,
     submit,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 EXIT_OK, EXIT_REFUSED, EXIT_INVALID = 0, 1, 2
-
-
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
-
-
-@pytest.fixture
-def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
-        yield ctx
-
-
-@pytest.fixture
-def team(staffed: tuple[Context, Team]) -> Team:
-    return staffed[1]
 
 
 def _withdraw(

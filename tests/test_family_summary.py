@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,8 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
-    copy_database,
     open_page,
     open_step,
-    point_app_at,
-    seeded_database,
     widget_key,
 )
 from closure_readiness.checks import evaluate
@@ -213,18 +209,6 @@ def test_bulleted_lines_the_worker_types_print_as_a_list() -> None:
 
 
 # The app: preview, edit, sign off, approve, print -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 def _stored(demo: DemoDatabase, review_id: int) -> ReviewRecord:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,12 +23,8 @@ from closure_readiness.storage.queries import DecisionQuery
 from workflow_fixtures import (
     ISSUER,
     Team,
-    add_team,
     approve,
-    copy_context,
     finding_key,
-    held_open,
-    make_context,
     prepare,
     ready_document,
     sign,
@@ -82,25 +77,6 @@ def _shape(ctx: Context) -> Shape:
     finally:
         conn.close()
     return Shape(schema, counts)
-
-
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    """A database with the test staff, made once and copied for each test."""
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
-
-
-@pytest.fixture
-def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
-        yield ctx
-
-
-@pytest.fixture
-def team(staffed: tuple[Context, Team]) -> Team:
-    return staffed[1]
 
 
 @pytest.fixture

@@ -17,20 +17,16 @@ from typing import Any
 
 import pytest
 
-from app_support import APP, ISSUER, DemoDatabase, copy_database, seeded_database
+from app_support import APP, ISSUER, DemoDatabase, copy_database
 from closure_readiness.service import reviews
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
 @pytest.fixture
-def database(seeded: DemoDatabase, tmp_path: Path) -> DemoDatabase:
-    return copy_database(seeded, tmp_path)
+def database(template: DemoDatabase, tmp_path: Path) -> DemoDatabase:
+    """A private copy of the demo data (conftest's `template`), not pointed at by the app."""
+    return copy_database(template, tmp_path)
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> World:
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Every workflow state for the role matrix, built once per module."""
     ctx = make_context(tmp_path_factory.mktemp("roles-template"))
     team = add_team(ctx)
     draft = prepare_ready(ctx, team.worker, "CR-ROLE-0001")
@@ -106,8 +107,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture
-def world(template: World, tmp_path: Path) -> Iterator[World]:
-    world = template.moved_to(tmp_path)
+def world(world_template: World, tmp_path: Path) -> Iterator[World]:
+    world = world_template.moved_to(tmp_path)
     with held_open(world.ctx):
         yield world
 

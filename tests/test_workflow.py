@@ -6,8 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,18 +27,14 @@ from closure_readiness.storage.integrity import sha256_text, verify
 from workflow_fixtures import (
     NOW,
     Team,
-    add_team,
     approve,
     at,
     blocked_review,
     caution_review,
-    copy_context,
     finding_key,
     grant,
-    held_open,
     insert_v1_decision,
     late_seen_alone_review,
-    make_context,
     prepare,
     prepare_ready,
     ready_review,
@@ -48,25 +42,6 @@ from workflow_fixtures import (
     submit,
     unnotified_review,
 )
-
-
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    """A database with the test staff, made once and copied for each test."""
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
-
-
-@pytest.fixture
-def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
-        yield ctx
-
-
-@pytest.fixture
-def team(staffed: tuple[Context, Team]) -> Team:
-    return staffed[1]
 
 
 def _rows(ctx: Context, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
