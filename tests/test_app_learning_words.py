@@ -22,15 +22,13 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
-    copy_database,
     form_button_key,
     point_app_at,
-    seeded_database,
 )
 from closure_readiness.checks import REGISTRY
+from closure_readiness.core import words
 from closure_readiness.service import staff
 from closure_readiness.service.context import SYSTEM, Context, Role
-from closure_readiness.views import session as session_view
 
 SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 CHECK_ID = re.compile(r"^[a-z]+\.[EWN]\d{3}$")
@@ -43,18 +41,6 @@ STATUS_WORDS = {
     "Withdrawn",
 }
 RE_REFERRED = "Re-referred within 12 months"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    return seeded_database(tmp_path_factory.mktemp("seeded"))
-
-
-@pytest.fixture
-def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoDatabase:
-    database = copy_database(template, tmp_path)
-    point_app_at(monkeypatch, database)
-    return database
 
 
 @pytest.fixture
@@ -264,6 +250,6 @@ def test_an_empty_store_says_decisions_appear_after_sign_off(empty: Path) -> Non
 
 def test_stored_times_read_as_dd_mm_yyyy_on_the_clocks_in_england() -> None:
     # 23:30 UTC on 30 June is already 1 July in British Summer Time; winter is UTC.
-    assert session_view.london_day("2025-06-30T23:30:00+00:00") == "01/07/2025"
-    assert session_view.london("2025-06-30T23:30:00+00:00") == "01/07/2025 at 00:30"
-    assert session_view.london("2025-01-10T10:15:00") == "10/01/2025 at 10:15"  # stored as UTC
+    assert words.london_day("2025-06-30T23:30:00+00:00") == "01/07/2025"
+    assert words.london("2025-06-30T23:30:00+00:00") == "01/07/2025 at 00:30"
+    assert words.london("2025-01-10T10:15:00") == "10/01/2025 at 10:15"  # stored as UTC

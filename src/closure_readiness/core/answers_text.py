@@ -14,31 +14,45 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from closure_readiness.core.vocabulary import Labelled
+from closure_readiness.core.words import NONE_RECORDED, NOT_RECORDED, day, human
 
-NOT_RECORDED = "not recorded"
 
+def plain(value: Any, *, printed: bool = False) -> str:
+    """A stored value in words, the one way the app and both PDFs write it: labels for
+    choices, yes/no, "not recorded" for no answer and "none recorded" for an empty list.
 
-def plain(value: Any) -> str:
-    """A stored value in words: labels for choices, 4/3/2025 for dates, yes/no, "not recorded"."""
-    if value is None or value == "" or value == [] or value == {}:
-        return NOT_RECORDED
+    On screen dates read 04/03/2025. `printed` is the form a printed record's table cell
+    takes: "4 March 2025", and the words that stand alone in a cell capitalised ("Yes",
+    "Not recorded"). Typed text is never recased.
+    """
+    if value is None or value == "":
+        return _alone(NOT_RECORDED, printed)
+    if value == [] or value == {}:
+        return _alone(NONE_RECORDED, printed)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _alone("yes" if value else "no", printed)
     if isinstance(value, Labelled):
         return value.label
     if isinstance(value, dt.date):
-        return f"{value:%d/%m/%Y}"
+        return human(value) if printed else day(value)
     if isinstance(value, BaseModel):
-        return join_clauses(answer_lines(value, skip=()))
+        return join_clauses(answer_lines(value, skip=(), printed=printed))
     if isinstance(value, dict):
         # In vocabulary order, so a report re-run on sealed JSON (keys sorted) reads the same.
         return join_clauses(
-            [f"{plain(k)}: {plain(v)}" for k, v in sorted(value.items(), key=_order)]
+            [
+                f"{plain(k, printed=printed)}: {plain(v, printed=printed)}"
+                for k, v in sorted(value.items(), key=_order)
+            ]
         )
     if isinstance(value, list):
         joiner = " | " if any(isinstance(item, BaseModel) for item in value) else ", "
-        return joiner.join(plain(item) for item in value)
+        return joiner.join(plain(item, printed=printed) for item in value)
     return str(value)
+
+
+def _alone(word: str, printed: bool) -> str:
+    return sentence_case(word) if printed else word
 
 
 def sentence_case(title: str) -> str:
@@ -83,7 +97,11 @@ def title_of(name: str, field: FieldInfo) -> str:
 
 
 def answer_lines(
-    model: BaseModel, *, skip: tuple[str, ...] = ("cited",), unrecorded: bool = False
+    model: BaseModel,
+    *,
+    skip: tuple[str, ...] = ("cited",),
+    unrecorded: bool = False,
+    printed: bool = False,
 ) -> list[str]:
     """'Title: value' for every field that holds something, in the model's own words.
 
@@ -100,18 +118,18 @@ def answer_lines(
                 continue
         elif value in (None, "", [], {}):
             continue
-        lines.append(f"{title_of(name, field)}: {_shown(value)}")
+        lines.append(f"{title_of(name, field)}: {_shown(value, printed=printed)}")
     return lines
 
 
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, *, printed: bool = False) -> str:
     """As `plain`, and a month of birth ("2010-05") as people write it: 05/2010."""
     if isinstance(value, str) and (month := _YEAR_MONTH.match(value)):
         return f"{month[2]}/{month[1]}"
-    return plain(value)
+    return plain(value, printed=printed)
 
 
 def entry_line(name: str, model: BaseModel) -> str:

@@ -12,6 +12,12 @@ from pydantic_core import PydanticCustomError
 
 SHORT_TEXT_MAX = 200
 LONG_TEXT_MAX = 4000
+CASE_REF_MAX = 24
+"""The longest case reference `CaseRef` accepts (see CASE_REF_PATTERN)."""
+YEAR_MONTH_MAX = len("YYYY-MM")
+TYPED_DATE_MAX = 20
+"""Room in a typed-date box for the forms it tidies (14/03/2025, 1-3-2025, 14032025,
+2025-03-14) with stray spaces."""
 
 # Bidirectional overrides and isolates can make stored text display differently from what it says.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -64,7 +70,7 @@ LongText = Annotated[
 ]
 """A paragraph of free text (what evidence shows, a rationale). May be empty."""
 
-CASE_REF_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,23}$")
+CASE_REF_PATTERN = re.compile(rf"^[A-Z0-9][A-Z0-9/-]{{2,{CASE_REF_MAX - 1}}}$")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
 YEAR_MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from reportlab.lib import colors
@@ -31,14 +30,14 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from closure_readiness.checks import CheckResult, Finding, ReadinessReport, Resolution, Thresholds
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
 from closure_readiness.checks.report import NoticeKind
-from closure_readiness.core.answers_text import plain
-from closure_readiness.core.dates import human
+from closure_readiness.core.answers_text import plain, sentence_case
 from closure_readiness.core.review import EvidenceItem, ManagerException, Review
-from closure_readiness.core.vocabulary import ClosureReason, Labelled, Route
+from closure_readiness.core.vocabulary import ClosureReason, Route
+from closure_readiness.core.words import NOT_RECORDED as NOT_RECORDED_WORDS
+from closure_readiness.core.words import human, london_time
 from closure_readiness.report.fonts import BOLD, REGULAR, register_fonts
 
 AUTHOR = "Closure Readiness"
-LONDON = ZoneInfo("Europe/London")
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 WIDTH = PAGE_WIDTH - 2 * MARGIN
@@ -78,7 +77,7 @@ DECIDED_BY_WORDS = {
     "returned": "Returned by",
     "withdrawn": "Withdrawn by",
 }
-NOT_RECORDED = "Not recorded"
+NOT_RECORDED = sentence_case(NOT_RECORDED_WORDS)
 NOTICE_WORDS = {
     NoticeKind.LAPSED: "Exception no longer applies",
     NoticeKind.NOT_OVERRIDABLE: "Exception cannot be used",
@@ -122,20 +121,6 @@ class DecisionRecord:
 def text(value: object) -> str:
     """User text made safe for Paragraph markup: escaped, with its line breaks kept."""
     return escape(str(value)).replace("\r\n", "\n").replace("\n", "<br/>")
-
-
-def london_time(stamp: str | None) -> str:
-    """A stored ISO UTC time as people in England read it: 30 May 2025 at 11:15 BST."""
-    if not stamp:
-        return NOT_RECORDED
-    try:
-        moment = dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    if moment.tzinfo is None:  # stored times are UTC even when the offset was dropped
-        moment = moment.replace(tzinfo=dt.UTC)
-    local = moment.astimezone(LONDON)
-    return f"{human(local.date())} at {local:%H:%M} {local.tzname()}"
 
 
 class NumberedCanvas(Canvas):  # type: ignore[misc]
@@ -285,30 +270,7 @@ def _key_values(rows: Sequence[tuple[str, Flowable | str]], key_width: float = 5
     )
 
 
-# --- values in words ------------------------------------------------------------------------
-
-
-def sentence_case(title: str) -> str:
-    return title[:1].upper() + title[1:]
-
-
-def in_words(value: object) -> str:
-    """A model value as a person reads it: labels for vocabularies, 4 March 2025 for dates."""
-    if value is None or value == "":
-        return NOT_RECORDED
-    if isinstance(value, Labelled):
-        return value.label
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, dt.date):
-        return human(value)
-    if isinstance(value, list | tuple):
-        return ", ".join(in_words(item) for item in value) if value else "None recorded"
-    if isinstance(value, dict | BaseModel):
-        return plain(value)  # labels and words, never raw values or JSON
-    return str(value)
+# --- values in words: core.answers_text.plain(value, printed=True) ----------------------------
 
 
 def _closure_reason(code: str) -> str:
@@ -356,7 +318,7 @@ def _model_flowables(model: BaseModel, *, skip: tuple[str, ...] = ()) -> list[Fl
         value = getattr(model, name)
         table = _records_table(label, value, info.annotation)
         if table is None:
-            rows.append((label, in_words(value)))
+            rows.append((label, plain(value, printed=True)))
         else:
             flush()
             flowables.extend(table)
@@ -369,7 +331,7 @@ def _records_table(label: str, value: object, annotation: Any) -> list[Flowable]
     if isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
         fields = type(value[0]).model_fields
         header = [_cell(sentence_case(f.title or n), SMALL_BOLD) for n, f in fields.items()]
-        body = [[_cell(in_words(getattr(v, n)), SMALL) for n in fields] for v in value]
+        body = [[_cell(plain(getattr(v, n), printed=True), SMALL) for n in fields] for v in value]
         widths = [WIDTH / len(fields)] * len(fields)
         return [Spacer(1, 3), _p(text(label), H4), _table([header, *body], widths)]
     if isinstance(value, dict):
@@ -390,8 +352,8 @@ def _records_table(label: str, value: object, annotation: Any) -> list[Flowable]
                 except ValueError:
                     continue
             body.append(
-                [_cell(in_words(key), SMALL)]
-                + [_cell(in_words(getattr(item, n)), SMALL) for n in fields]
+                [_cell(plain(key, printed=True), SMALL)]
+                + [_cell(plain(getattr(item, n), printed=True), SMALL) for n in fields]
             )
         first = 45 * mm
         rest = [(WIDTH - first) / len(fields)] * len(fields)

@@ -17,8 +17,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
 from closure_readiness.core import family_words
-from closure_readiness.core.dates import human
 from closure_readiness.core.family_words import FROM_AGENCY
+from closure_readiness.core.words import human
 from closure_readiness.report.decision_pdf import (
     INK,
     SECONDARY,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from closure_readiness.checks import ReadinessReport, Resolution
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
+from closure_readiness.core import words
 from closure_readiness.core.answers_text import answer_lines, plain
 from closure_readiness.core.diff import CASE, EVIDENCE, INCIDENTS, OTHER, changes_in_words
 from closure_readiness.core.review import Review
@@ -111,20 +112,20 @@ def _who(detail: DecisionDetail, staff_id: str | None) -> str:
 def _signatures(detail: DecisionDetail) -> None:
     decision = detail.decision
     lines = [
-        f"Signed off by {_who(detail, decision.signed_by)} on {session.london(decision.signed_at)}",
+        f"Signed off by {_who(detail, decision.signed_by)} on {words.london(decision.signed_at)}",
     ]
     if decision.decided_at:
         verb = {"approved": "Countersigned", "returned": "Returned", "withdrawn": "Withdrawn"}
         lines.append(
             f"{verb[decision.outcome]} by {_who(detail, decision.decided_by)} on "
-            f"{session.london(decision.decided_at)}"
+            f"{words.london(decision.decided_at)}"
         )
     if decision.outcome == "withdrawn" and decision.reasons.get("overall"):
         lines.append(f"Reason for withdrawing: {decision.reasons['overall']}")  # (st.text: raw)
     lines.append(f"Content hash {decision.content_hash}")
     if decision.hash_seen and decision.outcome == "approved":
         lines.append(f"Hash the manager countersigned {decision.hash_seen}")
-    lines.append(f"Checks version {decision.checks_version}, as of {decision.as_of:%d/%m/%Y}")
+    lines.append(f"Checks version {decision.checks_version}, as of {words.day(decision.as_of)}")
     if detail.re_referrals:
         lines.append(f"Re-referred since: review {', '.join(map(str, detail.re_referrals))}")
     st.text("\n".join(lines))
@@ -209,7 +210,7 @@ def _under_current_checks(current: ReadinessReport, decision: SealedDecision, *,
     st.header(f"Under the current checks ({current.checks_version})", anchor=False)
     st.caption(
         f"This review was signed off under checks {decision.checks_version}. Here is what the "
-        f"current checks say of the same sealed review, as of {decision.as_of:%d/%m/%Y}; "
+        f"current checks say of the same sealed review, as of {words.day(decision.as_of)}; "
         "questions added since it was sealed show as not recorded. Approving still "
         "countersigns the review as sealed (its hash above), not this report. "
         f"{current.summary()}"
@@ -314,7 +315,7 @@ def _changes_since_return(detail: DecisionDetail) -> None:
     previous = detail.returns_before[-1]
     st.subheader("What changed since it was returned", anchor=False)
     st.caption(
-        f"Returned on {session.london(previous['decided_at'])}. Each step below shows the "
+        f"Returned on {words.london(previous['decided_at'])}. Each step below shows the "
         "reasons it was returned with, the caseworker's reply and what changed there."
     )
     overall = previous["reasons"].get("overall", "")
@@ -390,13 +391,17 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
     with st.form(f"return.{decision.id}"):
         st.subheader("Or return it to the caseworker", anchor=False)
         overall = st.text_area(
-            "Reason for returning (required)", max_chars=4000, key=f"return.{decision.id}.overall"
+            "Reason for returning (required)",
+            max_chars=decisions.MAX_REASON,
+            key=f"return.{decision.id}.overall",
         )
         per_theme: dict[str, str] = {}
         with st.expander("Reasons for particular steps (shown to the caseworker at each step)"):
             for theme in THEMES:
                 per_theme[theme.key] = st.text_input(
-                    theme.title, max_chars=1000, key=f"return.{decision.id}.{theme.key}"
+                    theme.title,
+                    max_chars=decisions.MAX_REASON,
+                    key=f"return.{decision.id}.{theme.key}",
                 )
         per_finding: dict[str, str] = {}
         findings = report.findings()
@@ -408,7 +413,7 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
                         escape_markdown(
                             f"{check_words(finding.check_id)}: {finding.message}"[:240]
                         ),
-                        max_chars=1000,
+                        max_chars=decisions.MAX_REASON,
                         key=f"return.{decision.id}.{finding.key}",
                     )
         if st.form_submit_button("Return to the caseworker"):
@@ -474,7 +479,7 @@ def _answers(detail: DecisionDetail) -> None:
                 "Id": i.id,
                 "Agency": i.agency.label,
                 "Kind": i.kind.label,
-                "Date": i.observed_on,
+                "Date": words.day(i.observed_on),
                 "Points to": i.direction.label,
                 "What it shows": i.shows,
                 "Record": i.record_ref,
@@ -490,7 +495,7 @@ def _answers(detail: DecisionDetail) -> None:
                 {
                     "Id": i.id,
                     "Kind": i.kind.label,
-                    "Date": i.occurred_on,
+                    "Date": words.day(i.occurred_on),
                     "What happened": i.summary,
                 }
                 for i in review.incidents
@@ -518,7 +523,7 @@ def _trail(detail: DecisionDetail) -> None:
         [
             {
                 "#": e.seq,
-                "When": session.london(e.at),
+                "When": words.london(e.at),
                 "Who": _who(detail, e.actor) or e.actor,
                 "What": action_words(e.action, e.detail),
                 "Hash": e.hash[:16],

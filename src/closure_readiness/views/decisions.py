@@ -7,6 +7,8 @@ import functools
 
 import streamlit as st
 
+from closure_readiness.core import words
+from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.service import auditing
 from closure_readiness.service.auditing import STATUSES, DecisionQuery
@@ -38,7 +40,7 @@ def _query() -> DecisionQuery:
     with st.form("decision_filters"):
         text = st.text_input(
             "Search answers and evidence",
-            max_chars=200,
+            max_chars=SHORT_TEXT_MAX,
             key="filter.text",
             help="Words in any answer or evidence item, or a case reference.",
         )
@@ -133,7 +135,7 @@ def page() -> None:
                     "Case": row["case_reference"],
                     "Team": row["team"],
                     "Status": status_words(row["status"]),
-                    "Signed off": session.london_day(row["signed_at"]),
+                    "Signed off": words.london_day(row["signed_at"]),
                     "Reason": _reason_words(row["closure_reason"]),
                     "Cautions": row["cautions"],
                     "Exceptions": row["exceptions"],

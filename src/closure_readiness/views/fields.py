@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 from closure_readiness.core.answers_text import in_sentence, title_of
 from closure_readiness.core.errors import DATE_PROMPT, FieldProblem, question_at
 from closure_readiness.core.review import EvidenceItem, Review
-from closure_readiness.core.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
+from closure_readiness.core.text import LONG_TEXT_MAX, SHORT_TEXT_MAX, TYPED_DATE_MAX
 from closure_readiness.core.vocabulary import Labelled
 from closure_readiness.views.safe import escape_markdown
 
@@ -221,7 +221,7 @@ def typed_date(
     st.text_input(
         label,
         value=shown,
-        max_chars=20,
+        max_chars=TYPED_DATE_MAX,
         key=key,
         help=f"{help} {DATE_HELP}" if help else DATE_HELP,
         placeholder="dd/mm/yyyy",

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from closure_readiness.core import words
 from closure_readiness.service import auditing
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.views import pages, session
@@ -124,7 +125,7 @@ def page() -> None:
             "Decision": r["decision_id"],
             "Case": r["case_reference"],
             "Team": r["team"],
-            "Returned": session.london_day(r["decided_at"]),
+            "Returned": words.london_day(r["decided_at"]),
             "Reason": json.loads(r["reasons"]).get("overall", ""),
         }
         for r in figures.return_reasons

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from closure_readiness.core import words
 from closure_readiness.service import decisions
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.decisions import PendingException, QueueItem
@@ -67,7 +68,7 @@ def _sign_off(item: QueueItem) -> None:
         left.markdown(f"**{item.case_reference}**")
         left.caption(
             f"Signed off by {item.signed_by_name}, {item.signed_by} · "
-            f"{session.london(item.signed_at)}"
+            f"{words.london(item.signed_at)}"
         )
         middle.text(_waiting(item))
         with right:
@@ -91,7 +92,7 @@ def _own_sign_off(item: QueueItem) -> None:
     with st.container(border=True):
         left, middle = st.columns([3, 5.4], vertical_alignment="center")
         left.markdown(f"**{item.case_reference}**")
-        left.caption(f"Signed off by you · {session.london(item.signed_at)}")
+        left.caption(f"Signed off by you · {words.london(item.signed_at)}")
         middle.text(_waiting(item))
         middle.caption("You signed this off; another manager of the team must countersign it.")
 
@@ -105,7 +106,7 @@ def _exception_card(pending: PendingException) -> None:
         f"**{escape_markdown(request.case_reference)}** · "
         f"{escape_markdown(pending.check_title)} ({escape_markdown(request.check_id)})"
     )
-    left.caption(f"Asked by {request.requested_by} · {session.london(request.requested_at)}")
+    left.caption(f"Asked by {request.requested_by} · {words.london(request.requested_at)}")
     with right:
         st.page_link(
             pages.page("review"),
@@ -133,7 +134,7 @@ def _exception_request(pending: PendingException, principal: Principal) -> None:
         with st.form(f"exception.{request.id}"):
             reason = st.text_area(
                 "Your reason (recorded and reported to auditors)",
-                max_chars=4000,
+                max_chars=decisions.MAX_REASON,
                 key=f"exception.{request.id}.reason",
             )
             grant, decline = st.columns(2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -95,24 +94,3 @@ def require_principal() -> Principal:
         st.error(refusal.message)
         st.button("Sign out", key="sign_out_refused", on_click=st.logout)
         st.stop()
-
-
-def _in_london(timestamp: str) -> dt.datetime:
-    """A stored time (UTC, with or without its offset) on the clocks in England."""
-    from zoneinfo import ZoneInfo
-
-    moment = dt.datetime.fromisoformat(timestamp)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(ZoneInfo("Europe/London"))
-
-
-def london(timestamp: str) -> str:
-    """A stored UTC time as people in England read it: 28/11/2026 at 14:05."""
-    return f"{_in_london(timestamp):%d/%m/%Y at %H:%M}"
-
-
-def london_day(timestamp: str) -> str:
-    """The day of a stored UTC time in England, as dd/mm/yyyy (late evening UTC in summer is
-    already the next day here)."""
-    return f"{_in_london(timestamp):%d/%m/%Y}"

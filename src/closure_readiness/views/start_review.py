@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.text import CASE_REF_MAX, YEAR_MONTH_MAX
 from closure_readiness.core.vocabulary import ClosureReason, Involvement, RiskLevel
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
@@ -36,12 +37,14 @@ def page() -> None:
     with st.form("start_review"):
         reference = st.text_input(
             "Case reference",
-            max_chars=24,
+            max_chars=CASE_REF_MAX,
             key="start.case_reference",
             help="For example CR-2024-0173.",
         )
         _beside(problems, "case_reference")
-        birth = st.text_input("Month of birth (YYYY-MM)", max_chars=7, key="start.birth_month")
+        birth = st.text_input(
+            "Month of birth (YYYY-MM)", max_chars=YEAR_MONTH_MAX, key="start.birth_month"
+        )
         _beside(problems, "birth_month")
         involvement = st.selectbox(
             "Type of involvement",

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from closure_readiness.checks import Finding, Resolution
+from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
@@ -167,7 +168,7 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
             )
             reason = st.text_area(
                 "Why closure is right despite this gap",
-                max_chars=4000,
+                max_chars=LONG_TEXT_MAX,
                 key=key(record.id, "exception", "reason"),
             )
             if st.form_submit_button("Send to my manager"):

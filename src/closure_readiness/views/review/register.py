@@ -10,6 +10,7 @@ from closure_readiness.checks.questions import THEMES_BY_KEY
 from closure_readiness.core.answers_text import in_sentence
 from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.review import EvidenceItem, Incident
+from closure_readiness.core.text import LONG_TEXT_MAX, SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import (
     Agency,
     Direction,
@@ -260,14 +261,17 @@ def _evidence_inputs(
     )
     messages = _problems_before(problems, (*loc, "shows"))
     st.text_area(
-        "What it shows", value=current.get("shows", ""), max_chars=4000, key=f"{prefix}.shows"
+        "What it shows",
+        value=current.get("shows", ""),
+        max_chars=LONG_TEXT_MAX,
+        key=f"{prefix}.shows",
     )
     _problems_after(messages)
     messages = _problems_before(problems, (*loc, "record_ref"))
     st.text_input(
         "Case record reference",
         value=current.get("record_ref", ""),
-        max_chars=200,
+        max_chars=SHORT_TEXT_MAX,
         key=f"{prefix}.record_ref",
         help="Where it sits in the case record (a reference, not a copy).",
     )
@@ -343,10 +347,10 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
                 loc=(*loc, "occurred_on"),
             )
         messages = _problems_before(problems, (*loc, "summary"))
-        st.text_area("What happened", max_chars=4000, key=f"{new_key}.summary")
+        st.text_area("What happened", max_chars=LONG_TEXT_MAX, key=f"{new_key}.summary")
         _problems_after(messages)
         messages = _problems_before(problems, (*loc, "record_ref"))
-        st.text_input("Case record reference", max_chars=200, key=f"{new_key}.ref")
+        st.text_input("Case record reference", max_chars=SHORT_TEXT_MAX, key=f"{new_key}.ref")
         _problems_after(messages)
         st.form_submit_button(
             "Add incident",

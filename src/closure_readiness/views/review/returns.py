@@ -9,6 +9,7 @@ import streamlit as st
 from pydantic import TypeAdapter, ValidationError
 
 from closure_readiness.checks.questions import THEMES, THEMES_BY_KEY
+from closure_readiness.core import words
 from closure_readiness.core.review import ReplyKey
 from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.service import reviews
@@ -146,7 +147,7 @@ def returned_banner(record: ReviewRecord) -> None:
     with st.container(border=True):
         st.warning(
             f"**Returned by {manager_words(record).lower()}** "
-            f"({session.london(note.returned_at)}): "
+            f"({words.london(note.returned_at)}): "
             f"{escape_markdown(note.overall)}",
             icon=":material/undo:",
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Conflict, Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
@@ -65,7 +66,7 @@ def sign_off_step(record: ReviewRecord) -> ReviewRecord:
                 # Labels render Markdown (images too) and messages can quote stored text.
                 f"Rationale for {check_words(check_id)}: {escape_markdown(messages)}",
                 value=rationales.get(check_id, ""),
-                max_chars=4000,
+                max_chars=LONG_TEXT_MAX,
                 key=key(record.id, "rationale", check_id),
             )
             if text.strip():

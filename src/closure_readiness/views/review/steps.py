@@ -15,6 +15,7 @@ from closure_readiness.core.answers_text import (
 )
 from closure_readiness.core.errors import FieldProblem, item_noun
 from closure_readiness.core.review import Case, RouteAnswer
+from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import (
     Agency,
     FactorStatus,
@@ -265,7 +266,7 @@ def _family_factors(
         response = response_col.text_input(
             f"{factor.label}: plan element or onward support",
             value=value.get("response", ""),
-            max_chars=200,
+            max_chars=SHORT_TEXT_MAX,
             key=key(record.id, "family", factor.value, "response"),
         )
         with agency_col:
