@@ -78,7 +78,9 @@ def test_the_floor_draws_the_same_elements_as_the_page(
     assert not floor.exception, floor.exception
     page = _kinds(getattr(found, tree))
     assert _kinds(floor._tree) == page
-    assert sum(page.values()) > 50  # a real page was read, not a sign-in or error page
+    # A real page was read, not a sign-in or error page (under 10 elements); the lightest
+    # measured page, the task list, draws 37 (decision #38).
+    assert sum(page.values()) > 25
 
 
 def test_the_measured_pages_carry_many_open_findings(
