@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import re
 
@@ -16,6 +17,8 @@ from closure_readiness.core.vocabulary import Agency
 from closure_readiness.report import decision_pdf
 from closure_readiness.service import auditing
 from closure_readiness.service.auditing import DecisionQuery
+from closure_readiness.service.context import Context
+from workflow_fixtures import Team, submit
 
 VIEWS = REPO_ROOT / "src" / "closure_readiness" / "views"
 DD_MM_YYYY = re.compile(r"^\d{2}/\d{2}/\d{4}$")
@@ -142,3 +145,29 @@ def test_the_decision_pages_registers_show_dates_as_dd_mm_yyyy(demo: DemoDatabas
         assert all(DD_MM_YYYY.match(value) for value in shown), shown
     trail = next(f.value for f in at.dataframe if "When" in f.value.columns)
     assert all(re.match(r"^\d{2}/\d{2}/\d{4} at \d{2}:\d{2}$", str(v)) for v in trail["When"])
+
+
+def test_the_date_filter_reads_days_as_the_lists_show_them(ctx: Context, team: Team) -> None:
+    """Signed off at 23:30 UTC on 30 June, which the lists show as 01/07/2025 (summer time):
+    the filter "from 01/07/2025" finds it, "to 30/06/2025" does not."""
+    late = dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC)
+    _, decision_id = submit(dataclasses.replace(ctx, clock=lambda: late), team.worker)
+    [row] = auditing.list_decisions(ctx, team.auditor, DecisionQuery()).rows
+    assert words.london_day(row["signed_at"]) == "01/07/2025"
+
+    def found(**bounds: str) -> list[int]:
+        page = auditing.list_decisions(ctx, team.auditor, DecisionQuery(**bounds))
+        return [r["id"] for r in page.rows]
+
+    assert found(signed_from="2025-07-01") == [decision_id]
+    assert found(signed_to="2025-07-01") == [decision_id]
+    assert found(signed_to="2025-06-30") == []
+    assert found(signed_from="2025-07-02") == []
+    assert found(signed_from="not a date") == []
+    assert found(signed_to="not a date") == []
+
+
+def test_a_day_starts_at_midnight_in_england() -> None:
+    assert words.start_of_day_utc("2025-07-01") == "2025-06-30T23:00:00+00:00"  # summer
+    assert words.start_of_day_utc(dt.date(2025, 1, 10)) == "2025-01-10T00:00:00+00:00"
+    assert words.start_of_day_utc("10/01/2025") is None

@@ -23,6 +23,7 @@ __all__ = [
     "london",
     "london_day",
     "london_time",
+    "start_of_day_utc",
 ]
 
 LONDON = ZoneInfo("Europe/London")
@@ -77,3 +78,14 @@ def london_time(stamp: Stamp) -> str:
 def day(value: dt.date | None) -> str:
     """A calendar date (not a stored time: no conversion) as screens show it: 04/03/2025."""
     return NOT_RECORDED if value is None else f"{value:%d/%m/%Y}"
+
+
+def start_of_day_utc(value: str | dt.date) -> str | None:
+    """The moment a day (an ISO date) starts in England, written as stored times are (UTC,
+    ISO 8601), so "signed off on 01/07" means the day the lists show; None for a value that
+    is not a date."""
+    try:
+        day_ = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return dt.datetime.combine(day_, dt.time(), tzinfo=LONDON).astimezone(dt.UTC).isoformat()

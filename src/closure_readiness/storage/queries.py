@@ -3,16 +3,26 @@ learning figures. Every query is served by an index (see schema.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
+from closure_readiness.core.words import start_of_day_utc
+
 Row = dict[str, Any]
 
 STATUSES = ("submitted", "approved", "returned", "withdrawn")
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _next_day(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) + dt.timedelta(days=1)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -63,12 +73,15 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     elif query.status:
         clauses.append("o.outcome = ?")
         params.append(query.status)
+    # Days are days in England, as the lists show them: a sign-off at 23:30 UTC on 30 June is
+    # on 1 July. A bound that is not a date matches nothing.
     if query.signed_from:
         clauses.append("d.signed_at >= ?")
-        params.append(query.signed_from)
+        params.append(start_of_day_utc(query.signed_from) or "\uffff")
     if query.signed_to:
-        clauses.append("d.signed_at < date(?, '+1 day')")
-        params.append(query.signed_to)
+        following = _next_day(query.signed_to)
+        clauses.append("d.signed_at < ?")
+        params.append(start_of_day_utc(following) if following else "")
     if query.closure_reason:
         clauses.append("d.closure_reason = ?")
         params.append(query.closure_reason)
