@@ -9,9 +9,9 @@ answered at (`check_step`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -19,6 +19,8 @@ from pydantic.fields import FieldInfo
 from closure_readiness.core.answers_text import answer_lines, plain, title_of
 from closure_readiness.core.review import EvidenceItem, Incident, ManagerException, Review
 from closure_readiness.core.text import SHORT_TEXT_MAX
+
+_Entry = TypeVar("_Entry", EvidenceItem, Incident)
 
 CASE = "case"
 EVIDENCE = "evidence"
@@ -229,22 +231,13 @@ def _evidence_words(item: EvidenceItem) -> str:
 
 
 def _evidence_lines(old: list[EvidenceItem], new: list[EvidenceItem]) -> list[str]:
-    before = {item.id: item for item in old}
-    after = {item.id: item for item in new}
-    lines = []
-    for item in new:
-        was = before.get(item.id)
-        if was is None:
-            lines.append(f"Evidence {item.id} added: {_evidence_words(item)}")
-        elif was != item:
-            lines += _model_lines(was, item, f"Evidence {item.id}")
-    for item in old:
-        if item.id not in after:
-            lines.append(
-                f"Evidence {item.id} removed (it was: {item.agency.label}, "
-                f"{_lower(item.kind.label)}, {plain(item.observed_on)})."
-            )
-    return lines
+    return _register_lines(
+        old,
+        new,
+        "Evidence",
+        _evidence_words,
+        lambda i: f"{i.agency.label}, {_lower(i.kind.label)}, {plain(i.observed_on)}",
+    )
 
 
 def _incident_words(incident: Incident) -> str:
@@ -254,21 +247,34 @@ def _incident_words(incident: Incident) -> str:
 
 
 def _incident_lines(old: list[Incident], new: list[Incident]) -> list[str]:
-    before = {incident.id: incident for incident in old}
-    after = {incident.id: incident for incident in new}
+    return _register_lines(
+        old, new, "Incident", _incident_words, lambda i: f"{i.kind.label}, {plain(i.occurred_on)}"
+    )
+
+
+def _register_lines(
+    old: Sequence[_Entry],
+    new: Sequence[_Entry],
+    noun: str,
+    words: Callable[[_Entry], str],
+    brief: Callable[[_Entry], str],
+) -> list[str]:
+    """Entries of the evidence register or the incidents added (in full), changed (field by
+    field) or removed (briefly), matched by id."""
+    before = {entry.id: entry for entry in old}
+    after = {entry.id for entry in new}
     lines = []
-    for incident in new:
-        was = before.get(incident.id)
+    for entry in new:
+        was = before.get(entry.id)
         if was is None:
-            lines.append(f"Incident {incident.id} added: {_incident_words(incident)}")
-        elif was != incident:
-            lines += _model_lines(was, incident, f"Incident {incident.id}")
-    for incident in old:
-        if incident.id not in after:
-            lines.append(
-                f"Incident {incident.id} removed (it was: {incident.kind.label}, "
-                f"{plain(incident.occurred_on)})."
-            )
+            lines.append(f"{noun} {entry.id} added: {words(entry)}")
+        elif was != entry:
+            lines += _model_lines(was, entry, f"{noun} {entry.id}")
+    lines += [
+        f"{noun} {entry.id} removed (it was: {brief(entry)})."
+        for entry in old
+        if entry.id not in after
+    ]
     return lines
 
 
