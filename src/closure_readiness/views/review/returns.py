@@ -168,18 +168,7 @@ def returned_banner(record: ReviewRecord) -> None:
                 )
         for finding in note.about_findings():
             if finding_step(finding) is None:
-                _finding_context(finding)
-                st.warning(
-                    f"{manager_words(record)} says: " + escape_markdown(finding.reason),
-                    icon=":material/comment:",
-                )
-                _reply(
-                    record,
-                    note,
-                    f"finding:{finding.key}",
-                    label="Your reply about this finding",
-                    where="banner",
-                )
+                _reason_as_returned(record, note, finding, where="banner")
 
 
 def step_reason(record: ReviewRecord, step: str) -> None:
@@ -223,11 +212,26 @@ def finding_reason(record: ReviewRecord, finding_key: str, *, where: str) -> Non
             st.caption(f"Reply to it at {step_title(step)}.")
 
 
-def _finding_context(finding: ReturnedFinding) -> None:
-    """What the finding said when the review was returned."""
+def _reason_as_returned(
+    record: ReviewRecord, note: ReturnNote, finding: ReturnedFinding, *, where: str
+) -> None:
+    """A reason about a finding that no longer shows as it was: what the finding said when the
+    review was returned, the reason, and the reply."""
     check = f"{check_link(finding.check_id)} · " if finding.check_id else ""
     message = escape_markdown(finding.message) if finding.message else "a finding"
     st.markdown(f"**As returned** · {check}{message}")
+    st.warning(
+        f"{manager_words(record)} says: " + escape_markdown(finding.reason),
+        icon=":material/comment:",
+    )
+    about = f" ({check_words(finding.check_id)})" if finding.check_id else ""
+    _reply(
+        record,
+        note,
+        f"finding:{finding.key}",
+        label=f"Your reply about this finding{about}",
+        where=where,
+    )
 
 
 def changed_finding_reasons(record: ReviewRecord, step: str, shown: set[str]) -> None:
@@ -243,15 +247,4 @@ def changed_finding_reasons(record: ReviewRecord, step: str, shown: set[str]) ->
             st.caption(
                 f"{manager_words(record)} commented on this finding; it no longer shows as it was."
             )
-            _finding_context(finding)
-            st.warning(
-                f"{manager_words(record)} says: " + escape_markdown(finding.reason),
-                icon=":material/comment:",
-            )
-            _reply(
-                record,
-                note,
-                f"finding:{finding.key}",
-                label=f"Your reply about this finding ({check_words(finding.check_id)})",
-                where="step",
-            )
+            _reason_as_returned(record, note, finding, where="step")
