@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
@@ -195,15 +197,14 @@ def incident_list(incidents: list[Incident]) -> None:
     st.markdown("\n".join(lines))
 
 
-def _problems_before(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> list[str]:
-    """Messages for the field at `loc`, with the anchor the error summary links to."""
+@contextlib.contextmanager
+def _beside(problems: list[FieldProblem], loc: tuple[int | str, ...]) -> Iterator[None]:
+    """Draw the field inside with its messages: the anchor the error summary links to before
+    it, the messages after it."""
     messages = fields.problems_at(problems, loc)
     if messages:
         fields.anchor(loc)
-    return messages
-
-
-def _problems_after(messages: list[str]) -> None:
+    yield
     for message in messages:
         st.error(message, icon=":material/error:")
 
@@ -221,8 +222,7 @@ def _evidence_inputs(
     agency = current.get("agency", Agency.SCHOOL.value)
     kind = current.get("kind", EvidenceKind.OBSERVED.value)
     left, right = st.columns(2)
-    with left:
-        messages = _problems_before(problems, (*loc, "agency"))
+    with left, _beside(problems, (*loc, "agency")):
         st.selectbox(
             "Source agency",
             agencies,
@@ -230,9 +230,7 @@ def _evidence_inputs(
             format_func=lambda a: a.label,
             key=f"{prefix}.agency",
         )
-        _problems_after(messages)
-    with right:
-        messages = _problems_before(problems, (*loc, "kind"))
+    with right, _beside(problems, (*loc, "kind")):
         st.selectbox(
             "Kind of evidence",
             kinds,
@@ -240,7 +238,6 @@ def _evidence_inputs(
             format_func=lambda k: k.label,
             key=f"{prefix}.kind",
         )
-        _problems_after(messages)
     left, right = st.columns(2)
     with left:
         _date_picker(
@@ -259,23 +256,21 @@ def _evidence_inputs(
         key=f"{prefix}.direction",
         horizontal=True,
     )
-    messages = _problems_before(problems, (*loc, "shows"))
-    st.text_area(
-        "What it shows",
-        value=current.get("shows", ""),
-        max_chars=LONG_TEXT_MAX,
-        key=f"{prefix}.shows",
-    )
-    _problems_after(messages)
-    messages = _problems_before(problems, (*loc, "record_ref"))
-    st.text_input(
-        "Case record reference",
-        value=current.get("record_ref", ""),
-        max_chars=SHORT_TEXT_MAX,
-        key=f"{prefix}.record_ref",
-        help="Where it sits in the case record (a reference, not a copy).",
-    )
-    _problems_after(messages)
+    with _beside(problems, (*loc, "shows")):
+        st.text_area(
+            "What it shows",
+            value=current.get("shows", ""),
+            max_chars=LONG_TEXT_MAX,
+            key=f"{prefix}.shows",
+        )
+    with _beside(problems, (*loc, "record_ref")):
+        st.text_input(
+            "Case record reference",
+            value=current.get("record_ref", ""),
+            max_chars=SHORT_TEXT_MAX,
+            key=f"{prefix}.record_ref",
+            help="Where it sits in the case record (a reference, not a copy).",
+        )
 
 
 def _date_picker(
@@ -287,17 +282,16 @@ def _date_picker(
     loc: tuple[int | str, ...],
 ) -> None:
     """A form's date: typed as dd/mm/yyyy or picked, with its problems beside it."""
-    messages = _problems_before(problems, loc)
-    st.date_input(
-        label,
-        value=value,
-        min_value=fields.EARLIEST,
-        max_value=fields.LATEST,
-        format=fields.DATE_FORMAT,
-        key=key,
-        help=DATE_PICKER_HELP,
-    )
-    _problems_after(messages)
+    with _beside(problems, loc):
+        st.date_input(
+            label,
+            value=value,
+            min_value=fields.EARLIEST,
+            max_value=fields.LATEST,
+            format=fields.DATE_FORMAT,
+            key=key,
+            help=DATE_PICKER_HELP,
+        )
 
 
 def incidents_step(record: ReviewRecord) -> ReviewRecord:
@@ -329,15 +323,13 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
         st.caption(f"It will be {new_id} in the incidents.")
         kinds = list(IncidentKind)
         left, right = st.columns(2)
-        with left:
-            messages = _problems_before(problems, (*loc, "kind"))
+        with left, _beside(problems, (*loc, "kind")):
             st.selectbox(
                 "Kind of incident",
                 kinds,
                 format_func=lambda k: k.label,
                 key=f"{new_key}.kind",
             )
-            _problems_after(messages)
         with right:
             _date_picker(
                 "Date of incident",
@@ -346,12 +338,10 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
                 problems=problems,
                 loc=(*loc, "occurred_on"),
             )
-        messages = _problems_before(problems, (*loc, "summary"))
-        st.text_area("What happened", max_chars=LONG_TEXT_MAX, key=f"{new_key}.summary")
-        _problems_after(messages)
-        messages = _problems_before(problems, (*loc, "record_ref"))
-        st.text_input("Case record reference", max_chars=SHORT_TEXT_MAX, key=f"{new_key}.ref")
-        _problems_after(messages)
+        with _beside(problems, (*loc, "summary")):
+            st.text_area("What happened", max_chars=LONG_TEXT_MAX, key=f"{new_key}.summary")
+        with _beside(problems, (*loc, "record_ref")):
+            st.text_input("Case record reference", max_chars=SHORT_TEXT_MAX, key=f"{new_key}.ref")
         st.form_submit_button(
             "Add incident",
             icon=":material/add:",
