@@ -8,6 +8,7 @@ AppTest runs the real entry point (`app.py`) in this process, so anything the ap
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import time
@@ -20,11 +21,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed
+from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed, shifted
 from closure_readiness.service import staff
 from closure_readiness.service.context import Context, Principal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 APP = REPO_ROOT / "app.py"
 """The root entry, as `streamlit run app.py` from a checkout runs it."""
 ISSUER = "https://sign-in.test.invalid"
@@ -247,3 +249,35 @@ def task_statuses(at: AppTest, review_id: int) -> dict[str, str]:
 
 def demo_subjects() -> list[str]:
     return [account.subject for account in DEMO_ACCOUNTS]
+
+
+def ready_document(reference: str) -> dict[str, Any]:
+    """The example review that passes every check, moved so that closure is in two weeks."""
+    original: dict[str, Any] = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
+    closure = dt.date.fromisoformat(original["case"]["proposed_closure_on"])
+    target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
+    document: dict[str, Any] = shifted(original, (target - closure).days)
+    document["case"]["case_reference"] = reference
+    return document
+
+
+# Evidence and dates for reviews built in tests (the demo's today is TODAY).
+CLOSING_ON = dt.date(2025, 6, 30)
+SCHOOL_SAW_CHANGE = {
+    "id": "E1",
+    "agency": "school",
+    "kind": "observed",
+    "observed_on": "2025-05-20",
+    "direction": "shows_change",
+    "shows": "Form tutor saw him settled in lessons every day.",
+    "record_ref": "EDU-OBS-0520",
+}
+POLICE_RECORD = {
+    "id": "E2",
+    "agency": "police",
+    "kind": "record",
+    "observed_on": "2025-06-02",
+    "direction": "shows_change",
+    "shows": "No missing episodes recorded since February.",
+    "record_ref": "POL-CHK-0602",
+}

@@ -9,9 +9,7 @@ Every test runs the real entry point in-process against its own copy of the seed
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -24,41 +22,29 @@ from streamlit.testing.v1.element_tree import Block, Widget
 
 from app_support import (
     PAGE_SCRIPTS,
-    REPO_ROOT,
     DemoDatabase,
     all_text,
     app_test,
     form_button_key,
     open_page,
     open_step,
+    ready_document,
     rendered_markdown,
 )
 from closure_readiness.checks import Resolution
 from closure_readiness.checks.report import NoticeKind
 from closure_readiness.core.review import Review
 from closure_readiness.core.vocabulary import Agency, ClosureReason, Route
-from closure_readiness.demo.seed import shifted
 from closure_readiness.service import auditing, decisions, reviews, staff
 from closure_readiness.service.auditing import DecisionQuery
 from closure_readiness.service.context import SYSTEM, NotFound, Refused, Role
 from workflow_fixtures import insert_v1_decision
 
-READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 SEEDED_APPROVED = {"CR-DEMO-1001", "CR-DEMO-1002", "CR-DEMO-1010"}
 """Seeded decisions that a team manager countersigned."""
 
 
 # Helpers
-
-
-def _ready_document(reference: str) -> dict[str, Any]:
-    """The example review that passes every check, moved so that closure is in two weeks."""
-    original: dict[str, Any] = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
-    closure = dt.date.fromisoformat(original["case"]["proposed_closure_on"])
-    target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
-    document: dict[str, Any] = shifted(original, (target - closure).days)
-    document["case"]["case_reference"] = reference
-    return document
 
 
 def _prepared(demo: DemoDatabase, document: dict[str, Any], subject: str = "caseworker") -> int:
@@ -92,7 +78,7 @@ def _submitted(
     demo: DemoDatabase, reference: str, *, shows: str | None = None, subject: str = "caseworker"
 ) -> tuple[int, int]:
     """A ready review signed off by `subject`: (review id, decision id)."""
-    document = _ready_document(reference)
+    document = ready_document(reference)
     if shows is not None:
         document["evidence"][0]["shows"] = shows
     review_id = _prepared(demo, document, subject)
@@ -107,7 +93,7 @@ def _submitted_with_document(demo: DemoDatabase, document: dict[str, Any]) -> tu
 def _exception_request(demo: DemoDatabase, reference: str) -> tuple[int, int, str]:
     """A draft whose exit plan notified no lead agency (exit.E003, overridable), and the
     caseworker's request for an exception: (review id, request id, finding key)."""
-    document = _ready_document(reference)
+    document = ready_document(reference)
     document["answers"]["exit"]["notified"] = [Agency.SCHOOL.value, Agency.POLICE.value]
     review_id = _prepared(demo, document)
     ctx, worker = demo.context(), demo.principal("caseworker")
@@ -460,7 +446,7 @@ def test_the_decision_page_shows_the_route_and_what_each_passing_check_rested_on
 
 def test_what_a_check_rested_on_is_shown_as_text_never_as_markdown(demo: DemoDatabase) -> None:
     beacon = "![x](http://127.0.0.1:9/beacon.png)"
-    document = _ready_document("CR-TEST-2103")
+    document = ready_document("CR-TEST-2103")
     document["answers"]["exit"]["lead_role"] = f"Senior youth worker {beacon}"
     _, decision_id = _submitted_with_document(demo, document)
 
@@ -476,7 +462,7 @@ def test_what_a_check_rested_on_is_shown_as_text_never_as_markdown(demo: DemoDat
 def test_a_decision_sealed_under_older_checks_shows_what_the_current_checks_would_say(
     demo: DemoDatabase,
 ) -> None:
-    review_id = _prepared(demo, _ready_document("CR-TEST-2101"))
+    review_id = _prepared(demo, ready_document("CR-TEST-2101"))
     decision_id = insert_v1_decision(demo.context(), demo.principal("caseworker"), review_id)
 
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})

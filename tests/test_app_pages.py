@@ -16,8 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
+    CLOSING_ON,
     ISSUER,
+    POLICE_RECORD,
     REPO_ROOT,
+    SCHOOL_SAW_CHANGE,
     TODAY,
     DemoDatabase,
     all_text,
@@ -753,26 +756,6 @@ def test_a_tab_opening_a_step_after_another_tab_saved_can_save_without_conflict(
 
 
 # Checks 2.0.0: answers start not recorded, closure routes, plan outcomes, lapsed exceptions
-
-CLOSING_ON = dt.date(2025, 6, 30)
-SCHOOL_SAW_CHANGE = {
-    "id": "E1",
-    "agency": "school",
-    "kind": "observed",
-    "observed_on": "2025-05-20",
-    "direction": "shows_change",
-    "shows": "Form tutor saw him settled in lessons every day.",
-    "record_ref": "EDU-OBS-0520",
-}
-POLICE_RECORD = {
-    "id": "E2",
-    "agency": "police",
-    "kind": "record",
-    "observed_on": "2025-06-02",
-    "direction": "shows_change",
-    "shows": "No missing episodes recorded since February.",
-    "record_ref": "POL-CHK-0602",
-}
 
 
 def _own_review(

@@ -16,6 +16,9 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
+    CLOSING_ON,
+    POLICE_RECORD,
+    SCHOOL_SAW_CHANGE,
     DemoDatabase,
     all_text,
     app_test,
@@ -31,26 +34,7 @@ from closure_readiness.core.review import Review
 from closure_readiness.service import reviews
 from closure_readiness.service.records import ReviewRecord
 
-CLOSING_ON = dt.date(2025, 6, 30)
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-SCHOOL_SAW_CHANGE = {
-    "id": "E1",
-    "agency": "school",
-    "kind": "observed",
-    "observed_on": "2025-05-20",
-    "direction": "shows_change",
-    "shows": "Form tutor saw him settled in lessons every day.",
-    "record_ref": "EDU-OBS-0520",
-}
-POLICE_RECORD = {
-    "id": "E2",
-    "agency": "police",
-    "kind": "record",
-    "observed_on": "2025-06-02",
-    "direction": "shows_change",
-    "shows": "No missing episodes recorded since February.",
-    "record_ref": "POL-CHK-0602",
-}
 MISSING_AFTER_CHANGE = {
     "id": "I1",
     "kind": "missing_episode",

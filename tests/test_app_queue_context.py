@@ -4,39 +4,24 @@ they made as a caseworker before being promoted) is set apart, with nothing to a
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
-    REPO_ROOT,
     DemoDatabase,
     all_text,
     app_test,
     as_seen,
     form_button_key,
+    ready_document,
 )
 from closure_readiness.checks import REGISTRY
 from closure_readiness.core.review import Review
-from closure_readiness.demo.seed import shifted
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Role
 from closure_readiness.views.findings import step_of_check
-
-READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
-
-
-def _document(reference: str) -> dict[str, Any]:
-    """The example review that passes every check, moved so that closure is in two weeks."""
-    original: dict[str, Any] = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
-    closure = dt.date.fromisoformat(original["case"]["proposed_closure_on"])
-    target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
-    document: dict[str, Any] = shifted(original, (target - closure).days)
-    document["case"]["case_reference"] = reference
-    return document
 
 
 def _requested(
@@ -59,14 +44,14 @@ def _requested(
 
 def _unnotified(reference: str) -> dict[str, Any]:
     """exit.E003: the voluntary sector lead was not told of the closure (answered at Exit)."""
-    document = _document(reference)
+    document = ready_document(reference)
     document["answers"]["exit"]["notified"] = ["school", "police"]
     return document
 
 
 def _order_unnamed(reference: str) -> dict[str, Any]:
     """route.E002: an order in force but not named (a case fact, answered at Case details)."""
-    document = _document(reference)
+    document = ready_document(reference)
     document["case"]["orders_in_force"] = True
     document["case"]["orders"] = []
     return document

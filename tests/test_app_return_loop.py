@@ -19,21 +19,20 @@ from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
 from app_support import (
-    REPO_ROOT,
+    READY_EXAMPLE,
     DemoDatabase,
     all_text,
     app_test,
     as_seen,
     open_step,
+    ready_document,
     rendered_markdown,
     task_statuses,
     widget_key,
 )
 from closure_readiness.core.review import Review
-from closure_readiness.demo.seed import shifted
 from closure_readiness.service import decisions, reviews
 
-READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
 OVERALL = "Please check the exit plan and the onward support before we close."
 STEP_REASON = "Confirm the youth work start date with the service."
 FINDING_REASON = "Say which contacts the family were given, and when."
@@ -48,16 +47,6 @@ class Returned:
     """The decision the manager returned."""
     finding_key: str
     """The finding (exit.W002, a caution resolved by rationale) the manager commented on."""
-
-
-def _ready_document(reference: str) -> dict[str, Any]:
-    """The example review that passes every check, moved so that closure is in two weeks."""
-    original: dict[str, Any] = json.loads(READY_EXAMPLE.read_text(encoding="utf-8"))
-    closure = dt.date.fromisoformat(original["case"]["proposed_closure_on"])
-    target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
-    document: dict[str, Any] = shifted(original, (target - closure).days)
-    document["case"]["case_reference"] = reference
-    return document
 
 
 def _save(demo: DemoDatabase, review_id: int, edit: Any) -> None:
@@ -79,7 +68,7 @@ def _returned(demo: DemoDatabase, reference: str) -> Returned:
     """A review signed off with a caution resolved by rationale (exit.W002, no contacts for
     later), returned with an overall reason, a reason for Onward support and one for the
     caution's finding."""
-    document = _ready_document(reference)
+    document = ready_document(reference)
     document["answers"]["exit"]["contacts_given"] = False
     document["rationales"] = {"exit.W002": "Contacts were agreed at the last plan review."}
     ctx, worker = demo.context(), demo.principal("caseworker")
