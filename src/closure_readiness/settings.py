@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from enum import StrEnum
@@ -20,6 +21,12 @@ STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
 
 def streamlit_options() -> dict[str, object]:
     """The hardened Streamlit settings as "section.option" -> value."""
+    return dict(_streamlit_options())
+
+
+@functools.cache
+def _streamlit_options() -> dict[str, object]:
+    """Read once per process: the app asks on every run."""
     with STREAMLIT_SETTINGS.open("rb") as file:
         sections = tomllib.load(file)
     return {
