@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.workflow import Role as Role  # the service's callers name roles here
 
 
 def utc_now() -> dt.datetime:
@@ -26,17 +26,6 @@ class Context:
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)
-
-
-class Role(StrEnum):
-    CASEWORKER = "caseworker"
-    TEAM_MANAGER = "team_manager"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
