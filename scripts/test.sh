@@ -12,6 +12,8 @@ ruff check .
 ruff format --check .
 echo "== mypy"
 mypy
+echo "== import contracts (layers point down only)"
+lint-imports --no-cache --no-logo
 echo "== generated check reference is up to date"
 closure-readiness docs --check --out docs/checks.md
 echo "== pytest"

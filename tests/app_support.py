@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed, shifted
 from closure_readiness.service import staff
@@ -158,30 +158,162 @@ def open_step(at: AppTest, review_id: int, step: str) -> AppTest:
     return open_page(at, "review", query={"review": str(review_id), "step": step})
 
 
-def widget_key(review_id: int, *parts: object, generation: int = 0) -> str:
-    """A review wizard widget key, built as views/review/state.py builds it."""
-    return ".".join(["r", str(review_id), f"g{generation}", *map(str, parts)])
+Scope = AppTest | Block
+"""Where to look for a widget: the whole page, or one form, row or expander on it."""
 
 
-def open_all_gaps(at: AppTest, review_id: int) -> AppTest:
-    """Beside the task list the findings are folded under "Every open gap, by step": open it,
-    as the worker does (its content is drawn once it is open)."""
-    at.session_state[widget_key(review_id, "panel", "open_gaps")] = True
+def _labels(scope: Scope, kind: str) -> list[str]:
+    return [str(widget.label) for widget in getattr(scope, kind)]
+
+
+def widget(scope: Scope, kind: str, label: str) -> Any:
+    """The one `kind` widget ("button", "text_input", ... as AppTest names them) in `scope`
+    that people see labelled `label`. Scope it to a form or row when a label repeats."""
+    found = [w for w in getattr(scope, kind) if str(w.label) == label]
+    if len(found) != 1:
+        raise AssertionError(
+            f"{len(found)} {kind} labelled {label!r} here; labels: {_labels(scope, kind)}"
+        )
+    return found[0]
+
+
+def widget_starting(scope: Scope, kind: str, start: str) -> Any:
+    """The one `kind` widget whose label starts with `start` (a label that quotes stored text)."""
+    found = [w for w in getattr(scope, kind) if str(w.label).startswith(start)]
+    if len(found) != 1:
+        raise AssertionError(
+            f"{len(found)} {kind} labelled {start!r}...; labels: {_labels(scope, kind)}"
+        )
+    return found[0]
+
+
+def button(scope: Scope, label: str) -> Any:
+    return widget(scope, "button", label)
+
+
+def checkbox(scope: Scope, label: str) -> Any:
+    return widget(scope, "checkbox", label)
+
+
+def text_input(scope: Scope, label: str) -> Any:
+    return widget(scope, "text_input", label)
+
+
+def text_area(scope: Scope, label: str) -> Any:
+    return widget(scope, "text_area", label)
+
+
+def selectbox(scope: Scope, label: str) -> Any:
+    return widget(scope, "selectbox", label)
+
+
+def radio(scope: Scope, label: str) -> Any:
+    return widget(scope, "radio", label)
+
+
+def date_input(scope: Scope, label: str) -> Any:
+    return widget(scope, "date_input", label)
+
+
+def multiselect(scope: Scope, label: str) -> Any:
+    return widget(scope, "multiselect", label)
+
+
+def labels(scope: Scope, kind: str) -> list[str]:
+    """The labels of every `kind` widget in `scope`, as people read them."""
+    return _labels(scope, kind)
+
+
+def start_review(
+    at: AppTest,
+    *,
+    case_reference: str,
+    birth_month: str,
+    involvement: str | None = None,
+    opened_on: dt.date | None = None,
+    proposed_closure_on: dt.date | None = None,
+) -> AppTest:
+    """Fill in "Start a closure review" (the fields not given are left as they are) and send."""
+    start = form(at, "Start review")
+    text_input(start, "Case reference").set_value(case_reference)
+    text_input(start, "Month of birth (YYYY-MM)").set_value(birth_month)
+    if involvement is not None:
+        selectbox(start, "Type of involvement").set_value(involvement)
+    if opened_on is not None:
+        date_input(start, "Date opened").set_value(opened_on)
+    if proposed_closure_on is not None:
+        date_input(start, "Proposed closure date").set_value(proposed_closure_on)
+    return button(start, "Start review").click().run()
+
+
+def _blocks(scope: Scope) -> list[Block]:
+    root = scope.main if isinstance(scope, AppTest) else scope
+    return [node for node in root if isinstance(node, Block)]
+
+
+def _holds(block: Block, kind: str, label: str) -> bool:
+    return label in _labels(block, kind)
+
+
+def form(scope: Scope, submit: str, *, holding: str | None = None) -> Block:
+    """The form sent with the button labelled `submit` (and, where several forms have that
+    button, the one with a field labelled `holding`)."""
+    found = [
+        block
+        for block in _blocks(scope)
+        if block.type == "form"
+        and _holds(block, "button", submit)
+        and (holding is None or any(holding in _labels(block, kind) for kind in FIELD_KINDS))
+    ]
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} forms sent with {submit!r} holding {holding!r}")
+    return found[0]
+
+
+def row(scope: Scope, remove: str) -> Block:
+    """One entry of a list on a step: the smallest block holding its button labelled `remove`
+    ("Remove cause 1")."""
+    holding = [block for block in _blocks(scope) if _holds(block, "button", remove)]
+    if not holding:
+        raise AssertionError(f"no row with a button {remove!r}: {_labels(scope, 'button')}")
+    return min(holding, key=lambda block: len(list(block)))
+
+
+def expander(scope: Scope, label_starts: str) -> Block:
+    """The one expander whose label starts with `label_starts`."""
+    found = [e for e in scope.expander if str(e.label).startswith(label_starts)]
+    if len(found) != 1:
+        labels = [str(e.label) for e in scope.expander]
+        raise AssertionError(f"{len(found)} expanders start {label_starts!r}: {labels}")
+    return found[0]
+
+
+def open_expander(at: AppTest, label_starts: str) -> AppTest:
+    """Open a folded box whose content is drawn only once it is open (a rerun), as a person
+    clicking it does: the app names the box's state by the key it gave it."""
+    box = expander(at, label_starts)
+    assert box.key, f"the box {box.label!r} keeps no open state"
+    at.session_state[box.key] = True
     return at.run()
 
 
-def keys_for(review_id: int, *prefix: object) -> Callable[..., str]:
-    """keys_for(7, "cause")("causes", 0, "plan_role") == widget_key(7, "cause", "causes", ...)."""
-
-    def key(*parts: object) -> str:
-        return widget_key(review_id, *prefix, *parts)
-
-    return key
+def open_all_gaps(at: AppTest) -> AppTest:
+    """Beside the task list the findings are folded under "Every open gap, by step": open it,
+    as the worker does (its content is drawn once it is open)."""
+    return open_expander(at, "Every open gap, by step")
 
 
-def form_button_key(form_key: str, label: str) -> str:
-    """The key Streamlit gives a form's submit button."""
-    return f"FormSubmitter:{form_key}-{label}"
+FIELD_KINDS = (
+    "checkbox",
+    "date_input",
+    "multiselect",
+    "number_input",
+    "radio",
+    "selectbox",
+    "text_area",
+    "text_input",
+    "toggle",
+)
 
 
 MARKDOWN_ELEMENTS = (
@@ -235,15 +367,14 @@ def all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def task_statuses(at: AppTest, review_id: int) -> dict[str, str]:
+def task_statuses(at: AppTest) -> dict[str, str]:
     """The task list as the worker reads it: step title -> status text ("Not started ·
     1 blocker"), without the icon. Each row is one button: "**Step** · status"."""
-    prefix = widget_key(review_id, "task") + "."
     statuses: dict[str, str] = {}
-    for button in at.button:
-        if str(button.key).startswith(prefix):
-            title, status = str(button.label).split(" · ", 1)
-            statuses[title.strip("*")] = status
+    for each in at.button:
+        found = re.fullmatch(r"\*\*(.+?)\*\* · (.+)", str(each.label), flags=re.DOTALL)
+        if found:
+            statuses[found[1]] = found[2]
     return statuses
 
 

@@ -22,8 +22,11 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
-    form_button_key,
+    button,
+    form,
     point_app_at,
+    selectbox,
+    text_input,
 )
 from closure_readiness.checks import REGISTRY
 from closure_readiness.core import words
@@ -99,9 +102,10 @@ def _worded(name: str) -> bool:
 
 
 def _search(at: AppTest, *, text: str = "", status: str = "Any") -> AppTest:
-    at.text_input(key="filter.text").set_value(text)
-    at.selectbox(key="filter.status").set_value(status)
-    return at.button(key=form_button_key("decision_filters", "Search")).click().run()
+    filters = form(at, "Search")
+    text_input(filters, "Search answers and evidence").set_value(text)
+    selectbox(filters, "Status").set_value(status)
+    return button(filters, "Search").click().run()
 
 
 # Learning
@@ -211,12 +215,12 @@ def test_the_decision_list_is_headed_in_words_with_statuses_as_elsewhere(
 def test_the_decision_filters_and_choices_use_the_same_words(demo: DemoDatabase) -> None:
     at = app_test("auditor")
 
-    status = at.selectbox(key="filter.status")
+    status = selectbox(at, "Status")
     assert set(status.options) - {"Any"} == STATUS_WORDS
-    assert at.selectbox(key="filter.rr").label == RE_REFERRED
-    reasons = at.selectbox(key="filter.reason").options
+    assert selectbox(at, RE_REFERRED).options
+    reasons = selectbox(at, "Closure reason").options
     assert not [r for r in reasons if CENSUS_CODE.search(str(r))]
-    chosen = at.selectbox(key="open_decision").options
+    chosen = selectbox(at, "Open a decision").options
     assert chosen
     assert not [o for o in chosen if re.search(r"\b(approved|submitted|returned)\b", str(o))]
 

@@ -25,11 +25,15 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
-    form_button_key,
+    button,
+    form,
     open_page,
     open_step,
     ready_document,
     rendered_markdown,
+    selectbox,
+    text_area,
+    text_input,
 )
 from closure_readiness.checks import Resolution
 from closure_readiness.checks.report import NoticeKind
@@ -40,6 +44,9 @@ from closure_readiness.service.auditing import DecisionQuery
 from closure_readiness.service.context import SYSTEM, NotFound, Refused, Role
 from workflow_fixtures import insert_v1_decision
 
+APPROVE = "Approve the closure (countersign)"
+RETURN_REASON = "Reason for returning (required)"
+REASON_FOR_EXCEPTION = "Your reason (recorded and reported to auditors)"
 SEEDED_APPROVED = {"CR-DEMO-1001", "CR-DEMO-1002", "CR-DEMO-1010"}
 """Seeded decisions that a team manager countersigned."""
 
@@ -204,9 +211,10 @@ def _shown(at: AppTest) -> str:
 
 
 def _search(at: AppTest, *, text: str = "", status: str = "Any") -> AppTest:
-    at.text_input(key="filter.text").set_value(text)
-    at.selectbox(key="filter.status").set_value(status)
-    return at.button(key=form_button_key("decision_filters", "Search")).click().run()
+    filters = form(at, "Search")
+    text_input(filters, "Search answers and evidence").set_value(text)
+    selectbox(filters, "Status").set_value(status)
+    return button(filters, "Search").click().run()
 
 
 # Waiting for me
@@ -215,7 +223,7 @@ def _search(at: AppTest, *, text: str = "", status: str = "Any") -> AppTest:
 def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_requests(
     demo: DemoDatabase,
 ) -> None:
-    review_id, request_id, _ = _exception_request(demo, "CR-TEST-2001")
+    review_id, _, _ = _exception_request(demo, "CR-TEST-2001")
     _, newest = _submitted(demo, "CR-TEST-2002")  # the newest sign-off
 
     at = app_test("manager")
@@ -229,8 +237,9 @@ def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_req
     assert [link.proto.query_string for link in at.get("page_link")] == [
         f"decision={_pending_decision(demo, label)}" for label in ("submitted", "submitted_2")
     ] + [f"decision={newest}", f"review={review_id}&step=exit"]
-    assert at.text_area(key=f"exception.{request_id}.reason").value == ""
-    grant = at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception"))
+    request = form(at, "Grant the exception")
+    assert text_area(request, REASON_FOR_EXCEPTION).value == ""
+    grant = button(request, "Grant the exception")
     assert not grant.disabled
     text = all_text(at)
     assert "The youth work service leads after closure" in text
@@ -282,12 +291,11 @@ def test_the_decision_page_shows_the_report_before_the_answers_then_approve_or_r
     order = ["Readiness report", "Your decision", "Answers and evidence", "Evidence register"]
     assert [h for h in headings if h in order] == order
     assert "Nothing blocks approval." in _text_of(at.success)
-    approve = at.button(key=f"approve.{decision_id}")
-    assert approve.label == "Approve the closure (countersign)"
+    approve = button(at, APPROVE)
     assert not approve.disabled
-    assert at.text_area(key=f"return.{decision_id}.overall").value == ""
-    assert at.text_input(key=f"return.{decision_id}.support").value == ""
-    assert at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker"))
+    assert text_area(at, RETURN_REASON).value == ""
+    assert text_input(at, "Onward support").value == ""
+    assert button(form(at, "Return to the caseworker"), "Return to the caseworker")
     assert "Audit trail" not in headings  # the auditor's view only
 
 
@@ -295,7 +303,7 @@ def test_approving_countersigns_the_decision(demo: DemoDatabase) -> None:
     decision_id = _pending_decision(demo, "submitted")
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})
 
-    at.button(key=f"approve.{decision_id}").click().run()
+    button(at, APPROVE).click().run()
 
     assert not at.exception
     assert any(s.startswith("Closure approved.") for s in _text_of(at.success))
@@ -313,7 +321,7 @@ def test_returning_needs_a_reason(demo: DemoDatabase) -> None:
     decision_id = _pending_decision(demo, "submitted")
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})
 
-    at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker")).click()
+    button(at, "Return to the caseworker").click()
     at.run()
 
     assert not at.exception
@@ -327,11 +335,11 @@ def test_returning_with_reasons_reaches_the_caseworker_at_that_step(demo: DemoDa
     decision_id = _pending_decision(demo, "submitted_2")
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})
 
-    at.text_area(key=f"return.{decision_id}.overall").set_value("Check the support plan again.")
-    at.text_input(key=f"return.{decision_id}.support").set_value(
+    text_area(at, RETURN_REASON).set_value("Check the support plan again.")
+    text_input(at, "Onward support").set_value(
         "Confirm the mentoring start date with the provider."
     )
-    at.button(key=form_button_key(f"return.{decision_id}", "Return to the caseworker")).click()
+    button(at, "Return to the caseworker").click()
     at.run()
 
     assert not at.exception
@@ -360,13 +368,13 @@ def test_returning_with_reasons_reaches_the_caseworker_at_that_step(demo: DemoDa
 
 
 def test_granting_an_exception_from_the_queue_resolves_the_finding(demo: DemoDatabase) -> None:
-    review_id, request_id, finding_key = _exception_request(demo, "CR-TEST-2004")
+    review_id, _, finding_key = _exception_request(demo, "CR-TEST-2004")
     at = app_test("manager")
 
-    at.text_area(key=f"exception.{request_id}.reason").set_value(
+    text_area(at, REASON_FOR_EXCEPTION).set_value(
         "The voluntary sector lead wrote the exit plan; no notice needed."
     )
-    at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception")).click()
+    button(at, "Grant the exception").click()
     at.run()
 
     assert not at.exception
@@ -381,10 +389,10 @@ def test_granting_an_exception_from_the_queue_resolves_the_finding(demo: DemoDat
 
 
 def test_granting_an_exception_needs_a_reason(demo: DemoDatabase) -> None:
-    review_id, request_id, finding_key = _exception_request(demo, "CR-TEST-2005")
+    review_id, _, finding_key = _exception_request(demo, "CR-TEST-2005")
     at = app_test("manager")
 
-    at.button(key=form_button_key(f"exception.{request_id}", "Grant the exception")).click()
+    button(at, "Grant the exception").click()
     at.run()
 
     assert _text_of(at.error) == ["Write the reason for your decision."]
@@ -416,7 +424,7 @@ def test_a_manager_who_signed_off_is_told_another_manager_must_countersign(
         decisions.countersign(demo.context(), promoted, decision_id, hash_seen=sealed.content_hash)
     # The other manager of the team can.
     other = app_test("manager", page="decision", query={"decision": str(decision_id)})
-    assert not other.button(key=f"approve.{decision_id}").disabled
+    assert not button(other, APPROVE).disabled
 
 
 def test_the_decision_page_shows_the_route_and_what_each_passing_check_rested_on(
@@ -482,7 +490,7 @@ def test_a_decision_sealed_under_older_checks_shows_what_the_current_checks_woul
     shown = all_text(at)
     assert "exit.E005" in shown  # no review point for the step-down: a 2.0.0 question
     assert "Closure route: Needs met because things changed" in shown
-    approve = at.button(key=f"approve.{decision_id}")
+    approve = button(at, APPROVE)
     assert not approve.disabled
 
     approve.click().run()
@@ -520,7 +528,7 @@ def test_an_exception_that_resolves_nothing_is_shown_on_the_decision_page(
         "(reference?check=exit.E003)"
     )
     assert "the gap it covered is closed" in notices[0]
-    assert not at.button(key=f"approve.{decision_id}").disabled
+    assert not button(at, APPROVE).disabled
     assert key not in {
         f.key
         for f in decisions.recheck(
@@ -736,7 +744,7 @@ def test_a_deep_link_opens_the_decision_directly(demo: DemoDatabase) -> None:
 def test_the_decisions_list_links_to_the_chosen_decision(demo: DemoDatabase) -> None:
     at = app_test("auditor")
     _search(at, text="CR-DEMO-1010")
-    chosen = at.selectbox(key="open_decision").value
+    chosen = selectbox(at, "Open a decision").value
 
     link = at.get("page_link")[0]
 

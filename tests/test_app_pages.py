@@ -26,15 +26,26 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    form_button_key,
-    keys_for,
+    button,
+    checkbox,
+    date_input,
+    expander,
+    form,
+    multiselect,
     open_all_gaps,
+    open_expander,
     open_page,
     open_step,
     point_app_at,
+    radio,
     rendered_markdown,
+    row,
+    selectbox,
+    start_review,
     task_statuses,
-    widget_key,
+    text_area,
+    text_input,
+    widget_starting,
 )
 from closure_readiness.checks.questions import THEMES
 from closure_readiness.core.review import Review
@@ -64,6 +75,12 @@ STEP_HEADINGS = {
     **{theme.key: theme.question for theme in THEMES},
 }
 BEACON = "![x](http://127.0.0.1:9/beacon.png)"
+ATTEST = "I confirm the statement above"
+SIGN_OFF = "Sign off and send to my manager"
+CITED = "Evidence this answer relies on"
+OUTCOME_CITED = "Evidence for this plan outcome or safety goal"
+LEAD_ROLE = "Lead professional (role)"
+ORDERS_IN_FORCE = "A statutory order is in force (referral order, licence...)"
 EDIT_WIDGETS = (
     "text_input",
     "text_area",
@@ -79,10 +96,17 @@ def keys_of(at: AppTest, kind: str) -> list[str]:
     return [str(widget.key) for widget in getattr(at, kind)]
 
 
-def wizard_keys(at: AppTest, kind: str) -> list[str]:
-    """Keys of the review's own answer widgets: not the withdraw control, which the worker
+def wizard_fields(at: AppTest, kind: str) -> list[str]:
+    """Labels of the review's own answer widgets: not the withdraw control, which the worker
     and the team manager both have on a review that is not yet decided."""
-    return [key for key in keys_of(at, kind) if not key.startswith("withdraw.")]
+    withdraw = "Reason for withdrawing (required)"
+    return [str(w.label) for w in getattr(at, kind) if str(w.label) != withdraw]
+
+
+def _task(at: AppTest, title: str) -> Any:
+    """The task list's row for one step (a button: "**Step** · status")."""
+    [task] = [b for b in at.button if str(b.label).startswith(f"**{title}** · ")]
+    return task
 
 
 def titles(at: AppTest) -> list[str]:
@@ -289,10 +313,7 @@ def test_starting_a_review_with_bad_input_explains_each_problem_and_stores_nothi
 ) -> None:
     before = _count_reviews(demo)
     at = app_test("caseworker", page="start_review")
-    at.text_input(key="start.case_reference").set_value("Jane Smith's case")
-    at.text_input(key="start.birth_month").set_value("2009-13")
-
-    at.button(key=form_button_key("start_review", "Start review")).click().run()
+    start_review(at, case_reference="Jane Smith's case", birth_month="2009-13")
 
     assert not at.exception
     assert titles(at) == ["Start a closure review"]
@@ -310,13 +331,14 @@ def test_starting_a_review_with_a_closure_before_opening_is_refused_in_plain_wor
 ) -> None:
     before = _count_reviews(demo)
     at = app_test("caseworker", page="start_review")
-    at.text_input(key="start.case_reference").set_value("CR-TEST-0002")
-    at.text_input(key="start.birth_month").set_value("2009-04")
-    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
-    at.date_input(key="start.opened_on").set_value(dt.date(2025, 3, 1))
-    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 2, 1))
-
-    at.button(key=form_button_key("start_review", "Start review")).click().run()
+    start_review(
+        at,
+        case_reference="CR-TEST-0002",
+        birth_month="2009-04",
+        involvement=Involvement.CHILD_IN_NEED,
+        opened_on=dt.date(2025, 3, 1),
+        proposed_closure_on=dt.date(2025, 2, 1),
+    )
 
     summary = str(at.error[0].value)
     assert "before the date the case was opened" in summary
@@ -327,13 +349,14 @@ def test_starting_a_review_with_a_closure_before_opening_is_refused_in_plain_wor
 def test_the_type_of_involvement_is_chosen_never_defaulted(demo: DemoDatabase) -> None:
     before = _count_reviews(demo)
     at = app_test("caseworker", page="start_review")
-    assert at.selectbox(key="start.involvement").value is None
-    at.text_input(key="start.case_reference").set_value("CR-TEST-0004")
-    at.text_input(key="start.birth_month").set_value("2009-04")
-    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
-    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
-
-    at.button(key=form_button_key("start_review", "Start review")).click().run()
+    assert selectbox(at, "Type of involvement").value is None
+    start_review(
+        at,
+        case_reference="CR-TEST-0004",
+        birth_month="2009-04",
+        opened_on=dt.date(2025, 1, 6),
+        proposed_closure_on=dt.date(2025, 6, 30),
+    )
 
     assert "type of involvement" in str(at.error[0].value).lower()
     assert _count_reviews(demo) == before
@@ -343,13 +366,14 @@ def test_starting_a_review_with_good_input_creates_a_draft_and_opens_it(
     demo: DemoDatabase,
 ) -> None:
     at = app_test("caseworker", page="start_review")
-    at.text_input(key="start.case_reference").set_value("CR-TEST-0001")
-    at.text_input(key="start.birth_month").set_value("2009-04")
-    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
-    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
-    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
-
-    at.button(key=form_button_key("start_review", "Start review")).click().run()
+    start_review(
+        at,
+        case_reference="CR-TEST-0001",
+        birth_month="2009-04",
+        involvement=Involvement.CHILD_IN_NEED,
+        opened_on=dt.date(2025, 1, 6),
+        proposed_closure_on=dt.date(2025, 6, 30),
+    )
 
     assert not at.exception
     assert titles(at) == ["Closure review CR-TEST-0001"]
@@ -376,7 +400,7 @@ def test_every_step_renders_for_a_new_draft(demo: DemoDatabase, step: str) -> No
     assert not at.exception
     assert titles(at) == ["Closure review CR-DEMO-1008"]
     assert STEP_HEADINGS[step] in [str(h.value) for h in at.header]
-    menus = [s for s in at.selectbox if str(s.key) == widget_key(review_id, "menu", step)]
+    menus = [s for s in at.selectbox if str(s.label) == "Step"]
     # The task list links every step itself; every other step has the step menu.
     assert [m.value for m in menus] == ([] if step == "tasks" else [step])
     assert "Gaps" in [str(s.value) for s in at.subheader]
@@ -420,11 +444,11 @@ def test_sign_off_cannot_start_while_a_blocker_is_open(demo: DemoDatabase) -> No
     at = app_test("caseworker")
 
     open_step(at, review_id, "tasks")
-    assert at.button(key=widget_key(review_id, "task", "sign_off")).disabled
+    assert _task(at, "Check and sign off").disabled
 
     open_step(at, review_id, "sign_off")
-    at.checkbox(key=widget_key(review_id, "attest")).check().run()
-    assert at.button(key=widget_key(review_id, "sign_off")).disabled
+    checkbox(at, ATTEST).check().run()
+    assert button(at, SIGN_OFF).disabled
 
 
 def test_adding_a_cause_asks_for_its_kind_and_stores_nothing_without_it(
@@ -433,10 +457,10 @@ def test_adding_a_cause_asks_for_its_kind_and_stores_nothing_without_it(
     review_id = demo.ids["draft_new"]
     at = app_test("caseworker")
     open_step(at, review_id, "cause")
-    form = widget_key(review_id, "cause", "causes", "add")
-    assert at.selectbox(key=widget_key(review_id, "cause", "causes", "new", "kind")).value is None
+    adding = form(at, "Add")
+    assert selectbox(adding, "Cause").value is None
 
-    at.button(key=form_button_key(form, "Add")).click().run()
+    button(adding, "Add").click().run()
 
     assert not at.exception
     assert "There is a problem" in str(at.error[0].value)
@@ -462,23 +486,23 @@ def _blocked_remand_review(demo: DemoDatabase) -> int:
 
 def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -> None:
     review_id = _blocked_remand_review(demo)
-    key = keys_for(review_id)
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
-    open_all_gaps(at, review_id)
+    open_all_gaps(at)
     assert {"change.E001", "cause.E002", "cause.W002"} <= panel_check_ids(at, review_id)
 
     # The evidence register: the compact form adds an item.
     open_step(at, review_id, "evidence")
-    at.selectbox(key=key("evidence", "add", "agency")).set_value(Agency.SCHOOL)
-    at.selectbox(key=key("evidence", "add", "kind")).set_value(EvidenceKind.OBSERVED)
-    at.date_input(key=key("evidence", "add", "observed_on")).set_value(TODAY)
-    at.radio(key=key("evidence", "add", "direction")).set_value(Direction.CHANGE)
-    at.text_area(key=key("evidence", "add", "shows")).set_value(
+    adding = form(at, "Add evidence")
+    selectbox(adding, "Source agency").set_value(Agency.SCHOOL)
+    selectbox(adding, "Kind of evidence").set_value(EvidenceKind.OBSERVED)
+    date_input(adding, "Date observed").set_value(TODAY)
+    radio(adding, "What it points to").set_value(Direction.CHANGE)
+    text_area(adding, "What it shows").set_value(
         "Teacher saw him settled in lessons every day this week."
     )
-    at.text_input(key=key("evidence", "add", "record_ref")).set_value("EDU-OBS-0602")
-    at.button(key=form_button_key(key("evidence", "add"), "Add evidence")).click().run()
+    text_input(adding, "Case record reference").set_value("EDU-OBS-0602")
+    button(adding, "Add evidence").click().run()
     assert not at.exception
     added = stored(demo, review_id).review.item("E6")
     assert added.agency is Agency.SCHOOL
@@ -486,8 +510,8 @@ def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -
 
     # Evidence of change: citing items is picking rows.
     open_step(at, review_id, "change")
-    assert "E6" in at.multiselect(key=key("change", "cited")).options[-1]
-    at.multiselect(key=key("change", "cited")).set_value(["E1", "E2", "E3", "E4", "E6"]).run()
+    assert "E6" in multiselect(at, CITED).options[-1]
+    multiselect(at, CITED).set_value(["E1", "E2", "E3", "E4", "E6"]).run()
     assert not at.exception
     assert "change.E001" not in panel_check_ids(at, review_id)
 
@@ -495,12 +519,14 @@ def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -
     open_step(at, review_id, "cause")
     release = stored(demo, review_id).review.answers.cause.causes[0].ends_on
     assert release is not None
-    cause = keys_for(review_id, "cause", "causes", 0)
-    at.selectbox(key=cause("plan_agency")).set_value(Agency.YOUTH_JUSTICE)
-    at.text_input(key=cause("plan_role")).set_value("Youth justice case manager")
-    at.text_input(key=cause("plan_action")).set_value("Meets him at the gate on release")
-    at.text_input(key=cause("plan_by")).set_value(f"{release:%d/%m/%Y}")
-    at.text_input(key=cause("plan_check")).set_value("Release visit recorded in the YJS record")
+    cause = row(at, "Remove cause 1")
+    selectbox(cause, "Plan: agency that acts").set_value(Agency.YOUTH_JUSTICE)
+    text_input(cause, "Plan: who acts (role)").set_value("Youth justice case manager")
+    text_input(cause, "Plan: what they will do").set_value("Meets him at the gate on release")
+    text_input(cause, "Plan: by when").set_value(f"{release:%d/%m/%Y}")
+    text_input(cause, "Plan: how we will know it happened").set_value(
+        "Release visit recorded in the YJS record"
+    )
     at.run()
     assert not at.exception
     assert "cause.E002" not in panel_check_ids(at, review_id)
@@ -509,34 +535,33 @@ def test_a_caseworker_takes_a_blocked_review_to_signed_off(demo: DemoDatabase) -
 
     # Check and sign off: a rationale for the caution, the attestation, the button.
     open_step(at, review_id, "tasks")
-    assert not at.button(key=key("task", "sign_off")).disabled
+    assert not _task(at, "Check and sign off").disabled
     open_step(at, review_id, "sign_off")
-    assert at.button(key=key("sign_off")).disabled
-    at.text_area(key=key("rationale", "cause.W002")).set_value(
+    assert button(at, SIGN_OFF).disabled
+    widget_starting(at, "text_area", "Rationale for cause.W002 ").set_value(
         "He has moved area on release; the line's members are in custody."
     ).run()
     assert panel_check_ids(at, review_id) == set()
-    at.checkbox(key=key("attest")).check().run()
-    assert not at.button(key=key("sign_off")).disabled
-    at.button(key=key("sign_off")).click().run()
+    checkbox(at, ATTEST).check().run()
+    assert not button(at, SIGN_OFF).disabled
+    button(at, SIGN_OFF).click().run()
 
     assert not at.exception
     assert stored(demo, review_id).status == "submitted"
     assert any("Signed off" in str(s.value) for s in at.success)
-    assert not wizard_keys(at, "text_area")  # read-only now
+    assert not wizard_fields(at, "text_area")  # read-only now
 
 
 def test_answers_are_still_there_in_a_new_session(demo: DemoDatabase) -> None:
     review_id = demo.ids["draft_new"]
-    key = widget_key(review_id, "exit", "lead_role")
     first = app_test("caseworker")
     open_step(first, review_id, "exit")
-    first.text_input(key=key).set_value("School designated safeguarding lead").run()
+    text_input(first, LEAD_ROLE).set_value("School designated safeguarding lead").run()
 
     second = app_test("caseworker")
     open_step(second, review_id, "exit")
 
-    assert second.text_input(key=key).value == "School designated safeguarding lead"
+    assert text_input(second, LEAD_ROLE).value == "School designated safeguarding lead"
 
 
 # Stored text is shown, never rendered as Markdown (an image would be fetched)
@@ -549,15 +574,15 @@ def _assert_no_markdown_image(at: AppTest) -> None:
 
 def test_a_markdown_image_in_evidence_is_shown_escaped(demo: DemoDatabase) -> None:
     review_id = demo.ids["draft_remand"]
-    key = keys_for(review_id)
     at = app_test("caseworker")
     open_step(at, review_id, "evidence")
-    at.date_input(key=key("evidence", "add", "observed_on")).set_value(TODAY)
-    at.text_area(key=key("evidence", "add", "shows")).set_value(f"Looks fine {BEACON}")
-    at.button(key=form_button_key(key("evidence", "add"), "Add evidence")).click().run()
+    adding = form(at, "Add evidence")
+    date_input(adding, "Date observed").set_value(TODAY)
+    text_area(adding, "What it shows").set_value(f"Looks fine {BEACON}")
+    button(adding, "Add evidence").click().run()
     assert stored(demo, review_id).review.item("E6").shows == f"Looks fine {BEACON}"
     open_step(at, review_id, "change")
-    cited = at.multiselect(key=key("change", "cited"))
+    cited = multiselect(at, CITED)
     cited.set_value([*cited.value, "E6"]).run()
 
     for step in ("evidence", "change", "tasks", "sign_off"):
@@ -678,12 +703,11 @@ def test_a_team_manager_never_gets_the_caseworkers_edit_widgets(demo: DemoDataba
         assert not at.exception, step
         assert titles(at) == ["Closure review CR-DEMO-1007"]
         for kind in EDIT_WIDGETS:
-            assert wizard_keys(at, kind) == [], (step, kind)
-        buttons = keys_of(at, "button")
-        assert not [
-            b for b in buttons if ("FormSubmitter" in b and "withdraw." not in b) or ".task." in b
-        ], step
-        assert widget_key(review_id, "sign_off") not in buttons
+            assert wizard_fields(at, kind) == [], (step, kind)
+        sent = [str(b.label) for b in at.form_submit_button]
+        assert not [label for label in sent if not label.startswith("Confirm withdrawal")], step
+        assert not task_statuses(at), step
+        assert SIGN_OFF not in [str(b.label) for b in at.button]
 
 
 def test_an_auditor_has_the_auditors_pages_only(demo: DemoDatabase) -> None:
@@ -707,7 +731,8 @@ def test_an_auditor_reads_a_decision_without_any_way_to_decide(demo: DemoDatabas
     assert "Audit trail" in [str(h.value) for h in at.header]
     for kind in EDIT_WIDGETS:
         assert keys_of(at, kind) == [], kind
-    assert not [b for b in keys_of(at, "button") if b.startswith(("approve.", "FormSubmitter"))]
+    assert not at.form_submit_button
+    assert "Approve the closure (countersign)" not in [str(b.label) for b in at.button]
 
 
 def test_a_second_tab_behind_the_first_gets_a_conflict_and_does_not_overwrite_it(
@@ -717,24 +742,21 @@ def test_a_second_tab_behind_the_first_gets_a_conflict_and_does_not_overwrite_it
     first, second = app_test("caseworker"), app_test("caseworker")
     open_step(first, review_id, "exit")
     open_step(second, review_id, "exit")
-    role = widget_key(review_id, "exit", "lead_role")
+    first_role = text_input(first, LEAD_ROLE)
 
-    first.text_input(key=role).set_value("Senior youth worker").run()
+    first_role.set_value("Senior youth worker").run()
     assert stored(demo, review_id).review.answers.exit.lead_role == "Senior youth worker"
 
     # The second tab still shows the old answers; its change must not wipe the first's.
-    second.text_area(key=widget_key(review_id, "exit", "notes")).set_value("From tab two").run()
+    text_area(second, "Notes").set_value("From tab two").run()
     assert not second.exception
     assert "changed in another tab" in all_text(second)
     answers = stored(demo, review_id).review.answers.exit
     assert answers.lead_role == "Senior youth worker"
     assert answers.notes == ""
     # After the conflict the tab shows the latest version and can save again.
-    regenerated = widget_key(review_id, "exit", "lead_role", generation=1)
-    assert second.text_input(key=regenerated).value == "Senior youth worker"
-    second.text_area(key=widget_key(review_id, "exit", "notes", generation=1)).set_value(
-        "From tab two"
-    ).run()
+    assert text_input(second, LEAD_ROLE).value == "Senior youth worker"
+    text_area(second, "Notes").set_value("From tab two").run()
     assert stored(demo, review_id).review.answers.exit.notes == "From tab two"
 
 
@@ -745,10 +767,10 @@ def test_a_tab_opening_a_step_after_another_tab_saved_can_save_without_conflict(
     first, second = app_test("caseworker"), app_test("caseworker")
     open_step(first, review_id, "exit")
     open_step(second, review_id, "tasks")
-    first.text_input(key=widget_key(review_id, "exit", "lead_role")).set_value("Mentor").run()
+    text_input(first, LEAD_ROLE).set_value("Mentor").run()
 
     open_step(second, review_id, "pace")
-    second.text_area(key=widget_key(review_id, "pace", "notes")).set_value("Held 20 weeks").run()
+    text_area(second, "Notes").set_value("Held 20 weeks").run()
     assert "changed in another tab" not in all_text(second)
     record = stored(demo, review_id)
     assert record.review.answers.pace.notes == "Held 20 weeks"
@@ -816,18 +838,19 @@ def test_a_review_started_with_the_facts_unchosen_shows_them_not_recorded_and_bl
     demo: DemoDatabase,
 ) -> None:
     at = app_test("caseworker", page="start_review")
-    for key in ("start.closure_reason", "start.risk_at_opening", "start.risk_now"):
-        assert at.selectbox(key=key).value == "Not recorded", key
-    for key in ("start.exploitation", "start.orders_in_force"):
-        assert at.radio(key=key).value == "Not recorded", key
-        assert at.radio(key=key).options == ["Not recorded", "Yes", "No"]
-    at.text_input(key="start.case_reference").set_value("CR-TEST-0003")
-    at.text_input(key="start.birth_month").set_value("2009-04")
-    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
-    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
-    at.date_input(key="start.proposed_closure_on").set_value(CLOSING_ON)
-
-    at.button(key=form_button_key("start_review", "Start review")).click().run()
+    for label in ("Closure reason", "Risk level at opening", "Risk level now"):
+        assert selectbox(at, label).value == "Not recorded", label
+    for label in ("Exploitation concern flagged", ORDERS_IN_FORCE):
+        assert radio(at, label).value == "Not recorded", label
+        assert radio(at, label).options == ["Not recorded", "Yes", "No"]
+    start_review(
+        at,
+        case_reference="CR-TEST-0003",
+        birth_month="2009-04",
+        involvement=Involvement.CHILD_IN_NEED,
+        opened_on=dt.date(2025, 1, 6),
+        proposed_closure_on=CLOSING_ON,
+    )
 
     assert not at.exception
     assert titles(at) == ["Closure review CR-TEST-0003"]
@@ -836,9 +859,9 @@ def test_a_review_started_with_the_facts_unchosen_shows_them_not_recorded_and_bl
     assert (case.closure_reason, case.risk_at_opening, case.risk_now) == (None, None, None)
     assert (case.exploitation_concern, case.orders_in_force) == (None, None)
     open_step(at, review_id, "tasks")
-    open_all_gaps(at, review_id)
+    open_all_gaps(at)
     assert "route.E001" in panel_check_ids(at, review_id)
-    statuses = task_statuses(at, review_id)
+    statuses = task_statuses(at)
     assert statuses["Case details"] == "Gaps remain · 5 blockers"
     assert statuses["Closure route"] == "Not started"
     assert "Record the closure reason at Case details" in all_text(at)
@@ -852,7 +875,7 @@ def test_untouched_steps_of_a_new_review_are_not_started_never_complete(
 
     open_step(at, review_id, "tasks")
 
-    statuses = task_statuses(at, review_id)
+    statuses = task_statuses(at)
     for title in ("Pace of change", "Onward support", "Early intervention and diversion"):
         assert statuses[title].startswith("Not started"), title
     assert statuses["Mental health"].startswith("Not started")
@@ -874,7 +897,7 @@ def test_an_untouched_step_with_nothing_open_is_not_started_not_complete(
 
     open_step(at, review_id, "tasks")
 
-    assert task_statuses(at, review_id)["Victim and perpetrator"] == "Not started"
+    assert task_statuses(at)["Victim and perpetrator"] == "Not started"
 
 
 def test_an_answered_step_with_nothing_open_is_complete(demo: DemoDatabase) -> None:
@@ -885,7 +908,7 @@ def test_an_answered_step_with_nothing_open_is_complete(demo: DemoDatabase) -> N
 
     open_step(at, review_id, "tasks")
 
-    statuses = task_statuses(at, review_id)
+    statuses = task_statuses(at)
     assert statuses["Pace of change"] == "Complete"
     assert statuses["Circumstance or choice"] == "Gaps remain · 1 blocker, 1 caution"
 
@@ -894,11 +917,9 @@ def test_a_yes_no_question_shows_not_recorded_until_answered_and_no_stores_false
     demo: DemoDatabase,
 ) -> None:
     review_id = _own_review(demo, "CR-TEST-0012")
-    key = widget_key(review_id, "mh", "wellbeing_need")
     at = app_test("caseworker")
     open_step(at, review_id, "mh")
-    question = at.radio(key=key)
-    assert question.label == "Emotional wellbeing need recorded"
+    question = radio(at, "Emotional wellbeing need recorded")
     assert question.options == ["Not recorded", "Yes", "No"]
     assert question.value == "Not recorded"
     open_step(at, review_id, "sign_off")
@@ -906,26 +927,26 @@ def test_a_yes_no_question_shows_not_recorded_until_answered_and_no_stores_false
     assert stored(demo, review_id).review.answers.mh.wellbeing_need is None
 
     open_step(at, review_id, "mh")
-    at.radio(key=key).set_value("No").run()
+    radio(at, "Emotional wellbeing need recorded").set_value("No").run()
 
     assert not at.exception
     assert stored(demo, review_id).review.answers.mh.wellbeing_need is False
     again = app_test("caseworker")
     open_step(again, review_id, "mh")
-    assert again.radio(key=key).value == "No"
+    assert radio(again, "Emotional wellbeing need recorded").value == "No"
     open_step(again, review_id, "sign_off")
     assert "Emotional wellbeing need recorded: no" in _summary_text(again)
 
 
 def test_an_optional_choice_shows_not_recorded_and_can_be_chosen(demo: DemoDatabase) -> None:
     review_id = _own_review(demo, "CR-TEST-0013")
-    key = widget_key(review_id, "cause", "network_status")
+    network = "Exploiting network or location"
     at = app_test("caseworker")
     open_step(at, review_id, "cause")
-    assert at.selectbox(key=key).value == "Not recorded"
+    assert selectbox(at, network).value == "Not recorded"
     assert "Not named" not in all_text(at)
 
-    at.selectbox(key=key).set_value(NetworkStatus.DISRUPTED).run()
+    selectbox(at, network).set_value(NetworkStatus.DISRUPTED).run()
 
     assert stored(demo, review_id).review.answers.cause.network_status is NetworkStatus.DISRUPTED
     assert "cause.W002" not in panel_check_ids(at, review_id)
@@ -938,7 +959,7 @@ def test_a_transfer_shows_evidence_of_change_as_not_needed_for_its_route(
     at = app_test("caseworker")
 
     open_step(at, review_id, "tasks")
-    statuses = task_statuses(at, review_id)
+    statuses = task_statuses(at)
     not_needed = "Not needed for this route: Transfer to another local authority"
     assert statuses["Evidence of change"] == not_needed
     assert statuses["Pace of change"] == not_needed
@@ -969,10 +990,8 @@ def test_the_closure_route_step_asks_only_what_a_transfer_needs(demo: DemoDataba
         at, review_id
     )
 
-    at.text_input(key=widget_key(review_id, "route", "receiving_authority")).set_value(
-        "Northshire County Council"
-    )
-    at.text_input(key=widget_key(review_id, "route", "receiving_accepted_on")).set_value(
+    text_input(at, "Transfer: receiving authority").set_value("Northshire County Council")
+    text_input(at, "Transfer: date the receiving authority accepted in writing").set_value(
         "20/06/2025"
     )
     at.run()
@@ -980,7 +999,7 @@ def test_the_closure_route_step_asks_only_what_a_transfer_needs(demo: DemoDataba
     assert not at.exception
     assert "route.E003" not in panel_check_ids(at, review_id)
     open_step(at, review_id, "tasks")
-    assert task_statuses(at, review_id)["Closure route"].startswith("Gaps remain · ")
+    assert task_statuses(at)["Closure route"].startswith("Gaps remain · ")
 
 
 def test_a_closure_because_things_changed_does_not_ask_transfer_questions(
@@ -1061,18 +1080,17 @@ def test_an_exception_that_no_longer_applies_is_listed_in_the_gap_panel_and_at_s
 
 def test_plan_outcomes_are_added_with_the_evidence_they_cite(demo: DemoDatabase) -> None:
     review_id = _own_review(demo, "CR-TEST-0021", evidence=(SCHOOL_SAW_CHANGE, POLICE_RECORD))
-    key = keys_for(review_id, "change", "plan_outcomes")
     at = app_test("caseworker")
     open_step(at, review_id, "change")
     assert "change.E007" in panel_check_ids(at, review_id)
-    cited = at.multiselect(key=key("new", "cited"))
-    assert cited.label == "Evidence for this plan outcome or safety goal"
+    adding = form(at, "Add")
+    cited = multiselect(adding, OUTCOME_CITED)
     assert [option.split(" · ")[0] for option in cited.options] == ["E1", "E2"]
 
-    at.text_input(key=key("new", "outcome")).set_value("Back in full-time education")
-    at.selectbox(key=key("new", "status")).set_value(OutcomeStatus.MET)
-    at.multiselect(key=key("new", "cited")).set_value(["E1"])
-    at.button(key=form_button_key(key("add"), "Add")).click().run()
+    text_input(adding, "Plan outcome or safety goal").set_value("Back in full-time education")
+    selectbox(adding, "Achieved").set_value(OutcomeStatus.MET)
+    multiselect(adding, OUTCOME_CITED).set_value(["E1"])
+    button(adding, "Add").click().run()
 
     assert not at.exception
     outcomes = stored(demo, review_id).review.answers.change.plan_outcomes
@@ -1080,7 +1098,7 @@ def test_plan_outcomes_are_added_with_the_evidence_they_cite(demo: DemoDatabase)
         ("Back in full-time education", OutcomeStatus.MET, ["E1"])
     ]
     # The outcome is shown with its evidence, and can cite more in place.
-    shown = at.multiselect(key=key(0, "cited"))
+    shown = multiselect(row(at, "Remove plan outcome 1"), OUTCOME_CITED)
     assert shown.value == ["E1"]
     assert shown.options[0].startswith("E1 · School or college · 20/05/2025")
     shown.set_value(["E1", "E2"]).run()
@@ -1101,10 +1119,9 @@ def test_removing_evidence_also_removes_it_from_a_plan_outcome(demo: DemoDatabas
     )
     at = app_test("caseworker")
     open_step(at, review_id, "evidence")
-    at.selectbox(key=widget_key(review_id, "evidence", "pick")).set_value("E2").run()
+    selectbox(at, "Evidence item").set_value("E2").run()
 
-    form = widget_key(review_id, "evidence", "edit", "E2")
-    at.button(key=form_button_key(form, "Remove this item")).click().run()
+    button(form(at, "Remove this item"), "Remove this item").click().run()
 
     assert not at.exception
     review = stored(demo, review_id).review
@@ -1117,15 +1134,16 @@ def test_a_family_factor_records_the_agency_that_provides_the_response(
     demo: DemoDatabase,
 ) -> None:
     review_id = _own_review(demo, "CR-TEST-0023")
-    key = keys_for(review_id, "family", "domestic_abuse")
+    agency = "Domestic abuse: agency that provides it"
     at = app_test("caseworker")
     open_step(at, review_id, "family")
-    assert at.selectbox(key=key("agency")).value == "Not recorded"
-    assert at.selectbox(key=key("agency")).label == "Domestic abuse: agency that provides it"
+    assert selectbox(at, agency).value == "Not recorded"
 
-    at.selectbox(key=key("status")).set_value(FactorStatus.PRESENT)
-    at.text_input(key=key("response")).set_value("Mother attends the Freedom Programme")
-    at.selectbox(key=key("agency")).set_value(Agency.VOLUNTARY)
+    selectbox(at, "Domestic abuse").set_value(FactorStatus.PRESENT)
+    text_input(at, "Domestic abuse: plan element or onward support").set_value(
+        "Mother attends the Freedom Programme"
+    )
+    selectbox(at, agency).set_value(Agency.VOLUNTARY)
     at.run()
 
     assert not at.exception
@@ -1138,21 +1156,21 @@ def test_household_adults_and_statutory_orders_are_added_as_lists(demo: DemoData
     review_id = _own_review(demo, "CR-TEST-0024")
     at = app_test("caseworker")
     open_step(at, review_id, "family")
-    adults = keys_for(review_id, "family", "adults")
-    at.text_input(key=adults("new", "role")).set_value("Mother's partner")
-    at.date_input(key=adults("new", "police_checked_on")).set_value(dt.date(2025, 5, 1))
-    at.button(key=form_button_key(adults("add"), "Add")).click().run()
+    adults = form(at, "Add", holding="Adult in the household (role, not name)")
+    text_input(adults, "Adult in the household (role, not name)").set_value("Mother's partner")
+    date_input(adults, "Date police history checked").set_value(dt.date(2025, 5, 1))
+    button(adults, "Add").click().run()
     assert not at.exception
     [adult] = stored(demo, review_id).review.answers.family.adults
     assert (adult.role, adult.police_checked_on) == ("Mother's partner", dt.date(2025, 5, 1))
 
     open_step(at, review_id, "case")
-    at.radio(key=widget_key(review_id, "case", "orders_in_force")).set_value("Yes").run()
+    radio(at, ORDERS_IN_FORCE).set_value("Yes").run()
     assert "route.E002" in panel_check_ids(at, review_id)
-    orders = keys_for(review_id, "case", "orders")
-    at.selectbox(key=orders("new", "kind")).set_value(OrderKind.REFERRAL_ORDER)
-    at.date_input(key=orders("new", "ends_on")).set_value(dt.date(2025, 6, 1))
-    at.button(key=form_button_key(orders("add"), "Add a statutory order")).click().run()
+    orders = form(at, "Add a statutory order")
+    selectbox(orders, "Order").set_value(OrderKind.REFERRAL_ORDER)
+    date_input(orders, "Date the order ends").set_value(dt.date(2025, 6, 1))
+    button(orders, "Add a statutory order").click().run()
 
     assert not at.exception
     case = stored(demo, review_id).review.case
@@ -1171,8 +1189,8 @@ def test_a_case_fact_gap_links_to_case_details(demo: DemoDatabase) -> None:
     # The route check that reads only the closure reason is listed under Case details.
     [block] = [str(m.value) for m in gap_panel(at).markdown if "check=route.E001" in str(m.value)]
     assert block.removeprefix("---\n\n").startswith("**Case details** · ")
-    go = [b for b in at.button if str(b.key).startswith(widget_key(review_id, "panel", "case"))]
-    assert [str(b.label) for b in go] == ["Go to Case details"]
+    go = [b for b in gap_panel(at).button if str(b.label) == "Go to Case details"]
+    assert len(go) == 1
 
     go[0].click().run()
 
@@ -1187,22 +1205,16 @@ def test_a_caseworker_asks_for_an_exception_from_the_gap_panel(demo: DemoDatabas
     )
     at = app_test("caseworker")
     open_step(at, review_id, "route")
-    opener = widget_key(review_id, "exception", "open")
-    assert [str(e.label) for e in at.expander if str(e.key) == opener] == [
-        "Ask your manager for an exception"
-    ]
-    assert not [
-        s for s in at.selectbox if str(s.key) == widget_key(review_id, "exception", "which")
-    ]
+    assert expander(at, "Ask your manager for an exception").label  # offered, folded
+    assert "Which gap" not in [str(s.label) for s in at.selectbox]
 
-    at.session_state[opener] = True  # the worker opens it: the form is drawn then
-    at.run()
-    at.selectbox(key=widget_key(review_id, "exception", "which")).set_value(gap.key)
-    at.text_area(key=widget_key(review_id, "exception", "reason")).set_value(
+    open_expander(at, "Ask your manager for an exception")  # the form is drawn then
+    asking = form(at, "Send to my manager")
+    selectbox(asking, "Which gap").set_value(gap.key)
+    text_area(asking, "Why closure is right despite this gap").set_value(
         "The receiving authority holds transfer meetings within their own timescale."
     )
-    form = widget_key(review_id, "exception", "form")
-    at.button(key=form_button_key(form, "Send to my manager")).click().run()
+    button(asking, "Send to my manager").click().run()
 
     assert not at.exception
     assert [str(s.value) for s in at.success] == ["Your request was sent to your team manager."]
@@ -1213,17 +1225,17 @@ def test_a_caseworker_asks_for_an_exception_from_the_gap_panel(demo: DemoDatabas
 
 def test_beside_the_task_list_the_gaps_are_folded_until_asked_for(demo: DemoDatabase) -> None:
     review_id = _blocked_remand_review(demo)
-    open_gaps = widget_key(review_id, "panel", "open_gaps")
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
 
-    folded = [e for e in gap_panel(at).expander if str(e.key) == open_gaps]
     shown = len(stored(demo, review_id).report.open_findings)
-    assert [str(e.label) for e in folded] == [f"Every open gap, by step ({shown})"]
+    assert expander(gap_panel(at), "Every open gap, by step").label == (
+        f"Every open gap, by step ({shown})"
+    )
     assert panel_check_ids(at, review_id) == set()  # the task list counts them per step
-    assert not [b for b in at.button if ".panel." in str(b.key)]
+    assert not [b for b in gap_panel(at).button if str(b.label).startswith("Go to ")]
 
-    open_all_gaps(at, review_id)
+    open_all_gaps(at)
 
     assert {"change.E001", "cause.E002"} <= panel_check_ids(at, review_id)
     open_step(at, review_id, "change")  # beside a step they are shown at once

@@ -24,11 +24,12 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
+    labels,
     open_step,
     ready_document,
     rendered_markdown,
     task_statuses,
-    widget_key,
+    text_input,
 )
 from closure_readiness.core.review import Review
 from closure_readiness.service import decisions, reviews
@@ -94,8 +95,9 @@ def _warnings(at: AppTest) -> list[str]:
     return [as_seen(str(w.value)) for w in at.warning]
 
 
-def _reply_key(returned: Returned, where: str, about: str) -> str:
-    return widget_key(returned.review_id, "reply", where, about)
+FINDING_REPLY = f"Your reply about this finding ({CONTACTS_CHECK})"
+OVERALL_REPLY = "Your reply to your manager"
+STEP_REPLY = "Your reply about this step"
 
 
 def _seen(at: AppTest) -> str:
@@ -116,8 +118,7 @@ def test_a_findings_reason_shows_beside_its_card_at_the_step_and_in_the_gap_pane
     assert not at.exception
     # Once beside the card in the step's own checks, once beside it in the gap panel.
     assert _warnings(at).count(f"Your manager says: {FINDING_REASON}") == 2
-    reply = at.text_input(key=_reply_key(returned, "step", f"finding:{returned.finding_key}"))
-    assert reply.label == f"Your reply about this finding ({CONTACTS_CHECK})"
+    reply = text_input(at, FINDING_REPLY)
     assert reply.value == ""
     open_step(at, returned.review_id, "change")
     assert _warnings(at).count(f"Your manager says: {FINDING_REASON}") == 1  # the gap panel
@@ -134,12 +135,8 @@ def test_the_overall_and_step_reasons_each_have_a_reply(demo: DemoDatabase) -> N
     warnings = _warnings(at)
     assert any(w.startswith("Returned by your manager") and OVERALL in w for w in warnings)
     assert f"Your manager asks: {STEP_REASON}" in warnings
-    assert at.text_input(key=_reply_key(returned, "banner", "overall")).label == (
-        "Your reply to your manager"
-    )
-    assert at.text_input(key=_reply_key(returned, "step", "step:support")).label == (
-        "Your reply about this step"
-    )
+    assert text_input(at, OVERALL_REPLY).value == ""
+    assert text_input(at, STEP_REPLY).value == ""
 
 
 def test_the_manager_reading_a_returned_review_is_not_called_your_manager(
@@ -174,7 +171,7 @@ def test_the_task_list_marks_each_step_the_manager_commented_on(demo: DemoDataba
     open_step(at, returned.review_id, "tasks")
 
     assert not at.exception
-    statuses = task_statuses(at, returned.review_id)
+    statuses = task_statuses(at)
     commented = {title for title, status in statuses.items() if "Manager's comment" in status}
     assert commented == {"Onward support", "Exit strategy"}
     assert "Your manager also commented on: Onward support, Exit strategy." in _seen(at)
@@ -198,9 +195,9 @@ def test_a_reason_about_a_finding_since_resolved_still_shows_at_its_step(
     assert f"As returned · [{CONTACTS_CHECK}](reference?check=exit.W002) · {CONTACTS_MESSAGE}" in (
         _seen(at)
     )
-    assert at.text_input(key=_reply_key(returned, "step", f"finding:{returned.finding_key}"))
+    assert text_input(at, FINDING_REPLY)
     open_step(at, returned.review_id, "tasks")
-    statuses = task_statuses(at, returned.review_id)
+    statuses = task_statuses(at)
     assert "Manager's comment" in statuses["Exit strategy"]
 
 
@@ -215,7 +212,7 @@ def test_the_manager_reading_a_returned_review_sees_the_reasons_but_no_reply_fie
     assert not at.exception
     assert any(OVERALL in w for w in _warnings(at))
     assert "also commented on: Onward support, Exit strategy." in _seen(at)
-    assert not [w for w in at.text_input if ".reply." in str(w.key)]
+    assert not [label for label in labels(at, "text_input") if label.startswith("Your reply")]
 
 
 # Replies: saved like every other answer, sealed, read by the manager
@@ -226,11 +223,9 @@ def test_replies_are_saved_as_typed_and_sealed_at_the_next_sign_off(demo: DemoDa
     at = app_test("caseworker")
     open_step(at, returned.review_id, "exit")
 
-    at.text_input(key=_reply_key(returned, "banner", "overall")).set_value(
-        "Checked both with the family on Monday."
-    ).run()
+    text_input(at, OVERALL_REPLY).set_value("Checked both with the family on Monday.").run()
     finding = f"finding:{returned.finding_key}"
-    at.text_input(key=_reply_key(returned, "step", finding)).set_value(
+    text_input(at, FINDING_REPLY).set_value(
         "The duty team number and the youth worker's, at the last visit."
     ).run()
 
@@ -245,7 +240,7 @@ def test_replies_are_saved_as_typed_and_sealed_at_the_next_sign_off(demo: DemoDa
     }
     assert "Your reply: The duty team number" in _seen(at)  # shown with its card in the panel
     # Cleared, a reply is gone.
-    at.text_input(key=_reply_key(returned, "banner", "overall")).set_value("").run()
+    text_input(at, OVERALL_REPLY).set_value("").run()
     record = reviews.get_review(ctx, worker, returned.review_id)
     assert list(record.review.replies) == [f"{returned.decision_id}:{finding}"]
     second = _sign_off(demo, returned.review_id)
@@ -258,9 +253,7 @@ def test_a_reply_that_cannot_be_stored_says_why_beside_its_field(demo: DemoDatab
     at = app_test("caseworker")
     open_step(at, returned.review_id, "support")
 
-    at.text_input(key=_reply_key(returned, "step", "step:support")).set_value(
-        "Confirmed \u202ewith the service"
-    ).run()
+    text_input(at, STEP_REPLY).set_value("Confirmed \u202ewith the service").run()
 
     assert not at.exception
     errors = [as_seen(str(e.value)) for e in at.error]
@@ -278,7 +271,7 @@ def test_the_manager_reads_each_reply_beside_its_reason_on_resubmission(
     returned = _returned(demo, "CR-TEST-3007")
     at = app_test("caseworker")
     open_step(at, returned.review_id, "support")
-    at.text_input(key=_reply_key(returned, "step", "step:support")).set_value(
+    text_input(at, STEP_REPLY).set_value(
         "Start date confirmed: the first session is next Tuesday."
     ).run()
     assert not at.exception
@@ -359,7 +352,7 @@ def test_free_text_in_changes_reasons_and_replies_is_shown_as_typed(demo: DemoDa
     returned = _returned(demo, "CR-TEST-3009")
     at = app_test("caseworker")
     open_step(at, returned.review_id, "support")
-    at.text_input(key=_reply_key(returned, "step", "step:support")).set_value(beacon).run()
+    text_input(at, STEP_REPLY).set_value(beacon).run()
     _save(
         demo,
         returned.review_id,

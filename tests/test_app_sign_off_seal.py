@@ -16,8 +16,11 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
+    button,
+    checkbox,
     open_step,
-    widget_key,
+    text_area,
+    text_input,
 )
 from closure_readiness.core.review import Review
 from closure_readiness.service import decisions, reviews
@@ -48,8 +51,8 @@ def shown_and_attested(review_id: int) -> AppTest:
     """The worker's tab: the sign-off page drawn, the attestation ticked."""
     at = app_test("caseworker")
     open_step(at, review_id, "sign_off")
-    at.checkbox(key=widget_key(review_id, "attest")).check().run()
-    assert not at.button(key=widget_key(review_id, "sign_off")).disabled
+    checkbox(at, "I confirm the statement above").check().run()
+    assert not button(at, "Sign off and send to my manager").disabled
     return at
 
 
@@ -64,10 +67,10 @@ def test_a_note_added_in_another_tab_after_the_page_was_shown_is_not_sealed(
     mine = shown_and_attested(review_id)
     other = app_test("caseworker")
     open_step(other, review_id, "support")
-    other.text_area(key=widget_key(review_id, "support", "notes")).set_value(NOTE).run()
+    text_area(other, "Notes").set_value(NOTE).run()
     assert stored(demo, review_id).review.answers.support.notes == NOTE
 
-    mine.button(key=widget_key(review_id, "sign_off")).click().run()
+    button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
     assert stored(demo, review_id).status == "draft"
@@ -77,7 +80,7 @@ def test_a_note_added_in_another_tab_after_the_page_was_shown_is_not_sealed(
         "Read it again before signing off." in text
     )
     # Clicking again does not seal it either: the page still has not been reloaded.
-    mine.button(key=widget_key(review_id, "sign_off")).click().run()
+    button(mine, "Sign off and send to my manager").click().run()
     assert stored(demo, review_id).status == "draft"
     assert "Since this page was shown, the review changed" in page_text(mine)
 
@@ -89,18 +92,18 @@ def test_after_showing_the_review_as_it_is_now_the_worker_can_sign_it_off(
     mine = shown_and_attested(review_id)
     other = app_test("caseworker")
     open_step(other, review_id, "support")
-    other.text_area(key=widget_key(review_id, "support", "notes")).set_value(NOTE).run()
-    mine.button(key=widget_key(review_id, "sign_off")).click().run()
+    text_area(other, "Notes").set_value(NOTE).run()
+    button(mine, "Sign off and send to my manager").click().run()
 
-    mine.button(key=widget_key(review_id, "show_as_now")).click().run()
+    button(mine, "Show the review as it is now").click().run()
 
     assert not mine.exception
     assert "Since this page was shown" not in page_text(mine)
     # The page is drawn afresh: the attestation is asked for again.
-    attest = mine.checkbox(key=widget_key(review_id, "attest", generation=1))
+    attest = checkbox(mine, "I confirm the statement above")
     assert attest.value is False
     attest.check().run()
-    mine.button(key=widget_key(review_id, "sign_off", generation=1)).click().run()
+    button(mine, "Sign off and send to my manager").click().run()
     assert not mine.exception
     record = stored(demo, review_id)
     assert record.status == "submitted"
@@ -116,17 +119,17 @@ def test_a_blocker_added_in_another_tab_makes_the_click_say_so(demo: DemoDatabas
     mine = shown_and_attested(review_id)
     other = app_test("caseworker")
     open_step(other, review_id, "exit")
-    other.text_input(key=widget_key(review_id, "exit", "lead_role")).set_value("").run()
+    text_input(other, "Lead professional (role)").set_value("").run()
     assert not stored(demo, review_id).report.sign_off_possible
 
-    mine.button(key=widget_key(review_id, "sign_off")).click().run()
+    button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
     assert stored(demo, review_id).status == "draft"
     text = page_text(mine)
     assert "Since this page was shown, the review changed: Exit strategy " in text
     assert "; 1 new blocker. Read it again before signing off." in text
-    assert mine.button(key=widget_key(review_id, "sign_off")).disabled
+    assert button(mine, "Sign off and send to my manager").disabled
 
 
 def test_a_change_typed_on_this_page_and_then_signed_off_is_sealed(demo: DemoDatabase) -> None:
@@ -138,7 +141,7 @@ def test_a_change_typed_on_this_page_and_then_signed_off_is_sealed(demo: DemoDat
 
     box = next(area for area in mine.text_area if area.label == "What has changed")
     box.set_value(words)
-    mine.button(key=widget_key(review_id, "sign_off")).click().run()
+    button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
     record = stored(demo, review_id)

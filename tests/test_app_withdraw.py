@@ -22,12 +22,15 @@ from app_support import (
     all_text,
     app_test,
     as_seen,
-    form_button_key,
+    button,
+    form,
     open_page,
     open_step,
+    text_area,
 )
 from closure_readiness.service import decisions, reviews
 from closure_readiness.service.context import Context, InvalidInput, NotAllowed, Refused
+from closure_readiness.views.withdraw import opener_key
 from workflow_fixtures import (
     Team,
     finding_key,
@@ -44,22 +47,18 @@ def _listed(at: AppTest) -> list[str]:
     return [as_seen(str(m.value)) for m in at.markdown if as_seen(str(m.value)).startswith("CR-")]
 
 
-def _form_key(review_id: int) -> str:
-    return f"withdraw.{review_id}"
-
-
 def _openers(at: AppTest) -> set[str]:
     """Keys of the "Withdraw" expanders on the page: where withdrawing is offered. The form
     inside is drawn only once one is opened."""
-    return {str(e.key) for e in at.expander if str(e.key).startswith("withdraw.")}
+    return {str(e.key) for e in at.expander if str(e.label).startswith("Withdraw")}
 
 
 def _withdraw(at: AppTest, review_id: int, case_reference: str, reason: str) -> AppTest:
-    at.session_state[f"withdraw.{review_id}.open"] = True  # the worker opens it: a rerun
+    at.session_state[opener_key(review_id)] = True  # the worker opens it: a rerun
     at.run()
-    at.text_area(key=f"withdraw.{review_id}.reason").set_value(reason)
-    button = form_button_key(_form_key(review_id), f"Confirm withdrawal of {case_reference}")
-    return at.button(key=button).click().run()
+    confirm = f"Confirm withdrawal of {case_reference}"
+    text_area(form(at, confirm), "Reason for withdrawing (required)").set_value(reason)
+    return button(at, confirm).click().run()
 
 
 def _status(demo: DemoDatabase, review_id: int) -> str:
@@ -91,22 +90,6 @@ def _leaves(node: Any) -> Iterator[Any]:
             yield from _leaves(child)
     else:
         yield node
-
-
-def _form(at: AppTest, form_key: str) -> Block:
-    def find(node: Any) -> Block | None:
-        if isinstance(node, Block):
-            if node.type == "form" and str(node.proto.form.form_id) == form_key:
-                return node
-            for child in node.children.values():
-                found = find(child)
-                if found is not None:
-                    return found
-        return None
-
-    form = find(at._tree)
-    assert form is not None, f"no form {form_key}"
-    return form
 
 
 def _success(at: AppTest) -> list[str]:
@@ -151,7 +134,7 @@ def test_an_empty_reason_is_explained_beside_the_field_and_withdraws_nothing(
     assert not at.exception
     leaves = [
         (leaf.type, str(getattr(leaf, "value", "")))
-        for leaf in _leaves(_form(at, _form_key(review_id)))
+        for leaf in _leaves(form(at, "Confirm withdrawal of CR-DEMO-1006"))
     ]
     kinds = [kind for kind, _ in leaves]
     field = kinds.index("text_area")
@@ -164,8 +147,8 @@ def test_an_empty_reason_is_explained_beside_the_field_and_withdraws_nothing(
 def test_an_approved_review_offers_no_withdrawal(demo: DemoDatabase) -> None:
     at = app_test("caseworker")
 
-    assert f"withdraw.{demo.ids['approved']}.open" not in _openers(at)
-    assert f"withdraw.{demo.ids['draft_parent_only']}.open" in _openers(at)
+    assert opener_key(demo.ids["approved"]) not in _openers(at)
+    assert opener_key(demo.ids["draft_parent_only"]) in _openers(at)
 
 
 def test_a_withdrawn_review_is_not_in_the_caseworkers_list(demo: DemoDatabase) -> None:
@@ -181,7 +164,7 @@ def test_a_caseworker_cannot_withdraw_a_colleagues_review(demo: DemoDatabase) ->
     at = app_test("caseworker")
 
     assert "CR-DEMO-1004" not in all_text(at)
-    assert f"withdraw.{colleague_review}.open" not in _openers(at)
+    assert opener_key(colleague_review) not in _openers(at)
     # Nor on the review itself, where the control is drawn for whoever opens it.
     control = AppTest.from_function(
         _control_for, args=(str(demo.path), colleague_review, "caseworker")
@@ -227,7 +210,7 @@ def test_the_control_on_a_review_page_is_collapsed_and_labelled_for_this_review(
     assert not control.expander[0].proto.expanded
     assert not control.text_area  # the form is drawn once the worker opens it
 
-    control.session_state[f"withdraw.{review_id}.open"] = True
+    control.session_state[opener_key(review_id)] = True
     control.run()
 
     assert [str(t.label) for t in control.text_area] == ["Reason for withdrawing (required)"]
@@ -335,7 +318,7 @@ def test_the_caseworker_withdraws_from_the_reviews_task_list(demo: DemoDatabase)
     review_id = demo.ids["draft_parent_only"]
     at = app_test("caseworker")
     open_step(at, review_id, "tasks")
-    assert f"withdraw.{review_id}.open" in _openers(at)
+    assert opener_key(review_id) in _openers(at)
 
     _withdraw(at, review_id, "CR-DEMO-1006", "Closed in error: the family asked for early help.")
 
@@ -349,4 +332,4 @@ def test_a_manager_reading_a_submitted_review_can_withdraw_it_there(demo: DemoDa
     at = app_test("manager")
     open_step(at, review_id, "tasks")
 
-    assert f"withdraw.{review_id}.open" in _openers(at)
+    assert opener_key(review_id) in _openers(at)

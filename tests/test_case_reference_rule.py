@@ -26,8 +26,9 @@ from app_support import (
     app_test,
     as_seen,
     copy_database,
-    form_button_key,
     point_app_at,
+    start_review,
+    text_input,
 )
 from closure_readiness.core.case_reference import new_reference, written_like_a_name
 from closure_readiness.core.errors import explain
@@ -284,12 +285,14 @@ def test_a_review_started_under_an_earlier_rule_still_loads_saves_seals_and_veri
 
 def _start(reference: str) -> Any:
     at = app_test("caseworker", page="start_review")
-    at.text_input(key="start.case_reference").set_value(reference)
-    at.text_input(key="start.birth_month").set_value("2009-04")
-    at.selectbox(key="start.involvement").set_value(Involvement.CHILD_IN_NEED)
-    at.date_input(key="start.opened_on").set_value(dt.date(2025, 1, 6))
-    at.date_input(key="start.proposed_closure_on").set_value(dt.date(2025, 6, 30))
-    return at.button(key=form_button_key("start_review", "Start review")).click().run()
+    return start_review(
+        at,
+        case_reference=reference,
+        birth_month="2009-04",
+        involvement=Involvement.CHILD_IN_NEED,
+        opened_on=dt.date(2025, 1, 6),
+        proposed_closure_on=dt.date(2025, 6, 30),
+    )
 
 
 def test_start_a_review_refuses_a_name_beside_the_field_and_in_the_summary(
@@ -307,7 +310,7 @@ def test_start_a_review_refuses_a_name_beside_the_field_and_in_the_summary(
     assert summary.startswith("There is a problem")
     assert PLAIN in summary
     assert beside.startswith(PLAIN)  # under the Case reference box
-    assert at.text_input(key="start.case_reference").value == "Jayden-Smith"  # kept to correct
+    assert text_input(at, "Case reference").value == "Jayden-Smith"  # kept to correct
     after = reviews.list_reviews(demo.context(), demo.principal("caseworker"))
     assert len(after) == before
 

@@ -20,9 +20,11 @@ from app_support import (
     DemoDatabase,
     all_text,
     app_test,
+    button,
+    checkbox,
     open_page,
     open_step,
-    widget_key,
+    widget_starting,
 )
 from closure_readiness.checks import evaluate
 from closure_readiness.core import family_words
@@ -231,8 +233,8 @@ def _box(at: AppTest, heading: str) -> Any:
 
 
 def _sign_off_and_approve(demo: DemoDatabase, at: AppTest, review_id: int) -> int:
-    at.checkbox(key=widget_key(review_id, "attest")).check().run()
-    at.button(key=widget_key(review_id, "sign_off")).click().run()
+    checkbox(at, "I confirm the statement above").check().run()
+    button(at, "Sign off and send to my manager").click().run()
     assert not at.exception
     record = _stored(demo, review_id)
     assert record.status == "submitted"
@@ -257,7 +259,7 @@ def test_sign_off_shows_the_summary_in_you_voice_without_record_text(demo: DemoD
         assert re.search(r"\b(you|your)\b", value, re.IGNORECASE), heading
         assert SHOWS not in value
         assert OTHER_SHOWS not in value
-    quote = at.checkbox(key=widget_key(review_id, "family", "quote", "E1"))
+    quote = widget_starting(at, "checkbox", "Quote what E1 ")
     assert quote.value is False
     # Looking at it saves nothing.
     assert _stored(demo, review_id).review.family_summary is None
@@ -271,7 +273,7 @@ def test_the_worker_edits_and_quotes_and_the_family_pdf_prints_exactly_that(
     open_step(at, review_id, "sign_off")
 
     _box(at, "What has changed").set_value(EDITED).run()
-    at.checkbox(key=widget_key(review_id, "family", "quote", "E1")).check().run()
+    widget_starting(at, "checkbox", "Quote what E1 ").check().run()
 
     assert not at.exception
     summary = _stored(demo, review_id).review.family_summary
@@ -318,7 +320,8 @@ def test_going_back_to_the_words_from_the_answers(demo: DemoDatabase) -> None:
     _box(at, "What help carries on").set_value("Your youth worker carries on.").run()
     assert _stored(demo, review_id).review.family_summary is not None
 
-    at.button(key=widget_key(review_id, "family", "support", "back")).click().run()
+    back = "Use the words written from your answers for \u201cWhat help carries on\u201d"
+    button(at, back).click().run()
 
     assert not at.exception
     assert str(_box(at, "What help carries on").value) == generated

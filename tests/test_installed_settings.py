@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from applied_settings import FROM_THE_COMMAND_LINE, applied_options, launcher_args
 from closure_readiness.demo.launcher import streamlit_command
 from closure_readiness.settings import STREAMLIT_SETTINGS, streamlit_options
 
@@ -22,21 +23,37 @@ WITHOUT_THE_PROVIDER = (
 )
 
 
-def test_the_settings_are_in_the_package_and_the_checkout_links_to_them() -> None:
+def test_streamlit_run_from_the_checkout_applies_the_package_settings(tmp_path: Path) -> None:
+    """`streamlit run app.py` from a checkout: Streamlit finds .streamlit/config.toml, which is
+    the package's own settings file (so the two cannot drift)."""
     assert STREAMLIT_SETTINGS.is_relative_to(ROOT / "src" / "closure_readiness")
-    link = ROOT / ".streamlit" / "config.toml"
-    assert link.is_symlink()
-    assert link.resolve() == STREAMLIT_SETTINGS.resolve()
+    wanted = streamlit_options()
+
+    applied = applied_options(["run", "app.py"], wanted, cwd=ROOT, home=tmp_path)
+
+    for key, value in wanted.items():
+        assert applied.value(key) == value, key
+        assert Path(applied.source(key)).resolve() == STREAMLIT_SETTINGS.resolve(), key
 
 
-def test_the_launcher_gives_every_setting_as_an_option_whatever_the_folder() -> None:
+def test_the_launcher_settings_win_over_a_folder_that_says_otherwise(tmp_path: Path) -> None:
+    """Started from a folder whose own Streamlit settings would show tracebacks and the
+    developer menu, the app still runs with the package's settings."""
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text(
+        '[client]\nshowErrorDetails = "full"\ntoolbarMode = "developer"\n'
+        "[server]\nmaxUploadSize = 200\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "home").mkdir()
     command = streamlit_command(port=8765, secrets_file=None)
+    wanted = streamlit_options()
 
-    for key, value in streamlit_options().items():
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
-        assert f"--{key}={shown}" in command
-    assert "--client.showErrorDetails=none" in command
-    assert command[-1] == "--server.port=8765"
+    applied = applied_options(launcher_args(command), wanted, cwd=tmp_path, home=tmp_path / "home")
+
+    assert applied.value("client.showErrorDetails") == "none"
+    for key, value in wanted.items():
+        assert applied.options[key] == (value, FROM_THE_COMMAND_LINE), key
 
 
 def _cli(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
