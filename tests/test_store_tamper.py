@@ -147,13 +147,20 @@ def ids(original: tuple[Path, Path, dict[str, int]]) -> dict[str, int]:
 
 @contextmanager
 def _tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with the append-only triggers dropped; committed on leaving."""
+    """A raw connection with the append-only triggers dropped while editing, then put back as
+    they were (verify names a missing trigger); committed on leaving."""
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
     try:
+        saved = [
+            conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", [trigger]).fetchone()[0]
+            for trigger in APPEND_ONLY_TRIGGERS
+        ]
         for trigger in APPEND_ONLY_TRIGGERS:
             conn.execute(f"DROP TRIGGER {trigger}")
         yield conn
+        for sql in saved:
+            conn.execute(sql)
         conn.commit()
     finally:
         conn.close()
@@ -234,7 +241,7 @@ def test_a_sealed_decision_column_changed_alone_names_that_decision_and_column(
     result = _verify(copy)
     assert result.returncode == EXIT_FAILED
     assert _failures(result) == [
-        f"FAIL decision {decision}: column team differs from the sealed content"
+        f"FAIL decision {decision}: the team does not match what was sealed"
     ]
 
 
@@ -247,7 +254,7 @@ def test_an_outcome_column_changed_alone_names_that_decision_outcome(
     result = _verify(copy)
     assert result.returncode == EXIT_FAILED
     assert _failures(result) == [
-        f"FAIL decision {decision} outcome: column outcome differs from the sealed content"
+        f"FAIL decision {decision} outcome: the outcome does not match what was sealed"
     ]
 
 
@@ -340,4 +347,8 @@ def test_a_deleted_decision_is_named(copy: Path, ids: dict[str, int], which: str
         expected.append(
             f"FAIL decision {decision} outcome: missing, though the audit chain records it"
         )
+    # The deleted row's words are still in the search index, which no longer matches.
+    expected.append(
+        "FAIL search index: it does not match the decisions (searching may miss a decision)"
+    )
     assert _failures(result) == expected

@@ -20,6 +20,7 @@ from typing import Any
 
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.core.review import Review
+from closure_readiness.core.seal import search_words
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 from closure_readiness.storage import audit, repositories
@@ -339,7 +340,7 @@ def insert_v1_decision(
                 "cautions": 0,
                 "sealed": sealed,
                 "content_hash": digest,
-                "search_text": row.case_reference,
+                "search_text": search_words(document),
             },
         )
         repositories.set_review_status(db, review_id, "submitted", signed_at.isoformat())

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from closure_readiness.checks import ReadinessReport
+from closure_readiness.core.seal import sealed_names
+from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.report import decision_pdf, family_pdf
 from closure_readiness.report.decision_pdf import DecisionRecord
 from closure_readiness.report.export import decisions_csv, decisions_json
@@ -182,9 +184,9 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
         earlier = [
             d
             for d in repositories.decisions_for_review(db, row["review_id"])
-            if d["id"] < decision_id and d["outcome"] == "returned"
+            if d["id"] < decision_id and d["outcome"] == Outcome.RETURNED
         ]
-        names = repositories.staff_names(db)
+        names = {**repositories.staff_names(db), **sealed_names(row, outcome)}
     sealed = SealedDecision.from_rows(row, outcome)
     return DecisionDetail(
         decision=sealed,
@@ -282,7 +284,7 @@ def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str
         ensure_active(db, principal)
         row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
-        names = repositories.staff_names(db)
+        names = {**repositories.staff_names(db), **sealed_names(row, outcome)}
         audit.append(
             db,
             at=ctx.now(),
@@ -327,6 +329,6 @@ def decision_record_pdf(ctx: Context, principal: Principal, decision_id: int) ->
 def family_summary_pdf(ctx: Context, principal: Principal, decision_id: int) -> bytes:
     """The plain-language closure summary for the young person and family (approved only)."""
     record = _record(ctx, principal, decision_id, action="family_summary_exported")
-    if record.outcome != "approved":
+    if record.outcome != ReviewStatus.APPROVED:
         raise Refused("The family summary is offered once the closure is approved.")
     return family_pdf.family_summary_pdf(record)

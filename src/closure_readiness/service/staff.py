@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from closure_readiness.core.text import ID_PATTERN
+from closure_readiness.core.workflow import STAFF_ROLES
 from closure_readiness.service.context import (
     SYSTEM,
     Context,
@@ -45,6 +46,16 @@ class StaffMember:
         return Principal(self.staff_id, self.display_name, self.role, self.team)
 
 
+NEEDS_TEAM = (Role.CASEWORKER, Role.TEAM_MANAGER)
+
+
+def _staff_role(value: Role | str) -> Role:
+    role = next((r for r in STAFF_ROLES if r.value == value), None)
+    if role is None:
+        raise InvalidInput(f"Role must be one of: {', '.join(r.value for r in STAFF_ROLES)}.")
+    return role
+
+
 def _require_admin(principal: Principal) -> None:
     if principal.role is not Role.ADMIN:
         raise NotAllowed("Only an administrator can manage staff accounts.")
@@ -71,11 +82,8 @@ def add_staff(
     _require_admin(principal)
     if not ID_PATTERN.fullmatch(staff_id):
         raise InvalidInput("Staff ids are 1 to 24 letters, numbers, hyphens or underscores.")
-    try:
-        role = Role(role)
-    except ValueError:
-        raise InvalidInput(f"Role must be one of: {', '.join(r.value for r in Role)}.") from None
-    if role in (Role.CASEWORKER, Role.TEAM_MANAGER) and not team.strip():
+    role = _staff_role(role)
+    if role in NEEDS_TEAM and not team.strip():
         raise InvalidInput("Caseworkers and team managers need a team.")
     row = {
         "id": staff_id,
@@ -95,7 +103,11 @@ def add_staff(
                 at=ctx.now(),
                 actor=principal.staff_id,
                 action="staff_added",
-                detail={"staff_id": staff_id, "role": role.value, "team": row["team"]},
+                # Everything a reader relies on, so verify can compare the staff row with it.
+                detail={
+                    "staff_id": staff_id,
+                    **{k: row[k] for k in ("role", "team", "display_name", "issuer", "subject")},
+                },
             )
     except ConstraintRefused:
         raise InvalidInput(
@@ -122,19 +134,18 @@ def update_staff(
     _require_admin(principal)
     changes: dict[str, Any] = {}
     if role is not None:
-        try:
-            changes["role"] = Role(role).value
-        except ValueError:
-            raise InvalidInput(
-                f"Role must be one of: {', '.join(r.value for r in Role)}."
-            ) from None
+        changes["role"] = _staff_role(role).value
     if team is not None:
         changes["team"] = team.strip()
     if active is not None:
         changes["active"] = int(active)
     with writing(ctx.db_path) as db:
-        if repositories.get_staff(db, staff_id) is None:
+        current = repositories.get_staff(db, staff_id)
+        if current is None:
             raise NotFound(f"No member of staff has the id {staff_id}.")
+        after = {**current, **changes}
+        if Role(after["role"]) in NEEDS_TEAM and not str(after["team"]).strip():
+            raise InvalidInput("Caseworkers and team managers need a team.")
         if changes:
             repositories.update_staff(db, staff_id, **changes)
             audit.append(

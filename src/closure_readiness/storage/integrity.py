@@ -1,33 +1,71 @@
-"""Integrity verification: every seal, the audit chain, and the chain head against an anchor."""
+"""Integrity verification: everything a reader relies on, table by table.
+
+- decisions and outcomes: each sealed document's hash, the hash the audit chain recorded, and
+  every column compared with the document parsed by the one seal model (core.seal): copied
+  fields, and the counts and search text worked out from it. A column that is neither sealed
+  nor worked out from the seal is reported, so a field added on one side cannot pass unseen.
+- decision_findings: worked out again from the sealed report and compared.
+- reviews, exception_requests, staff: compared with the audit chain, whose events record
+  every change of status, decision and account.
+- the search index: rebuilt from the decisions and compared.
+- the schema: every protective trigger (and each table's layout) as the migrations made it.
+- audit_events: the chain itself, and (if given) the anchor.
+
+Nothing here writes to the database (the search-index comparison uses the connection's own
+temporary tables). A damaged or foreign file is reported as a problem, never an exception.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hashlib
+import functools
 import json
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
+from closure_readiness.core.seal import (
+    SealedDecisionDoc,
+    SealedFinding,
+    SealedOutcomeDoc,
+    same_search_text,
+    seal_hash,
+)
+from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.storage.audit import event_hash, head
-from closure_readiness.storage.schema import GENESIS_HASH
+from closure_readiness.storage.schema import GENESIS_HASH, MIGRATIONS
 
 ANCHOR_FORMAT = "closure-readiness/anchor@1"
 
-# Columns of each sealed table that must equal the same field inside the sealed JSON.
-_DECISION_COLUMNS = (
-    "review_id",
-    "case_reference",
-    "team",
-    "closure_reason",
-    "signed_by",
-    "signed_at",
-    "as_of",
-    "checks_version",
-)
-_OUTCOME_COLUMNS = ("decision_id", "outcome", "decided_by", "decided_at", "hash_seen")
+sha256_text = seal_hash
+"""The seal hash (kept under its earlier name for callers)."""
+
+_WORDS = {
+    "review_id": "review number",
+    "case_reference": "case reference",
+    "team": "team",
+    "closure_reason": "closure reason",
+    "signed_by": "person who signed off",
+    "signed_at": "time of the sign-off",
+    "as_of": "date the checks were run for",
+    "checks_version": "checks version",
+    "sign_off_possible": "sign-off flag",
+    "exceptions": "number of exceptions",
+    "cautions": "number of cautions",
+    "search_text": "search text",
+    "decision_id": "decision number",
+    "outcome": "outcome",
+    "decided_by": "person who decided",
+    "decided_at": "time of the decision",
+    "hash_seen": "seal the manager saw",
+    "reasons": "reasons",
+}
 
 
 @dataclass
@@ -43,37 +81,130 @@ class IntegrityReport:
         return not self.problems
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# Sealed documents ------------------------------------------------------------------------------
 
 
-def _seal_problems(
-    what: str, row: dict[str, Any], sealed_column: str, hash_column: str, columns: tuple[str, ...]
+_Doc = TypeVar("_Doc", bound=BaseModel)
+
+
+def _parsed(
+    model: type[_Doc], what: str, row: dict[str, Any], hash_column: str
+) -> tuple[_Doc | None, list[str]]:
+    """The sealed document of a row, if its stored text matches its hash and parses."""
+    text = row["sealed"]
+    if not isinstance(text, str) or seal_hash(text) != row[hash_column]:
+        return None, [f"{what}: sealed content does not match its hash"]
+    try:
+        return model.model_validate_json(text), []
+    except ValidationError:
+        return None, [f"{what}: sealed content is not a record this system writes"]
+
+
+def _column_problems(
+    what: str,
+    table: str,
+    row: dict[str, Any],
+    expected: dict[str, Any],
+    storage: Iterable[str],
 ) -> list[str]:
-    if sha256_text(row[sealed_column]) != row[hash_column]:
-        return [f"{what}: sealed content does not match its hash"]
-    sealed = json.loads(row[sealed_column])
-    return [
-        f"{what}: column {name} differs from the sealed content"
-        for name in columns
-        if sealed.get(name) != row[name]
+    problems: list[str] = []
+    for name, value in row.items():
+        if name in storage:
+            continue
+        if name not in expected:
+            problems.append(
+                f"{what}: the column {name} of table {table} is neither sealed nor worked out "
+                "from what was sealed"
+            )
+            continue
+        wanted = expected[name]
+        if name == "search_text":
+            same = isinstance(value, str) and same_search_text(value, wanted)
+        else:
+            same = value == wanted
+        if not same:
+            problems.append(f"{what}: the {_WORDS.get(name, name)} does not match what was sealed")
+    return problems
+
+
+def _decision_problems(
+    db: Database, row: dict[str, Any]
+) -> tuple[SealedDecisionDoc | None, list[str]]:
+    """The seal of one decision row, its columns and its findings for the learning figures."""
+    what = f"decision {row['id']}"
+    document, problems = _parsed(SealedDecisionDoc, what, row, "content_hash")
+    if document is None:
+        return None, problems
+    problems += _column_problems(
+        what, "decisions", row, document.columns(), SealedDecisionDoc.STORAGE_COLUMNS
+    )
+    stored = [
+        SealedFinding(
+            finding_key=f["finding_key"],
+            check_id=f["check_id"],
+            level=f["level"],
+            resolution=f["resolution"],
+            resolved_by=f["resolved_by"],
+        )
+        for f in db.query("SELECT * FROM decision_findings WHERE decision_id = ?", [row["id"]])
     ]
+    problems += _finding_problems(what, document.findings(), stored)
+    return document, problems
+
+
+def _finding_problems(
+    what: str, sealed: list[SealedFinding], stored: list[SealedFinding]
+) -> list[str]:
+    expected = {f.finding_key: f for f in sealed}
+    held = {f.finding_key: f for f in stored}
+    problems = [
+        f"{what}: finding {key} of the sealed report is missing from the learning figures"
+        for key in expected
+        if key not in held
+    ]
+    problems += [
+        f"{what}: finding {key} in the learning figures is not in the sealed report"
+        for key in held
+        if key not in expected
+    ]
+    problems += [
+        f"{what}: finding {key} in the learning figures does not match the sealed report"
+        for key, finding in held.items()
+        if key in expected and expected[key] != finding
+    ]
+    return problems
+
+
+def _outcome_problems(row: dict[str, Any]) -> tuple[SealedOutcomeDoc | None, list[str]]:
+    what = f"decision {row['decision_id']} outcome"
+    document, problems = _parsed(SealedOutcomeDoc, what, row, "outcome_hash")
+    if document is None:
+        return None, problems
+    problems += _column_problems(
+        what, "outcomes", row, document.columns(), SealedOutcomeDoc.STORAGE_COLUMNS
+    )
+    return document, problems
+
+
+# One decision (its page, and before a countersignature) ---------------------------------------
 
 
 def check_decision(db: Database, decision_id: int) -> list[str]:
     """The seals of one decision and its outcome, and the audit events that name them."""
-    problems: list[str] = []
+    try:
+        return _check_decision(db, decision_id)
+    except (sqlite3.DatabaseError, ValueError) as error:
+        return [f"decision {decision_id}: the database could not be read ({error})"]
+
+
+def _check_decision(db: Database, decision_id: int) -> list[str]:
     row = next(db.query("SELECT * FROM decisions WHERE id = ?", [decision_id]), None)
     if row is None:
         return [f"decision {decision_id}: missing"]
-    problems += _seal_problems(
-        f"decision {decision_id}", row, "sealed", "content_hash", _DECISION_COLUMNS
-    )
+    _, problems = _decision_problems(db, row)
     outcome = next(db.query("SELECT * FROM outcomes WHERE decision_id = ?", [decision_id]), None)
     if outcome is not None:
-        problems += _seal_problems(
-            f"decision {decision_id} outcome", outcome, "sealed", "outcome_hash", _OUTCOME_COLUMNS
-        )
+        problems += _outcome_problems(outcome)[1]
     sealed_in_chain = False
     for event in db.query(
         "SELECT * FROM audit_events WHERE decision_id = ? ORDER BY seq", [decision_id]
@@ -85,9 +216,8 @@ def check_decision(db: Database, decision_id: int) -> list[str]:
         expected_prev = prior[0] if prior else GENESIS_HASH
         if event["prev_hash"] != expected_prev:
             problems.append(f"audit event {event['seq']}: not linked to the event before it")
-        detail = json.loads(event["detail"])
         if event["action"] == "signed_off":
-            sealed_in_chain = detail.get("content_hash") == row["content_hash"]
+            sealed_in_chain = _detail(event).get("content_hash") == row["content_hash"]
     if not sealed_in_chain:
         problems.append(f"decision {decision_id}: its hash is not the one the audit chain recorded")
     return problems
@@ -109,11 +239,350 @@ def _event_problems(event: dict[str, Any]) -> list[str]:
     return []
 
 
+def _detail(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        detail = json.loads(event["detail"])
+    except (TypeError, ValueError):
+        return {}
+    return detail if isinstance(detail, dict) else {}
+
+
+# What the audit chain says the working tables hold ---------------------------------------------
+
+
+@dataclass
+class _ChainState:
+    """The state of reviews, exception requests and staff as the audit events left them."""
+
+    sealed_hashes: dict[int, str] = field(default_factory=dict)
+    outcome_hashes: dict[int, str] = field(default_factory=dict)
+    reviews: dict[int, dict[str, Any]] = field(default_factory=dict)
+    status_events: list[tuple[int, int | None, int | None, str]] = field(default_factory=list)
+    """(seq, review id, decision id, status) in chain order; a decision's outcome names the
+    decision only, resolved to its review from the sealed decision."""
+    requests: dict[int, dict[str, Any]] = field(default_factory=dict)
+    staff: dict[str, dict[str, Any]] = field(default_factory=dict)
+    review_of: dict[int, int] = field(default_factory=dict)
+    """The review of each signed-off decision, as its sign-off event recorded it."""
+
+    def read(self, event: dict[str, Any]) -> None:
+        action, detail = event["action"], _detail(event)
+        review_id, decision_id = event["review_id"], event["decision_id"]
+        if action == "signed_off" and decision_id is not None:
+            self.sealed_hashes[decision_id] = str(detail.get("content_hash", ""))
+            if review_id is not None:
+                self.review_of[decision_id] = review_id
+            self.status_events.append((event["seq"], review_id, None, ReviewStatus.SUBMITTED))
+        elif action == "decided" and decision_id is not None:
+            self.outcome_hashes[decision_id] = str(detail.get("outcome_hash", ""))
+            outcome = str(detail.get("outcome", ""))
+            if outcome in {o.value for o in Outcome}:
+                status = Outcome(outcome).status
+                self.status_events.append((event["seq"], None, decision_id, status))
+        elif action == "review_started" and review_id is not None:
+            self.reviews[review_id] = {"worker_id": event["actor"], **detail}
+            self.status_events.append((event["seq"], review_id, None, ReviewStatus.DRAFT))
+        elif action == "review_withdrawn" and review_id is not None:
+            self.status_events.append((event["seq"], review_id, None, ReviewStatus.WITHDRAWN))
+        elif action.startswith("exception_"):
+            self._read_request(event, action, detail)
+        elif action in ("staff_added", "staff_changed"):
+            staff_id = str(detail.get("staff_id", ""))
+            changes = {k: v for k, v in detail.items() if k != "staff_id"}
+            if action == "staff_added":
+                self.staff[staff_id] = {"active": 1, **changes}
+            else:
+                self.staff.setdefault(staff_id, {}).update(changes)
+
+    def _read_request(self, event: dict[str, Any], action: str, detail: dict[str, Any]) -> None:
+        request_id = detail.get("request_id")
+        if not isinstance(request_id, int):
+            return
+        if action == "exception_requested":
+            self.requests[request_id] = {
+                "review_id": event["review_id"],
+                "finding_key": detail.get("finding"),
+                "requested_by": event["actor"],
+                "requested_at": event["at"],
+                "status": "pending",
+                "decided_by": None,
+                "decided_at": None,
+                "manager_reason": "",
+                **({"worker_reason": detail["reason"]} if "reason" in detail else {}),
+            }
+            return
+        request = self.requests.setdefault(request_id, {})
+        if action in ("exception_granted", "exception_declined"):
+            request.update(
+                status="granted" if action == "exception_granted" else "declined",
+                decided_by=event["actor"],
+                decided_at=event["at"],
+                manager_reason=detail.get("reason", ""),
+            )
+        elif action == "exception_request_withdrawn":
+            request.update(status="withdrawn", decided_at=event["at"])
+
+    def review_statuses(self) -> dict[int, str]:
+        statuses: dict[int, str] = {}
+        for _, review_id, decision_id, status in sorted(self.status_events, key=lambda e: e[0]):
+            if review_id is None and decision_id is not None:
+                review_id = self.review_of.get(decision_id)
+            if review_id is not None:
+                statuses[review_id] = status
+        return statuses
+
+
+def _label(status: Any) -> str:
+    try:
+        return ReviewStatus(status).label
+    except ValueError:
+        return str(status)
+
+
+def _review_problems(db: Database, chain: _ChainState) -> list[str]:
+    problems: list[str] = []
+    statuses = chain.review_statuses()
+    seen: set[int] = set()
+    for row in db.query(
+        "SELECT id, status, worker_id, team, case_reference, re_referral_of FROM reviews"
+    ):
+        what = f"review {row['id']}"
+        seen.add(row["id"])
+        started = chain.reviews.get(row["id"])
+        if started is None:
+            problems.append(f"{what}: not recorded in the audit trail")
+            continue
+        expected = statuses.get(row["id"])
+        if row["status"] != expected:
+            problems.append(
+                f"{what}: its status ({_label(row['status'])}) does not match the audit trail "
+                f"({_label(expected)})"
+            )
+        for name, words in (
+            ("worker_id", "allocated worker"),
+            ("case_reference", "case reference"),
+            ("team", "team"),
+            ("re_referral_of", "earlier closure it re-refers"),
+        ):
+            if name in started and row[name] != started[name]:
+                problems.append(f"{what}: its {words} does not match the audit trail")
+    problems += [
+        f"review {review_id}: missing, though the audit trail records it"
+        for review_id in sorted(set(chain.reviews) - seen)
+    ]
+    return problems
+
+
+def _same_time(stored: Any, recorded: Any) -> bool:
+    if stored == recorded:
+        return True
+    try:
+        return bool(dt.datetime.fromisoformat(stored) == dt.datetime.fromisoformat(recorded))
+    except (TypeError, ValueError):
+        return False
+
+
+_REQUEST_WORDS = {
+    "review_id": "review",
+    "finding_key": "gap it concerns",
+    "requested_by": "person who asked",
+    "status": "status",
+    "decided_by": "manager who decided",
+    "manager_reason": "manager's reason",
+    "worker_reason": "worker's reason",
+}
+
+
+def _request_problems(db: Database, chain: _ChainState) -> list[str]:
+    problems: list[str] = []
+    seen: set[int] = set()
+    for row in db.query("SELECT * FROM exception_requests ORDER BY id"):
+        what = f"exception request {row['id']}"
+        seen.add(row["id"])
+        recorded = chain.requests.get(row["id"])
+        if recorded is None or "requested_by" not in recorded:
+            problems.append(f"{what}: not recorded in the audit trail")
+            continue
+        for name, words in _REQUEST_WORDS.items():
+            if name in recorded and row[name] != recorded[name]:
+                problems.append(f"{what}: its {words} does not match the audit trail")
+        if str(row["finding_key"]).split(":", 1)[0] != row["check_id"]:
+            problems.append(f"{what}: its check does not match the gap it concerns")
+        for name, words in (("requested_at", "time asked"), ("decided_at", "time decided")):
+            if not _same_time(row[name], recorded.get(name)):
+                problems.append(f"{what}: its {words} does not match the audit trail")
+    problems += [
+        f"exception request {request_id}: missing, though the audit trail records it"
+        for request_id in sorted(set(chain.requests) - seen)
+    ]
+    return problems
+
+
+_STAFF_WORDS = {
+    "role": "role",
+    "team": "team",
+    "active": "whether the account is active",
+    "display_name": "name",
+    "issuer": "sign-in identity",
+    "subject": "sign-in identity",
+}
+
+
+def _staff_problems(db: Database, chain: _ChainState) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for row in db.query("SELECT * FROM staff ORDER BY id"):
+        what = f"member of staff {row['id']}"
+        seen.add(row["id"])
+        recorded = chain.staff.get(row["id"])
+        if recorded is None or "role" not in recorded:
+            problems.append(f"{what}: not recorded in the audit trail")
+            continue
+        differing = [
+            words
+            for name, words in _STAFF_WORDS.items()
+            if name in recorded and row[name] != recorded[name]
+        ]
+        problems += [
+            f"{what}: their {words} does not match the audit trail"
+            for words in dict.fromkeys(differing)
+        ]
+    problems += [
+        f"member of staff {staff_id}: missing, though the audit trail records them"
+        for staff_id in sorted(set(chain.staff) - seen)
+    ]
+    return problems
+
+
+# The search index and the schema ---------------------------------------------------------------
+
+
+def _search_index_problems(db: Database) -> list[str]:
+    """The full-text index compared with an index rebuilt from the decisions, term by term
+    (in the connection's temporary schema: nothing is written to the database)."""
+    names = ("verify_fts_stored", "verify_fts_rebuilt", "verify_fts")
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.verify_fts USING fts5 (case_reference, search_text)")
+        db.execute(
+            "INSERT INTO temp.verify_fts (rowid, case_reference, search_text) "
+            "SELECT id, case_reference, search_text FROM main.decisions"
+        )
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.verify_fts_stored "
+            "USING fts5vocab (main, decisions_fts, 'col')"
+        )
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.verify_fts_rebuilt USING fts5vocab (temp, verify_fts, 'col')"
+        )
+        columns = "term, col, doc, cnt"
+        differ = db.execute(
+            f"SELECT EXISTS (SELECT {columns} FROM temp.verify_fts_stored "
+            f"EXCEPT SELECT {columns} FROM temp.verify_fts_rebuilt) "
+            f"OR EXISTS (SELECT {columns} FROM temp.verify_fts_rebuilt "
+            f"EXCEPT SELECT {columns} FROM temp.verify_fts_stored)"
+        ).fetchone()[0]
+    except sqlite3.DatabaseError:
+        differ = True
+    finally:
+        for name in names:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    if differ:
+        return ["search index: it does not match the decisions (searching may miss a decision)"]
+    return []
+
+
+@functools.cache
+def _expected_schema(stop_before: str | None) -> dict[tuple[str, str], str]:
+    """Every trigger and table as the migrations (up to `stop_before`) create them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        MIGRATIONS.apply(Database(conn), stop_before=stop_before)
+        return _schema(conn.execute("SELECT type, name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+def _schema(rows: Iterable[Any]) -> dict[tuple[str, str], str]:
+    return {
+        (kind, name): sql
+        for kind, name, sql in rows
+        if kind in ("trigger", "table")
+        and sql
+        and not name.startswith(("sqlite_", "_sqlite"))
+        and not (kind == "table" and name.startswith("decisions_fts_"))  # the index's own
+    }
+
+
+def _schema_problems(db: Database) -> list[str]:
+    pending = MIGRATIONS.pending(db)
+    expected = _expected_schema(pending[0].name if pending else None)
+    actual = _schema(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
+    problems: list[str] = []
+    for (kind, name), sql in expected.items():
+        held = actual.get((kind, name))
+        if kind == "trigger":
+            if held is None:
+                problems.append(f"database safeguard {name}: missing")
+            elif held != sql:
+                problems.append(
+                    f"database safeguard {name}: changed from what this system installs"
+                )
+        elif held is not None and held != sql:
+            problems.append(f"table {name}: its layout differs from what this system creates")
+        elif held is None:
+            problems.append(f"table {name}: missing")
+    problems += [
+        f"database safeguard {name}: not one this system installs"
+        for kind, name in sorted(set(actual) - set(expected))
+        if kind == "trigger"
+    ]
+    return problems
+
+
+# Everything ------------------------------------------------------------------------------------
+
+
 def verify(db: Database, anchor: dict[str, Any] | None = None) -> IntegrityReport:
-    """Check every seal, the whole chain, and (if given) the anchor. Read-only."""
+    """Check the file, the schema, every seal, the whole chain, the tables the chain covers,
+    the search index and (if given) the anchor. Read-only; problems, never exceptions."""
     report = IntegrityReport()
-    sealed_hashes: dict[int, str] = {}
-    outcome_hashes: dict[int, str] = {}
+    try:
+        if not _readable(db, report):
+            return report
+        _verify(db, report)
+    except (sqlite3.DatabaseError, ValueError) as error:
+        report.problems.append(f"the database could not be read to the end ({error})")
+    if anchor is not None:
+        report.anchor_checked = True
+        try:
+            report.problems += _anchor_problems(db, anchor)
+        except (sqlite3.DatabaseError, ValueError, TypeError):
+            report.problems.append("anchor: the chain could not be read to compare it")
+    return report
+
+
+def _readable(db: Database, report: IntegrityReport) -> bool:
+    """SQLite's own check of the file first: nothing else is trusted on a damaged file."""
+    try:
+        results = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as error:
+        report.problems.append(f"the file is not a readable database ({error})")
+        return False
+    if results != ["ok"]:
+        report.problems.append(
+            "the file is damaged: SQLite's own check failed (" + "; ".join(results[:3]) + ")"
+        )
+        return False
+    if not db.table("audit_events").exists() or not db.table("decisions").exists():
+        report.problems.append("the file is not a Closure Readiness database (no audit trail)")
+        return False
+    return True
+
+
+def _verify(db: Database, report: IntegrityReport) -> None:
+    report.problems += _schema_problems(db)
+    chain = _ChainState()
     expected_seq, prev_hash = 1, GENESIS_HASH
     for event in db.query("SELECT * FROM audit_events ORDER BY seq"):
         report.events_checked += 1
@@ -124,40 +593,48 @@ def verify(db: Database, anchor: dict[str, Any] | None = None) -> IntegrityRepor
         if event["prev_hash"] != prev_hash:
             report.problems.append(f"audit event {event['seq']}: not linked to the event before it")
         report.problems += _event_problems(event)
-        if event["decision_id"] is not None and event["action"] in ("signed_off", "decided"):
-            detail = json.loads(event["detail"])
-            if event["action"] == "signed_off":
-                sealed_hashes[event["decision_id"]] = detail.get("content_hash", "")
-            else:
-                outcome_hashes[event["decision_id"]] = detail.get("outcome_hash", "")
+        chain.read(event)
         expected_seq, prev_hash = event["seq"] + 1, event["hash"]
 
     for row in db.query("SELECT * FROM decisions ORDER BY id"):
         report.decisions_checked += 1
-        what = f"decision {row['id']}"
-        report.problems += _seal_problems(what, row, "sealed", "content_hash", _DECISION_COLUMNS)
-        if sealed_hashes.pop(row["id"], None) != row["content_hash"]:
-            report.problems.append(f"{what}: its hash is not the one the audit chain recorded")
+        report.problems += _decision_problems(db, row)[1]
+        if chain.sealed_hashes.pop(row["id"], None) != row["content_hash"]:
+            report.problems.append(
+                f"decision {row['id']}: its hash is not the one the audit chain recorded"
+            )
+    report.problems += [
+        f"decision {decision_id}: findings in the learning figures for a decision that does "
+        "not exist"
+        for (decision_id,) in db.execute(
+            "SELECT DISTINCT decision_id FROM decision_findings "
+            "WHERE decision_id NOT IN (SELECT id FROM decisions) ORDER BY decision_id"
+        ).fetchall()
+    ]
     for row in db.query("SELECT * FROM outcomes ORDER BY decision_id"):
         report.outcomes_checked += 1
-        what = f"decision {row['decision_id']} outcome"
-        report.problems += _seal_problems(what, row, "sealed", "outcome_hash", _OUTCOME_COLUMNS)
-        if outcome_hashes.pop(row["decision_id"], None) != row["outcome_hash"]:
-            report.problems.append(f"{what}: its hash is not the one the audit chain recorded")
+        report.problems += _outcome_problems(row)[1]
+        if chain.outcome_hashes.pop(row["decision_id"], None) != row["outcome_hash"]:
+            report.problems.append(
+                f"decision {row['decision_id']} outcome: its hash is not the one the audit chain "
+                "recorded"
+            )
     # What the chain recorded but the tables no longer hold: a deleted decision or outcome.
     report.problems += [
         f"decision {decision_id}: missing, though the audit chain records its sign-off"
-        for decision_id in sorted(sealed_hashes)
+        for decision_id in sorted(chain.sealed_hashes)
     ]
     report.problems += [
         f"decision {decision_id} outcome: missing, though the audit chain records it"
-        for decision_id in sorted(outcome_hashes)
+        for decision_id in sorted(chain.outcome_hashes)
     ]
+    report.problems += _review_problems(db, chain)
+    report.problems += _request_problems(db, chain)
+    report.problems += _staff_problems(db, chain)
+    report.problems += _search_index_problems(db)
 
-    if anchor is not None:
-        report.anchor_checked = True
-        report.problems += _anchor_problems(db, anchor)
-    return report
+
+# Anchors ---------------------------------------------------------------------------------------
 
 
 def _anchor_problems(db: Database, anchor: dict[str, Any]) -> list[str]:

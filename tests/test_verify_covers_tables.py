@@ -1,0 +1,438 @@
+"""`verify` covers every table a reader relies on: an edit made behind the app's back, with the
+protective triggers dropped and put back, is reported in words naming what changed.
+
+The store is built through the service (exceptions granted and declined, a caution explained,
+a return with reasons, a withdrawal, a member of staff moved). Each test edits its own copy
+with raw SQL, as an insider with the database file could.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, seal_hash
+from closure_readiness.service import decisions, reviews, staff
+from closure_readiness.service.context import SYSTEM
+from closure_readiness.storage.database import reading
+from closure_readiness.storage.integrity import IntegrityReport, verify
+from workflow_fixtures import (
+    Team,
+    add_team,
+    approve,
+    caution_review,
+    clock_of,
+    finding_key,
+    grant,
+    make_context,
+    prepare,
+    prepare_ready,
+    sign,
+    unnotified_review,
+)
+
+
+@dataclass(frozen=True)
+class Store:
+    path: Path
+    team: Team
+    approved: int
+    """Decision with a granted exception, countersigned."""
+    returned: int
+    """Decision with an explained caution, returned with reasons."""
+    resigned: int
+    """The returned review signed off again: waiting for the manager."""
+    approved_review: int
+    withdrawn_review: int
+    declined_request: int
+    pending_request: int
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    ctx = make_context(tmp_path_factory.mktemp("covers"))
+    team = add_team(ctx)
+    clock = clock_of(ctx)
+    worker, manager = team.worker, team.manager
+
+    approved_review = prepare(ctx, worker, unnotified_review("CR-V-0001"))
+    grant(ctx, worker, manager, approved_review, "exit.E003")
+    approved = sign(ctx, worker, approved_review)
+    clock.advance(minutes=5)
+    approve(ctx, manager, approved)
+
+    returned_review = prepare(
+        ctx, team.colleague, caution_review("CR-V-0002", rationale="Declined by the family.")
+    )
+    returned = sign(ctx, team.colleague, returned_review)
+    decisions.return_review(
+        ctx,
+        manager,
+        returned,
+        overall="Confirm the youth work start date.",
+        findings={finding_key_of(ctx, returned): "Say who the contacts are."},
+    )
+    clock.advance(minutes=5)
+    resigned = sign(ctx, team.colleague, returned_review)
+
+    waiting_review = prepare(ctx, worker, unnotified_review("CR-V-0003"))
+    key = finding_key(ctx, worker, waiting_review, "exit.E003")
+    declined_request = reviews.request_exception(
+        ctx, worker, waiting_review, finding_key=key, reason="The school knows already."
+    )
+    decisions.decide_exception(
+        ctx, manager, declined_request, grant=False, reason="Tell the school in writing."
+    )
+    pending_request = reviews.request_exception(
+        ctx, worker, waiting_review, finding_key=key, reason="The school was told by phone."
+    )
+
+    withdrawn_review = prepare_ready(ctx, worker, "CR-V-0004")
+    reviews.withdraw(ctx, worker, withdrawn_review, reason="The family moved out of the area.")
+
+    staff.update_staff(ctx, SYSTEM, team.south_worker.staff_id, team="South East")
+    return Store(
+        path=ctx.db_path,
+        team=team,
+        approved=approved,
+        returned=returned,
+        resigned=resigned,
+        approved_review=approved_review,
+        withdrawn_review=withdrawn_review,
+        declined_request=declined_request,
+        pending_request=pending_request,
+    )
+
+
+def finding_key_of(ctx: object, decision_id: int) -> str:
+    """The key of the first finding of a sealed decision (a caution with its rationale)."""
+    with reading(ctx.db_path) as db:  # type: ignore[attr-defined]
+        row = db.execute(
+            "SELECT finding_key FROM decision_findings WHERE decision_id = ? ORDER BY finding_key",
+            [decision_id],
+        ).fetchone()
+    return str(row[0])
+
+
+@pytest.fixture
+def copy(store: Store, tmp_path: Path) -> Path:
+    out = tmp_path / "copy.db"
+    shutil.copyfile(store.path, out)
+    return out
+
+
+@contextmanager
+def tampering(path: Path) -> Iterator[sqlite3.Connection]:
+    """A raw connection with every trigger dropped while the edit is made, then put back as
+    they were: only the edit itself is left for `verify` to find."""
+    conn = sqlite3.connect(path)
+    try:
+        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        saved = triggers.fetchall()
+        for name, _ in saved:
+            conn.execute(f"DROP TRIGGER {name}")
+        yield conn
+        for _, sql in saved:
+            conn.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def verified(path: Path) -> IntegrityReport:
+    with reading(path) as db:
+        return verify(db)
+
+
+def problems_about(path: Path, *words: str) -> list[str]:
+    """The problems verify reports that mention every one of `words`."""
+    report = verified(path)
+    assert not report.intact
+    found = [p for p in report.problems if all(w in p for w in words)]
+    assert found, report.problems
+    return found
+
+
+def test_the_untouched_store_verifies_intact(copy: Path) -> None:
+    report = verified(copy)
+    assert report.problems == []
+    assert report.decisions_checked == 3
+    assert report.outcomes_checked == 2
+
+
+# decisions ----------------------------------------------------------------------------------
+
+
+def test_exceptions_zeroed_on_a_decision(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute("UPDATE decisions SET exceptions = 0 WHERE id = ?", [store.approved])
+    assert problems_about(copy, f"decision {store.approved}:", "number of exceptions")
+
+
+def test_cautions_zeroed_on_a_decision(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute("UPDATE decisions SET cautions = 0 WHERE id = ?", [store.resigned])
+    assert problems_about(copy, f"decision {store.resigned}:", "number of cautions")
+
+
+def test_search_text_blanked_on_a_decision(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute("UPDATE decisions SET search_text = '' WHERE id = ?", [store.approved])
+    assert problems_about(copy, f"decision {store.approved}:", "search text")
+
+
+# outcomes -----------------------------------------------------------------------------------
+
+
+def test_return_reasons_rewritten(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE outcomes SET reasons = ? WHERE decision_id = ?",
+            [json.dumps({"overall": "Looks fine."}), store.returned],
+        )
+    assert problems_about(copy, f"decision {store.returned} outcome:", "reasons")
+
+
+def test_the_countersigner_name_is_sealed_with_the_outcome(copy: Path, store: Store) -> None:
+    """The name printed in the record as who countersigned is sealed; renaming the member of
+    staff behind the app's back is reported, and the record keeps the sealed name."""
+    manager = store.team.manager
+    with reading(copy) as db:
+        sealed = db.execute(
+            "SELECT sealed FROM outcomes WHERE decision_id = ?", [store.approved]
+        ).fetchone()[0]
+    assert SealedOutcomeDoc.model_validate_json(sealed).decided_by_name == manager.display_name
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE staff SET display_name = 'Someone else' WHERE id = ?", [manager.staff_id]
+        )
+    assert problems_about(copy, f"member of staff {manager.staff_id}:", "name")
+
+
+# decision_findings ---------------------------------------------------------------------------
+
+
+def test_a_finding_resolution_rewritten(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE decision_findings SET resolution = 'open' WHERE decision_id = ? "
+            "AND resolution = 'exception'",
+            [store.approved],
+        )
+    assert problems_about(copy, f"decision {store.approved}:", "learning figures")
+
+
+def test_a_finding_deleted_and_one_invented(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute("DELETE FROM decision_findings WHERE decision_id = ?", [store.resigned])
+        conn.execute(
+            "INSERT INTO decision_findings VALUES (?, 'exit.E003:000000000000', 'exit.E003', "
+            "'blocker', 'exception', 'TM-N1')",
+            [store.approved],
+        )
+    assert problems_about(copy, f"decision {store.resigned}:", "learning figures")
+    assert problems_about(copy, f"decision {store.approved}:", "learning figures")
+
+
+# reviews ------------------------------------------------------------------------------------
+
+
+def test_a_withdrawn_review_set_back_to_draft(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute("UPDATE reviews SET status = 'draft' WHERE id = ?", [store.withdrawn_review])
+    assert problems_about(copy, f"review {store.withdrawn_review}:", "status")
+
+
+def test_a_review_moved_to_another_worker(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET worker_id = ? WHERE id = ?",
+            [store.team.colleague.staff_id, store.approved_review],
+        )
+    assert problems_about(copy, f"review {store.approved_review}:", "worker")
+
+
+# exception_requests -------------------------------------------------------------------------
+
+
+def test_a_declined_exception_request_rewritten_as_granted(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE exception_requests SET status = 'granted', manager_reason = 'Agreed.' "
+            "WHERE id = ?",
+            [store.declined_request],
+        )
+    found = problems_about(copy, f"exception request {store.declined_request}:")
+    assert any("status" in p for p in found)
+    assert any("manager's reason" in p for p in found)
+
+
+def test_a_worker_reason_rewritten(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE exception_requests SET worker_reason = 'No reason.' WHERE id = ?",
+            [store.pending_request],
+        )
+    assert problems_about(copy, f"exception request {store.pending_request}:", "worker's reason")
+
+
+# staff --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [("role", "team_manager", "role"), ("team", "South", "team"), ("active", 0, "active")],
+)
+def test_a_member_of_staff_changed(
+    copy: Path, store: Store, column: str, value: object, words: str
+) -> None:
+    who = store.team.south_worker.staff_id  # moved once through the service: South East
+    with tampering(copy) as conn:
+        conn.execute(f"UPDATE staff SET {column} = ? WHERE id = ?", [value, who])
+    assert problems_about(copy, f"member of staff {who}:", words)
+
+
+def test_a_member_of_staff_added_behind_the_apps_back(copy: Path) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "INSERT INTO staff (id, issuer, subject, display_name, role, team, active, "
+            "created_at) VALUES ('TM-X1', 'https://sign-in.test.invalid', 'x', 'Extra', "
+            "'team_manager', 'North', 1, '2025-05-30T09:00:00+00:00')"
+        )
+    assert problems_about(copy, "member of staff TM-X1:", "audit trail")
+
+
+# the search index ---------------------------------------------------------------------------
+
+
+def test_a_decision_removed_from_the_search_index(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        row = conn.execute(
+            "SELECT case_reference, search_text FROM decisions WHERE id = ?", [store.approved]
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text) "
+            "VALUES ('delete', ?, ?, ?)",
+            [store.approved, *row],
+        )
+    assert problems_about(copy, "search index")
+
+
+# triggers and the schema --------------------------------------------------------------------
+
+
+def test_every_protective_trigger_dropped_is_named(copy: Path) -> None:
+    conn = sqlite3.connect(copy)
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+    for name in names:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.commit()
+    conn.close()
+    assert {"decisions_no_update", "audit_events_chain", "decisions_fts_insert"} <= set(names)
+    report = verified(copy)
+    for name in names:
+        assert any(name in p and "missing" in p for p in report.problems), name
+
+
+def test_a_trigger_replaced_by_one_that_allows_everything(copy: Path) -> None:
+    conn = sqlite3.connect(copy)
+    conn.execute("DROP TRIGGER outcomes_not_by_signer")
+    conn.execute(
+        "CREATE TRIGGER outcomes_not_by_signer BEFORE INSERT ON outcomes WHEN 0 BEGIN SELECT 1; END"
+    )
+    conn.commit()
+    conn.close()
+    assert problems_about(copy, "outcomes_not_by_signer", "changed")
+
+
+def test_a_column_added_to_a_sealed_table_is_neither_sealed_nor_derived(copy: Path) -> None:
+    """A field added on one side only cannot pass unseen: a new decisions column is reported
+    until the seal model seals or derives it."""
+    with tampering(copy) as conn:
+        conn.execute("ALTER TABLE decisions ADD COLUMN priority TEXT NOT NULL DEFAULT 'low'")
+    found = problems_about(copy, "priority")
+    assert any("decisions" in p for p in found)
+
+
+def test_every_column_of_the_sealed_tables_is_sealed_derived_or_storage(copy: Path) -> None:
+    conn = sqlite3.connect(copy)
+    try:
+        for table, model in (("decisions", SealedDecisionDoc), ("outcomes", SealedOutcomeDoc)):
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            covered = {*model.SEALED_COLUMNS, *model.DERIVED_COLUMNS, *model.STORAGE_COLUMNS}
+            assert columns == covered, table
+    finally:
+        conn.close()
+
+
+# damaged files ------------------------------------------------------------------------------
+
+
+def _verify_file(path: Path) -> IntegrityReport:
+    from sqlite_utils import Database
+
+    db = Database(sqlite3.connect(path))
+    try:
+        return verify(db)
+    finally:
+        db.close()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("These are not the records you are looking for.\n" * 200, encoding="utf-8")
+    report = _verify_file(path)
+    assert not report.intact
+    assert any("not a readable database" in p for p in report.problems)
+
+
+def test_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    report = _verify_file(path)
+    assert not report.intact
+    assert any("not a Closure Readiness database" in p for p in report.problems)
+
+
+def test_a_truncated_file(copy: Path, tmp_path: Path) -> None:
+    data = copy.read_bytes()
+    path = tmp_path / "truncated.db"
+    path.write_bytes(data[: len(data) // 2])
+    report = _verify_file(path)
+    assert not report.intact
+
+
+def test_invalid_sealed_json(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:  # re-hashed, so only the content itself is wrong
+        conn.execute(
+            "UPDATE decisions SET sealed = '{not json', content_hash = ? WHERE id = ?",
+            [seal_hash("{not json"), store.resigned],
+        )
+        conn.execute(
+            "UPDATE outcomes SET sealed = '[1, 2]', outcome_hash = ? WHERE decision_id = ?",
+            [seal_hash("[1, 2]"), store.returned],
+        )
+    found = problems_about(copy, f"decision {store.resigned}:")
+    assert any("sealed content" in p for p in found)
+    assert problems_about(copy, f"decision {store.returned} outcome:", "sealed content")
+
+
+def test_the_record_prints_the_sealed_names(copy: Path, store: Store) -> None:
+    """Who signed off and who countersigned, as the record prints them, are the sealed names,
+    whatever the staff table says later."""
+    from closure_readiness.service import auditing
+    from workflow_fixtures import make_context
+
+    with tampering(copy) as conn:
+        conn.execute("UPDATE staff SET display_name = 'Someone else'")
+    ctx = make_context(copy.parent, name=copy.name)
+    record = auditing._record(ctx, store.team.auditor, store.approved, action="decision_viewed")
+    assert record.signed_by_name == store.team.worker.display_name
+    assert record.decided_by_name == store.team.manager.display_name
