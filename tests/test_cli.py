@@ -108,7 +108,7 @@ def test_check_as_of_a_date_before_the_case_opened_exits_2() -> None:
     result = _run("check", READY, "--as-of", "2024-01-01")
 
     assert result.returncode == EXIT_INVALID
-    assert "--as-of 2024-01-01 is before the case was opened" in result.stderr
+    assert "The as-of date 2024-01-01 is before the case was opened (2024-06-03)" in result.stderr
 
 
 @pytest.mark.parametrize("as_of", ["30/05/2025", "2025-13-01", "yesterday"])

@@ -245,7 +245,7 @@ def test_a_review_id_that_is_not_a_number_is_bad_input(tmp_path: Path) -> None:
 
     assert result.returncode == EXIT_INVALID
     assert "Traceback" not in result.stderr
-    assert "--review: invalid int value: 'twelve'" in result.stderr
+    assert "Invalid value for '--review': 'twelve' is not a valid integer" in result.stderr
 
 
 def test_the_readme_documents_the_command() -> None:

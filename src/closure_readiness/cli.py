@@ -1,36 +1,97 @@
-"""The `closure-readiness` command: a thin layer over the checks and the service functions.
+"""The `closure-readiness` command: a thin layer over the checks, the service and the launcher.
+
+Each command is one decorated function that reads its options, calls the library and says what
+happened; the rules (what a review, a setting, an as-of date or a backup may be) live in the
+library, so the app and the command line refuse the same things in the same words.
 
 Exit codes: 0 success (or ready to sign off), 1 blocked, refused or failed verification,
-2 bad input.
-Heavy modules are imported inside commands so `check` and `schema` start quickly.
+2 bad input. Heavy modules are imported inside commands so `check` and `schema` start quickly.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
+import click
+
+from closure_readiness.core.vocabulary import ClosureReason
+from closure_readiness.core.workflow import DECISION_STATUSES, STAFF_ROLES
+
+PROG = "closure-readiness"
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID = 0, 1, 2
 MAX_REVIEW_BYTES = 5 * 1024 * 1024
 DEMO_DB = Path("data/demo/closure-readiness-demo.db")
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class UsageProblem(Exception):
-    """Bad input from the person at the keyboard: print the message, exit 2, no traceback."""
+class BadInput(click.ClickException):
+    """Bad input from the person at the keyboard: the message, exit 2, no traceback."""
+
+    exit_code = EXIT_INVALID
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"{PROG}: {self.format_message()}", err=True)
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{value}' is not a date; write it as YYYY-MM-DD, for example 2025-03-14"
-        ) from None
+class Refused(BadInput):
+    """The library refused (not theirs to do, not in this state): the message, exit 1."""
+
+    exit_code = EXIT_BLOCKED
+
+
+def _exit(code: int) -> NoReturn:
+    click.get_current_context().exit(code)
+
+
+# Option types: plain words when a value is not what the option needs. -----------------------
+
+
+class IsoDate(click.ParamType[dt.date, Any]):
+    name = "YYYY-MM-DD"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a date; write it as YYYY-MM-DD, for example 2025-03-14")
+
+
+class YesNo(click.ParamType[bool, Any]):
+    name = "yes|no"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> bool:
+        if isinstance(value, bool):
+            return value
+        answer = str(value).lower()
+        if answer in ("yes", "true", "1"):
+            return True
+        if answer in ("no", "false", "0"):
+            return False
+        self.fail(f"'{value}': answer yes or no")
+
+
+FILE = click.Path(path_type=Path)
+
+
+def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db",
+        type=FILE,
+        help="The database file. Default: the CLOSURE_DB setting, or data/closure-readiness.db.",
+    )(fn)
+
+
+# Reading what the person gave us. -----------------------------------------------------------
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -39,37 +100,96 @@ def _read_text(path: Path, what: str) -> str:
         with path.open("rb") as file:
             data = file.read(MAX_REVIEW_BYTES + 1)
         if len(data) > MAX_REVIEW_BYTES:
-            raise UsageProblem(f"{path}: the {what} is larger than 5 MB; no review is that big.")
+            raise BadInput(f"{path}: the {what} is larger than 5 MB; no review is that big.")
         return data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
     except FileNotFoundError:
-        raise UsageProblem(f"{path}: no such file.") from None
+        raise BadInput(f"{path}: no such file.") from None
     except IsADirectoryError:
-        raise UsageProblem(f"{path}: this is a folder, not a {what}.") from None
+        raise BadInput(f"{path}: this is a folder, not a {what}.") from None
     except PermissionError:
-        raise UsageProblem(f"{path}: permission denied.") from None
+        raise BadInput(f"{path}: permission denied.") from None
     except UnicodeDecodeError:
-        raise UsageProblem(f"{path}: the {what} is not UTF-8 text.") from None
+        raise BadInput(f"{path}: the {what} is not UTF-8 text.") from None
 
 
-def _invalid(path: Path, error: object, model: object, what: str = "review") -> UsageProblem:
+def _invalid(path: Path, error: object, model: object, what: str) -> BadInput:
     from closure_readiness.core.errors import explain
 
     problems = explain(error, model)  # type: ignore[arg-type]
     shown = "\n".join(f"  - {problem}" for problem in problems[:20])
     more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-    return UsageProblem(f"{path}: the {what} is not valid.\n{shown}{more}")
+    return BadInput(f"{path}: the {what} is not valid.\n{shown}{more}")
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _settings() -> Any:
+    from closure_readiness.settings import SettingsProblem, load_settings
+
+    try:
+        return load_settings()
+    except SettingsProblem as problem:
+        raise BadInput(str(problem)) from None
+
+
+def _db(db: Path | None) -> Path:
+    path: Path = db or _settings().db
+    return path
+
+
+def _existing_db(db: Path | None) -> Path:
+    """A database to read must exist: opening a mistyped path would create an empty one."""
+    path = _db(db)
+    if not path.exists():
+        raise BadInput(f"{path}: no such database.")
+    return path
+
+
+# The commands. ------------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="closure-readiness", prog_name=PROG)
+def cli() -> None:
+    """Check that a case is ready to close, and run the closure review app.
+
+    Exit codes: 0 done (or ready to sign off), 1 blocked, refused or failed verification,
+    2 bad input. Settings come from the environment (CLOSURE_DB, CLOSURE_ENVIRONMENT, ...):
+    see docs/deployment.md.
+    """
+
+
+@cli.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--as-of",
+    type=IsoDate(),
+    help="Judge the review as of this date (default: its proposed closure date).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A report for people, or JSON for other systems (docs/json-output.md).",
+)
+@click.option(
+    "--thresholds", type=FILE, help="A thresholds file (JSON) to use instead of the defaults."
+)
+def check(file: Path, as_of: dt.date | None, fmt: str, thresholds: Path | None) -> None:
+    """Evaluate a review FILE (JSON) against every check.
+
+    Exits 0 when sign-off is possible, 1 when something blocks it, 2 when the file is not a
+    valid review.
+    """
     from pydantic import ValidationError
 
     from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds, evaluate
     from closure_readiness.checks.text_report import report_as_json, report_as_text
     from closure_readiness.core.case_reference import new_reference
-    from closure_readiness.core.review import EARLIEST_DAY, LATEST_DAY, Review, dated_after
+    from closure_readiness.core.review import AsOfRefused, Review, refuse_as_of
     from closure_readiness.core.upgrade import upgrade_document
 
-    text = _read_text(args.file, "review file")
+    text = _read_text(file, "review file")
     try:
         document = json.loads(text)
     except ValueError:
@@ -79,261 +199,468 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         review = Review.model_validate_json(text, context=rule)
     except ValidationError as error:
-        raise _invalid(args.file, error, Review) from None
-    thresholds = DEFAULT_THRESHOLDS
-    if args.thresholds is not None:
+        raise _invalid(file, error, Review, "review") from None
+    limits = DEFAULT_THRESHOLDS
+    if thresholds is not None:
         try:
-            thresholds_text = _read_text(args.thresholds, "thresholds file")
-            thresholds = Thresholds.model_validate_json(thresholds_text)
+            limits = Thresholds.model_validate_json(_read_text(thresholds, "thresholds file"))
         except ValidationError as error:
-            raise _invalid(args.thresholds, error, Thresholds, "thresholds file") from None
-    as_of = args.as_of or review.case.proposed_closure_on
-    if not EARLIEST_DAY <= as_of <= LATEST_DAY:
-        raise UsageProblem(f"--as-of {as_of} is not a plausible date (1900 to 2199).")
-    if as_of < review.case.opened_on:
-        raise UsageProblem(f"--as-of {as_of} is before the case was opened.")
-    late = dated_after(review, as_of)
-    if late:
-        raise UsageProblem(
-            f"{args.file}: {', '.join(late)} dated after the as-of date ({as_of}); "
-            "evidence cannot be relied on before it exists."
-        )
-    report = evaluate(review, as_of=as_of, thresholds=thresholds)
-    ref = review.case.case_reference
-    if args.format == "json":
-        print(report_as_json(report, case_reference=ref, upgraded=upgraded))
-    else:
-        print(report_as_text(report, case_reference=ref, upgraded=upgraded))
-    return EXIT_OK if report.sign_off_possible else EXIT_BLOCKED
+            raise _invalid(thresholds, error, Thresholds, "thresholds file") from None
+    as_of = as_of or review.case.proposed_closure_on
+    try:
+        refuse_as_of(review, as_of)
+    except AsOfRefused as refusal:
+        raise BadInput(f"{file}: {refusal}") from None
+    report = evaluate(review, as_of=as_of, thresholds=limits)
+    show = report_as_json if fmt == "json" else report_as_text
+    click.echo(show(report, case_reference=review.case.case_reference, upgraded=upgraded))
+    _exit(EXIT_OK if report.sign_off_possible else EXIT_BLOCKED)
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the review file."""
     from closure_readiness.core.review import review_schema
 
-    print(json.dumps(review_schema(), indent=2, ensure_ascii=False))
-    return EXIT_OK
+    click.echo(json.dumps(review_schema(), indent=2, ensure_ascii=False))
 
 
-def cmd_docs(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class GeneratedDoc:
+    """A reference page written from the code, so it cannot drift from it."""
+
+    name: str
+    what: str
+    text: Callable[[], str]
+
+
+def _check_reference() -> str:
     from closure_readiness.checks.reference import check_reference_markdown
 
-    text = check_reference_markdown()
-    if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is out of date: run `closure-readiness docs`.", file=sys.stderr)
-            return EXIT_BLOCKED
-        print(f"{args.out} is up to date.")
-        return EXIT_OK
-    args.out.write_text(text, encoding="utf-8")
-    print(f"Wrote {args.out}.")
-    return EXIT_OK
+    return check_reference_markdown()
 
 
-def _settings() -> Any:
-    from pydantic import ValidationError
+def _workflow_reference() -> str:
+    from closure_readiness.core.workflow import reference_markdown
 
-    from closure_readiness.settings import Settings
-
-    try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"CLOSURE_{'_'.join(map(str, e['loc'])).upper()}: "
-            f"{e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors(include_url=False)
-        )
-        raise UsageProblem(f"The settings are not valid: {problems}") from None
+    return reference_markdown()
 
 
-def _db(args: argparse.Namespace) -> Path:
-    path: Path = args.db or _settings().db
-    return path
+GENERATED_DOCS = (
+    GeneratedDoc("checks.md", "the check reference", _check_reference),
+    GeneratedDoc("workflow.md", "the workflow reference", _workflow_reference),
+    # One line per generated page, written beside the first: the name, what it is, its text.
+)
 
 
-def _existing_db(args: argparse.Namespace) -> Path:
-    path = _db(args)
-    if not path.exists():
-        raise UsageProblem(f"{path}: no such database.")
-    return path
+@cli.command()
+@click.option(
+    "--out",
+    type=FILE,
+    default=Path("docs/checks.md"),
+    show_default=True,
+    help="Where to write the check reference; the other generated pages go beside it.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a page is out of date."
+)
+def docs(out: Path, check_only: bool) -> None:
+    """Write the reference pages generated from the code.
+
+    The check reference (docs/checks.md) is written from the check registry, the workflow
+    reference (docs/workflow.md) from the transition table.
+    """
+    stale = False
+    for doc in GENERATED_DOCS:
+        path = out if doc is GENERATED_DOCS[0] else out.parent / doc.name
+        text = doc.text()
+        if not check_only:
+            path.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {path}.")
+        elif (path.read_text(encoding="utf-8") if path.exists() else "") != text:
+            click.echo(f"{path} is out of date: run `{PROG} docs`.", err=True)
+            stale = True
+        else:
+            click.echo(f"{path} is up to date.")
+    _exit(EXIT_BLOCKED if stale else EXIT_OK)
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+@cli.command()
+@db_option
+def migrate(db: Path | None) -> None:
+    """Create the database, or upgrade its schema to this version."""
     from closure_readiness.storage.database import ensure_migrated
 
-    path = _db(args)
+    path = _db(db)
     ensure_migrated(path)
-    print(f"{path}: schema up to date.")
-    return EXIT_OK
+    click.echo(f"{path}: schema up to date.")
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+@cli.command()
+@db_option
+@click.option("--anchor", type=FILE, help="An anchor file written by `anchor`, kept elsewhere.")
+def verify(db: Path | None, anchor: Path | None) -> None:
+    """Verify every seal, the audit chain and an anchor.
+
+    Checks every sealed decision and outcome, the audit chain and, with --anchor, its head.
+
+    Prints FAIL and the problem for each one found; exits 1 if there is any.
+    """
     from closure_readiness.storage.database import reading
-    from closure_readiness.storage.integrity import read_anchor, verify
+    from closure_readiness.storage.integrity import read_anchor
+    from closure_readiness.storage.integrity import verify as verify_store
 
-    path = _existing_db(args)
-    anchor = None
-    if args.anchor is not None:
+    path = _existing_db(db)
+    head = None
+    if anchor is not None:
         try:
-            anchor = read_anchor(args.anchor)
+            head = read_anchor(anchor)
         except (OSError, ValueError) as error:
-            raise UsageProblem(f"{args.anchor}: not a readable anchor file ({error}).") from None
-    with reading(path) as db:
-        report = verify(db, anchor)
+            raise BadInput(f"{anchor}: not a readable anchor file ({error}).") from None
+    with reading(path) as store:
+        report = verify_store(store, head)
     for problem in report.problems:
-        print(f"FAIL {problem}")
+        click.echo(f"FAIL {problem}")
     count = len(report.problems)
     verdict = "intact" if report.intact else f"{count} problem{'' if count == 1 else 's'}"
-    print(
+    click.echo(
         f"{path}: {report.decisions_checked} decisions, {report.outcomes_checked} outcomes, "
         f"{report.events_checked} audit events checked"
         f"{', anchor checked' if report.anchor_checked else ''}: {verdict}."
     )
-    return EXIT_OK if report.intact else EXIT_BLOCKED
+    _exit(EXIT_OK if report.intact else EXIT_BLOCKED)
 
 
-def cmd_anchor(args: argparse.Namespace) -> int:
+@cli.command()
+@db_option
+@click.option("--out", type=FILE, required=True, help="The anchor file to write.")
+def anchor(db: Path | None, out: Path) -> None:
+    """Write the audit chain's head to a file, to keep elsewhere.
+
+    Keep it away from the database's host: `verify --anchor` then shows that nobody rewrote the
+    whole chain.
+    """
     from closure_readiness.storage.database import reading
     from closure_readiness.storage.integrity import anchor_document
 
-    path = _existing_db(args)
-    with reading(path) as db:
-        document = anchor_document(db, now=dt.datetime.now(dt.UTC))
-    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"Wrote the chain head (event {document['seq']}) to {args.out}; keep it outside the "
+    path = _existing_db(db)
+    with reading(path) as store:
+        document = anchor_document(store, now=dt.datetime.now(dt.UTC))
+    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    click.echo(
+        f"Wrote the chain head (event {document['seq']}) to {out}; keep it outside the "
         "database's host."
     )
-    return EXIT_OK
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from closure_readiness.storage.database import backup
+@cli.command()
+@db_option
+@click.option("--out", type=FILE, required=True, help="A new file for the copy.")
+def backup(db: Path | None, out: Path) -> None:
+    """Copy the database while the app runs (online and consistent)."""
+    from closure_readiness.storage.database import backup as backup_store
 
-    path = _existing_db(args)
-    if args.out.exists():
-        raise UsageProblem(f"{args.out} already exists; choose a new file for the backup.")
-    backup(path, args.out)
-    print(f"Backed up {path} to {args.out}.")
-    return EXIT_OK
+    path = _existing_db(db)
+    try:
+        backup_store(path, out)
+    except FileExistsError as refusal:
+        raise BadInput(str(refusal)) from None
+    click.echo(f"Backed up {path} to {out}.")
 
 
-def cmd_staff(args: argparse.Namespace) -> int:
-    from closure_readiness.service import staff
+@cli.group(context_settings=CONTEXT_SETTINGS)
+@db_option
+@click.pass_context
+def staff(ctx: click.Context, db: Path | None) -> None:
+    """Add, list, disable, enable or change staff accounts.
+
+    Give --db before the action: closure-readiness staff --db PATH add ...
+    """
+    ctx.obj = db
+
+
+def _staff_call(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     from closure_readiness.service.context import SYSTEM, Context, ServiceError
 
-    ctx = Context(_db(args))
+    ctx = Context(_db(click.get_current_context().obj))  # the group's --db
     try:
-        if args.staff_command == "add":
-            member = staff.add_staff(
-                ctx,
-                SYSTEM,
-                staff_id=args.staff_id,
-                issuer=args.issuer,
-                subject=args.subject,
-                display_name=args.name,
-                role=args.role,
-                team=args.team,
-            )
-            print(f"Added {member.staff_id} ({member.role.value}, {member.team or 'no team'}).")
-        elif args.staff_command == "list":
-            for member in staff.list_staff(ctx, SYSTEM):
-                state = "active" if member.active else "disabled"
-                print(
-                    f"{member.staff_id}\t{member.role.value}\t{member.team or '-'}\t{state}\t"
-                    f"{member.display_name}\t{member.issuer} {member.subject}"
-                )
-        else:
-            changes: dict[str, Any] = {}
-            if args.staff_command in ("disable", "enable"):
-                changes["active"] = args.staff_command == "enable"
-            else:
-                changes = {"role": args.role, "team": args.team}
-            member = staff.update_staff(ctx, SYSTEM, args.staff_id, **changes)
-            state = "active" if member.active else "disabled"
-            print(f"{member.staff_id}: {member.role.value}, {member.team or 'no team'}, {state}.")
+        return action(ctx, SYSTEM, *args, **kwargs)
     except ServiceError as error:
-        raise UsageProblem(error.message) from None
-    return EXIT_OK
+        raise BadInput(error.message) from None
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from closure_readiness.demo.launcher import Addresses, LaunchRefused, demo
-    from closure_readiness.demo.seed import seed
+def _say_member(member: Any) -> None:
+    state = "active" if member.active else "disabled"
+    click.echo(f"{member.staff_id}: {member.role.value}, {member.team or 'no team'}, {state}.")
 
-    path: Path = args.db or DEMO_DB
-    if args.seed_only:
-        if path.exists():
-            raise UsageProblem(f"{path} already exists; the demo seeds only a new database.")
-        ids = seed(path, issuer=args.issuer, today=dt.datetime.now(dt.UTC).date())
-        print(f"Seeded {path} with demo staff and {len(ids)} synthetic reviews.")
-        return EXIT_OK
+
+ROLE = click.Choice([role.value for role in STAFF_ROLES])
+
+
+@staff.command("add")
+@click.argument("staff_id")
+@click.option("--issuer", required=True, help="The identity provider's issuer URL (the iss claim).")
+@click.option(
+    "--subject", required=True, help="The person's subject at that issuer (the sub claim)."
+)
+@click.option("--name", required=True, help="The name the app shows for them.")
+@click.option("--role", type=ROLE, required=True, help="What they do in the app.")
+@click.option("--team", default="", help="Their team (caseworkers and team managers need one).")
+def staff_add(staff_id: str, issuer: str, subject: str, name: str, role: str, team: str) -> None:
+    """Add a member of staff who may sign in as STAFF_ID."""
+    from closure_readiness.service.staff import add_staff
+
+    member = _staff_call(
+        add_staff,
+        staff_id=staff_id,
+        issuer=issuer,
+        subject=subject,
+        display_name=name,
+        role=role,
+        team=team,
+    )
+    click.echo(f"Added {member.staff_id} ({member.role.value}, {member.team or 'no team'}).")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """List every staff account.
+
+    One line each, tab-separated: id, role, team, active or disabled, name, issuer and subject.
+    """
+    from closure_readiness.service.staff import list_staff
+
+    for member in _staff_call(list_staff):
+        state = "active" if member.active else "disabled"
+        click.echo(
+            f"{member.staff_id}\t{member.role.value}\t{member.team or '-'}\t{state}\t"
+            f"{member.display_name}\t{member.issuer} {member.subject}"
+        )
+
+
+@staff.command("disable")
+@click.argument("staff_id")
+def staff_disable(staff_id: str) -> None:
+    """Disable STAFF_ID: refused at their next click (a leaver)."""
+    from closure_readiness.service.staff import update_staff
+
+    _say_member(_staff_call(update_staff, staff_id, active=False))
+
+
+@staff.command("enable")
+@click.argument("staff_id")
+def staff_enable(staff_id: str) -> None:
+    """Enable STAFF_ID again."""
+    from closure_readiness.service.staff import update_staff
+
+    _say_member(_staff_call(update_staff, staff_id, active=True))
+
+
+@staff.command("set")
+@click.argument("staff_id")
+@click.option("--role", type=ROLE, required=True, help="Their new role.")
+@click.option("--team", required=True, help="Their new team.")
+def staff_set(staff_id: str, role: str, team: str) -> None:
+    """Set STAFF_ID's role and team."""
+    from closure_readiness.service.staff import update_staff
+
+    _say_member(_staff_call(update_staff, staff_id, role=role, team=team))
+
+
+@cli.command()
+@click.option("--db", type=FILE, help=f"The demo database file. Default: {DEMO_DB}.")
+@click.option("--seed-only", is_flag=True, help="Seed a new demo database and stop.")
+@click.option(
+    "--issuer",
+    default="http://127.0.0.1:9400",
+    show_default=True,
+    help="The demo sign-in issuer the seeded staff belong to (with --seed-only).",
+)
+@click.option(
+    "--port",
+    type=int,
+    metavar="PORT",
+    default=8501,
+    show_default=True,
+    help="The app's port on 127.0.0.1.",
+)
+@click.option(
+    "--provider-port",
+    type=int,
+    default=9400,
+    metavar="PORT",
+    show_default=True,
+    help="The sign-in provider's port.",
+)
+def demo(db: Path | None, seed_only: bool, issuer: str, port: int, provider_port: int) -> None:
+    """Start the demo: synthetic cases, local sign-in and the app.
+
+    Seeds the demo database if it is new, then starts a local sign-in provider and the app on
+    127.0.0.1. Synthetic cases and demo staff only; the database defaults to
+    data/demo/closure-readiness-demo.db. Ctrl+C stops everything it started.
+    """
+    path: Path = db or DEMO_DB
+    if seed_only:
+        from closure_readiness.demo.seed import seed
+
+        try:
+            ids = seed(path, issuer=issuer, today=dt.datetime.now(dt.UTC).date())
+        except FileExistsError as refusal:
+            raise BadInput(str(refusal)) from None
+        click.echo(f"Seeded {path} with demo staff and {len(ids)} synthetic reviews.")
+        return
+    from closure_readiness.demo.launcher import Addresses, LaunchRefused
+    from closure_readiness.demo.launcher import demo as start_demo
+
     settings = _settings().model_copy(update={"db": path})
     try:
-        return demo(settings, Addresses(app_port=args.port, provider_port=args.provider_port))
+        _exit(start_demo(settings, Addresses(app_port=port, provider_port=provider_port)))
     except LaunchRefused as refusal:
-        raise UsageProblem(str(refusal)) from None
+        raise BadInput(str(refusal)) from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from closure_readiness.demo.launcher import run
+@cli.command()
+@click.option(
+    "--port",
+    type=int,
+    metavar="PORT",
+    default=8501,
+    show_default=True,
+    help="The app's port on 127.0.0.1.",
+)
+def run(port: int) -> None:
+    """Start the app for real use.
+
+    Settings come from the environment (CLOSURE_ENVIRONMENT, CLOSURE_DB, ...) and sign-in from
+    Streamlit's .streamlit/secrets.toml: see docs/deployment.md. Refuses to start, naming the
+    setting, when sign-in is not set up or production settings would put data at risk.
+    """
+    from closure_readiness.demo.launcher import LaunchRefused
+    from closure_readiness.demo.launcher import run as start_app
     from closure_readiness.settings import UnsafeSettings
 
     try:
-        return run(_settings(), port=args.port)
-    except UnsafeSettings as refusal:
-        raise UsageProblem(str(refusal)) from None
+        _exit(start_app(_settings(), port=port))
+    except (UnsafeSettings, LaunchRefused) as refusal:
+        raise BadInput(str(refusal)) from None
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+@cli.command()
+@db_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="The list's format.",
+)
+@click.option("--out", type=FILE, help="The file to write (default: standard output).")
+@click.option(
+    "--decision", type=int, metavar="ID", help="One decision's id, to write as PDF with --pdf."
+)
+@click.option("--pdf", type=FILE, help="Where to write that decision record (PDF).")
+@click.option("--team", help="Only this team's decisions.")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in DECISION_STATUSES]),
+    help="Only decisions at this status.",
+)
+@click.option("--signed-from", type=IsoDate(), help="Signed off on or after this date.")
+@click.option("--signed-to", type=IsoDate(), help="Signed off on or before this date.")
+@click.option(
+    "--closure-reason",
+    type=click.Choice([r.value for r in ClosureReason]),
+    help="Only this reason for closure.",
+)
+@click.option(
+    "--has-exceptions",
+    type=YesNo(),
+    help="Only decisions with (yes) or without (no) a manager's exception.",
+)
+@click.option(
+    "--has-re-referral", type=YesNo(), help="Only decisions since re-referred (yes) or not (no)."
+)
+@click.option("--search", help="Words in the answers and evidence.")
+def export(
+    db: Path | None,
+    fmt: str,
+    out: Path | None,
+    decision: int | None,
+    pdf: Path | None,
+    team: str | None,
+    status: str | None,
+    signed_from: dt.date | None,
+    signed_to: dt.date | None,
+    closure_reason: str | None,
+    has_exceptions: bool | None,
+    has_re_referral: bool | None,
+    search: str | None,
+) -> None:
+    """Export decisions (CSV or JSON) or one decision record (PDF).
+
+    With --decision ID --pdf FILE, writes that decision record; otherwise the decisions the
+    filters select. The export is recorded in the audit trail.
+    """
     from closure_readiness.service import auditing
     from closure_readiness.service.context import SYSTEM, Context, ServiceError
     from closure_readiness.storage.queries import DecisionQuery
 
-    ctx = Context(_existing_db(args))
+    if decision is not None and pdf is None:
+        raise BadInput("--decision needs --pdf FILE to write the decision record to.")
+    ctx = Context(_existing_db(db))
     try:
-        if args.decision is not None:
-            if args.pdf is None:
-                raise UsageProblem("--decision needs --pdf FILE to write the decision record to.")
-            data = auditing.decision_record_pdf(ctx, SYSTEM, args.decision)
-            args.pdf.write_bytes(data)
-            print(f"Wrote the decision record of decision {args.decision} to {args.pdf}.")
-            return EXIT_OK
+        if decision is not None and pdf is not None:
+            pdf.write_bytes(auditing.decision_record_pdf(ctx, SYSTEM, decision))
+            click.echo(f"Wrote the decision record of decision {decision} to {pdf}.")
+            return
         query = DecisionQuery(
-            team=args.team,
-            status=args.status,
-            signed_from=args.signed_from.isoformat() if args.signed_from else None,
-            signed_to=args.signed_to.isoformat() if args.signed_to else None,
-            closure_reason=args.closure_reason,
-            has_exceptions=args.has_exceptions,
-            has_re_referral=args.has_re_referral,
-            text=args.search,
+            team=team,
+            status=status,
+            signed_from=signed_from.isoformat() if signed_from else None,
+            signed_to=signed_to.isoformat() if signed_to else None,
+            closure_reason=closure_reason,
+            has_exceptions=has_exceptions,
+            has_re_referral=has_re_referral,
+            text=search,
         )
-        data = auditing.export_decisions(ctx, SYSTEM, query, fmt=args.format)
+        data = auditing.export_decisions(ctx, SYSTEM, query, fmt=fmt)
     except ServiceError as error:
-        raise UsageProblem(error.message) from None
-    if args.out is None:
-        sys.stdout.write(data.decode("utf-8"))
+        raise BadInput(error.message) from None
+    if out is None:
+        click.echo(data.decode("utf-8"), nl=False)
     else:
-        args.out.write_bytes(data)
-        print(f"Wrote {args.out}.", file=sys.stderr)
-    return EXIT_OK
+        out.write_bytes(data)
+        click.echo(f"Wrote {out}.", err=True)
 
 
-WITHDRAW_HELP = (
-    "Withdraw a draft, returned or submitted review that will not lead to closure, on behalf "
-    "of the member of staff named by --by (for example when they ask the service desk; a "
-    "disabled account cannot). Their role and team apply as if they had withdrawn it in the "
-    "app: the review's own caseworker, or a team manager of its team. The audit trail "
-    "records them as the person withdrawing, with the reason, and that it was done at the "
-    "command line. "
-    "Exit codes: 0 withdrawn, 1 refused (not theirs to withdraw, not in their team, already "
-    "approved or withdrawn, account disabled), 2 bad input (no such database or member of "
-    "staff, an empty reason)."
+WITHDRAW_HELP = """Withdraw a review on behalf of a member of staff, with a reason.
+
+Withdraw a draft, returned or submitted review that will not lead to closure, on behalf of the
+member of staff named by --by (for example when they ask the service desk; a disabled account
+cannot). Their role and team apply as if they had withdrawn it in the app: the review's own
+caseworker, or a team manager of its team. The audit trail records them as the person
+withdrawing, with the reason, and that it was done at the command line.
+
+Exit codes: 0 withdrawn, 1 refused (not theirs to withdraw, not in their team, already
+approved or withdrawn, account disabled), 2 bad input (no such database or member of staff, an
+empty reason).
+"""
+
+
+@cli.command(help=WITHDRAW_HELP, short_help="Withdraw a review on behalf of a member of staff.")
+@db_option
+@click.option("--review", type=int, required=True, metavar="ID", help="The review's id.")
+@click.option(
+    "--by",
+    required=True,
+    metavar="STAFF_ID",
+    help="The caseworker or team manager withdrawing it (their staff id).",
 )
-
-
-def cmd_withdraw(args: argparse.Namespace) -> int:
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why it is withdrawn (kept for audit)."
+)
+def withdraw(db: Path | None, review: int, by: str, reason: str) -> None:
     from closure_readiness.service import reviews, staff
     from closure_readiness.service.context import (
         SYSTEM,
@@ -343,173 +670,47 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
         ServiceError,
     )
 
-    ctx = Context(_existing_db(args))
-    members = {member.staff_id: member for member in staff.list_staff(ctx, SYSTEM)}
-    member = members.get(args.by)
+    ctx = Context(_existing_db(db))
+    member = next((m for m in staff.list_staff(ctx, SYSTEM) if m.staff_id == by), None)
     if member is None:
-        raise UsageProblem(f"No member of staff has the id {args.by}.")
+        raise BadInput(f"No member of staff has the id {by}.")
     if not member.active:
-        return _not_withdrawn(
-            f"{member.staff_id}'s account is disabled; ask a team manager of the team to "
-            "withdraw the review."
+        raise Refused(
+            f"Not withdrawn. {member.staff_id}'s account is disabled; ask a team manager of the "
+            "team to withdraw the review."
         )
     principal = member.principal()
     try:
-        record = reviews.get_review(ctx, principal, args.review)
-        reviews.withdraw(ctx, principal, args.review, reason=args.reason, via="command line")
+        record = reviews.get_review(ctx, principal, review)
+        reviews.withdraw(ctx, principal, review, reason=reason, via="command line")
     except InvalidInput as problem:
-        raise UsageProblem(problem.message) from None
+        raise BadInput(problem.message) from None
     except NotFound:
-        return _not_withdrawn(
-            f"There is no review {args.review} that {member.staff_id} can see (it does not "
-            "exist, or it belongs to another team)."
-        )
+        raise Refused(
+            f"Not withdrawn. There is no review {review} that {member.staff_id} can see (it does "
+            "not exist, or it belongs to another team)."
+        ) from None
     except ServiceError as refusal:
-        return _not_withdrawn(refusal.message)
-    print(
-        f"Withdrew review {args.review} (case {record.case_reference}) for {member.staff_id} "
+        raise Refused(f"Not withdrawn. {refusal.message}") from None
+    click.echo(
+        f"Withdrew review {review} (case {record.case_reference}) for {member.staff_id} "
         f"({member.display_name}). The reason is kept in the audit trail."
     )
-    return EXIT_OK
-
-
-def _not_withdrawn(message: str) -> int:
-    print(f"closure-readiness: Not withdrawn. {message}", file=sys.stderr)
-    return EXIT_BLOCKED
-
-
-def _yes_no(value: str) -> bool:
-    if value.lower() in ("yes", "true", "1"):
-        return True
-    if value.lower() in ("no", "false", "0"):
-        return False
-    raise argparse.ArgumentTypeError("answer yes or no")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="closure-readiness",
-        description="Check that a case is ready to close, and run the closure review app.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    check = commands.add_parser("check", help="evaluate a review file against every check")
-    check.add_argument("file", type=Path, metavar="FILE", help="review file (JSON)")
-    check.add_argument("--as-of", type=_date, help="evaluate as of this date (YYYY-MM-DD)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--thresholds", type=Path, help="thresholds file (JSON) to use instead")
-    check.set_defaults(handler=cmd_check)
-
-    schema = commands.add_parser("schema", help="print the JSON Schema of the review file")
-    schema.set_defaults(handler=cmd_schema)
-
-    docs = commands.add_parser("docs", help="write the check reference (docs/checks.md)")
-    docs.add_argument("--out", type=Path, default=Path("docs/checks.md"))
-    docs.add_argument("--check", action="store_true", help="fail if the file is out of date")
-    docs.set_defaults(handler=cmd_docs)
-
-    db_help = "database file (default: CLOSURE_DB or data/closure-readiness.db)"
-
-    migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
-    migrate.add_argument("--db", type=Path, help=db_help)
-    migrate.set_defaults(handler=cmd_migrate)
-
-    verify = commands.add_parser("verify", help="verify every seal, the audit chain and anchor")
-    verify.add_argument("--db", type=Path, help=db_help)
-    verify.add_argument("--anchor", type=Path, help="anchor file written by `anchor`")
-    verify.set_defaults(handler=cmd_verify)
-
-    anchor = commands.add_parser("anchor", help="export the audit chain head to keep elsewhere")
-    anchor.add_argument("--db", type=Path, help=db_help)
-    anchor.add_argument("--out", type=Path, required=True)
-    anchor.set_defaults(handler=cmd_anchor)
-
-    backup = commands.add_parser("backup", help="online, consistent copy of the database")
-    backup.add_argument("--db", type=Path, help=db_help)
-    backup.add_argument("--out", type=Path, required=True)
-    backup.set_defaults(handler=cmd_backup)
-
-    staff = commands.add_parser("staff", help="add, list, disable or change staff accounts")
-    staff.add_argument("--db", type=Path, help=db_help)
-    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
-    add = staff_commands.add_parser("add", help="add a member of staff")
-    add.add_argument("staff_id")
-    add.add_argument("--issuer", required=True, help="the identity provider's issuer URL")
-    add.add_argument("--subject", required=True, help="the person's subject at that issuer")
-    add.add_argument("--name", required=True, help="display name")
-    add.add_argument("--role", required=True, choices=["caseworker", "team_manager", "auditor"])
-    add.add_argument("--team", default="")
-    staff_commands.add_parser("list", help="list staff")
-    for action in ("disable", "enable"):
-        toggle = staff_commands.add_parser(action, help=f"{action} a member of staff")
-        toggle.add_argument("staff_id")
-    change = staff_commands.add_parser("set", help="set role and team")
-    change.add_argument("staff_id")
-    change.add_argument("--role", required=True, choices=["caseworker", "team_manager", "auditor"])
-    change.add_argument("--team", required=True)
-    staff.set_defaults(handler=cmd_staff)
-
-    demo = commands.add_parser(
-        "demo", help="seed the demo database, start local sign-in and the app on 127.0.0.1"
-    )
-    demo.add_argument("--db", type=Path, help=db_help)
-    demo.add_argument("--seed-only", action="store_true", help="seed the database and stop")
-    demo.add_argument("--issuer", default="http://127.0.0.1:9400", help="demo sign-in issuer")
-    demo.add_argument("--port", type=int, default=8501, help="the app's port on 127.0.0.1")
-    demo.add_argument("--provider-port", type=int, default=9400, help="sign-in provider's port")
-    demo.set_defaults(handler=cmd_demo)
-
-    export = commands.add_parser("export", help="export decisions (CSV/JSON) or one record (PDF)")
-    export.add_argument("--db", type=Path, help=db_help)
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    export.add_argument("--decision", type=int, help="one decision's id, with --pdf")
-    export.add_argument("--pdf", type=Path, help="write that decision record as PDF here")
-    export.add_argument("--team")
-    export.add_argument("--status", choices=("submitted", "approved", "returned", "withdrawn"))
-    export.add_argument("--signed-from", type=_date, help="YYYY-MM-DD, inclusive")
-    export.add_argument("--signed-to", type=_date, help="YYYY-MM-DD, inclusive")
-    export.add_argument("--closure-reason", choices=[f"RC{n}" for n in range(1, 10)])
-    export.add_argument("--has-exceptions", type=_yes_no, metavar="yes|no")
-    export.add_argument("--has-re-referral", type=_yes_no, metavar="yes|no")
-    export.add_argument("--search", help="words in answers and evidence")
-    export.set_defaults(handler=cmd_export)
-
-    withdraw = commands.add_parser(
-        "withdraw",
-        help="withdraw a review on behalf of a member of staff, with a reason",
-        description=WITHDRAW_HELP,
-    )
-    withdraw.add_argument("--db", type=Path, help=db_help)
-    withdraw.add_argument("--review", type=int, required=True, metavar="ID", help="review id")
-    withdraw.add_argument(
-        "--by",
-        required=True,
-        metavar="STAFF_ID",
-        help="the caseworker or team manager withdrawing it (their staff id)",
-    )
-    withdraw.add_argument(
-        "--reason", required=True, metavar="TEXT", help="why it is withdrawn (kept for audit)"
-    )
-    withdraw.set_defaults(handler=cmd_withdraw)
-
-    run = commands.add_parser("run", help="start the app for real use (settings from environment)")
-    run.add_argument("--port", type=int, default=8501)
-    run.set_defaults(handler=cmd_run)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The console script, and in-process callers: the exit code, never a traceback for bad
+    input (click's own messages for an unknown command or option also exit 2)."""
     try:
-        code: int = args.handler(args)
-    except UsageProblem as problem:
-        print(f"closure-readiness: {problem}", file=sys.stderr)
-        return EXIT_INVALID
-    except KeyboardInterrupt:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name=PROG, standalone_mode=False
+        )
+    except click.ClickException as problem:
+        problem.show()
+        return problem.exit_code
+    except click.Abort:  # Ctrl+C while a command ran
         return 130
-    return code
+    return result if isinstance(result, int) else EXIT_OK
 
 
 if __name__ == "__main__":

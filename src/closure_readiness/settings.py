@@ -103,3 +103,54 @@ class Settings(BaseSettings):
             problems.append("the database path is the default or relative; set CLOSURE_DB")
         if problems:
             raise UnsafeSettings("Refusing to start in production: " + "; ".join(problems))
+
+
+class SettingsProblem(ValueError):
+    """A CLOSURE_ setting is not valid; the message names each one and says why."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or SettingsProblem naming each setting at fault."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"CLOSURE_{'_'.join(map(str, e['loc'])).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors(include_url=False)
+        )
+        raise SettingsProblem(f"The settings are not valid: {problems}") from None
+
+
+SIGN_IN_KEYS = (
+    "redirect_uri",
+    "cookie_secret",
+    "client_id",
+    "client_secret",
+    "server_metadata_url",
+)
+"""What Streamlit's [auth] section must hold for the app's sign-in (docs/deployment.md)."""
+
+
+def missing_sign_in(folder: Path) -> list[str]:
+    """The sign-in settings that the secrets files Streamlit reads for an app started in `folder`
+    (~/.streamlit/secrets.toml, then the folder's .streamlit/secrets.toml) leave out, written as
+    `[auth] name`; or, for a file that is not readable TOML, what is wrong with it."""
+    auth: dict[str, object] = {}
+    problems: list[str] = []
+    for where in (Path.home(), folder):
+        path = where / ".streamlit" / "secrets.toml"
+        try:
+            with path.open("rb") as file:
+                section = tomllib.load(file).get("auth", {})
+        except FileNotFoundError:
+            continue
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            problems.append(f"{path} cannot be read ({error})")
+            continue
+        if isinstance(section, dict):
+            auth.update(section)
+    missing = [f"[auth] {key}" for key in SIGN_IN_KEYS if not str(auth.get(key, "")).strip()]
+    return problems + missing

@@ -30,7 +30,7 @@ from types import FrameType
 from typing import IO
 
 from closure_readiness.demo.seed import DEMO_ACCOUNTS
-from closure_readiness.settings import Environment, Settings, streamlit_flags
+from closure_readiness.settings import Environment, Settings, missing_sign_in, streamlit_flags
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PROJECT = Path(__file__).resolve().parents[3]
@@ -396,9 +396,18 @@ def run(settings: Settings, *, port: int) -> int:
     """Start the app for real use: settings and [auth] secrets from the environment.
 
     Streamlit's output stays on this terminal (the service manager's log); Ctrl+C, SIGTERM or
-    SIGHUP stops Streamlit too.
+    SIGHUP stops Streamlit too. Refuses (LaunchRefused) to start without the sign-in settings,
+    naming each one missing: nobody could sign in.
     """
     settings.refuse_unsafe()
+    folder = _cwd() or Path.cwd()
+    missing = missing_sign_in(folder)
+    if missing:
+        raise LaunchRefused(
+            "Sign-in is not set up, so nobody could sign in. Missing from Streamlit's secrets "
+            f"(.streamlit/secrets.toml in {folder}, or in the home folder): {'; '.join(missing)}. "
+            "docs/deployment.md says what to put there."
+        )
     process = None
     with stopped_by_signals():
         try:

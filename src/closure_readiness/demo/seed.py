@@ -108,7 +108,11 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
     empty one; the second caseworker (SW-102) holds an approved early help closure, a sign-off
     waiting (a transfer to another authority), a withdrawn review, an approved closure that
     carried a manager's exception, and a draft whose exception no longer applies.
+
+    Seeds only a new database (FileExistsError otherwise): demo cases never mix with others.
     """
+    if db_path.exists():
+        raise FileExistsError(f"{db_path} already exists; the demo seeds only a new database.")
     clock = _Clock(dt.datetime.combine(today - dt.timedelta(days=60), dt.time(9), dt.UTC))
     ctx = Context(db_path, clock=clock)
     people: dict[str, Principal] = {}

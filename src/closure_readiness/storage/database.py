@@ -97,7 +97,11 @@ def reading(path: Path) -> Iterator[Database]:
 
 
 def backup(path: Path, out: Path) -> None:
-    """An online, consistent copy while writers run (SQLite's backup API)."""
+    """An online, consistent copy while writers run (SQLite's backup API).
+
+    Refuses (FileExistsError) to write over an existing file: it may be an earlier backup."""
+    if out.exists():
+        raise FileExistsError(f"{out} already exists; choose a new file for the backup.")
     ensure_migrated(path)
     source = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     target = sqlite3.connect(str(out))
