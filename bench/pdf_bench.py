@@ -18,6 +18,7 @@ from bench.checks_bench import review_with_evidence
 from bench.harness import Measurement, compare
 from closure_readiness.checks import evaluate
 from closure_readiness.core.review import Review
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.report.decision_pdf import (
     DecisionRecord,
     decision_record_pdf,
@@ -48,7 +49,7 @@ def bench_record(evidence: int = 30) -> DecisionRecord:
         report=report,
         attestation="Benchmark attestation.",
         content_hash="0" * 64,
-        outcome="approved",
+        outcome=ReviewStatus.APPROVED,
         decided_by="TM-002",
         decided_by_name="Benchmark Manager",
         decided_at="2025-06-02T08:30:00+00:00",

@@ -41,8 +41,16 @@ from hypothesis.stateful import (
 )
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, evaluate
+from closure_readiness.core import workflow
 from closure_readiness.core.dates import add_months
 from closure_readiness.core.review import Review
+from closure_readiness.core.workflow import (
+    TRANSITIONS,
+    Action,
+    ReviewStatus,
+    Transition,
+    transition,
+)
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import (
     SYSTEM,
@@ -61,12 +69,17 @@ from workflow_fixtures import (
     ISSUER,
     NORTH,
     Team,
+    approve,
     blocked_review,
     caution_review,
     clock_of,
     copy_context,
     make_context,
+    prepare,
+    prepare_ready,
+    ready_document,
     ready_review,
+    sign,
     unnotified_review,
 )
 from workflow_fixtures import add_team as add_test_team
@@ -506,3 +519,422 @@ WorkflowMachine.TestCase.settings = settings(
     phases=[phase for phase in Phase if phase is not Phase.explain],
 )
 TestWorkflowMachine = WorkflowMachine.TestCase
+
+
+# The transition table, walked -----------------------------------------------------------------
+#
+# The hypothesis machine above explores sequences; the walk below is exhaustive: for every
+# (state, action, role) it drives the service on a review in that state and asserts the move is
+# allowed exactly when core.workflow.TRANSITIONS has a row for it, and lands where the row says.
+# POLICY is the table as agreed, written out independently: adding a row to TRANSITIONS or
+# removing one fails `test_the_table_is_the_agreed_policy`, and a service that stops reading
+# the table (or re-states states of its own) fails the walk.
+
+POLICY: dict[tuple[str, str, str], tuple[str, bool]] = {
+    # (state, action, role): (next state, own reviews only)
+    ("draft", "edit", "caseworker"): ("draft", True),
+    ("draft", "request_exception", "caseworker"): ("draft", True),
+    ("draft", "decide_exception", "team_manager"): ("draft", False),
+    ("draft", "sign_off", "caseworker"): ("submitted", True),
+    ("draft", "withdraw", "caseworker"): ("withdrawn", True),
+    ("draft", "withdraw", "team_manager"): ("withdrawn", False),
+    ("returned", "edit", "caseworker"): ("returned", True),
+    ("returned", "request_exception", "caseworker"): ("returned", True),
+    ("returned", "decide_exception", "team_manager"): ("returned", False),
+    ("returned", "sign_off", "caseworker"): ("submitted", True),
+    ("returned", "withdraw", "caseworker"): ("withdrawn", True),
+    ("returned", "withdraw", "team_manager"): ("withdrawn", False),
+    ("submitted", "countersign", "team_manager"): ("approved", False),
+    ("submitted", "return", "team_manager"): ("returned", False),
+    ("submitted", "withdraw", "caseworker"): ("withdrawn", True),
+    ("submitted", "withdraw", "team_manager"): ("withdrawn", False),
+}
+
+
+def test_the_table_is_the_agreed_policy() -> None:
+    table = {
+        (row.state.value, row.action.value, row.role.value): (row.to.value, row.own_only)
+        for row in TRANSITIONS
+    }
+    assert len(table) == len(TRANSITIONS), "a (state, action, role) has two rows"
+    assert table == POLICY
+
+
+def _two_gaps(reference: str) -> Review:
+    """The ready review with two agencies not told of the closure: two exit.E003 blockers
+    (one is asked about in advance, the other is free for a new request)."""
+    document = ready_document()
+    exit_answers = document["answers"]["exit"]
+    exit_answers["notified"] = [
+        agency for agency in exit_answers["notified"] if agency not in ("voluntary", "police")
+    ]
+    document["case"]["case_reference"] = reference
+    return Review.model_validate(document)
+
+
+@dataclass(frozen=True)
+class Walked:
+    """A review in one state, and what the walk acts on."""
+
+    review_id: int
+    """A ready review (for edit, sign-off, withdrawal, countersignature and return)."""
+    decision_id: int | None
+    """Its latest decision (None for a draft: nothing was ever signed off)."""
+    gap_review_id: int
+    """A review whose pending exception request is `request_id`."""
+    request_id: int
+    free_key: str
+    """An open overridable gap of the gap review not yet asked about (while it is editable)."""
+
+
+@dataclass(frozen=True)
+class WalkTemplate:
+    ctx: Context
+    team: Team
+    admin: Principal
+    reviews: dict[ReviewStatus, Walked]
+
+
+def _walk_review(ctx: Context, team: Team, state: ReviewStatus, number: int) -> Walked:
+    worker, manager = team.worker, team.manager
+    reference = f"CR-WALK-{number:04d}"
+    review_id = prepare_ready(ctx, worker, reference)
+    decision_id = None
+    if state is not ReviewStatus.DRAFT:
+        decision_id = sign(ctx, worker, review_id)
+    if state is ReviewStatus.RETURNED:
+        decisions.return_review(ctx, manager, decision_id or 0, overall="Look again.")
+    if state is ReviewStatus.APPROVED:
+        approve(ctx, manager, decision_id or 0)
+    if state is ReviewStatus.WITHDRAWN:
+        reviews.withdraw(ctx, worker, review_id, reason="No longer closing.")
+
+    gap_reference = f"CR-WALK-{number + 50:04d}"
+    if state is ReviewStatus.RETURNED:
+        gap_review_id = prepare_ready(ctx, worker, gap_reference)
+        gap_decision = sign(ctx, worker, gap_review_id)
+        decisions.return_review(ctx, manager, gap_decision, overall="Look again.")
+        record = reviews.get_review(ctx, worker, gap_review_id)
+        reviews.save_review(
+            ctx, worker, gap_review_id, _two_gaps(gap_reference), expected_version=record.version
+        )
+    else:
+        gap_review_id = prepare(ctx, worker, _two_gaps(gap_reference))
+    record = reviews.get_review(ctx, worker, gap_review_id)
+    asked, free = sorted(f.key for f in record.report.open_blockers if f.check_id == "exit.E003")
+    request_id = reviews.request_exception(
+        ctx, worker, gap_review_id, finding_key=asked, reason="Please except."
+    )
+    if not state.editable:
+        # Signed off with the request still waiting: the data changed so the gap closed.
+        record = reviews.get_review(ctx, worker, gap_review_id)
+        reviews.save_review(
+            ctx, worker, gap_review_id, ready_review(gap_reference), expected_version=record.version
+        )
+        gap_decision = sign(ctx, worker, gap_review_id)
+        if state is ReviewStatus.APPROVED:
+            approve(ctx, manager, gap_decision)
+        if state is ReviewStatus.WITHDRAWN:
+            reviews.withdraw(ctx, worker, gap_review_id, reason="No longer closing.")
+    return Walked(review_id, decision_id, gap_review_id, request_id, free)
+
+
+@functools.cache
+def _walk_template() -> WalkTemplate:
+    """One database holding a ready review and a gap review in every state (made once)."""
+    folder = Path(tempfile.mkdtemp(prefix="workflow-walk-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    ctx = make_context(folder)
+    team = add_test_team(ctx)
+    admin = SYSTEM  # the administrator is the command line, not a member of staff
+    walked = {
+        state: _walk_review(ctx, team, state, number)
+        for number, state in enumerate(ReviewStatus, start=1)
+    }
+    return WalkTemplate(ctx, team, admin, walked)
+
+
+def _actor(template: WalkTemplate, role: Role) -> Principal:
+    """The member of staff of `role` closest to the review: its own worker, its team's manager."""
+    return {
+        Role.CASEWORKER: template.team.worker,
+        Role.TEAM_MANAGER: template.team.manager,
+        Role.AUDITOR: template.team.auditor,
+        Role.ADMIN: template.admin,
+    }[role]
+
+
+def _drive(ctx: Context, who: Principal, walked: Walked, action: Action) -> int | None:
+    """Take `action` as `who` through the service; returns the review acted on, or None when
+    the state offers nothing to act on (no decision to countersign or return)."""
+    if action is Action.EDIT:
+        record = reviews.get_review(ctx, _walk_template().team.worker, walked.review_id)
+        changed = caution_review(record.case_reference, rationale=RATIONALE)
+        reviews.save_review(ctx, who, walked.review_id, changed, expected_version=record.version)
+        return walked.review_id
+    if action is Action.REQUEST_EXCEPTION:
+        reviews.request_exception(
+            ctx, who, walked.gap_review_id, finding_key=walked.free_key, reason="Please except."
+        )
+        return walked.gap_review_id
+    if action is Action.DECIDE_EXCEPTION:
+        decisions.decide_exception(ctx, who, walked.request_id, grant=False, reason="Considered.")
+        return walked.gap_review_id
+    if action is Action.SIGN_OFF:
+        record = reviews.get_review(ctx, _walk_template().team.worker, walked.review_id)
+        reviews.sign_off(ctx, who, walked.review_id, seen_hash=record.content_hash, attested=True)
+        return walked.review_id
+    if action is Action.WITHDRAW:
+        reviews.withdraw(ctx, who, walked.review_id, reason="No longer closing.")
+        return walked.review_id
+    if walked.decision_id is None:
+        return None
+    if action is Action.COUNTERSIGN:
+        (seen,) = _one(ctx, "SELECT content_hash FROM decisions WHERE id = ?", walked.decision_id)
+        decisions.countersign(ctx, who, walked.decision_id, hash_seen=seen)
+        return walked.review_id
+    assert action is Action.RETURN
+    decisions.return_review(ctx, who, walked.decision_id, overall="Please look again.")
+    return walked.review_id
+
+
+def _drive_or_refuse(ctx: Context, who: Principal, walked: Walked, action: Action) -> None:
+    if _drive(ctx, who, walked, action) is None:
+        raise Refused("There is nothing to act on in this state.")
+
+
+def _one(ctx: Context, sql: str, *params: Any) -> tuple[Any, ...]:
+    conn = sqlite3.connect(ctx.db_path)
+    try:
+        row = conn.execute(sql, params).fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    return tuple(row)
+
+
+def _status(ctx: Context, review_id: int) -> str:
+    return str(_one(ctx, "SELECT status FROM reviews WHERE id = ?", review_id)[0])
+
+
+def _walk_copy(tmp_path: Path) -> tuple[WalkTemplate, Context]:
+    template = _walk_template()
+    ctx = copy_context(template.ctx, tmp_path)
+    clock_of(ctx).advance(hours=1)  # a second sign-off of the same content seals a new record
+    return template, ctx
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("action", list(Action), ids=str)
+@pytest.mark.parametrize("state", list(ReviewStatus), ids=str)
+def test_the_service_allows_exactly_the_rows_of_the_table(
+    state: ReviewStatus, action: Action, role: Role, tmp_path: Path
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    walked = template.reviews[state]
+    row = transition(state, action, role)
+    assert (row is not None) == ((state.value, action.value, role.value) in POLICY)
+    acted_on = walked.gap_review_id if "exception" in action.value else walked.review_id
+    if row is None:
+        with pytest.raises(ServiceError):
+            _drive_or_refuse(ctx, _actor(template, role), walked, action)
+        assert _status(ctx, acted_on) == state.value
+    else:
+        assert _drive(ctx, _actor(template, role), walked, action) == acted_on
+        assert _status(ctx, acted_on) == row.to.value
+
+
+@pytest.mark.parametrize(
+    "row",
+    [row for row in TRANSITIONS if row.own_only],
+    ids=lambda row: f"{row.state}-{row.action}",
+)
+def test_an_own_only_move_is_refused_to_a_colleague_of_the_same_team(
+    row: Transition, tmp_path: Path
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    assert row.role is Role.CASEWORKER
+    with pytest.raises(NotAllowed):
+        _drive(ctx, template.team.colleague, template.reviews[row.state], row.action)
+    assert reviews.may(
+        template.team.worker,
+        row.action,
+        status=row.state,
+        worker_id=template.team.worker.staff_id,
+        team=NORTH,
+    )
+    assert not reviews.may(
+        template.team.colleague,
+        row.action,
+        status=row.state,
+        worker_id=template.team.worker.staff_id,
+        team=NORTH,
+    )
+
+
+@pytest.mark.parametrize("row", TRANSITIONS, ids=lambda row: f"{row.state}-{row.action}-{row.role}")
+def test_every_move_is_refused_outside_the_team(row: Transition, tmp_path: Path) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    outsider = {
+        Role.CASEWORKER: template.team.south_worker,
+        Role.TEAM_MANAGER: template.team.south_manager,
+    }[row.role]
+    with pytest.raises(NotFound):
+        _drive(ctx, outsider, template.reviews[row.state], row.action)
+    assert not reviews.may(
+        outsider,
+        row.action,
+        status=row.state,
+        worker_id=outsider.staff_id,
+        team=NORTH,
+    )
+
+
+def test_the_one_who_signed_off_is_never_offered_the_countersignature() -> None:
+    template = _walk_template()
+    manager = template.team.manager
+    offered = {
+        "signed by another": reviews.may(
+            manager,
+            Action.COUNTERSIGN,
+            status=ReviewStatus.SUBMITTED,
+            worker_id=template.team.worker.staff_id,
+            team=NORTH,
+            signed_by=template.team.worker.staff_id,
+        ),
+        "signed by them": reviews.may(
+            manager,
+            Action.COUNTERSIGN,
+            status=ReviewStatus.SUBMITTED,
+            worker_id=manager.staff_id,
+            team=NORTH,
+            signed_by=manager.staff_id,
+        ),
+    }
+    assert offered == {"signed by another": True, "signed by them": False}
+
+
+def test_the_service_reads_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take one row out of the table at run time: the service refuses that move at once."""
+    template, ctx = _walk_copy(tmp_path)
+    removed = transition(ReviewStatus.SUBMITTED, Action.WITHDRAW, Role.CASEWORKER)
+    assert removed is not None
+    monkeypatch.setattr(
+        workflow, "TRANSITIONS", tuple(row for row in TRANSITIONS if row is not removed)
+    )
+    walked = template.reviews[ReviewStatus.SUBMITTED]
+    with pytest.raises(Refused):
+        _drive(ctx, template.team.worker, walked, Action.WITHDRAW)
+    assert _status(ctx, walked.review_id) == "submitted"
+    # The manager's row is still there.
+    _drive(ctx, template.team.manager, walked, Action.WITHDRAW)
+    assert _status(ctx, walked.review_id) == "withdrawn"
+
+
+# The database's own guard: raw statements that bypass the service.
+
+RAW_MOVES_NOT_REFUSED = {
+    ("draft", "withdrawn"),
+    ("returned", "withdrawn"),
+    ("submitted", "withdrawn"),
+    ("submitted", "returned"),
+    ("draft", "returned"),
+    ("returned", "draft"),
+    ("submitted", "draft"),
+}
+"""Status changes a raw UPDATE of reviews can make: every other one is refused by a trigger
+(`reviews_final` from approved or withdrawn; `reviews_approved_needs_countersign` and
+`reviews_submitted_needs_decision` into approved or submitted without the sealed record).
+Pinned, so that a new trigger or a new row of the table is noticed here."""
+
+NOT_BACKED_BY_TRIGGERS = {("draft", "returned"), ("returned", "draft"), ("submitted", "draft")}
+"""Of those, the moves the table forbids: only the service refuses them. None reaches a sealed
+record (nothing signed off, countersigned or withdrawn changes), so they are left to it."""
+
+
+def test_the_moves_only_the_service_refuses_are_the_known_ones() -> None:
+    table = {(row.state.value, row.to.value) for row in TRANSITIONS if row.state is not row.to}
+    assert RAW_MOVES_NOT_REFUSED - table == NOT_BACKED_BY_TRIGGERS
+
+
+def _raw(ctx: Context, sql: str, *params: Any) -> None:
+    conn = sqlite3.connect(ctx.db_path)
+    try:
+        with conn:
+            conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(old, new) for old in ReviewStatus for new in ReviewStatus if old is not new],
+    ids=lambda status: str(status),
+)
+def test_the_triggers_refuse_a_raw_status_change_the_table_forbids(
+    old: ReviewStatus, new: ReviewStatus, tmp_path: Path
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    review_id = template.reviews[old].review_id
+    if (old.value, new.value) in RAW_MOVES_NOT_REFUSED:
+        _raw(ctx, "UPDATE reviews SET status = ? WHERE id = ?", new.value, review_id)
+        assert _status(ctx, review_id) == new.value
+        return
+    with pytest.raises(sqlite3.IntegrityError):
+        _raw(ctx, "UPDATE reviews SET status = ? WHERE id = ?", new.value, review_id)
+    assert _status(ctx, review_id) == old.value
+
+
+@pytest.mark.parametrize("state", [s for s in ReviewStatus if not s.editable], ids=str)
+def test_the_triggers_refuse_editing_a_review_that_is_not_editable(
+    state: ReviewStatus, tmp_path: Path
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    review_id = template.reviews[state].review_id
+    with pytest.raises(sqlite3.IntegrityError):
+        _raw(ctx, "UPDATE reviews SET content = content || ' ' WHERE id = ?", review_id)
+
+
+@pytest.mark.parametrize("state", [s for s in ReviewStatus if not s.editable], ids=str)
+def test_the_triggers_refuse_signing_off_a_review_that_is_not_editable(
+    state: ReviewStatus, tmp_path: Path
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    walked = template.reviews[state]
+    assert walked.decision_id is not None
+    with pytest.raises(sqlite3.IntegrityError, match="only a draft or returned review"):
+        _raw(
+            ctx,
+            "INSERT INTO decisions (review_id, case_reference, team, closure_reason, signed_by, "
+            "signed_at, as_of, checks_version, sign_off_possible, exceptions, cautions, sealed, "
+            "content_hash, search_text) SELECT review_id, case_reference, team, closure_reason, "
+            "signed_by, signed_at, as_of, checks_version, 1, 0, 0, sealed, ?, '' "
+            "FROM decisions WHERE id = ?",
+            "f" * 64,
+            walked.decision_id,
+        )
+
+
+def test_the_triggers_refuse_a_countersignature_by_the_signer_or_outside_the_role(
+    tmp_path: Path,
+) -> None:
+    template, ctx = _walk_copy(tmp_path)
+    walked = template.reviews[ReviewStatus.SUBMITTED]
+    (seen, signer) = _one(
+        ctx, "SELECT content_hash, signed_by FROM decisions WHERE id = ?", walked.decision_id
+    )
+    insert = (
+        "INSERT INTO outcomes (decision_id, outcome, decided_by, decided_at, hash_seen, reasons, "
+        "sealed, outcome_hash) VALUES (?, 'approved', ?, '2025-06-01T09:00:00+00:00', ?, '{}', "
+        "'{}', ?)"
+    )
+    # The signer, promoted to team manager since, still may not countersign their own sign-off.
+    staff.update_staff(ctx, SYSTEM, signer, role=Role.TEAM_MANAGER)
+    for who, message in (
+        (signer, "the person who signed off cannot countersign"),
+        (template.team.colleague.staff_id, "only an active manager of the team"),
+        (template.team.south_manager.staff_id, "only an active manager of the team"),
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match=message):
+            _raw(ctx, insert, walked.decision_id, who, seen, "e" * 64)
+    assert _status(ctx, walked.review_id) == "submitted"

@@ -7,6 +7,7 @@ from closure_readiness.checks.registry import REGISTRY
 from closure_readiness.checks.runner import CHECKS_VERSION
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.vocabulary import ClosureReason, Route, route_of_reason
+from closure_readiness.core.workflow import Level
 
 _ROUTE_NOTES = {
     Route.CHANGE: "Every over-optimism question: change seen independently, pace, cause, "
@@ -25,9 +26,9 @@ _ROUTE_NOTES = {
 }
 
 _LEVEL_WORDS = {
-    "blocker": "Blocker: sign-off is refused until this passes",
-    "caution": "Caution: the caseworker writes a rationale before signing off",
-    "note": "Note: shown, never blocks",
+    Level.BLOCKER: f"{Level.BLOCKER.label}: sign-off is refused until this passes",
+    Level.CAUTION: f"{Level.CAUTION.label}: the caseworker writes a rationale before signing off",
+    Level.NOTE: f"{Level.NOTE.label}: shown, never blocks",
 }
 
 

@@ -11,9 +11,11 @@ from closure_readiness.checks.questions import THEME_KEYS
 from closure_readiness.checks.thresholds import Thresholds
 from closure_readiness.core.review import Review
 from closure_readiness.core.vocabulary import Route
+from closure_readiness.core.workflow import Level
 
 CHECK_ID = re.compile(r"^(?P<theme>[a-z]+)\.(?P<letter>[EWI])(?P<number>\d{3})$")
-LEVELS = {"E": "blocker", "W": "caution", "I": "note"}
+LEVELS = {"E": Level.BLOCKER, "W": Level.CAUTION, "I": Level.NOTE}
+"""A check id's letter says its level: E001 a blocker, W001 a caution, I001 a note."""
 
 
 ALL_ROUTES = frozenset(Route)
@@ -64,7 +66,7 @@ class CheckSpec:
         return self.id.split(".", 1)[0]
 
     @property
-    def level(self) -> str:
+    def level(self) -> Level:
         return LEVELS[self.id.split(".", 1)[1][0]]
 
     def run(self, review: Review, *, as_of: dt.date, thresholds: Thresholds) -> list[Problem]:
@@ -96,7 +98,7 @@ class Registry:
             raise ValueError(f"check id {id}: unknown theme")
         if id in self._checks:
             raise ValueError(f"check id {id} is registered twice; ids are never reused")
-        if overridable and LEVELS[id.split(".")[1][0]] != "blocker":
+        if overridable and LEVELS[id.split(".")[1][0]] is not Level.BLOCKER:
             raise ValueError(f"{id}: only blockers can be overridable")
 
         def decorate(function: CheckFunction) -> CheckFunction:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from closure_readiness.checks.thresholds import Thresholds
+from closure_readiness.core.workflow import Level
 
 
 class Resolution(StrEnum):
@@ -46,7 +47,7 @@ def fingerprint(
 class Finding(_Frozen):
     key: str = Field(description="check id and a fingerprint of what the finding concerns")
     check_id: str
-    level: str
+    level: Level
     message: str
     hint: str
     evidence: list[str] = Field(default_factory=list)
@@ -81,7 +82,7 @@ class CheckResult(_Frozen):
     id: str
     title: str
     theme: str
-    level: str
+    level: Level
     overridable: bool
     passed: bool
     crashed: bool = False
@@ -102,7 +103,7 @@ class ReadinessReport(_Frozen):
     """The closure route the checks were chosen for (empty in reports before checks 2.0.0)."""
     exception_notices: list[ExceptionNotice] = Field(default_factory=list)
 
-    def findings(self, *, level: str | None = None) -> list[Finding]:
+    def findings(self, *, level: Level | str | None = None) -> list[Finding]:
         return [
             finding
             for result in self.results
@@ -115,25 +116,38 @@ class ReadinessReport(_Frozen):
         return [f for f in self.findings() if f.resolution is Resolution.OPEN]
 
     @property
+    def blockers(self) -> list[Finding]:
+        """Every blocker found, open or resolved (by a manager's exception)."""
+        return self.findings(level=Level.BLOCKER)
+
+    @property
+    def cautions(self) -> list[Finding]:
+        """Every caution found, open or explained (by a rationale)."""
+        return self.findings(level=Level.CAUTION)
+
+    @property
     def open_blockers(self) -> list[Finding]:
-        return [f for f in self.open_findings if f.level == "blocker"]
+        return [f for f in self.open_findings if f.level is Level.BLOCKER]
+
+    @property
+    def overridable_blockers(self) -> list[Finding]:
+        """Open blockers a team manager's written exception may resolve (their check allows
+        it), in the report's order."""
+        overridable = {result.id for result in self.results if result.overridable}
+        return [f for f in self.open_blockers if f.check_id in overridable]
 
     @property
     def open_cautions(self) -> list[Finding]:
-        return [f for f in self.open_findings if f.level == "caution"]
-
-    @property
-    def failed_ids(self) -> list[str]:
-        return [result.id for result in self.results if not result.passed]
+        return [f for f in self.open_findings if f.level is Level.CAUTION]
 
     @property
     def passed_count(self) -> int:
         return sum(result.passed for result in self.results)
 
     def summary(self) -> str:
-        blockers = len(self.findings(level="blocker"))
-        cautions = len(self.findings(level="caution"))
-        notes = len(self.findings(level="note"))
+        blockers = len(self.blockers)
+        cautions = len(self.cautions)
+        notes = len(self.findings(level=Level.NOTE))
         verdict = "Sign-off possible" if self.sign_off_possible else "Sign-off blocked"
         applying = [result for result in self.results if result.applicable]
         passed = sum(result.passed for result in applying)

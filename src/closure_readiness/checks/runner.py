@@ -21,6 +21,7 @@ from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.answers_text import answer_text
 from closure_readiness.core.review import ManagerException, Review
 from closure_readiness.core.vocabulary import Route
+from closure_readiness.core.workflow import Level
 
 CHECKS_VERSION = "2.0.0"
 _WORDS = {"None": "not recorded", "True": "yes", "False": "no"}
@@ -42,7 +43,7 @@ def evaluate(
     results = [_run_one(spec, review, as_of, thresholds, route) for spec in registry]
     results, notices = _apply_exceptions(results, review.exceptions, registry)
     open_blocking = any(
-        finding.resolution is Resolution.OPEN and finding.level in ("blocker", "caution")
+        finding.resolution is Resolution.OPEN and finding.level in (Level.BLOCKER, Level.CAUTION)
         for result in results
         for finding in result.findings
     )
@@ -94,7 +95,7 @@ def _run_one(
         id=spec.id,
         title=spec.title,
         theme=spec.theme,
-        level="blocker" if crashed else spec.level,
+        level=Level.BLOCKER if crashed else spec.level,
         overridable=spec.overridable and not crashed,
         passed=not problems,
         crashed=crashed,
@@ -123,11 +124,11 @@ def _finding(
         key = fingerprint(
             spec.id, f"{problem.subject}\x1e{repeat}", problem.evidence, problem.facts
         )
-    level = "blocker" if crashed else spec.level
+    level = Level.BLOCKER if crashed else spec.level
     resolution, text = Resolution.OPEN, ""
-    if level == "note":
+    if level is Level.NOTE:
         resolution = Resolution.NOTED
-    elif level == "caution":
+    elif level is Level.CAUTION:
         rationale = review.rationales.get(spec.id, "")
         if rationale:
             resolution, text = Resolution.RATIONALE, rationale
@@ -168,7 +169,7 @@ def _apply_exceptions(
         findings = []
         for finding in result.findings:
             fits = granted.get(finding.key)
-            if fits is not None and result.overridable and finding.level == "blocker":
+            if fits is not None and result.overridable and finding.level is Level.BLOCKER:
                 used.add(finding.key)
                 finding = finding.model_copy(
                     update={

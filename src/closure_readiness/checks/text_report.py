@@ -8,9 +8,9 @@ from typing import Any
 from closure_readiness.checks.report import Finding, ReadinessReport
 from closure_readiness.core.dates import human
 from closure_readiness.core.vocabulary import Route
+from closure_readiness.core.workflow import Level
 
 REPORT_FORMAT = "closure-readiness/report@1"
-_HEADINGS = (("blocker", "Blockers"), ("caution", "Cautions"), ("note", "Notes"))
 
 
 def report_as_json(
@@ -43,11 +43,11 @@ def report_as_text(
             f"Not asked on this route ({len(not_applicable)}): {', '.join(not_applicable)}",
             "",
         ]
-    for level, heading in _HEADINGS:
+    for level in Level:
         findings = report.findings(level=level)
         if not findings:
             continue
-        lines.append(f"{heading} ({len(findings)})")
+        lines.append(f"{level.plural} ({len(findings)})")
         for finding in findings:
             lines.extend(_finding_lines(finding))
         lines.append("")

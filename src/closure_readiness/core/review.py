@@ -12,6 +12,7 @@ statutory orders and plan outcomes; `core.upgrade` reads version 1 files.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -620,6 +622,69 @@ class Review(Model):
                 return item
         raise KeyError(evidence_id)
 
+    # Changing the registers. Each change returns a new, valid review, or raises InvalidChange
+    # holding the document as changed (so each problem can be shown beside its field).
+
+    @property
+    def next_evidence_id(self) -> str:
+        """The id the next evidence item is given: one more than the highest "E" number in the
+        register, so no id in use is given twice. Removing the highest item frees its number."""
+        return _next_id(EVIDENCE_PREFIX, [item.id for item in self.evidence])
+
+    @property
+    def next_incident_id(self) -> str:
+        """The id the next incident is given (as next_evidence_id, with "I")."""
+        return _next_id(INCIDENT_PREFIX, [incident.id for incident in self.incidents])
+
+    def with_evidence(self, item: EvidenceItem | Mapping[str, Any]) -> Review:
+        """The review with `item` added at the end of the evidence register, under its own id."""
+        document = self.model_dump(mode="json")
+        document["evidence"].append(_as_document(item))
+        return _changed(document)
+
+    def with_changed_evidence(self, item: EvidenceItem | Mapping[str, Any]) -> Review:
+        """The review with the evidence item of the same id replaced, where it stands."""
+        values = _as_document(item)
+        self.item(str(values.get("id")))  # KeyError for an item not in the register
+        document = self.model_dump(mode="json")
+        document["evidence"] = [
+            values if entry["id"] == values["id"] else entry for entry in document["evidence"]
+        ]
+        return _changed(document)
+
+    def without_evidence(self, evidence_id: str) -> Review:
+        """The review with the item removed from the register and every citation of it taken
+        out, wherever it is cited (answers, plan outcomes); the family summary no longer quotes
+        it. Nothing else changes."""
+        self.item(evidence_id)  # KeyError for an item not in the register
+        document = self.model_dump(mode="json")
+        document["evidence"] = [e for e in document["evidence"] if e["id"] != evidence_id]
+        document["answers"] = _without_citation(document["answers"], evidence_id)
+        return _changed(document)
+
+    def citing(self, evidence_id: str) -> list[str]:
+        """The steps whose answers cite the item (a plan outcome counts for its step), as the
+        answers' names ("change", "pace"), in the wizard's order."""
+        return [
+            name
+            for name, answer in self.answers.each()
+            if _cites(answer.model_dump(mode="json"), evidence_id)
+        ]
+
+    def with_incident(self, incident: Incident | Mapping[str, Any]) -> Review:
+        """The review with `incident` added at the end of the incidents, under its own id."""
+        document = self.model_dump(mode="json")
+        document["incidents"].append(_as_document(incident))
+        return _changed(document)
+
+    def without_incident(self, incident_id: str) -> Review:
+        """The review with the incident removed (nothing cites an incident)."""
+        if all(incident.id != incident_id for incident in self.incidents):
+            raise KeyError(incident_id)
+        document = self.model_dump(mode="json")
+        document["incidents"] = [i for i in document["incidents"] if i["id"] != incident_id]
+        return _changed(document)
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _refuse_duplicates("evidence", [item.id for item in self.evidence])
@@ -646,6 +711,66 @@ class Review(Model):
             # First letter up only: "the date risk indicator tool (RIT) ..." keeps its RIT.
             _refuse_outside(label[:1].upper() + label[1:], day, born, closure)
         return self
+
+
+EVIDENCE_PREFIX = "E"
+INCIDENT_PREFIX = "I"
+
+
+class InvalidChange(ValueError):
+    """A change that would leave the review invalid. `error` says why; `document` is the review
+    as changed, which names each problem's place (an entry by its id, a field by its question)."""
+
+    def __init__(self, error: ValidationError, document: dict[str, Any]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.document = document
+
+
+def _changed(document: dict[str, Any]) -> Review:
+    try:
+        return Review.model_validate(document)
+    except ValidationError as error:
+        raise InvalidChange(error, document) from error
+
+
+def _as_document(item: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    return item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item)
+
+
+def _next_id(prefix: str, existing: list[str]) -> str:
+    numbers = [
+        int(ident[len(prefix) :])
+        for ident in existing
+        if ident.startswith(prefix) and ident[len(prefix) :].isdigit()
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def _cites(node: Any, ref: str) -> bool:
+    """Whether any list of evidence cited in `node` (an answer as a document) holds `ref`."""
+    if isinstance(node, dict):
+        return any(
+            (name == "cited" and isinstance(value, list) and ref in value) or _cites(value, ref)
+            for name, value in node.items()
+        )
+    if isinstance(node, list):
+        return any(_cites(value, ref) for value in node)
+    return False
+
+
+def _without_citation(node: Any, ref: str) -> Any:
+    """`node` (answers as a document) with `ref` taken out of every list of evidence cited."""
+    if isinstance(node, dict):
+        return {
+            name: [cited for cited in value if cited != ref]
+            if name == "cited" and isinstance(value, list)
+            else _without_citation(value, ref)
+            for name, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_without_citation(value, ref) for value in node]
+    return node
 
 
 def _refuse_duplicates(what: str, ids: list[str]) -> None:
@@ -675,11 +800,6 @@ def _refuse_outside(what: str, day: dt.date, born: dt.date, closure: dt.date) ->
         )
 
 
-def review_from_json(text: str | bytes) -> Review:
-    """Parse and validate a review file; raises pydantic.ValidationError."""
-    return Review.model_validate_json(text)
-
-
 def review_schema() -> dict[str, Any]:
     return Review.model_json_schema()
 
@@ -690,3 +810,26 @@ def dated_after(review: Review, as_of: dt.date) -> list[str]:
     late += [f"Incident {inc.id}" for inc in review.incidents if inc.occurred_on > as_of]
     late += [label for label, day in review.answers.past_dates() if day > as_of]
     return late
+
+
+class AsOfRefused(ValueError):
+    """A review cannot be judged as of this date; the message says why, in plain words."""
+
+
+def refuse_as_of(review: Review, as_of: dt.date) -> None:
+    """Refuse an as-of date a person chose (the command line's --as-of) that the review cannot
+    be judged on: outside the dates any case can have, before the case was opened, or before
+    something the review relies on happened. `evaluate` itself never raises (it fails closed):
+    call this first wherever the as-of date is not the review's own proposed closure date."""
+    if not EARLIEST_DAY <= as_of <= LATEST_DAY:
+        raise AsOfRefused(f"The as-of date {as_of} is not a plausible date (1900 to 2199).")
+    if as_of < review.case.opened_on:
+        raise AsOfRefused(
+            f"The as-of date {as_of} is before the case was opened ({review.case.opened_on})."
+        )
+    late = dated_after(review, as_of)
+    if late:
+        raise AsOfRefused(
+            f"{', '.join(late)} dated after the as-of date ({as_of}); evidence cannot be relied "
+            "on before it exists."
+        )

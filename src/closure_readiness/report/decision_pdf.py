@@ -35,10 +35,11 @@ from closure_readiness.core.review import EvidenceItem, ManagerException, Review
 from closure_readiness.core.vocabulary import ClosureReason, Route
 from closure_readiness.core.words import NOT_RECORDED as NOT_RECORDED_WORDS
 from closure_readiness.core.words import human, london_time
+from closure_readiness.core.workflow import Level, Outcome, ReviewStatus
 from closure_readiness.report.fonts import BOLD, REGULAR, register_fonts
 
 AUTHOR = "Closure Readiness"
-PAGE_WIDTH, PAGE_HEIGHT = A4
+PAGE_WIDTH = A4[0]
 MARGIN = 18 * mm
 WIDTH = PAGE_WIDTH - 2 * MARGIN
 SHORT_HASH = 12
@@ -65,17 +66,18 @@ RESULT_WORDS = {
     Resolution.EXCEPTION: "Resolved by exception",
     Resolution.NOTED: "Noted",
 }
-LEVEL_WORDS = {"blocker": "Blocker", "caution": "Caution", "note": "Note"}
-OUTCOME_WORDS = {
-    "submitted": "Signed off, waiting for the team manager's countersignature",
-    "approved": "Approved: countersigned by the team manager",
-    "returned": "Returned to the worker with reasons",
-    "withdrawn": "Withdrawn before a decision was made",
+LEVEL_WORDS = {level: level.label for level in Level}
+OUTCOME_WORDS: dict[str, str] = {
+    ReviewStatus.SUBMITTED: "Signed off, waiting for the team manager's countersignature",
+    Outcome.APPROVED: "Approved: countersigned by the team manager",
+    Outcome.RETURNED: "Returned to the worker with reasons",
+    Outcome.WITHDRAWN: "Withdrawn before a decision was made",
 }
-DECIDED_BY_WORDS = {
-    "approved": "Countersigned by",
-    "returned": "Returned by",
-    "withdrawn": "Withdrawn by",
+"""Where the decision stands, as the record says it (fuller than the app's status words)."""
+DECIDED_BY_WORDS: dict[str, str] = {
+    Outcome.APPROVED: "Countersigned by",
+    Outcome.RETURNED: "Returned by",
+    Outcome.WITHDRAWN: "Withdrawn by",
 }
 NOT_RECORDED = sentence_case(NOT_RECORDED_WORDS)
 NOTICE_WORDS = {
@@ -106,8 +108,8 @@ class DecisionRecord:
     report: ReadinessReport
     attestation: str
     content_hash: str
-    outcome: str = "submitted"
-    """submitted, approved, returned or withdrawn."""
+    outcome: ReviewStatus = ReviewStatus.SUBMITTED
+    """Submitted (waiting), or the outcome: one of DECISION_STATUSES."""
     decided_by: str | None = None
     decided_by_name: str | None = None
     decided_at: str | None = None
@@ -530,8 +532,8 @@ def _reasons(record: DecisionRecord) -> list[Flowable]:
     if not any(reasons.values()):
         return []
     heading = {
-        "returned": "Reasons for returning the review",
-        "withdrawn": "Reasons for withdrawing",
+        ReviewStatus.RETURNED: "Reasons for returning the review",
+        ReviewStatus.WITHDRAWN: "Reasons for withdrawing",
     }.get(record.outcome, "Reasons recorded")
     titles = {f.key: f"{r.id} {r.title}" for r in record.report.results for f in r.findings}
     rows: list[tuple[str, Flowable | str]] = []

@@ -8,6 +8,13 @@ from typing import Any
 
 from closure_readiness.checks import CHECKS_VERSION, ReadinessReport, evaluate
 from closure_readiness.core.review import ManagerException, Review
+from closure_readiness.core.workflow import (
+    Action,
+    Outcome,
+    RequestStatus,
+    Transition,
+    transition,
+)
 from closure_readiness.service.context import (
     Context,
     InvalidInput,
@@ -102,8 +109,10 @@ def queue(ctx: Context, principal: Principal) -> Queue:
     for row in requests:
         review_row = contents[row["review_id"]]
         assert review_row is not None
-        if review_row["status"] in ("approved", "withdrawn"):
-            continue  # (left pending before withdrawing a review withdrew its requests)
+        if transition(review_row["status"], Action.DECIDE_EXCEPTION, principal.role) is None:
+            # Nothing to decide now: the review was signed off since (the request shows again
+            # if it is returned), or is final (left pending before withdrawing withdrew them).
+            continue
         report = evaluate_review(ctx, Review.model_validate_json(review_row["content"]))
         finding = next((f for f in report.open_blockers if f.key == row["finding_key"]), None)
         title = next(r.title for r in report.results if r.id == row["check_id"])
@@ -197,6 +206,18 @@ def under_current_checks(decision: SealedDecision) -> ReadinessReport | None:
     return evaluate(decision.review, as_of=decision.as_of, thresholds=decision.thresholds)
 
 
+def _decision_step(
+    db: Any, row: dict[str, Any], action: Action, principal: Principal
+) -> Transition:
+    """The table's row for the manager's outcome on a decision: its review must be waiting
+    for countersignature with this decision (no outcome yet)."""
+    review_row = repositories.get_review(db, row["review_id"])
+    step = transition(review_row["status"], action, principal.role) if review_row else None
+    if step is None or repositories.get_outcome(db, row["id"]) is not None:
+        raise Refused("This decision has already been countersigned, returned or withdrawn.")
+    return step
+
+
 def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_seen: str) -> None:
     """Approve the closure: re-check the sealed content and record the hash seen.
 
@@ -228,6 +249,7 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
                     "This record failed its integrity check (its seal or audit chain does not "
                     "match), so it cannot be countersigned. Tell the system's support team."
                 )
+            step = _decision_step(db, row, Action.COUNTERSIGN, principal)
             sealed = SealedDecision.from_rows(row, None)
             report = recheck(sealed)
             if not report.sign_off_possible:
@@ -239,13 +261,13 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
             record_outcome(
                 db,
                 decision_id=decision_id,
-                outcome="approved",
+                outcome=Outcome.APPROVED,
                 by=principal.staff_id,
                 at=now,
                 hash_seen=hash_seen,
                 reasons={},
             )
-            repositories.set_review_status(db, row["review_id"], "approved", now.isoformat())
+            repositories.set_review_status(db, row["review_id"], step.to, now.isoformat())
     except ConstraintRefused as error:
         raise Refused(f"The countersignature was refused: {error}.") from None
 
@@ -271,20 +293,17 @@ def return_review(
             row = repositories.get_decision(db, decision_id)
             if row is None or row["team"] != principal.team:
                 raise NotFound(f"There is no decision {decision_id} in your team.")
-            if repositories.get_outcome(db, decision_id) is not None:
-                raise Refused(
-                    "This decision has already been countersigned, returned or withdrawn."
-                )
+            step = _decision_step(db, row, Action.RETURN, principal)
             record_outcome(
                 db,
                 decision_id=decision_id,
-                outcome="returned",
+                outcome=Outcome.RETURNED,
                 by=principal.staff_id,
                 at=now,
                 hash_seen=row["content_hash"],
                 reasons={"overall": overall, "findings": findings, "themes": themes},
             )
-            repositories.set_review_status(db, row["review_id"], "returned", now.isoformat())
+            repositories.set_review_status(db, row["review_id"], step.to, now.isoformat())
     except ConstraintRefused as error:
         raise Refused(f"Returning the review was refused: {error}.") from None
 
@@ -302,13 +321,13 @@ def decide_exception(
         review_row = repositories.get_review(db, request["review_id"]) if request else None
         if request is None or review_row is None or review_row["team"] != principal.team:
             raise NotFound(f"There is no exception request {request_id} in your team.")
-        if request["status"] != "pending":
+        if request["status"] != RequestStatus.PENDING:
             raise Refused(f"This request has already been {request['status']}.")
         if request["requested_by"] == principal.staff_id or (
             review_row["worker_id"] == principal.staff_id
         ):
             raise Refused("You cannot decide an exception on your own review.")
-        if review_row["status"] not in ("draft", "returned"):
+        if transition(review_row["status"], Action.DECIDE_EXCEPTION, principal.role) is None:
             raise Refused("Exceptions can be decided only while the review is being prepared.")
         if grant:
             review = Review.model_validate_json(review_row["content"])
@@ -337,7 +356,7 @@ def decide_exception(
         repositories.decide_exception_request(
             db,
             request_id,
-            status="granted" if grant else "declined",
+            status=RequestStatus.GRANTED if grant else RequestStatus.DECLINED,
             decided_by=principal.staff_id,
             decided_at=now.isoformat(),
             reason=reason,

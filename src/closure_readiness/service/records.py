@@ -10,6 +10,7 @@ from typing import Any
 
 from closure_readiness.checks import ReadinessReport, Thresholds
 from closure_readiness.core.review import Review
+from closure_readiness.core.workflow import RequestStatus, ReviewStatus
 
 _CHECK_ID = re.compile(r"[a-z_]{1,24}\.[A-Z]\d{3}")
 
@@ -110,7 +111,7 @@ class ExceptionRequest:
     requested_by: str
     requested_at: str
     worker_reason: str
-    status: str
+    status: RequestStatus
     decided_by: str | None
     decided_at: str | None
     manager_reason: str
@@ -118,13 +119,15 @@ class ExceptionRequest:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ExceptionRequest:
-        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        fields = {name: row.get(name) for name in cls.__dataclass_fields__}
+        fields["status"] = RequestStatus(str(fields["status"]))
+        return cls(**fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class ReviewRecord:
     id: int
-    status: str
+    status: ReviewStatus
     version: int
     worker_id: str
     team: str
@@ -141,14 +144,14 @@ class ReviewRecord:
 
     @property
     def editable(self) -> bool:
-        return self.status in ("draft", "returned")
+        return ReviewStatus(self.status).editable
 
 
 @dataclass(frozen=True)
 class ReviewSummary:
     id: int
     case_reference: str
-    status: str
+    status: ReviewStatus
     worker_id: str
     proposed_closure_on: str
     open_blockers: int
@@ -175,7 +178,8 @@ class SealedDecision:
     report: ReadinessReport
     attestation: str
     content_hash: str
-    outcome: str
+    outcome: ReviewStatus
+    """Where the decision stands: submitted (waiting) or the outcome (DECISION_STATUSES)."""
     decided_by: str | None = None
     decided_at: str | None = None
     hash_seen: str | None = None
@@ -199,7 +203,7 @@ class SealedDecision:
             report=ReadinessReport.model_validate(sealed["report"]),
             attestation=sealed.get("attestation", ""),
             content_hash=decision["content_hash"],
-            outcome=outcome["outcome"] if outcome else "submitted",
+            outcome=ReviewStatus(outcome["outcome"]) if outcome else ReviewStatus.SUBMITTED,
             decided_by=outcome["decided_by"] if outcome else None,
             decided_at=outcome["decided_at"] if outcome else None,
             hash_seen=outcome["hash_seen"] if outcome else None,

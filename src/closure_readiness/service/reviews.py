@@ -10,13 +10,25 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from closure_readiness.checks import ReadinessReport, Resolution, Thresholds, evaluate
+from closure_readiness.checks import Finding, ReadinessReport, Thresholds, evaluate
 from closure_readiness.checks.runner import CHECKS_VERSION
 from closure_readiness.core.canonical import canonical_json, content_hash
 from closure_readiness.core.case_reference import new_reference
 from closure_readiness.core.dates import add_months
 from closure_readiness.core.errors import explain
 from closure_readiness.core.review import Case, Review
+from closure_readiness.core.seal import ATTESTATION as ATTESTATION
+from closure_readiness.core.seal import DECISION_FORMAT as DECISION_FORMAT
+from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc
+from closure_readiness.core.workflow import (
+    Action,
+    Outcome,
+    RequestStatus,
+    ReviewStatus,
+    Transition,
+    rows_for,
+    transition,
+)
 from closure_readiness.service.context import (
     Conflict,
     Context,
@@ -36,14 +48,6 @@ from closure_readiness.service.records import (
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
-from closure_readiness.storage.integrity import sha256_text
-
-DECISION_FORMAT = "closure-readiness/decision@1"
-ATTESTATION = (
-    "I confirm that this review is accurate to the best of my knowledge, that the evidence cited "
-    "is recorded in the case record, and that I have considered every gap shown."
-)
-EDITABLE = ("draft", "returned")
 
 
 def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
@@ -86,12 +90,48 @@ def _require_caseworker(principal: Principal) -> None:
         raise NotAllowed("Only a caseworker can prepare and sign off a closure review.")
 
 
-def _require_own_editable(principal: Principal, row: dict[str, Any]) -> None:
-    _require_caseworker(principal)
-    if row["worker_id"] != principal.staff_id:
+def _may_as(principal: Principal, action: Action, *, worker_id: str, team: str) -> bool:
+    """Whether the principal's role, team and allocation let them take `action` in some state:
+    the table has a row for their role, the review is their team's, and, where the row says
+    so, it is allocated to them."""
+    rows = rows_for(action, principal.role)
+    if not rows or not team or team != principal.team:
+        return False
+    return not any(row.own_only for row in rows) or worker_id == principal.staff_id
+
+
+def may(
+    principal: Principal,
+    action: Action,
+    *,
+    status: str,
+    worker_id: str,
+    team: str,
+    signed_by: str = "",
+) -> bool:
+    """Whether `principal` may take `action` on a review in `status` now: the transition table
+    has a row for (status, action, their role), the review is in their team, allocated to them
+    where the row is own-only, and a countersignature is never by the one who signed off
+    (`signed_by`). The one rule, read by the use cases and by the pages offering a button."""
+    if transition(status, action, principal.role) is None:
+        return False
+    if action is Action.COUNTERSIGN and signed_by == principal.staff_id:
+        return False
+    return _may_as(principal, action, worker_id=worker_id, team=team)
+
+
+def _require_own_editable(
+    principal: Principal, row: dict[str, Any], action: Action = Action.EDIT
+) -> Transition:
+    """The table's row letting the allocated caseworker take `action` on this review now."""
+    if not rows_for(action, principal.role):
+        raise NotAllowed("Only a caseworker can prepare and sign off a closure review.")
+    if not _may_as(principal, action, worker_id=row["worker_id"], team=row["team"]):
         raise NotAllowed("Only the allocated worker can change or sign off this review.")
-    if row["status"] not in EDITABLE:
+    step = transition(row["status"], action, principal.role)
+    if step is None:
         raise Refused(f"This review is {row['status']} and can no longer be changed.")
+    return step
 
 
 def _row_or_missing(db: Any, review_id: int, principal: Principal) -> dict[str, Any]:
@@ -173,7 +213,11 @@ def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]
                 actor=principal.staff_id,
                 action="review_started",
                 review_id=review_id,
-                detail={"case_reference": case.case_reference, "re_referral_of": re_referral_of},
+                detail={
+                    "case_reference": case.case_reference,
+                    "re_referral_of": re_referral_of,
+                    "team": principal.team,
+                },
             )
     except ConstraintRefused:
         raise Refused(
@@ -191,13 +235,14 @@ def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewReco
         pending = repositories.pending_decision(db, review_id)
     review, report = _evaluated(row["content"], ctx.thresholds)
     last_return = None
-    for decision in reversed(decisions if row["status"] == "returned" else []):
-        if decision["outcome"] == "returned":
+    status = ReviewStatus(row["status"])
+    for decision in reversed(decisions if status is ReviewStatus.RETURNED else []):
+        if decision["outcome"] == Outcome.RETURNED:
             last_return = ReturnNote.from_decision(decision)
             break
     return ReviewRecord(
         id=row["id"],
-        status=row["status"],
+        status=status,
         version=row["version"],
         worker_id=row["worker_id"],
         team=row["team"],
@@ -208,7 +253,7 @@ def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewReco
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         re_referral_of=row["re_referral_of"],
-        last_return=last_return if row["status"] == "returned" else None,
+        last_return=last_return if status is ReviewStatus.RETURNED else None,
         exception_requests=[ExceptionRequest.from_row(r) for r in requests],
         pending_decision_id=pending["id"] if pending else None,
     )
@@ -231,7 +276,7 @@ def list_reviews(ctx: Context, principal: Principal, *, mine: bool = True) -> li
             ReviewSummary(
                 id=row["id"],
                 case_reference=row["case_reference"],
-                status=row["status"],
+                status=ReviewStatus(row["status"]),
                 worker_id=row["worker_id"],
                 proposed_closure_on=row["proposed_closure_on"],
                 open_blockers=len(report.open_blockers),
@@ -334,21 +379,11 @@ def save_review(
     return version + 1
 
 
-def _search_text(review: Review) -> str:
-    words: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            words.append(value)
-        elif isinstance(value, dict):
-            for inner in value.values():
-                walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
-
-    walk(review.model_dump(mode="json"))
-    return "\n".join(word for word in words if word)
+def _staff_name(db: Any, staff_id: str) -> str | None:
+    """The display name of a member of staff, sealed with what they sign or decide (the
+    record prints it)."""
+    row = repositories.get_staff(db, staff_id)
+    return str(row["display_name"]) if row else None
 
 
 def sign_off(
@@ -371,7 +406,7 @@ def sign_off(
         with writing(ctx.db_path) as db:
             ensure_active(db, principal)
             row = _row_or_missing(db, review_id, principal)
-            _require_own_editable(principal, row)
+            step = _require_own_editable(principal, row, Action.SIGN_OFF)
             if row["content_hash"] != seen_hash:
                 raise Conflict(
                     "The review changed since the report you saw. Check the report again "
@@ -385,58 +420,32 @@ def sign_off(
                     "caution first.",
                     blocking=[finding.check_id for finding in report.open_findings],
                 )
-            sealed_fields = {
-                "format": DECISION_FORMAT,
-                "review_id": review_id,
-                "case_reference": review.case.case_reference,
-                "team": row["team"],
-                "closure_reason": review.case.closure_reason.value
+            document = SealedDecisionDoc(
+                review_id=review_id,
+                case_reference=review.case.case_reference,
+                team=row["team"],
+                closure_reason=review.case.closure_reason.value
                 if review.case.closure_reason
                 else "",
-                "signed_by": principal.staff_id,
-                "signed_at": now.isoformat(),
-                "as_of": report.as_of.isoformat(),
-                "checks_version": CHECKS_VERSION,
-                "thresholds": report.thresholds.model_dump(mode="json"),
-                "review": review.model_dump(mode="json"),
-                "report": report.model_dump(mode="json"),
-                "attestation": ATTESTATION,
-            }
-            sealed = canonical_json(sealed_fields)
-            digest = sha256_text(sealed)
-            findings = report.findings()
+                signed_by=principal.staff_id,
+                signed_by_name=_staff_name(db, principal.staff_id),
+                signed_at=now.isoformat(),
+                as_of=report.as_of.isoformat(),
+                checks_version=CHECKS_VERSION,
+                thresholds=report.thresholds.model_dump(mode="json"),
+                review=review.model_dump(mode="json"),
+                report=report.model_dump(mode="json"),
+                attestation=ATTESTATION,
+            )
+            sealed = document.text()
+            digest = document.digest()
             decision_id = repositories.insert_decision(
-                db,
-                {
-                    **{k: sealed_fields[k] for k in ("review_id", "case_reference", "team")},
-                    "closure_reason": sealed_fields["closure_reason"],
-                    "signed_by": principal.staff_id,
-                    "signed_at": sealed_fields["signed_at"],
-                    "as_of": sealed_fields["as_of"],
-                    "checks_version": CHECKS_VERSION,
-                    "sign_off_possible": 1,
-                    "exceptions": sum(f.resolution is Resolution.EXCEPTION for f in findings),
-                    "cautions": sum(f.resolution is Resolution.RATIONALE for f in findings),
-                    "sealed": sealed,
-                    "content_hash": digest,
-                    "search_text": _search_text(review),
-                },
+                db, {**document.columns(), "sealed": sealed, "content_hash": digest}
             )
             repositories.insert_decision_findings(
-                db,
-                decision_id,
-                (
-                    {
-                        "finding_key": f.key,
-                        "check_id": f.check_id,
-                        "level": f.level,
-                        "resolution": f.resolution.value,
-                        "resolved_by": f.resolved_by,
-                    }
-                    for f in findings
-                ),
+                db, decision_id, (f.model_dump() for f in document.findings())
             )
-            repositories.set_review_status(db, review_id, "submitted", now.isoformat())
+            repositories.set_review_status(db, review_id, step.to, now.isoformat())
             audit.append(
                 db,
                 at=now,
@@ -451,27 +460,18 @@ def sign_off(
     return decision_id
 
 
-WITHDRAWABLE = ("draft", "returned", "submitted")
 MAX_WITHDRAWAL_REASON = 4000
 _NOT_WITHDRAWABLE = {
-    "approved": "This review has been approved, so it cannot be withdrawn.",
-    "withdrawn": "This review has already been withdrawn.",
+    ReviewStatus.APPROVED: "This review has been approved, so it cannot be withdrawn.",
+    ReviewStatus.WITHDRAWN: "This review has already been withdrawn.",
 }
 
 
-def _may_withdraw_as(principal: Principal, *, worker_id: str, team: str) -> bool:
-    if not team or team != principal.team:
-        return False
-    if principal.role is Role.CASEWORKER:
-        return worker_id == principal.staff_id
-    return principal.role is Role.TEAM_MANAGER
-
-
 def may_withdraw(principal: Principal, *, status: str, worker_id: str, team: str) -> bool:
-    """Whether `principal` may withdraw a review in this state: its allocated caseworker, or a
-    team manager of its team, while it is a draft, returned or waiting for countersignature.
-    The one rule, read by `withdraw` and by the pages deciding whether to offer it."""
-    return status in WITHDRAWABLE and _may_withdraw_as(principal, worker_id=worker_id, team=team)
+    """Whether `principal` may withdraw a review in this state (the transition table: its
+    allocated caseworker, or a team manager of its team, while it is a draft, returned or
+    waiting for countersignature). Read by `withdraw` and by the pages offering it."""
+    return may(principal, Action.WITHDRAW, status=status, worker_id=worker_id, team=team)
 
 
 def withdraw(
@@ -499,11 +499,12 @@ def withdraw(
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
-        if not _may_withdraw_as(principal, worker_id=row["worker_id"], team=row["team"]):
+        if not _may_as(principal, Action.WITHDRAW, worker_id=row["worker_id"], team=row["team"]):
             raise NotAllowed(
                 "Only the allocated worker or a team manager of the team can withdraw this review."
             )
-        if row["status"] not in WITHDRAWABLE:
+        step = transition(row["status"], Action.WITHDRAW, principal.role)
+        if step is None:
             raise Refused(
                 _NOT_WITHDRAWABLE.get(
                     row["status"], f"This review is {row['status']} and cannot be withdrawn."
@@ -514,14 +515,14 @@ def withdraw(
             record_outcome(
                 db,
                 decision_id=pending["id"],
-                outcome="withdrawn",
+                outcome=Outcome.WITHDRAWN,
                 by=principal.staff_id,
                 at=now,
                 hash_seen=pending["content_hash"],
                 reasons={"overall": reason},
             )
         for request in repositories.exception_requests_for_review(db, review_id):
-            if request["status"] != "pending":
+            if request["status"] != RequestStatus.PENDING:
                 continue
             # Nobody decided it: decided_by stays empty (the worker may be the one withdrawing,
             # and a request is never decided by the person who made it).
@@ -538,7 +539,7 @@ def withdraw(
                 review_id=review_id,
                 detail={"request_id": request["id"], "finding": request["finding_key"]},
             )
-        repositories.set_review_status(db, review_id, "withdrawn", now.isoformat())
+        repositories.set_review_status(db, review_id, step.to, now.isoformat())
         detail = {"reason": reason, **({"via": via} if via else {})}
         audit.append(
             db,
@@ -554,35 +555,24 @@ def record_outcome(
     db: Any,
     *,
     decision_id: int,
-    outcome: str,
+    outcome: Outcome | str,
     by: str,
     at: dt.datetime,
     hash_seen: str,
     reasons: dict[str, Any],
 ) -> str:
-    fields = {
-        "format": "closure-readiness/outcome@1",
-        "decision_id": decision_id,
-        "outcome": outcome,
-        "decided_by": by,
-        "decided_at": at.isoformat(),
-        "hash_seen": hash_seen,
-        "reasons": reasons,
-    }
-    sealed = canonical_json(fields)
-    digest = sha256_text(sealed)
+    document = SealedOutcomeDoc(
+        decision_id=decision_id,
+        outcome=Outcome(outcome),
+        decided_by=by,
+        decided_by_name=_staff_name(db, by),
+        decided_at=at.isoformat(),
+        hash_seen=hash_seen,
+        reasons=reasons,
+    )
+    digest = document.digest()
     repositories.insert_outcome(
-        db,
-        {
-            "decision_id": decision_id,
-            "outcome": outcome,
-            "decided_by": by,
-            "decided_at": fields["decided_at"],
-            "hash_seen": hash_seen,
-            "reasons": canonical_json(reasons),
-            "sealed": sealed,
-            "outcome_hash": digest,
-        },
+        db, {**document.columns(), "sealed": document.text(), "outcome_hash": digest}
     )
     audit.append(
         db,
@@ -590,9 +580,20 @@ def record_outcome(
         actor=by,
         action="decided",
         decision_id=decision_id,
-        detail={"outcome": outcome, "outcome_hash": digest},
+        detail={"outcome": document.outcome, "outcome_hash": digest},
     )
     return digest
+
+
+def askable_exceptions(record: ReviewRecord) -> list[Finding]:
+    """The gaps the caseworker may ask a team manager to except: open blockers whose check
+    allows an exception, except those with a request already waiting for a decision."""
+    waiting = {
+        request.finding_key
+        for request in record.exception_requests
+        if request.status == RequestStatus.PENDING
+    }
+    return [f for f in record.report.overridable_blockers if f.key not in waiting]
 
 
 def request_exception(
@@ -608,7 +609,7 @@ def request_exception(
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
-        _require_own_editable(principal, row)
+        _require_own_editable(principal, row, Action.REQUEST_EXCEPTION)
         report = evaluate_review(ctx, _load(row["content"]))
         finding = next((f for f in report.open_blockers if f.key == finding_key), None)
         if finding is None:
@@ -619,7 +620,10 @@ def request_exception(
                 f"{finding.check_id} cannot be excepted: the data must change so it passes."
             )
         for existing in repositories.exception_requests_for_review(db, review_id):
-            if existing["finding_key"] == finding_key and existing["status"] == "pending":
+            if (
+                existing["finding_key"] == finding_key
+                and existing["status"] == RequestStatus.PENDING
+            ):
                 raise Refused("An exception for this gap has already been asked for.")
         request_id = repositories.insert_exception_request(
             db,
@@ -638,6 +642,6 @@ def request_exception(
             actor=principal.staff_id,
             action="exception_requested",
             review_id=review_id,
-            detail={"request_id": request_id, "finding": finding_key},
+            detail={"request_id": request_id, "finding": finding_key, "reason": reason},
         )
     return request_id

@@ -11,10 +11,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from closure_readiness.core.words import start_of_day_utc
+from closure_readiness.core.workflow import DECISION_STATUSES, Outcome, ReviewStatus
 
 Row = dict[str, Any]
 
-STATUSES = ("submitted", "approved", "returned", "withdrawn")
+STATUSES = DECISION_STATUSES
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -68,7 +69,7 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     if query.team:
         clauses.append("d.team = ?")
         params.append(query.team)
-    if query.status == "submitted":
+    if query.status == ReviewStatus.SUBMITTED:
         clauses.append("o.decision_id IS NULL")
     elif query.status:
         clauses.append("o.outcome = ?")
@@ -137,7 +138,7 @@ def decisions_version(db: Database) -> tuple[Any, ...]:
         db.execute("SELECT max(decided_at) FROM outcomes WHERE outcome = ?", [outcome]).fetchone()[
             0
         ]
-        for outcome in ("approved", "returned", "withdrawn")
+        for outcome in Outcome
     )
     return (newest, *outcomes)
 

@@ -15,7 +15,8 @@ from closure_readiness.core import words
 from closure_readiness.core.answers_text import answer_lines, plain
 from closure_readiness.core.diff import CASE, EVIDENCE, INCIDENTS, OTHER, changes_in_words
 from closure_readiness.core.review import Review
-from closure_readiness.service import auditing, decisions
+from closure_readiness.core.workflow import Action, Outcome, ReviewStatus
+from closure_readiness.service import auditing, decisions, reviews
 from closure_readiness.service.auditing import DecisionDetail
 from closure_readiness.service.context import Principal, Role, ServiceError
 from closure_readiness.service.records import SealedDecision, check_of_finding, replies_to
@@ -32,12 +33,36 @@ from closure_readiness.views.findings import (
 from closure_readiness.views.review.family import family_summary_read_only
 from closure_readiness.views.safe import escape_markdown
 
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 OUTCOME_WORDS = {
-    "submitted": "Signed off, waiting for countersignature",
-    "approved": "Closure approved (countersigned)",
-    "returned": "Returned to the caseworker",
-    "withdrawn": "Withdrawn",
+    ReviewStatus.SUBMITTED: ReviewStatus.SUBMITTED.label,
+    **{outcome.status: _sentence(outcome.label) for outcome in Outcome},
 }
+"""Where a decision stands, in the words of its page's caption."""
+DECIDED_WORDS = {
+    Outcome.APPROVED: "Countersigned",
+    Outcome.RETURNED: "Returned",
+    Outcome.WITHDRAWN: "Withdrawn",
+}
+
+
+def may_decide(principal: Principal, decision: SealedDecision) -> bool:
+    """Whether the decision page offers this person the countersignature and the return: the
+    transition table, for a decision still waiting (its review is submitted)."""
+    return any(
+        reviews.may(
+            principal,
+            action,
+            status=decision.outcome,
+            worker_id=decision.signed_by,
+            team=decision.team,
+        )
+        for action in (Action.COUNTERSIGN, Action.RETURN)
+    )
 
 
 def page() -> None:
@@ -80,7 +105,7 @@ def page() -> None:
     if detail.returns_before:
         _changes_since_return(detail)
     family_summary_read_only(decision.review)
-    if principal.role is Role.TEAM_MANAGER and decision.outcome == "submitted":
+    if may_decide(principal, decision):
         _decide(detail, principal, report)
     _downloads(detail, principal)
     _answers(detail)
@@ -115,15 +140,14 @@ def _signatures(detail: DecisionDetail) -> None:
         f"Signed off by {_who(detail, decision.signed_by)} on {words.london(decision.signed_at)}",
     ]
     if decision.decided_at:
-        verb = {"approved": "Countersigned", "returned": "Returned", "withdrawn": "Withdrawn"}
         lines.append(
-            f"{verb[decision.outcome]} by {_who(detail, decision.decided_by)} on "
+            f"{DECIDED_WORDS[Outcome(decision.outcome)]} by {_who(detail, decision.decided_by)} on "
             f"{words.london(decision.decided_at)}"
         )
-    if decision.outcome == "withdrawn" and decision.reasons.get("overall"):
+    if decision.outcome == ReviewStatus.WITHDRAWN and decision.reasons.get("overall"):
         lines.append(f"Reason for withdrawing: {decision.reasons['overall']}")  # (st.text: raw)
     lines.append(f"Content hash {decision.content_hash}")
-    if decision.hash_seen and decision.outcome == "approved":
+    if decision.hash_seen and decision.outcome == ReviewStatus.APPROVED:
         lines.append(f"Hash the manager countersigned {decision.hash_seen}")
     lines.append(f"Checks version {decision.checks_version}, as of {words.day(decision.as_of)}")
     if detail.re_referrals:
@@ -450,7 +474,7 @@ def _downloads(detail: DecisionDetail, principal: Principal) -> None:
         key=f"pdf.{decision.id}",
         on_click="ignore",
     )
-    if decision.outcome == "approved":
+    if decision.outcome == ReviewStatus.APPROVED:
         right.download_button(
             "Download the closure summary for the family (PDF)",
             data=lambda: auditing.family_summary_pdf(ctx, principal, decision.id),
@@ -504,9 +528,8 @@ def _answers(detail: DecisionDetail) -> None:
         )
 
 
-_OUTCOME_WORDS = {
-    "approved": "closure approved (countersigned)",
-    "returned": "returned to the caseworker",
+_OUTCOME_WORDS: dict[str, str] = {
+    outcome: outcome.label for outcome in (Outcome.APPROVED, Outcome.RETURNED)
 }
 
 

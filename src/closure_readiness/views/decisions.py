@@ -10,6 +10,7 @@ import streamlit as st
 from closure_readiness.core import words
 from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import ClosureReason
+from closure_readiness.core.workflow import DECISION_STATUSES
 from closure_readiness.service import auditing
 from closure_readiness.service.auditing import STATUSES, DecisionQuery
 from closure_readiness.service.context import Principal, ServiceError
@@ -17,12 +18,7 @@ from closure_readiness.views import fields, pages, session
 
 PAGE_SIZE = 50
 _ANY = "Any"
-STATUS_WORDS = {
-    "submitted": "Signed off, waiting for countersignature",
-    "approved": "Approved",
-    "returned": "Returned",
-    "withdrawn": "Withdrawn",
-}
+STATUS_WORDS: dict[str, str] = {status: status.short for status in DECISION_STATUSES}
 """A decision's status as the review pages say it, short enough for a column."""
 NO_MATCH = "No decisions match. Clear the search or widen the dates."
 

@@ -288,85 +288,76 @@ def field_widget(
     error summary links to. In a form (`in_form`) a date is picked from a calendar or typed,
     and saved with the form; elsewhere it is typed as dd/mm/yyyy and saved on Enter or Tab.
     """
-    label = title_of(name, field)
-    annotation, optional = _unwrap_optional(field.annotation)
-    origin = typing.get_origin(annotation)
-    help_text = field.description
     errors = list(errors)
     if errors and loc:
         anchor(loc)
+    annotation, _ = _unwrap_optional(field.annotation)
     result: Any
     if name == "cited":
-        by_id = {item.id: item for item in evidence}
-        options = list(by_id)
-        chosen = [ref for ref in value or [] if ref in by_id]
-        result = st.multiselect(
-            cited_label,
-            options,
-            default=chosen,
-            format_func=lambda ref: evidence_label(by_id[ref]),
-            key=key,
-            help="Pick items from the evidence register. Add missing items there first.",
-            placeholder="Choose evidence items",
-        )
-        _cited_list([by_id[ref] for ref in result if ref in by_id])
-    elif annotation is bool and optional:
-        result = yes_no(label, value, key=key, help=help_text)
-    elif annotation is bool:
-        result = st.checkbox(label, value=bool(value), key=key, help=help_text)
+        result = _cited_widget(cited_label, value, key=key, evidence=evidence)
     elif annotation is dt.date and not in_form:
-        current = dt.date.fromisoformat(value) if isinstance(value, str) else value
-        typed, problem = typed_date(
-            label, current, key=key, help=help_text, loc=loc, errors_shown=bool(errors)
+        result, problem = _typed_date_widget(
+            title_of(name, field), field, value, key=key, loc=loc, errors_shown=bool(errors)
         )
-        if problem:
-            errors.append(problem)
-        result = typed.isoformat() if typed else None
-    elif annotation is dt.date:
-        current = dt.date.fromisoformat(value) if isinstance(value, str) else value
-        picked = st.date_input(
-            label,
-            value=current,
-            min_value=EARLIEST,
-            max_value=LATEST,
-            format=DATE_FORMAT,
-            key=key,
-            help=help_text,
-        )
-        result = picked.isoformat() if isinstance(picked, dt.date) else None
-    elif isinstance(annotation, type) and issubclass(annotation, Enum):
-        current_enum = annotation(value) if value is not None else None
-        if optional:
-            picked_enum = optional_choice(label, annotation, current_enum, key=key, help=help_text)
-        else:
-            options_enum: list[Any] = list(annotation)
-            picked_enum = st.selectbox(
-                label,
-                options_enum,
-                # A new list item has no value yet for a required choice: show it unchosen.
-                index=options_enum.index(current_enum) if current_enum in options_enum else None,
-                format_func=_label,
-                key=key,
-                help=help_text,
-                placeholder="Choose",
-            )
-        result = picked_enum.value if picked_enum is not None else None
-    elif origin is list and _is_enum(typing.get_args(annotation)[0]):
-        enum_type = typing.get_args(annotation)[0]
-        result = [
-            option.value
-            for option in st.multiselect(
-                label,
-                list(enum_type),
-                default=[enum_type(v) for v in value or []],
-                format_func=_label,
-                key=key,
-                help=help_text,
-                placeholder="Choose",
-            )
-        ]
-    elif annotation is int:
-        result = st.number_input(
+        errors += [problem] if problem else []
+    else:
+        result = _plain_widget(name, field, value, key=key, in_form=in_form)
+    for message in errors:
+        st.error(message, icon=":material/error:")
+    return result
+
+
+def _cited_widget(label: str, value: Any, *, key: str, evidence: list[EvidenceItem]) -> list[str]:
+    """Evidence cited, picked from the register, then listed in full below."""
+    by_id = {item.id: item for item in evidence}
+    chosen = [ref for ref in value or [] if ref in by_id]
+    picked: list[str] = st.multiselect(
+        label,
+        list(by_id),
+        default=chosen,
+        format_func=lambda ref: evidence_label(by_id[ref]),
+        key=key,
+        help="Pick items from the evidence register. Add missing items there first.",
+        placeholder="Choose evidence items",
+    )
+    _cited_list([by_id[ref] for ref in picked if ref in by_id])
+    return picked
+
+
+def _typed_date_widget(
+    label: str,
+    field: FieldInfo,
+    value: Any,
+    *,
+    key: str,
+    loc: tuple[int | str, ...],
+    errors_shown: bool,
+) -> tuple[str | None, str]:
+    """A date typed as dd/mm/yyyy: the date as stored, and the problem with what was typed."""
+    current = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    typed, problem = typed_date(
+        label, current, key=key, help=field.description, loc=loc, errors_shown=errors_shown
+    )
+    return (typed.isoformat() if typed else None), problem
+
+
+def _plain_widget(name: str, field: FieldInfo, value: Any, *, key: str, in_form: bool) -> Any:
+    """The widget for a field's type: yes or no, a tick, a date picked in a form, a choice,
+    several choices, a whole number, or text."""
+    label, help_text = title_of(name, field), field.description
+    annotation, optional = _unwrap_optional(field.annotation)
+    if annotation is bool and optional:
+        return yes_no(label, value, key=key, help=help_text)
+    if annotation is bool:
+        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+    if annotation is dt.date:
+        return _picked_date(label, value, key=key, help=help_text)
+    if _is_enum(annotation):
+        return _choice(label, annotation, value, optional=optional, key=key, help=help_text)
+    if typing.get_origin(annotation) is list and _is_enum(typing.get_args(annotation)[0]):
+        return _choices(label, typing.get_args(annotation)[0], value, key=key, help=help_text)
+    if annotation is int:
+        number = st.number_input(
             label,
             value=value,
             min_value=_bound(field, "ge"),
@@ -375,20 +366,67 @@ def field_widget(
             key=key,
             help=help_text,
         )
-        result = int(result) if result is not None else None
-    elif annotation is str:
+        return int(number) if number is not None else None
+    if annotation is str:
         limit = _max_length(field)
         # A new entry has no text yet: an empty box, never "no answer" (None) to refuse.
         text = value if value is not None else ""
-        if limit > SHORT_TEXT_MAX:
-            result = st.text_area(label, value=text, max_chars=limit, key=key, help=help_text)
-        else:
-            result = st.text_input(label, value=text, max_chars=limit, key=key, help=help_text)
+        box = st.text_area if limit > SHORT_TEXT_MAX else st.text_input
+        return box(label, value=text, max_chars=limit, key=key, help=help_text)
+    raise TypeError(f"no widget for field {name}: {annotation!r}")
+
+
+def _picked_date(label: str, value: Any, *, key: str, help: str | None) -> str | None:
+    """A date in a form: picked from a calendar or typed, saved with the form."""
+    current = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    picked = st.date_input(
+        label,
+        value=current,
+        min_value=EARLIEST,
+        max_value=LATEST,
+        format=DATE_FORMAT,
+        key=key,
+        help=help,
+    )
+    return picked.isoformat() if isinstance(picked, dt.date) else None
+
+
+def _choice(
+    label: str, choices: type[Enum], value: Any, *, optional: bool, key: str, help: str | None
+) -> Any:
+    """One choice from a vocabulary, as its stored value (None while not made)."""
+    current = choices(value) if value is not None else None
+    if optional:
+        picked = optional_choice(label, choices, current, key=key, help=help)
     else:
-        raise TypeError(f"no widget for field {name}: {annotation!r}")
-    for message in errors:
-        st.error(message, icon=":material/error:")
-    return result
+        options: list[Any] = list(choices)
+        picked = st.selectbox(
+            label,
+            options,
+            # A new list item has no value yet for a required choice: show it unchosen.
+            index=options.index(current) if current in options else None,
+            format_func=_label,
+            key=key,
+            help=help,
+            placeholder="Choose",
+        )
+    return picked.value if picked is not None else None
+
+
+def _choices(
+    label: str, choices: type[Enum], value: Any, *, key: str, help: str | None
+) -> list[Any]:
+    """Several choices from a vocabulary, as their stored values."""
+    picked = st.multiselect(
+        label,
+        list(choices),
+        default=[choices(v) for v in value or []],
+        format_func=_label,
+        key=key,
+        help=help,
+        placeholder="Choose",
+    )
+    return [option.value for option in picked]
 
 
 def _cited_list(items: list[EvidenceItem]) -> None:

@@ -11,9 +11,10 @@ from closure_readiness.checks import REGISTRY, Finding, ReadinessReport, Resolut
 from closure_readiness.checks.questions import THEMES_BY_KEY
 from closure_readiness.checks.report import ExceptionNotice, NoticeKind
 from closure_readiness.core.vocabulary import Route
+from closure_readiness.core.workflow import Level
 from closure_readiness.views.safe import escape_markdown
 
-LEVEL_WORDS = {"blocker": "Blocker", "caution": "Caution", "note": "Note"}
+LEVEL_WORDS = {level: level.label for level in Level}
 RESOLUTION_WORDS = {
     Resolution.OPEN: "Open",
     Resolution.RATIONALE: "Resolved by rationale",
@@ -34,10 +35,6 @@ NOTICE_ICONS = {
 }
 CASE_STEP = "case"
 CASE_STEP_TITLE = "Case details"
-
-
-def theme_of(finding: Finding) -> str:
-    return finding.check_id.split(".", 1)[0]
 
 
 @functools.lru_cache(maxsize=1024)  # asked for every result, several times a run
@@ -80,9 +77,9 @@ def finding_lines(finding: Finding) -> list[str]:
         f"**{LEVEL_WORDS[finding.level]}** · {check_link(finding.check_id)} · {resolution}",
         escape_markdown(finding.message),
     ]
-    if finding.resolution is Resolution.OPEN or finding.level == "note":
+    if finding.resolution is Resolution.OPEN or finding.level is Level.NOTE:
         lines.append(":gray[What would resolve it: " + escape_markdown(finding.hint) + "]")
-    if finding.level == "blocker" and finding.resolution is Resolution.OPEN:
+    if finding.level is Level.BLOCKER and finding.resolution is Resolution.OPEN:
         lines.append(exception_words(finding.check_id))
     if finding.evidence:
         lines.append(":gray[" + escape_markdown(records_concerned(finding.evidence)) + "]")

@@ -10,10 +10,10 @@ import datetime as dt
 
 import streamlit as st
 
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.views import pages, session
-from closure_readiness.views.review import STATUS_WORDS
 from closure_readiness.views.safe import escape_markdown
 from closure_readiness.views.withdraw import withdraw_control
 
@@ -40,7 +40,7 @@ def page() -> None:
     except ServiceError as error:
         st.error(error.message)
         return
-    summaries = [summary for summary in summaries if summary.status != "withdrawn"]
+    summaries = [s for s in summaries if s.status != ReviewStatus.WITHDRAWN]
     st.page_link(pages.page("start_review"), label="Start a review", icon=":material/add_circle:")
     if not summaries:
         st.info("You have no closure reviews yet. Start one with the link above.")
@@ -49,7 +49,7 @@ def page() -> None:
         with st.container(border=True):
             left, middle, right = st.columns([3, 4, 2.2], vertical_alignment="center")
             left.markdown(f"**{summary.case_reference}**")
-            left.caption(STATUS_WORDS[summary.status])
+            left.caption(ReviewStatus(summary.status).label)
             closing = dt.date.fromisoformat(summary.proposed_closure_on)
             middle.text(
                 f"Proposed closure {closing:%d/%m/%Y}\n"

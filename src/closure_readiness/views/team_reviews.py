@@ -10,11 +10,11 @@ import datetime as dt
 
 import streamlit as st
 
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.views import pages, session
 from closure_readiness.views.my_reviews import gaps_line
-from closure_readiness.views.review import STATUS_WORDS
 from closure_readiness.views.safe import escape_markdown
 from closure_readiness.views.withdraw import withdraw_control
 
@@ -30,7 +30,7 @@ def page() -> None:
     except ServiceError as error:
         st.error(error.message)
         return
-    summaries = [summary for summary in summaries if summary.status != "withdrawn"]
+    summaries = [s for s in summaries if s.status != ReviewStatus.WITHDRAWN]
     if not summaries:
         st.info(
             "Your team has no closure reviews yet. They appear here as soon as a caseworker "
@@ -41,7 +41,7 @@ def page() -> None:
         with st.container(border=True):
             left, middle, right = st.columns([3, 4, 2.2], vertical_alignment="center")
             left.markdown(f"**{summary.case_reference}**")
-            left.caption(f"{STATUS_WORDS[summary.status]} · {summary.worker_id}")
+            left.caption(f"{ReviewStatus(summary.status).label} · {summary.worker_id}")
             middle.text(
                 f"Proposed closure {dt.date.fromisoformat(summary.proposed_closure_on):%d/%m/%Y}\n"
                 f"{gaps_line(summary.open_blockers, summary.open_cautions)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import InvalidInput, Principal, Role, ServiceError
 from closure_readiness.service.records import ReviewRecord, ReviewSummary
@@ -77,7 +78,7 @@ def withdraw_control(
             "undone; the review and your reason stay in the record for audit. Start a new "
             "review when the case is ready to close."
         ]
-        if record.status == "submitted":
+        if record.status == ReviewStatus.SUBMITTED:
             lines.append("The sign-off waiting for countersignature is withdrawn with it.")
         st.caption(" ".join(lines))
         with st.form(f"withdraw.{record.id}", border=False):

@@ -5,6 +5,5 @@ step so it always shows the report for what is now stored.
 """
 
 from closure_readiness.views.review.page import page
-from closure_readiness.views.review.state import STATUS_WORDS
 
-__all__ = ["STATUS_WORDS", "page"]
+__all__ = ["page"]

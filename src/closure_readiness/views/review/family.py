@@ -93,40 +93,7 @@ def family_summary_section(record: ReviewRecord) -> tuple[ReviewRecord, list[Fie
     for part, heading in family_words.PARTS:
         if part == "changed":
             updated["quoted"] = _quote_choices(record, summary)
-        back = bool(st.session_state.pop(_back_key(record.id, part), False))
-        own: str | None = None if back else getattr(summary, part)
-        shown = own if own is not None else generated[part]
-        # A new box whenever the words from the answers change (an answer changed, here or in
-        # another tab): a box still holding the old words is never mistaken for the worker's.
-        widget = key(
-            record.id,
-            "family",
-            part,
-            st.session_state.get(_reset_key(record.id, part), 0),
-            content_hash(generated[part])[:12],
-        )
-        typed = st.text_area(
-            heading,
-            value=shown,
-            height=max(100, min(360, 26 * (shown.count("\n") + 2))),
-            max_chars=max(LONG_TEXT_MAX, len(shown)),
-            key=widget,
-            help="Empty a part to go back to the words written from your answers.",
-            on_change=_cleared,
-            args=(record.id, part, widget),
-        )
-        text = _normal(typed)
-        updated[part] = None if not text or text == _normal(generated[part]) else text
-        if updated[part] is None:
-            st.caption("Written from your answers.")
-        else:
-            st.caption("Your own words.")
-            st.button(
-                f"Use the words written from your answers for \u201c{heading}\u201d",
-                key=key(record.id, "family", part, "back"),
-                on_click=_go_back,
-                args=(record.id, part),
-            )
+        updated[part] = _part(record, summary, part, heading, generated[part])
         if part == "changed":
             lines = family_words.quote_lines(review, updated["quoted"])
             if lines:
@@ -144,6 +111,46 @@ def family_summary_section(record: ReviewRecord) -> tuple[ReviewRecord, list[Fie
     with st.expander("Read the whole summary as the family will"):
         st.text(family_words.as_text(record.review))
     return record, problems
+
+
+def _part(
+    record: ReviewRecord, summary: FamilySummary, part: str, heading: str, generated: str
+) -> str | None:
+    """One part's text box: the worker's own words, or None for the words from the answers."""
+    back = bool(st.session_state.pop(_back_key(record.id, part), False))
+    own: str | None = None if back else getattr(summary, part)
+    shown = own if own is not None else generated
+    # A new box whenever the words from the answers change (an answer changed, here or in
+    # another tab): a box still holding the old words is never mistaken for the worker's.
+    widget = key(
+        record.id,
+        "family",
+        part,
+        st.session_state.get(_reset_key(record.id, part), 0),
+        content_hash(generated)[:12],
+    )
+    typed = st.text_area(
+        heading,
+        value=shown,
+        height=max(100, min(360, 26 * (shown.count("\n") + 2))),
+        max_chars=max(LONG_TEXT_MAX, len(shown)),
+        key=widget,
+        help="Empty a part to go back to the words written from your answers.",
+        on_change=_cleared,
+        args=(record.id, part, widget),
+    )
+    text = _normal(typed)
+    if not text or text == _normal(generated):
+        st.caption("Written from your answers.")
+        return None
+    st.caption("Your own words.")
+    st.button(
+        f"Use the words written from your answers for \u201c{heading}\u201d",
+        key=key(record.id, "family", part, "back"),
+        on_click=_go_back,
+        args=(record.id, part),
+    )
+    return text
 
 
 def family_summary_read_only(review: Review) -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from closure_readiness.checks import Finding, Resolution
 from closure_readiness.core.text import LONG_TEXT_MAX
+from closure_readiness.core.workflow import Level, RequestStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
@@ -86,8 +87,7 @@ def _lazy_expander(label: str, widget: str) -> Any | None:
     return box if box.open else None
 
 
-_LEVEL_RANK = {"blocker": 0, "caution": 1, "note": 2}
-_PLURALS = {"blocker": "blockers", "caution": "cautions", "note": "notes"}
+_LEVEL_RANK = {level: rank for rank, level in enumerate(Level)}
 
 
 def _by_step(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -99,9 +99,12 @@ def _by_step(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
     order = {step: index for index, step in enumerate(STEP_ORDER)}
     steps = sorted(
         grouped,
-        key=lambda s: (min(_LEVEL_RANK[f.level] for f in grouped[s]), order.get(s, len(order))),
+        key=lambda s: (
+            min(_LEVEL_RANK[Level(f.level)] for f in grouped[s]),
+            order.get(s, len(order)),
+        ),
     )
-    return [(s, sorted(grouped[s], key=lambda f: _LEVEL_RANK[f.level])) for s in steps]
+    return [(s, sorted(grouped[s], key=lambda f: _LEVEL_RANK[Level(f.level)])) for s in steps]
 
 
 def _counts(findings: list[Finding]) -> str:
@@ -110,7 +113,7 @@ def _counts(findings: list[Finding]) -> str:
     for level in _LEVEL_RANK:
         count = sum(f.level == level for f in findings)
         if count:
-            parts.append(f"{count} {level if count == 1 else _PLURALS[level]}")
+            parts.append(f"{count} {(level.label if count == 1 else level.plural).lower()}")
     return ", ".join(parts)
 
 
@@ -128,24 +131,19 @@ def _reason_in_panel(record: ReviewRecord) -> Callable[[Finding], None]:
 
 def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
     """Requests already made, and one form to ask for an exception to an overridable blocker."""
-    report = record.report
-    overridable = {r.id for r in report.results if r.overridable}
-    candidates = [f for f in report.open_blockers if f.check_id in overridable]
-    requests = {r.finding_key: r for r in record.exception_requests}
+    overridable = {f.key for f in record.report.overridable_blockers}
     for request in record.exception_requests:
-        if request.status == "pending":
+        if request.status == RequestStatus.PENDING:
             st.caption(
                 f"Exception asked for {check_words(request.check_id)}: waiting for "
                 f"{manager_words(record).lower()}."
             )
-        elif request.status == "declined" and request.finding_key in {f.key for f in candidates}:
+        elif request.status == RequestStatus.DECLINED and request.finding_key in overridable:
             st.caption(
                 f"Exception for {check_words(request.check_id)} declined: "
                 + escape_markdown(request.manager_reason)
             )
-    askable = [
-        f for f in candidates if f.key not in requests or requests[f.key].status != "pending"
-    ]
+    askable = reviews.askable_exceptions(record)
     if not editable or not askable:
         return
     # Drawn only once opened, like the withdraw form: not on every click.
@@ -157,36 +155,37 @@ def _exception_requests(record: ReviewRecord, *, editable: bool) -> None:
             "Some blockers can be resolved by your team manager's written exception when closure "
             "is right despite the gap. Say why."
         )
-        by_key = {f.key: f for f in askable}
-        # Not cleared on submit: a request that is refused keeps the reason typed.
-        with st.form(key(record.id, "exception", "form"), clear_on_submit=False):
-            chosen = st.selectbox(
-                "Which gap",
-                list(by_key),
-                format_func=lambda k: f"{by_key[k].check_id}: {by_key[k].message}"[:150],
-                key=key(record.id, "exception", "which"),
-            )
-            reason = st.text_area(
-                "Why closure is right despite this gap",
-                max_chars=LONG_TEXT_MAX,
-                key=key(record.id, "exception", "reason"),
-            )
-            if st.form_submit_button("Send to my manager"):
-                principal: Principal = st.session_state["principal"]
-                try:
-                    reviews.request_exception(
-                        session.context(),
-                        principal,
-                        record.id,
-                        finding_key=str(chosen),
-                        reason=reason,
-                    )
-                except ServiceError as error:
-                    st.error(error.message)
-                    return
-                fields.forget(key(record.id, "exception") + ".")
-                st.session_state["flash"] = (
-                    "success",
-                    "Your request was sent to your team manager.",
-                )
-                st.rerun()
+        _exception_form(record, askable)
+
+
+def _exception_form(record: ReviewRecord, askable: list[Finding]) -> None:
+    by_key = {f.key: f for f in askable}
+    # Not cleared on submit: a request that is refused keeps the reason typed.
+    with st.form(key(record.id, "exception", "form"), clear_on_submit=False):
+        chosen = st.selectbox(
+            "Which gap",
+            list(by_key),
+            format_func=lambda k: f"{by_key[k].check_id}: {by_key[k].message}"[:150],
+            key=key(record.id, "exception", "which"),
+        )
+        reason = st.text_area(
+            "Why closure is right despite this gap",
+            max_chars=LONG_TEXT_MAX,
+            key=key(record.id, "exception", "reason"),
+        )
+        if st.form_submit_button("Send to my manager"):
+            _send_request(record, str(chosen), reason)
+
+
+def _send_request(record: ReviewRecord, finding_key: str, reason: str) -> None:
+    principal: Principal = st.session_state["principal"]
+    try:
+        reviews.request_exception(
+            session.context(), principal, record.id, finding_key=finding_key, reason=reason
+        )
+    except ServiceError as error:
+        st.error(error.message)
+        return
+    fields.forget(key(record.id, "exception") + ".")
+    st.session_state["flash"] = ("success", "Your request was sent to your team manager.")
+    st.rerun()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from closure_readiness.checks.questions import THEMES_BY_KEY
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, Role, ServiceError
+from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import session
 from closure_readiness.views.review.gaps import gap_panel
 from closure_readiness.views.review.register import evidence_step, incidents_step
 from closure_readiness.views.review.returns import returned_banner
 from closure_readiness.views.review.sign_off import sign_off_step
-from closure_readiness.views.review.state import OTHER_STEPS, STATUS_WORDS, known_key
+from closure_readiness.views.review.state import OTHER_STEPS, known_key
 from closure_readiness.views.review.steps import case_step, theme_step
 from closure_readiness.views.review.summary import read_only
 from closure_readiness.views.review.tasks import step_menu, task_list
@@ -21,17 +23,8 @@ from closure_readiness.views.withdraw import withdraw_control
 
 def page() -> None:
     principal: Principal = st.session_state["principal"]
-    raw_id = st.query_params.get("review")
-    if raw_id is None or not raw_id.isdigit():
-        st.title("Review", anchor=False)
-        st.info("Choose a review from your list first.")
-        return
-    review_id = int(raw_id)
-    try:
-        record = reviews.get_review(session.context(), principal, review_id)
-    except ServiceError as error:
-        st.title("Review", anchor=False)
-        st.error(error.message)
+    record = _requested_review(principal)
+    if record is None:
         return
     step = st.query_params.get("step", "tasks")
     if step not in OTHER_STEPS and step not in THEMES_BY_KEY:
@@ -39,17 +32,17 @@ def page() -> None:
     # The tab knows the version its widgets were seeded from. Opening a step seeds them afresh
     # from what is stored; staying on a step keeps the old version, so a save over another
     # tab's change to the same step is refused as a conflict instead of silently losing it.
-    if st.session_state.get(f"step:{review_id}") != step:
-        st.session_state[f"step:{review_id}"] = step
-        st.session_state[known_key(review_id)] = record.version
-    st.session_state.setdefault(known_key(review_id), record.version)
+    if st.session_state.get(f"step:{record.id}") != step:
+        st.session_state[f"step:{record.id}"] = step
+        st.session_state[known_key(record.id)] = record.version
+    st.session_state.setdefault(known_key(record.id), record.version)
     flash = st.session_state.pop("flash", None)
     editable = record.editable and principal.role is Role.CASEWORKER
     editable = editable and record.worker_id == principal.staff_id
 
     st.title(f"Closure review {record.case_reference}", anchor=False)
     st.caption(
-        f"{STATUS_WORDS[record.status]} · {record.review.case.involvement.label} · "
+        f"{ReviewStatus(record.status).label} · {record.review.case.involvement.label} · "
         f"proposed closure {record.review.case.proposed_closure_on:%d/%m/%Y}"
         + (" · re-referral after an approved closure" if record.re_referral_of else "")
     )
@@ -64,21 +57,42 @@ def page() -> None:
     with main:
         if not on_task_list:
             step_menu(record, step)
-        if not editable:
-            read_only(record)
-        elif step == "tasks":
-            task_list(record)
-        elif step == "case":
-            record = case_step(record)
-        elif step == "evidence":
-            record = evidence_step(record)
-        elif step == "incidents":
-            record = incidents_step(record)
-        elif step == "sign_off":
-            record = sign_off_step(record)
-        else:
-            record = theme_step(record, step)
+        record = _step(record, step, editable=editable)
         if step == "tasks" or not editable:
             withdraw_control(record, principal)
     with side:
         gap_panel(record, editable=editable, step=step, links=not on_task_list)
+
+
+def _requested_review(principal: Principal) -> ReviewRecord | None:
+    """The review named in the address, or None once the page has said why not."""
+    raw_id = st.query_params.get("review")
+    if raw_id is None or not raw_id.isdigit():
+        st.title("Review", anchor=False)
+        st.info("Choose a review from your list first.")
+        return None
+    try:
+        return reviews.get_review(session.context(), principal, int(raw_id))
+    except ServiceError as error:
+        st.title("Review", anchor=False)
+        st.error(error.message)
+        return None
+
+
+def _step(record: ReviewRecord, step: str, *, editable: bool) -> ReviewRecord:
+    """Draw the step (read-only answers for anyone who may not edit); the record as now stored."""
+    if not editable:
+        read_only(record)
+    elif step == "tasks":
+        task_list(record)
+    elif step == "case":
+        record = case_step(record)
+    elif step == "evidence":
+        record = evidence_step(record)
+    elif step == "incidents":
+        record = incidents_step(record)
+    elif step == "sign_off":
+        record = sign_off_step(record)
+    else:
+        record = theme_step(record, step)
+    return record

@@ -22,26 +22,16 @@ from closure_readiness.core.vocabulary import (
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import fields
 from closure_readiness.views.review.state import (
-    commit,
+    commit_change,
     error_summary,
     key,
     problems_key,
     regenerate,
     reload_record,
-    remove_item,
 )
 from closure_readiness.views.safe import escape_markdown
 
 DATE_PICKER_HELP = "Type the date as dd/mm/yyyy or pick it from the calendar."
-
-
-def _next_id(prefix: str, existing: list[str]) -> str:
-    numbers = [
-        int(x[len(prefix) :])
-        for x in existing
-        if x[len(prefix) :].isdigit() and x.startswith(prefix)
-    ]
-    return f"{prefix}{max(numbers, default=0) + 1}"
 
 
 def evidence_step(record: ReviewRecord) -> ReviewRecord:
@@ -58,13 +48,21 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
         register_list(items)
     else:
         st.info("No evidence recorded yet.")
+    _add_evidence_form(record, problems)
+    if items:
+        _change_evidence_form(record, problems)
+    return record  # every save above happened before this run or reran it: nothing changed
+
+
+def _add_evidence_form(record: ReviewRecord, problems: list[FieldProblem]) -> None:
     last = st.session_state.get("last_evidence", {})
-    new_id = _next_id("E", [item.id for item in items])
+    new_id = record.review.next_evidence_id
     # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
     with st.form(key(record.id, "evidence", "add"), clear_on_submit=False):
         st.subheader("Add evidence", anchor=False)
         st.caption(f"It will be {new_id} in the register.")
-        _evidence_inputs(record, "add", last, problems=problems, loc=("evidence", len(items)))
+        loc = ("evidence", len(record.review.evidence))
+        _evidence_inputs(record, "add", last, problems=problems, loc=loc)
         # Stored in the click's callback, before the page is drawn: one run shows the new item.
         st.form_submit_button(
             "Add evidence",
@@ -73,53 +71,54 @@ def evidence_step(record: ReviewRecord) -> ReviewRecord:
             on_click=_add_evidence,
             args=(record.id, new_id),
         )
-    if items:
-        st.subheader("Change or remove evidence", anchor=False)
-        by_id = {item.id: item for item in items}
-        chosen = st.selectbox(
-            "Evidence item",
-            list(by_id),
-            format_func=lambda ref: fields.evidence_label(by_id[ref]),
-            key=key(record.id, "evidence", "pick"),
+
+
+def _change_evidence_form(record: ReviewRecord, problems: list[FieldProblem]) -> None:
+    st.subheader("Change or remove evidence", anchor=False)
+    items = record.review.evidence
+    by_id = {item.id: item for item in items}
+    chosen = st.selectbox(
+        "Evidence item",
+        list(by_id),
+        format_func=lambda ref: fields.evidence_label(by_id[ref]),
+        key=key(record.id, "evidence", "pick"),
+    )
+    item = by_id[chosen]
+    with st.form(key(record.id, "evidence", "edit", chosen)):
+        _evidence_inputs(
+            record,
+            f"edit.{chosen}",
+            item.model_dump(mode="json"),
+            problems=problems,
+            loc=("evidence", items.index(item)),
         )
-        item = by_id[chosen]
-        with st.form(key(record.id, "evidence", "edit", chosen)):
-            _evidence_inputs(
-                record,
-                f"edit.{chosen}",
-                item.model_dump(mode="json"),
-                problems=problems,
-                loc=("evidence", items.index(item)),
+        save, remove = st.columns(2)
+        if save.form_submit_button("Save changes"):
+            typed = _evidence_values(key(record.id, "evidence", f"edit.{chosen}"))
+            values = {**typed, "id": chosen}
+            found = commit_change(
+                record, lambda review: review.with_changed_evidence(values), step="evidence"
             )
-            save, remove = st.columns(2)
-            if save.form_submit_button("Save changes"):
-                values = _evidence_values(key(record.id, "evidence", f"edit.{chosen}"))
-                values["id"] = chosen
-                document = record.review.model_dump(mode="json")
-                document["evidence"] = [
-                    values if e["id"] == chosen else e for e in document["evidence"]
-                ]
-                found = commit(record, document, step="evidence")
-                st.session_state[problems_key(record.id)] = found
-                st.rerun()
-            if remove.form_submit_button("Remove this item"):
-                document = record.review.model_dump(mode="json")
-                document["evidence"] = [e for e in document["evidence"] if e["id"] != chosen]
-                cited_in = [
-                    THEMES_BY_KEY[theme].title
-                    for theme, answer in document["answers"].items()
-                    if _drop_citation(answer, chosen)
-                ]
-                found = commit(record, document, step="evidence")
-                st.session_state[problems_key(record.id)] = found
-                if not found and cited_in:
-                    st.session_state["flash"] = (
-                        "info",
-                        f"Removed {chosen} and its citations in: {', '.join(cited_in)}.",
-                    )
-                regenerate(record.id)
-                st.rerun()
-    return record  # every save above happened before this run or reran it: nothing changed
+            st.session_state[problems_key(record.id)] = found
+            st.rerun()
+        if remove.form_submit_button("Remove this item"):
+            _remove_evidence(record, chosen)
+            st.rerun()
+
+
+def _remove_evidence(record: ReviewRecord, evidence_id: str) -> None:
+    """Remove the item and its citations; say where it was cited."""
+    cited_in = [THEMES_BY_KEY[step].title for step in record.review.citing(evidence_id)]
+    found = commit_change(
+        record, lambda review: review.without_evidence(evidence_id), step="evidence"
+    )
+    st.session_state[problems_key(record.id)] = found
+    if not found and cited_in:
+        st.session_state["flash"] = (
+            "info",
+            f"Removed {evidence_id} and its citations in: {', '.join(cited_in)}.",
+        )
+    regenerate(record.id)
 
 
 def _add_evidence(review_id: int, new_id: str) -> None:
@@ -128,9 +127,7 @@ def _add_evidence(review_id: int, new_id: str) -> None:
     prefix = key(review_id, "evidence", "add")
     values = {**_evidence_values(prefix), "id": new_id}
     record = reload_record(review_id)
-    document = record.review.model_dump(mode="json")
-    document["evidence"].append(values)
-    found = commit(record, document, step="evidence")
+    found = commit_change(record, lambda review: review.with_evidence(values), step="evidence")
     if found:
         st.session_state[problems_key(review_id)] = found
         return
@@ -150,22 +147,6 @@ def _evidence_values(prefix: str) -> dict[str, Any]:
         "shows": state.get(f"{prefix}.shows", ""),
         "record_ref": state.get(f"{prefix}.record_ref", ""),
     }
-
-
-def _drop_citation(node: Any, ref: str) -> bool:
-    """Remove `ref` from every evidence list in an answer, plan outcomes included."""
-    dropped = False
-    if isinstance(node, dict):
-        for name, value in node.items():
-            if name == "cited" and isinstance(value, list) and ref in value:
-                node[name] = [cited for cited in value if cited != ref]
-                dropped = True
-            else:
-                dropped = _drop_citation(value, ref) or dropped
-    elif isinstance(node, list):
-        for value in node:
-            dropped = _drop_citation(value, ref) or dropped
-    return dropped
 
 
 def register_list(items: list[EvidenceItem]) -> None:
@@ -218,26 +199,8 @@ def _evidence_inputs(
     loc: tuple[int | str, ...],
 ) -> None:
     prefix = key(record.id, "evidence", name)
-    agencies, kinds, directions = list(Agency), list(EvidenceKind), list(Direction)
-    agency = current.get("agency", Agency.SCHOOL.value)
-    kind = current.get("kind", EvidenceKind.OBSERVED.value)
-    left, right = st.columns(2)
-    with left, _beside(problems, (*loc, "agency")):
-        st.selectbox(
-            "Source agency",
-            agencies,
-            index=agencies.index(Agency(agency)),
-            format_func=lambda a: a.label,
-            key=f"{prefix}.agency",
-        )
-    with right, _beside(problems, (*loc, "kind")):
-        st.selectbox(
-            "Kind of evidence",
-            kinds,
-            index=kinds.index(EvidenceKind(kind)),
-            format_func=lambda k: k.label,
-            key=f"{prefix}.kind",
-        )
+    _source_inputs(prefix, current, problems=problems, loc=loc)
+    directions = list(Direction)
     left, right = st.columns(2)
     with left:
         _date_picker(
@@ -270,6 +233,36 @@ def _evidence_inputs(
             max_chars=SHORT_TEXT_MAX,
             key=f"{prefix}.record_ref",
             help="Where it sits in the case record (a reference, not a copy).",
+        )
+
+
+def _source_inputs(
+    prefix: str,
+    current: dict[str, Any],
+    *,
+    problems: list[FieldProblem],
+    loc: tuple[int | str, ...],
+) -> None:
+    """Who saw or recorded the evidence, and what kind it is: side by side."""
+    agencies, kinds = list(Agency), list(EvidenceKind)
+    agency = current.get("agency", Agency.SCHOOL.value)
+    kind = current.get("kind", EvidenceKind.OBSERVED.value)
+    left, right = st.columns(2)
+    with left, _beside(problems, (*loc, "agency")):
+        st.selectbox(
+            "Source agency",
+            agencies,
+            index=agencies.index(Agency(agency)),
+            format_func=lambda a: a.label,
+            key=f"{prefix}.agency",
+        )
+    with right, _beside(problems, (*loc, "kind")):
+        st.selectbox(
+            "Kind of evidence",
+            kinds,
+            index=kinds.index(EvidenceKind(kind)),
+            format_func=lambda k: k.label,
+            key=f"{prefix}.kind",
         )
 
 
@@ -309,13 +302,18 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
             st.button(
                 f"Remove {incident.id}",
                 key=key(record.id, "incidents", index, "remove"),
-                on_click=remove_item,
-                args=(record.id, ("incidents",), index),
+                on_click=_remove_incident,
+                args=(record.id, incident.id),
             )
     else:
         st.info("No incidents recorded.")
-    new_id = _next_id("I", [i.id for i in incidents])
-    loc: tuple[int | str, ...] = ("incidents", len(incidents))
+    _add_incident_form(record, problems)
+    return record  # the add and the removes are callbacks, stored before this run
+
+
+def _add_incident_form(record: ReviewRecord, problems: list[FieldProblem]) -> None:
+    new_id = record.review.next_incident_id
+    loc: tuple[int | str, ...] = ("incidents", len(record.review.incidents))
     new_key = key(record.id, "incidents", "new")
     # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
     with st.form(key(record.id, "incidents", "add"), clear_on_submit=False):
@@ -348,7 +346,6 @@ def incidents_step(record: ReviewRecord) -> ReviewRecord:
             on_click=_add_incident,
             args=(record.id, new_id),
         )
-    return record  # the add and the removes are callbacks, stored before this run
 
 
 def _add_incident(review_id: int, new_id: str) -> None:
@@ -356,18 +353,25 @@ def _add_incident(review_id: int, new_id: str) -> None:
     prefix = key(review_id, "incidents", "new")
     state = st.session_state
     day = state.get(f"{prefix}.date")
+    incident = {
+        "id": new_id,
+        "kind": state[f"{prefix}.kind"].value,
+        "occurred_on": day.isoformat() if day else None,
+        "summary": state.get(f"{prefix}.summary", ""),
+        "record_ref": state.get(f"{prefix}.ref", ""),
+    }
     record = reload_record(review_id)
-    document = record.review.model_dump(mode="json")
-    document["incidents"].append(
-        {
-            "id": new_id,
-            "kind": state[f"{prefix}.kind"].value,
-            "occurred_on": day.isoformat() if day else None,
-            "summary": state.get(f"{prefix}.summary", ""),
-            "record_ref": state.get(f"{prefix}.ref", ""),
-        }
-    )
-    found = commit(record, document, step="incidents")
+    found = commit_change(record, lambda review: review.with_incident(incident), step="incidents")
     state[problems_key(review_id)] = found
     if not found:
         fields.forget(prefix + ".")
+
+
+def _remove_incident(review_id: int, incident_id: str) -> None:
+    record = reload_record(review_id)
+    if any(incident.id == incident_id for incident in record.review.incidents):
+        found = commit_change(
+            record, lambda review: review.without_incident(incident_id), step="incidents"
+        )
+        st.session_state[problems_key(review_id)] = found
+    regenerate(review_id)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.text import LONG_TEXT_MAX
+from closure_readiness.core.workflow import Level
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Conflict, Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
@@ -47,55 +48,74 @@ def sign_off_step(record: ReviewRecord) -> ReviewRecord:
         # is saved, so the refusal is what the worker sees, whatever else this run does.
         seal.refused(record.id, seal.what_changed(seen, record))
         clicked = False
-    report = record.report
-    if report.open_blockers:
+    if record.report.open_blockers:
         st.info("Sign-off cannot start yet: resolve the blockers listed beside this step first.")
     answers_summary(record, change_links=True)
-    cautions = list(report.findings(level="caution"))
-    document = record.review.model_dump(mode="json")
     problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
     summary = st.container()
-    if cautions:
-        st.subheader("Rationales for cautions", anchor=False)
-        st.write("For each caution, say why closure is still right. Your manager reads these.")
-        rationales = dict(document.get("rationales", {}))
-        for check_id in sorted({f.check_id for f in cautions}):
-            # Each message is a sentence: joined as sentences, never ".;".
-            messages = " ".join(f.message for f in cautions if f.check_id == check_id)
-            text = st.text_area(
-                # Labels render Markdown (images too) and messages can quote stored text.
-                f"Rationale for {check_words(check_id)}: {escape_markdown(messages)}",
-                value=rationales.get(check_id, ""),
-                max_chars=LONG_TEXT_MAX,
-                key=key(record.id, "rationale", check_id),
-            )
-            if text.strip():
-                rationales[check_id] = text
-            else:
-                rationales.pop(check_id, None)
-            for message in fields.problems_at(problems, ("rationales", check_id)):
-                st.error(message)
-        if rationales != document.get("rationales", {}):
-            document["rationales"] = rationales
-            problems = commit(record, document, step="sign_off")
-            record = reload_record(record.id)
-            report = record.report
-    if report.exception_notices:
+    record, problems = _rationales(record, problems)
+    if record.report.exception_notices:
         st.subheader("Exceptions that no longer resolve a gap", anchor=False)
         st.write(
             "Your manager granted these exceptions earlier. Read why each one no longer "
             "applies before you sign off."
         )
-        exception_notices(report.exception_notices)
+        exception_notices(record.report.exception_notices)
     record, family_problems = family_summary_section(record)
-    report = record.report
     problems = [*problems, *family_problems]
     with summary:
         error_summary(problems)
+    _attestation(record, problems, clicked=clicked, seen=seen, loaded_hash=loaded_hash)
+    return record
+
+
+def _rationales(
+    record: ReviewRecord, problems: list[FieldProblem]
+) -> tuple[ReviewRecord, list[FieldProblem]]:
+    """A rationale for each caution, saved as typed: the record as now stored, and problems."""
+    cautions = list(record.report.findings(level=Level.CAUTION))
+    if not cautions:
+        return record, problems
+    st.subheader("Rationales for cautions", anchor=False)
+    st.write("For each caution, say why closure is still right. Your manager reads these.")
+    document = record.review.model_dump(mode="json")
+    rationales = dict(document.get("rationales", {}))
+    for check_id in sorted({f.check_id for f in cautions}):
+        # Each message is a sentence: joined as sentences, never ".;".
+        messages = " ".join(f.message for f in cautions if f.check_id == check_id)
+        text = st.text_area(
+            # Labels render Markdown (images too) and messages can quote stored text.
+            f"Rationale for {check_words(check_id)}: {escape_markdown(messages)}",
+            value=rationales.get(check_id, ""),
+            max_chars=LONG_TEXT_MAX,
+            key=key(record.id, "rationale", check_id),
+        )
+        if text.strip():
+            rationales[check_id] = text
+        else:
+            rationales.pop(check_id, None)
+        for message in fields.problems_at(problems, ("rationales", check_id)):
+            st.error(message)
+    if rationales == document.get("rationales", {}):
+        return record, problems
+    document["rationales"] = rationales
+    problems = commit(record, document, step="sign_off")
+    return reload_record(record.id), problems
+
+
+def _attestation(
+    record: ReviewRecord,
+    problems: list[FieldProblem],
+    *,
+    clicked: bool,
+    seen: seal.Seen | None,
+    loaded_hash: str,
+) -> None:
+    """The attestation, the sign-off button, and the sign-off itself once it was clicked."""
     st.subheader("Attestation", anchor=False)
     st.markdown(reviews.ATTESTATION)
     attested = st.checkbox("I confirm the statement above", key=key(record.id, "attest"))
-    possible = report.sign_off_possible
+    possible = record.report.sign_off_possible
     if not possible:
         st.caption(
             "The sign-off button works once no blocker is open and every caution has a rationale."
@@ -118,7 +138,6 @@ def sign_off_step(record: ReviewRecord) -> ReviewRecord:
     )
     if notice is None:
         seal.remember(record)
-    return record
 
 
 def _sign_off(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -9,21 +10,12 @@ import streamlit as st
 from pydantic import ValidationError
 
 from closure_readiness.core.errors import FieldProblem, explain, question_at
-from closure_readiness.core.review import Review
+from closure_readiness.core.review import InvalidChange, Review
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Conflict, Principal, ServiceError
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import fields, session
 from closure_readiness.views.safe import escape_markdown
-
-STATUS_WORDS = {
-    "draft": "Draft",
-    "returned": "Returned for changes",  # read by the worker and by the manager alike
-    "submitted": "Signed off, waiting for countersignature",
-    "approved": "Closure approved",
-    "withdrawn": "Withdrawn",
-}
-
 
 OTHER_STEPS = {
     "tasks": "Task list",
@@ -60,12 +52,32 @@ def problems_key(review_id: int) -> str:
 
 def commit(record: ReviewRecord, document: dict[str, Any], *, step: str) -> list[FieldProblem]:
     """Validate and save a changed review. Returns problems to show; stores nothing invalid."""
-    principal: Principal = st.session_state["principal"]
     try:
         review = Review.model_validate(document)
     except ValidationError as error:
-        problems = explain(error, Review, document=document)
-        return placed(problems, record.review.model_dump(mode="json"), document)
+        return _refused(record, InvalidChange(error, document))
+    return _save(record, review, step=step)
+
+
+def commit_change(
+    record: ReviewRecord, change: Callable[[Review], Review], *, step: str
+) -> list[FieldProblem]:
+    """Save the review as `change` (one of the model's own edits) makes it. Returns problems
+    to show; stores nothing invalid."""
+    try:
+        review = change(record.review)
+    except InvalidChange as refused:
+        return _refused(record, refused)
+    return _save(record, review, step=step)
+
+
+def _refused(record: ReviewRecord, refused: InvalidChange) -> list[FieldProblem]:
+    problems = explain(refused.error, Review, document=refused.document)
+    return placed(problems, record.review.model_dump(mode="json"), refused.document)
+
+
+def _save(record: ReviewRecord, review: Review, *, step: str) -> list[FieldProblem]:
+    principal: Principal = st.session_state["principal"]
     if review == record.review:
         return []
     known = int(st.session_state.get(known_key(record.id), record.version))

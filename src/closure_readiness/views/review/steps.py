@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from closure_readiness.checks.questions import THEMES_BY_KEY
 from closure_readiness.core.answers_text import (
@@ -14,7 +16,7 @@ from closure_readiness.core.answers_text import (
     title_of,
 )
 from closure_readiness.core.errors import FieldProblem, item_noun
-from closure_readiness.core.review import Case, RouteAnswer
+from closure_readiness.core.review import Case, EvidenceItem, RouteAnswer
 from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import (
     Agency,
@@ -74,42 +76,17 @@ def _route_intro(record: ReviewRecord) -> None:
 
 
 def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
-    theme = THEMES_BY_KEY[theme_key]
-    st.header(theme.question, anchor=False)
-    st.caption(f"{theme.title} · {theme.learning}")
-    nothing_applies = not_needed(record, theme_key)
-    if nothing_applies:
-        st.info(
-            f"**{not_needed_text(record)}.** No check at this step applies to this closure "
-            "route, so nothing here blocks sign-off. You can still record notes.",
-            icon=":material/do_not_disturb_on:",
-        )
-    if theme_key == "route":
-        _route_intro(record)
-    st.write(theme.guidance)
-    with st.expander("Red flags to look for"):
-        st.write(theme.red_flags)
-    step_reason(record, theme_key)
+    _theme_intro(record, theme_key)
     document = record.review.model_dump(mode="json")
     current = document["answers"][theme_key]
     problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
     summary = st.container()
     model = type(getattr(record.review.answers, theme_key))
     loc: tuple[int | str, ...] = ("answers", theme_key)
-    skip: tuple[str, ...] = ("notes",)
-    if theme_key == "route":
-        asked = route_fields(record)
-        skip = (
-            *skip,
-            *(
-                name
-                for name in RouteAnswer.model_fields
-                if name not in asked and not (name == "cited" and asked)
-            ),
-        )
 
-    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
-        return _list_editor(record, theme_key, name, field, items, problems)
+    def editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        evidence = list(record.review.evidence)
+        return list_editor(record, loc, name, field, items, problems, evidence=evidence)
 
     updated = fields.model_fields(
         model,
@@ -118,8 +95,8 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         evidence=list(record.review.evidence),
         problems=problems,
         loc=loc,
-        skip=skip,
-        list_editor=list_editor,
+        skip=_not_asked(record, theme_key),
+        list_editor=editor,
     )
     if theme_key == "family":
         updated["factors"] = _family_factors(record, current.get("factors", {}), problems)
@@ -134,17 +111,59 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     )
     if updated != current:
         document["answers"][theme_key] = updated
-        found = commit(record, document, step=theme_key)
-        if found and found != problems:
-            # Drawn again at once so each message also shows beside its field.
-            st.session_state[problems_key(record.id)] = found
-            st.rerun()
-        problems = found
-        record = reload_record(record.id)
+        record, problems = _save_step(record, document, step=theme_key, shown=problems)
     with summary:
         error_summary(problems)
     step_findings(record, theme_key)
     return record
+
+
+def _theme_intro(record: ReviewRecord, theme_key: str) -> None:
+    """The step's question, whether it applies to this route, its guidance and red flags,
+    and the manager's reason about it."""
+    theme = THEMES_BY_KEY[theme_key]
+    st.header(theme.question, anchor=False)
+    st.caption(f"{theme.title} · {theme.learning}")
+    if not_needed(record, theme_key):
+        st.info(
+            f"**{not_needed_text(record)}.** No check at this step applies to this closure "
+            "route, so nothing here blocks sign-off. You can still record notes.",
+            icon=":material/do_not_disturb_on:",
+        )
+    if theme_key == "route":
+        _route_intro(record)
+    st.write(theme.guidance)
+    with st.expander("Red flags to look for"):
+        st.write(theme.red_flags)
+    step_reason(record, theme_key)
+
+
+def _not_asked(record: ReviewRecord, theme_key: str) -> tuple[str, ...]:
+    """The fields not drawn with the step's other questions: the notes (drawn last) and, at
+    the closure route, the questions this review's route does not ask."""
+    if theme_key != "route":
+        return ("notes",)
+    asked = route_fields(record)
+    return (
+        "notes",
+        *(
+            name
+            for name in RouteAnswer.model_fields
+            if name not in asked and not (name == "cited" and asked)
+        ),
+    )
+
+
+def _save_step(
+    record: ReviewRecord, document: dict[str, Any], *, step: str, shown: list[FieldProblem]
+) -> tuple[ReviewRecord, list[FieldProblem]]:
+    """Save a step's changed answers: the record as now stored, and the problems to show."""
+    found = commit(record, document, step=step)
+    if found and found != shown:
+        # Drawn again at once so each message also shows beside its field.
+        st.session_state[problems_key(record.id)] = found
+        st.rerun()
+    return reload_record(record.id), found
 
 
 def step_findings(record: ReviewRecord, step: str) -> None:
@@ -163,69 +182,123 @@ def step_findings(record: ReviewRecord, step: str) -> None:
         st.caption("No check at this step applies to this closure route.")
 
 
-def _list_editor(
+def list_editor(
     record: ReviewRecord,
-    theme_key: str,
+    where: tuple[int | str, ...],
     name: str,
-    field: Any,
+    field: FieldInfo,
     items: list[dict[str, Any]],
     problems: list[FieldProblem],
+    *,
+    evidence: list[EvidenceItem],
+    in_place: bool = True,
+    add_label: str = "Add",
 ) -> list[dict[str, Any]]:
+    """The one editor for a list of entries (causes, plan outcomes, protective factors, the
+    safety network, needs, triggers, household adults, previous closures, orders), whatever
+    their model: each entry numbered with a Remove button, then a form to add one.
+
+    `where` is the answer or part of the review holding the list (("answers", "cause") or
+    ("case",)). Entries of an answer are edited where they stand (`in_place`); the case's
+    entries are shown one a line, and corrected by removing and adding again. Returns the
+    entries as the widgets now hold them."""
     model = fields.item_model(field)
-    title = title_of(name, field)
-    st.markdown(f"**{title}**")
-    evidence = list(record.review.evidence)
-    cited_label = _cited_label(model)
-    noun = item_noun(name)
-    updated = []
-    for index, item in enumerate(items):
+    st.markdown(f"**{title_of(name, field)}**")
+    if not items and not in_place:
+        st.caption("None recorded.")
+    entries = _Entries(record, where, name, model, problems, evidence)
+    updated = [
+        entries.edit(index, item) if in_place else entries.show(index, item)
+        for index, item in enumerate(items)
+    ]
+    entries.add_form(items, add_label)
+    return updated
+
+
+class _Entries:
+    """A list of entries in the review, as one list editor draws it."""
+
+    def __init__(
+        self,
+        record: ReviewRecord,
+        where: tuple[int | str, ...],
+        name: str,
+        model: type[BaseModel],
+        problems: list[FieldProblem],
+        evidence: list[EvidenceItem],
+    ) -> None:
+        self.record, self.where, self.name, self.model = record, where, name, model
+        self.problems, self.evidence = problems, evidence
+        self.step = str(where[-1])  # the step saving it, and its widgets' keys
+        self.noun = item_noun(name)
+
+    def key(self, *parts: object) -> str:
+        return key(self.record.id, self.step, self.name, *parts)
+
+    def edit(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
         with st.container(border=True):
             # Numbered as the error summary names them ("Plan: by when, in cause 2").
-            st.markdown(f"**{sentence_case(noun)} {index + 1}**")
-            fields.entry_problems(problems, ("answers", theme_key, name, index))
-            updated.append(
-                fields.model_fields(
-                    model,
-                    item,
-                    key=key(record.id, theme_key, name, index),
-                    evidence=evidence,
-                    problems=problems,
-                    loc=("answers", theme_key, name, index),
-                    cited_label=cited_label,
-                )
+            st.markdown(f"**{sentence_case(self.noun)} {index + 1}**")
+            fields.entry_problems(self.problems, (*self.where, self.name, index))
+            edited = fields.model_fields(
+                self.model,
+                item,
+                key=self.key(index),
+                evidence=self.evidence,
+                problems=self.problems,
+                loc=(*self.where, self.name, index),
+                cited_label=_cited_label(self.model),
             )
-            st.button(
-                f"Remove {noun} {index + 1}",
-                key=key(record.id, theme_key, name, index, "remove"),
-                on_click=remove_item,
-                args=(record.id, ("answers", theme_key, name), index),
-                icon=":material/delete:",
-            )
-    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
-    new_key = key(record.id, theme_key, name, "new")
-    with st.form(key(record.id, theme_key, name, "add"), clear_on_submit=False, border=True):
-        st.caption(f"Add {noun} {len(items) + 1}")
-        fields.entry_problems(problems, ("answers", theme_key, name, len(items)))
-        new_item = fields.model_fields(
-            model,
-            model.model_construct().model_dump(mode="json") if _constructible(model) else {},
-            key=new_key,
-            evidence=evidence,
-            problems=problems,
-            loc=("answers", theme_key, name, len(items)),
-            cited_label=cited_label,
-            in_form=True,
+            self.remove_button(index)
+        return edited
+
+    def show(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
+        lines = answer_lines(self.model.model_validate(item), unrecorded=True)
+        st.text(f"{sentence_case(self.noun)} {index + 1}: " + join_clauses(lines))
+        fields.entry_problems(self.problems, (*self.where, self.name, index))
+        self.remove_button(index)
+        return item
+
+    def remove_button(self, index: int) -> None:
+        st.button(
+            f"Remove {self.noun} {index + 1}",
+            key=self.key(index, "remove"),
+            on_click=remove_item,
+            args=(self.record.id, (*map(str, self.where), self.name), index),
+            icon=":material/delete:",
         )
-        if st.form_submit_button("Add", icon=":material/add:"):
-            document = record.review.model_dump(mode="json")
-            document["answers"][theme_key][name] = [*items, new_item]
-            found = commit(record, document, step=theme_key)
-            if found:
-                st.session_state[problems_key(record.id)] = found
-            else:
-                fields.forget(new_key + ".")
-            st.rerun()
-    return updated
+
+    def add_form(self, items: list[dict[str, Any]], label: str) -> None:
+        model, loc = self.model, (*self.where, self.name, len(items))
+        # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
+        with st.form(self.key("add"), clear_on_submit=False, border=True):
+            st.caption(f"Add {self.noun} {len(items) + 1}")
+            fields.entry_problems(self.problems, loc)
+            new_item = fields.model_fields(
+                model,
+                model.model_construct().model_dump(mode="json") if _constructible(model) else {},
+                key=self.key("new"),
+                evidence=self.evidence,
+                problems=self.problems,
+                loc=loc,
+                cited_label=_cited_label(model),
+                in_form=True,
+            )
+            if st.form_submit_button(label, icon=":material/add:"):
+                self.add(items, new_item)
+
+    def add(self, items: list[dict[str, Any]], new_item: dict[str, Any]) -> None:
+        document = self.record.review.model_dump(mode="json")
+        target: Any = document
+        for part in self.where:
+            target = target[part]
+        target[self.name] = [*items, new_item]
+        found = commit(self.record, document, step=self.step)
+        if found:
+            st.session_state[problems_key(self.record.id)] = found
+        else:
+            fields.forget(self.key("new") + ".")
+        st.rerun()
 
 
 def _cited_label(model: Any) -> str:
@@ -307,8 +380,19 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
     summary = st.container()
     st.text(f"Case reference: {record.case_reference}")
 
-    def list_editor(name: str, field: Any, items: list[Any]) -> list[Any]:
-        return _case_list_editor(record, name, field, items, problems)
+    def editor(name: str, field: Any, items: list[Any]) -> list[Any]:
+        add = CASE_LIST_ADD.get(name, "Add")
+        return list_editor(
+            record,
+            ("case",),
+            name,
+            field,
+            items,
+            problems,
+            evidence=[],
+            in_place=False,
+            add_label=add,
+        )
 
     updated = fields.model_fields(
         Case,
@@ -318,66 +402,12 @@ def case_step(record: ReviewRecord) -> ReviewRecord:
         problems=problems,
         loc=("case",),
         skip=("case_reference", "allocated_worker", "team"),
-        list_editor=list_editor,
+        list_editor=editor,
     )
     if updated != document["case"]:
         document["case"] = updated
-        found = commit(record, document, step="case")
-        if found and found != problems:
-            # Drawn again at once so each message also shows beside its field.
-            st.session_state[problems_key(record.id)] = found
-            st.rerun()
-        problems = found
-        record = reload_record(record.id)
+        record, problems = _save_step(record, document, step="case", shown=problems)
     with summary:
         error_summary(problems)
     step_findings(record, CASE_STEP)
     return record
-
-
-def _case_list_editor(
-    record: ReviewRecord,
-    name: str,
-    field: Any,
-    items: list[dict[str, Any]],
-    problems: list[FieldProblem],
-) -> list[dict[str, Any]]:
-    model = fields.item_model(field)
-    st.markdown(f"**{title_of(name, field)}**")
-    if not items:
-        st.caption("None recorded.")
-    noun = item_noun(name)
-    for index, item in enumerate(items):
-        lines = answer_lines(model.model_validate(item), unrecorded=True)
-        st.text(f"{sentence_case(noun)} {index + 1}: " + join_clauses(lines))
-        fields.entry_problems(problems, ("case", name, index))
-        st.button(
-            f"Remove {noun} {index + 1}",
-            key=key(record.id, "case", name, index, "remove"),
-            on_click=remove_item,
-            args=(record.id, ("case", name), index),
-        )
-    # Not cleared on submit: an add that fails keeps what was typed, beside its messages.
-    new_key = key(record.id, "case", name, "new")
-    with st.form(key(record.id, "case", name, "add"), clear_on_submit=False):
-        st.caption(f"Add {noun} {len(items) + 1}")
-        fields.entry_problems(problems, ("case", name, len(items)))
-        new_item = fields.model_fields(
-            model,
-            {},
-            key=new_key,
-            evidence=[],
-            problems=problems,
-            loc=("case", name, len(items)),
-            in_form=True,
-        )
-        if st.form_submit_button(CASE_LIST_ADD.get(name, "Add")):
-            document = record.review.model_dump(mode="json")
-            document["case"][name] = [*items, new_item]
-            found = commit(record, document, step="case")
-            if found:
-                st.session_state[problems_key(record.id)] = found
-            else:
-                fields.forget(new_key + ".")
-            st.rerun()
-    return items

@@ -25,6 +25,7 @@ from closure_readiness.core.answers_text import (
 from closure_readiness.core.errors import item_noun
 from closure_readiness.core.review import Incident, Review, RouteAnswer
 from closure_readiness.core.vocabulary import FamilyFactor
+from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import fields
 from closure_readiness.views.findings import CASE_STEP
@@ -167,11 +168,11 @@ def _holds_models(annotation: Any) -> bool:
 
 
 def read_only(record: ReviewRecord) -> None:
-    if record.status == "submitted":
+    if record.status == ReviewStatus.SUBMITTED:
         st.info("This review is signed off and waiting for your team manager. It is read-only.")
-    elif record.status == "approved":
+    elif record.status == ReviewStatus.APPROVED:
         st.success("Closure approved. The decision record is sealed.")
-    elif record.status == "withdrawn":
+    elif record.status == ReviewStatus.WITHDRAWN:
         st.info("This review was withdrawn.")
     st.header("Answers and evidence", anchor=False)  # headings in order: h1, h2, then Gaps
     answers_summary(record, change_links=False)

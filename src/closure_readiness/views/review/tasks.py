@@ -7,6 +7,7 @@ import streamlit as st
 from closure_readiness.checks import REGISTRY, CheckResult
 from closure_readiness.checks.questions import THEMES
 from closure_readiness.core.review import Answers
+from closure_readiness.core.workflow import Level
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views.findings import (
     CASE_STEP,
@@ -76,8 +77,8 @@ def not_needed_text(record: ReviewRecord) -> str:
 
 def _counts(record: ReviewRecord, step: str) -> str:
     findings = [f for f in record.report.open_findings if step_of(f) == step]
-    blockers = sum(f.level == "blocker" for f in findings)
-    cautions = sum(f.level == "caution" for f in findings)
+    blockers = sum(f.level == Level.BLOCKER for f in findings)
+    cautions = sum(f.level == Level.CAUTION for f in findings)
     counts = []
     if blockers:
         counts.append(f"{blockers} blocker{'s' if blockers > 1 else ''}")
