@@ -46,6 +46,11 @@ class DecisionPage:
     more_than_total: bool = False
     """True when counting stopped at `total`: there are more matches than that."""
 
+    @property
+    def has_next_page(self) -> bool:
+        """Whether matches remain after this page."""
+        return self.query.offset + self.query.limit < self.total or self.more_than_total
+
 
 @dataclass(frozen=True)
 class DecisionDetail:
@@ -95,6 +100,12 @@ def _scoped(principal: Principal, query: DecisionQuery) -> DecisionQuery:
 
         return replace(query, team=principal.team)
     return query
+
+
+def has_filters(query: DecisionQuery) -> bool:
+    """Whether the reader narrowed the list (any filter or search words), whatever the page:
+    with none, an empty list means nothing has been signed off yet."""
+    return query != DecisionQuery(limit=query.limit, offset=query.offset)
 
 
 def _filters(query: DecisionQuery) -> dict[str, Any]:
@@ -268,13 +279,19 @@ def _learning_figures(db: Any) -> LearningFigures:
         closures_per_month=queries.closures_per_month(db),
         gaps_at_first_sign_off=queries.gaps_at_first_sign_off(db),
         returns_by_month=queries.returns_by_month(db),
-        return_reasons=queries.recent_return_reasons(db),
+        return_reasons=[_with_overall(row) for row in queries.recent_return_reasons(db)],
         exceptions_by_check=queries.exceptions_by(db, "check_id"),
         exceptions_by_team=queries.exceptions_by(db, "team"),
         exceptions_by_manager=queries.exceptions_by(db, "manager"),
         re_referral_comparison=queries.re_referral_comparison(db),
         re_referral_checks=queries.re_referral_checks(db),
     )
+
+
+def _with_overall(row: dict[str, Any]) -> dict[str, Any]:
+    """A returned decision's row with the manager's overall reason read out of the stored
+    reasons ("overall"), empty when there is none."""
+    return {**row, "overall": json.loads(row["reasons"]).get("overall", "")}
 
 
 def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str) -> DecisionRecord:

@@ -382,7 +382,13 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
     if decision.signed_by == principal.staff_id:
         st.info("You signed this review off yourself, so another manager must countersign it.")
         return
-    ctx = session.context()
+    _approve(detail, principal, report)
+    _return_form(detail, principal, report)
+
+
+def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
+    """The hash being approved, what the current checks say, and the countersign button."""
+    decision = detail.decision
     st.write(
         "Approving countersigns exactly this content. Its hash is shown so the record shows "
         f"what you approved: `{decision.content_hash[:16]}…`"
@@ -394,24 +400,32 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
             f"{len(detail.current.open_findings)} open "
             f"gap{'' if len(detail.current.open_findings) == 1 else 's'} in it, shown above."
         )
-    if st.button(
+    if not st.button(
         "Approve the closure (countersign)",
         type="primary",
         disabled=bool(report.open_findings),
         key=f"approve.{decision.id}",
     ):
-        try:
-            decisions.countersign(ctx, principal, decision.id, hash_seen=decision.content_hash)
-        except ServiceError as error:
-            st.error(error.message)
-        else:
-            st.session_state.pop(f"detail:{decision.id}", None)
-            st.session_state["flash"] = (
-                "success",
-                "Closure approved. The decision record is sealed; download the family summary "
-                "below and send it to the young person and family.",
-            )
-            st.rerun()
+        return
+    try:
+        decisions.countersign(
+            session.context(), principal, decision.id, hash_seen=decision.content_hash
+        )
+    except ServiceError as error:
+        st.error(error.message)
+        return
+    st.session_state.pop(f"detail:{decision.id}", None)
+    st.session_state["flash"] = (
+        "success",
+        "Closure approved. The decision record is sealed; download the family summary "
+        "below and send it to the young person and family.",
+    )
+    st.rerun()
+
+
+def _return_form(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
+    """Return to the caseworker: a reason overall, and optionally per step and per finding."""
+    decision = detail.decision
     with st.form(f"return.{decision.id}"):
         st.subheader("Or return it to the caseworker", anchor=False)
         overall = st.text_area(
@@ -419,46 +433,67 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
             max_chars=decisions.MAX_REASON,
             key=f"return.{decision.id}.overall",
         )
-        per_theme: dict[str, str] = {}
-        with st.expander("Reasons for particular steps (shown to the caseworker at each step)"):
-            for theme in THEMES:
-                per_theme[theme.key] = st.text_input(
-                    theme.title,
-                    max_chars=decisions.MAX_REASON,
-                    key=f"return.{decision.id}.{theme.key}",
-                )
-        per_finding: dict[str, str] = {}
-        findings = report.findings()
-        if findings:
-            with st.expander("Reasons about particular findings"):
-                for finding in findings:
-                    per_finding[finding.key] = st.text_input(
-                        # Labels render Markdown (images too): escape the quoted stored text.
-                        escape_markdown(
-                            f"{check_words(finding.check_id)}: {finding.message}"[:240]
-                        ),
-                        max_chars=decisions.MAX_REASON,
-                        key=f"return.{decision.id}.{finding.key}",
-                    )
+        per_theme = _step_reasons(decision.id)
+        per_finding = _finding_reasons(decision.id, report)
         if st.form_submit_button("Return to the caseworker"):
-            try:
-                decisions.return_review(
-                    ctx,
-                    principal,
-                    decision.id,
-                    overall=overall,
-                    findings={k: v for k, v in per_finding.items() if v.strip()},
-                    themes={k: v for k, v in per_theme.items() if v.strip()},
+            _send_back(detail, principal, overall, per_theme=per_theme, per_finding=per_finding)
+
+
+def _send_back(
+    detail: DecisionDetail,
+    principal: Principal,
+    overall: str,
+    *,
+    per_theme: dict[str, str],
+    per_finding: dict[str, str],
+) -> None:
+    """Return the review with the reasons typed (the service leaves out the blank ones), then
+    on to the queue; a refusal is said in the form."""
+    decision = detail.decision
+    try:
+        decisions.return_review(
+            session.context(),
+            principal,
+            decision.id,
+            overall=overall,
+            findings=per_finding,
+            themes=per_theme,
+        )
+    except ServiceError as error:
+        st.error(error.message)
+        return
+    st.session_state.pop(f"detail:{decision.id}", None)
+    st.session_state["flash"] = ("success", "Returned to the caseworker with your reasons.")
+    pages.go("queue")
+
+
+def _step_reasons(decision_id: int) -> dict[str, str]:
+    """A reason field per step, folded away: what was typed, by step."""
+    per_theme: dict[str, str] = {}
+    with st.expander("Reasons for particular steps (shown to the caseworker at each step)"):
+        for theme in THEMES:
+            per_theme[theme.key] = st.text_input(
+                theme.title,
+                max_chars=decisions.MAX_REASON,
+                key=f"return.{decision_id}.{theme.key}",
+            )
+    return per_theme
+
+
+def _finding_reasons(decision_id: int, report: ReadinessReport) -> dict[str, str]:
+    """A reason field per finding of the report, folded away: what was typed, by finding."""
+    per_finding: dict[str, str] = {}
+    findings = report.findings()
+    if findings:
+        with st.expander("Reasons about particular findings"):
+            for finding in findings:
+                per_finding[finding.key] = st.text_input(
+                    # Labels render Markdown (images too): escape the quoted stored text.
+                    escape_markdown(f"{check_words(finding.check_id)}: {finding.message}"[:240]),
+                    max_chars=decisions.MAX_REASON,
+                    key=f"return.{decision_id}.{finding.key}",
                 )
-            except ServiceError as error:
-                st.error(error.message)
-            else:
-                st.session_state.pop(f"detail:{decision.id}", None)
-                st.session_state["flash"] = (
-                    "success",
-                    "Returned to the caseworker with your reasons.",
-                )
-                pages.go("queue")
+    return per_finding
 
 
 def _downloads(detail: DecisionDetail, principal: Principal) -> None:

@@ -12,8 +12,8 @@ from closure_readiness.core.text import SHORT_TEXT_MAX
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.core.workflow import DECISION_STATUSES
 from closure_readiness.service import auditing
-from closure_readiness.service.auditing import STATUSES, DecisionQuery
-from closure_readiness.service.context import Principal, ServiceError
+from closure_readiness.service.auditing import STATUSES, DecisionPage, DecisionQuery
+from closure_readiness.service.context import Context, Principal, ServiceError
 from closure_readiness.views import fields, pages, session
 
 PAGE_SIZE = 50
@@ -110,79 +110,106 @@ def page() -> None:
     if "known_teams" not in st.session_state:
         st.session_state["known_teams"] = auditing.teams(ctx, principal)
     query = _query()
+    result = _search(ctx, principal, query)
+    if result is None:
+        return
+    _results(query, result)
+    _paging(result)
+    if result.rows:
+        _open_one(result)
+    _exports(ctx, principal, query)
+    _verify_all(ctx, principal)
+
+
+def _search(ctx: Context, principal: Principal, query: DecisionQuery) -> DecisionPage | None:
+    """The page of decisions the filters find, or None once the page has said why not."""
     # A search is an audit event: run it when the filters change, not on every rerun.
     if st.session_state.get("last_query") != query:
         try:
             st.session_state["last_page"] = auditing.list_decisions(ctx, principal, query)
         except ServiceError as error:
             st.error(error.message)
-            return
+            return None
         st.session_state["last_query"] = query
-    result = st.session_state["last_page"]
+    result: DecisionPage = st.session_state["last_page"]
+    return result
+
+
+def _results(query: DecisionQuery, result: DecisionPage) -> None:
+    """Where the page stands in the matches, and the table (or why it is empty)."""
     start = query.offset + 1 if result.total else 0
     total = f"more than {result.total:,}" if result.more_than_total else f"{result.total:,}"
     st.caption(f"Showing {start} to {query.offset + len(result.rows)} of {total}, newest first.")
     if result.rows:
-        re_referred = _re_referred_label()
-        st.dataframe(
-            [
-                {
-                    "Decision": row["id"],
-                    "Case": row["case_reference"],
-                    "Team": row["team"],
-                    "Status": status_words(row["status"]),
-                    "Signed off": words.london_day(row["signed_at"]),
-                    "Reason": _reason_words(row["closure_reason"]),
-                    "Cautions": row["cautions"],
-                    "Exceptions": row["exceptions"],
-                    re_referred: "Yes" if row["re_referred"] else "No",
-                }
-                for row in result.rows
-            ],
-            hide_index=True,
-            # The case stays in view when the reader scrolls to the last columns.
-            column_config={
-                "Decision": st.column_config.NumberColumn(pinned=True),
-                "Case": st.column_config.TextColumn(pinned=True),
-            },
-            key="decision_table",
-        )
-    elif query == DecisionQuery(limit=query.limit, offset=query.offset):
+        _table(result)
+    elif not auditing.has_filters(query):
         st.info(
             "No closure decision has been signed off yet. Decisions appear here once a "
             "worker signs off a review."
         )
     else:
         st.info(NO_MATCH)
+
+
+def _table(result: DecisionPage) -> None:
+    re_referred = _re_referred_label()
+    st.dataframe(
+        [
+            {
+                "Decision": row["id"],
+                "Case": row["case_reference"],
+                "Team": row["team"],
+                "Status": status_words(row["status"]),
+                "Signed off": words.london_day(row["signed_at"]),
+                "Reason": _reason_words(row["closure_reason"]),
+                "Cautions": row["cautions"],
+                "Exceptions": row["exceptions"],
+                re_referred: "Yes" if row["re_referred"] else "No",
+            }
+            for row in result.rows
+        ],
+        hide_index=True,
+        # The case stays in view when the reader scrolls to the last columns.
+        column_config={
+            "Decision": st.column_config.NumberColumn(pinned=True),
+            "Case": st.column_config.TextColumn(pinned=True),
+        },
+        key="decision_table",
+    )
+
+
+def _paging(result: DecisionPage) -> None:
     previous, following = st.columns(2)
     current_page = int(st.session_state.get("filter.page", 0))
     if previous.button("Previous page", disabled=current_page == 0, key="page.prev"):
         st.session_state["filter.page"] = current_page - 1
         st.rerun()
-    if following.button(
-        "Next page",
-        disabled=query.offset + PAGE_SIZE >= result.total and not result.more_than_total,
-        key="page.next",
-    ):
+    if following.button("Next page", disabled=not result.has_next_page, key="page.next"):
         st.session_state["filter.page"] = current_page + 1
         st.rerun()
-    if result.rows:
-        chosen = st.selectbox(
-            "Open a decision",
-            [row["id"] for row in result.rows],
-            format_func=lambda i: next(
-                f"{i} · {r['case_reference']} · {status_words(r['status'])}"
-                for r in result.rows
-                if r["id"] == i
-            ),
-            key="open_decision",
-        )
-        st.page_link(
-            pages.page("decision"),
-            label="Open the decision record",
-            icon=":material/arrow_forward:",
-            query_params={"decision": str(chosen)},
-        )
+
+
+def _open_one(result: DecisionPage) -> None:
+    """Choose one decision on this page and a link to its record."""
+    chosen = st.selectbox(
+        "Open a decision",
+        [row["id"] for row in result.rows],
+        format_func=lambda i: next(
+            f"{i} · {r['case_reference']} · {status_words(r['status'])}"
+            for r in result.rows
+            if r["id"] == i
+        ),
+        key="open_decision",
+    )
+    st.page_link(
+        pages.page("decision"),
+        label="Open the decision record",
+        icon=":material/arrow_forward:",
+        query_params={"decision": str(chosen)},
+    )
+
+
+def _exports(ctx: Context, principal: Principal, query: DecisionQuery) -> None:
     st.header("Export the filtered list", anchor=False)
     left, right = st.columns(2)
     for column, fmt in ((left, "csv"), (right, "json")):
@@ -194,6 +221,9 @@ def page() -> None:
             key=f"export.{fmt}",
             on_click="ignore",
         )
+
+
+def _verify_all(ctx: Context, principal: Principal) -> None:
     st.header("Integrity of the whole store", anchor=False)
     if st.button("Verify every seal and the audit chain", key="verify_all"):
         report = auditing.verify_everything(ctx, principal)

@@ -8,7 +8,6 @@ wait for when a section has nothing to show yet.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +15,7 @@ import streamlit as st
 
 from closure_readiness.core import words
 from closure_readiness.service import auditing
+from closure_readiness.service.auditing import LearningFigures
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.views import pages, session
 from closure_readiness.views.findings import check_words
@@ -66,13 +66,19 @@ def page() -> None:
         st.error(error.message)
         return
     window = session.context().thresholds.re_referral_window_months
-    re_referred = f"Re-referred within {window} months"
     st.page_link(
         pages.page("reference"),
         label="What each check asks: the check reference",
         icon=":material/menu_book:",
     )
+    _closures(figures)
+    _gaps(figures)
+    _returns(figures)
+    _exceptions(figures)
+    _re_referrals(figures, window)
 
+
+def _closures(figures: LearningFigures) -> None:
     st.header("Closures approved per month and team", anchor=False)
     closures = _per_month(figures.closures_per_month, "closures", "Closures approved")
     if closures:
@@ -84,6 +90,8 @@ def page() -> None:
             "countersigns them."
         )
 
+
+def _gaps(figures: LearningFigures) -> None:
     st.header("Gaps met at the first sign-off", anchor=False)
     st.caption(
         "Checks that failed in the report sealed at each review's first sign-off, and "
@@ -98,24 +106,26 @@ def page() -> None:
         }
         for row in figures.gaps_at_first_sign_off
     ]
-    if gaps:
-        st.bar_chart(
-            gaps,
-            x="Check",
-            y="Reviews",
-            horizontal=True,
-            x_label="Check",  # the labels follow x and y, drawn on the other axes
-            y_label="Reviews",
-            sort=False,
-            alt="Reviews that met each check's gap at their first sign-off",
-        )
-        st.dataframe(gaps, hide_index=True)
-    else:
+    if not gaps:
         st.caption(
             "No gap has been argued or excepted at a first sign-off yet. Checks appear here "
             "when a worker signs off with a rationale or a manager's exception."
         )
+        return
+    st.bar_chart(
+        gaps,
+        x="Check",
+        y="Reviews",
+        horizontal=True,
+        x_label="Check",  # the labels follow x and y, drawn on the other axes
+        y_label="Reviews",
+        sort=False,
+        alt="Reviews that met each check's gap at their first sign-off",
+    )
+    st.dataframe(gaps, hide_index=True)
 
+
+def _returns(figures: LearningFigures) -> None:
     st.header("Returns", anchor=False)
     returns = _per_month(figures.returns_by_month, "returns", "Reviews returned")
     if returns:
@@ -126,7 +136,7 @@ def page() -> None:
             "Case": r["case_reference"],
             "Team": r["team"],
             "Returned": words.london_day(r["decided_at"]),
-            "Reason": json.loads(r["reasons"]).get("overall", ""),
+            "Reason": r["overall"],
         }
         for r in figures.return_reasons
     ]
@@ -138,42 +148,46 @@ def page() -> None:
             "reasons, when a team manager sends a sign-off back."
         )
 
+
+def _exceptions(figures: LearningFigures) -> None:
     st.header("Exceptions", anchor=False)
     if not figures.exceptions_by_check:
         st.caption(
             "No exception has been granted yet. Exceptions appear here when a team manager "
             "grants one for a blocker."
         )
-    else:
-        left, middle, right = st.columns(3)
-        with left:
-            st.subheader("By check", anchor=False)
-            st.dataframe(
-                [
-                    {"Check": check_words(r["check_id"]), "Exceptions": r["exceptions"]}
-                    for r in figures.exceptions_by_check
-                ],
-                hide_index=True,
-            )
-        with middle:
-            st.subheader("By team", anchor=False)
-            st.dataframe(
-                [
-                    {"Team": r["team"], "Exceptions": r["exceptions"]}
-                    for r in figures.exceptions_by_team
-                ],
-                hide_index=True,
-            )
-        with right:
-            st.subheader("By team manager", anchor=False)
-            st.dataframe(
-                [
-                    {"Team manager": _manager(r), "Exceptions": r["exceptions"]}
-                    for r in figures.exceptions_by_manager
-                ],
-                hide_index=True,
-            )
+        return
+    left, middle, right = st.columns(3)
+    with left:
+        st.subheader("By check", anchor=False)
+        st.dataframe(
+            [
+                {"Check": check_words(r["check_id"]), "Exceptions": r["exceptions"]}
+                for r in figures.exceptions_by_check
+            ],
+            hide_index=True,
+        )
+    with middle:
+        st.subheader("By team", anchor=False)
+        st.dataframe(
+            [
+                {"Team": r["team"], "Exceptions": r["exceptions"]}
+                for r in figures.exceptions_by_team
+            ],
+            hide_index=True,
+        )
+    with right:
+        st.subheader("By team manager", anchor=False)
+        st.dataframe(
+            [
+                {"Team manager": _manager(r), "Exceptions": r["exceptions"]}
+                for r in figures.exceptions_by_manager
+            ],
+            hide_index=True,
+        )
 
+
+def _re_referrals(figures: LearningFigures, window: int) -> None:
     st.header("Re-referrals after an approved closure", anchor=False)
     if not figures.re_referral_comparison:
         st.caption(
@@ -185,6 +199,7 @@ def page() -> None:
         f"Approved closures re-referred within {window} months beside those that were not, "
         "with the cautions and exceptions they carried."
     )
+    re_referred = f"Re-referred within {window} months"
     st.dataframe(
         [
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
@@ -13,6 +14,9 @@ from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.views import fields, pages, session
 from closure_readiness.views.safe import escape_markdown
+
+CaseFields = dict[str, Any]
+"""The case details as the service takes them, by field name."""
 
 
 def _beside(problems: list[FieldProblem | str], name: str) -> None:
@@ -31,97 +35,129 @@ def page() -> None:
         "as a gap until you record it at Case details."
     )
     problems = st.session_state.pop("start_problems", [])
+    _error_summary(problems)
+    case = _case_form(problems)
+    if case is None:
+        return
+    try:
+        review_id = reviews.start_review(session.context(), principal, case)
+    except ServiceError as error:
+        st.session_state["start_problems"] = error.problems or [error.message]
+        st.rerun()
+    pages.go("review", review=review_id, step="tasks")
+
+
+def _error_summary(problems: list[FieldProblem | str]) -> None:
+    """Every problem with the last attempt, above the form."""
     if problems:
         lines = "\n".join(f"- {escape_markdown(str(p))}" for p in problems)
         st.error(f"**There is a problem**\n\n{lines}", icon=":material/error:")
+
+
+def _case_form(problems: list[FieldProblem | str]) -> CaseFields | None:
+    """The case details form: what was entered, once "Start review" is pressed, else None."""
     with st.form("start_review"):
-        reference = st.text_input(
-            "Case reference",
-            max_chars=CASE_REF_MAX,
-            key="start.case_reference",
-            help="For example CR-2024-0173.",
-        )
-        _beside(problems, "case_reference")
-        birth = st.text_input(
-            "Month of birth (YYYY-MM)", max_chars=YEAR_MONTH_MAX, key="start.birth_month"
-        )
-        _beside(problems, "birth_month")
-        involvement = st.selectbox(
-            "Type of involvement",
-            list(Involvement),
-            index=None,
-            placeholder="Choose the type of involvement",
-            format_func=lambda o: o.label,
-            key="start.involvement",
-        )
-        _beside(problems, "involvement")
-        left, right = st.columns(2)
-        opened = left.date_input(
-            "Date opened",
-            value=None,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            format=fields.DATE_FORMAT,
-            key="start.opened_on",
-        )
-        with left:
-            _beside(problems, "opened_on")
-        closing = right.date_input(
-            "Proposed closure date",
-            value=None,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            format=fields.DATE_FORMAT,
-            key="start.proposed_closure_on",
-        )
-        with right:
-            _beside(problems, "proposed_closure_on")
-        reason = fields.optional_choice(
-            "Closure reason",
-            ClosureReason,
-            None,
-            key="start.closure_reason",
-            help="The reason decides which questions the review asks (a transfer, a move to "
-            "adult services, a closure after assessment, or services ending because things "
-            "changed).",
-        )
-        left, right = st.columns(2)
-        with left:
-            risk_open = fields.optional_choice(
-                "Risk level at opening", RiskLevel, None, key="start.risk_at_opening"
-            )
-        with right:
-            risk_now = fields.optional_choice(
-                "Risk level now", RiskLevel, None, key="start.risk_now"
-            )
-        left, right = st.columns(2)
-        with left:
-            exploitation = fields.yes_no(
-                "Exploitation concern flagged", None, key="start.exploitation"
-            )
-        with right:
-            orders = fields.yes_no(
-                "A statutory order is in force (referral order, licence...)",
-                None,
-                key="start.orders_in_force",
-            )
-        reviews_held = st.number_input(
-            "Plan reviews held",
-            min_value=0,
-            max_value=100,
-            value=0,
-            step=1,
-            key="start.plan_reviews_held",
-        )
+        case = _identity(problems)
+        case |= _dates(problems)
+        case |= _facts()
         submitted = st.form_submit_button("Start review", type="primary")
-    if not submitted:
-        return
-    case = {
+    return case if submitted else None
+
+
+def _identity(problems: list[FieldProblem | str]) -> CaseFields:
+    """Case reference, month of birth and type of involvement."""
+    reference = st.text_input(
+        "Case reference",
+        max_chars=CASE_REF_MAX,
+        key="start.case_reference",
+        help="For example CR-2024-0173.",
+    )
+    _beside(problems, "case_reference")
+    birth = st.text_input(
+        "Month of birth (YYYY-MM)", max_chars=YEAR_MONTH_MAX, key="start.birth_month"
+    )
+    _beside(problems, "birth_month")
+    involvement = st.selectbox(
+        "Type of involvement",
+        list(Involvement),
+        index=None,
+        placeholder="Choose the type of involvement",
+        format_func=lambda o: o.label,
+        key="start.involvement",
+    )
+    _beside(problems, "involvement")
+    return {
         "case_reference": reference,
         "birth_month": birth,
         "involvement": getattr(involvement, "value", None),
+    }
+
+
+def _dates(problems: list[FieldProblem | str]) -> CaseFields:
+    """Date opened and proposed closure date, side by side."""
+    left, right = st.columns(2)
+    opened = left.date_input(
+        "Date opened",
+        value=None,
+        min_value=fields.EARLIEST,
+        max_value=fields.LATEST,
+        format=fields.DATE_FORMAT,
+        key="start.opened_on",
+    )
+    with left:
+        _beside(problems, "opened_on")
+    closing = right.date_input(
+        "Proposed closure date",
+        value=None,
+        min_value=fields.EARLIEST,
+        max_value=fields.LATEST,
+        format=fields.DATE_FORMAT,
+        key="start.proposed_closure_on",
+    )
+    with right:
+        _beside(problems, "proposed_closure_on")
+    return {
         "opened_on": opened.isoformat() if isinstance(opened, dt.date) else None,
         "proposed_closure_on": closing.isoformat() if isinstance(closing, dt.date) else None,
+    }
+
+
+def _facts() -> CaseFields:
+    """Closure reason, risk, exploitation, orders and plan reviews."""
+    reason = fields.optional_choice(
+        "Closure reason",
+        ClosureReason,
+        None,
+        key="start.closure_reason",
+        help="The reason decides which questions the review asks (a transfer, a move to "
+        "adult services, a closure after assessment, or services ending because things "
+        "changed).",
+    )
+    left, right = st.columns(2)
+    with left:
+        risk_open = fields.optional_choice(
+            "Risk level at opening", RiskLevel, None, key="start.risk_at_opening"
+        )
+    with right:
+        risk_now = fields.optional_choice("Risk level now", RiskLevel, None, key="start.risk_now")
+    left, right = st.columns(2)
+    with left:
+        exploitation = fields.yes_no("Exploitation concern flagged", None, key="start.exploitation")
+    with right:
+        orders = fields.yes_no(
+            "A statutory order is in force (referral order, licence...)",
+            None,
+            key="start.orders_in_force",
+        )
+    reviews_held = st.number_input(
+        "Plan reviews held",
+        min_value=0,
+        max_value=100,
+        value=0,
+        step=1,
+        key="start.plan_reviews_held",
+    )
+    return {
         "closure_reason": getattr(reason, "value", None),
         "risk_at_opening": getattr(risk_open, "value", None),
         "risk_now": getattr(risk_now, "value", None),
@@ -129,9 +165,3 @@ def page() -> None:
         "orders_in_force": orders,
         "plan_reviews_held": int(reviews_held),
     }
-    try:
-        review_id = reviews.start_review(session.context(), principal, case)
-    except ServiceError as error:
-        st.session_state["start_problems"] = error.problems or [error.message]
-        st.rerun()
-    pages.go("review", review=review_id, step="tasks")

@@ -72,32 +72,7 @@ def withdraw_control(
     if not box.open:
         return
     with box:
-        lines = [
-            "Withdraw a review that will not lead to closure now, for example when new "
-            "concerns mean the case stays open. It leaves the working lists and cannot be "
-            "undone; the review and your reason stay in the record for audit. Start a new "
-            "review when the case is ready to close."
-        ]
-        if record.status == ReviewStatus.SUBMITTED:
-            lines.append("The sign-off waiting for countersignature is withdrawn with it.")
-        st.caption(" ".join(lines))
-        with st.form(f"withdraw.{record.id}", border=False):
-            reason = st.text_area(
-                "Reason for withdrawing (required)",
-                max_chars=reviews.MAX_WITHDRAWAL_REASON,
-                key=f"withdraw.{record.id}.reason",
-            )
-            beside_field = st.empty()
-            confirmed = st.form_submit_button(f"Confirm withdrawal of {reference}")
-        if not confirmed:
-            return
-        try:
-            reviews.withdraw(session.context(), principal, record.id, reason=reason)
-        except InvalidInput as problem:
-            beside_field.error(problem.message)
-            return
-        except ServiceError as refusal:
-            st.error(refusal.message)
+        if not _withdraw_form(record, principal):
             return
     st.session_state["flash"] = (
         "success",
@@ -105,3 +80,36 @@ def withdraw_control(
         "the review and your reason are kept in the audit trail.",
     )
     pages.go(list_page_for(principal))
+
+
+def _withdraw_form(record: ReviewRecord | ReviewSummary, principal: Principal) -> bool:
+    """What withdrawing means, the reason and the confirm button: whether it was withdrawn.
+    A refusal is said where it belongs (an empty reason right under the field)."""
+    lines = [
+        "Withdraw a review that will not lead to closure now, for example when new "
+        "concerns mean the case stays open. It leaves the working lists and cannot be "
+        "undone; the review and your reason stay in the record for audit. Start a new "
+        "review when the case is ready to close."
+    ]
+    if record.status == ReviewStatus.SUBMITTED:
+        lines.append("The sign-off waiting for countersignature is withdrawn with it.")
+    st.caption(" ".join(lines))
+    with st.form(f"withdraw.{record.id}", border=False):
+        reason = st.text_area(
+            "Reason for withdrawing (required)",
+            max_chars=reviews.MAX_WITHDRAWAL_REASON,
+            key=f"withdraw.{record.id}.reason",
+        )
+        beside_field = st.empty()
+        confirmed = st.form_submit_button(f"Confirm withdrawal of {record.case_reference}")
+    if not confirmed:
+        return False
+    try:
+        reviews.withdraw(session.context(), principal, record.id, reason=reason)
+    except InvalidInput as problem:
+        beside_field.error(problem.message)
+        return False
+    except ServiceError as refusal:
+        st.error(refusal.message)
+        return False
+    return True
