@@ -263,6 +263,44 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _table(title: str, header: str, rows: list[str]) -> list[str]:
+    """A section: its heading, a Markdown table's header and rule, and its rows."""
+    columns = header.count("|") - 1
+    return ["", f"## {title}", "", header, "|" + "---|" * columns, *rows]
+
+
+def _state_rows() -> list[str]:
+    return [
+        f"| `{status.value}` | {_cell(status.label)} | {_cell(status.short)} | "
+        f"{'yes' if status.editable else 'no'} | {'yes' if status.final else 'no'} |"
+        for status in ReviewStatus
+    ]
+
+
+def _transition_rows() -> list[str]:
+    rows = []
+    for row in TRANSITIONS:
+        whose = "own (allocated) only" if row.own_only else "any in the team"
+        triggers = ", ".join(f"`{name}`" for name in TRIGGERS[row.action]) or "service only"
+        rows.append(
+            f"| `{row.state.value}` | {_cell(row.action.label)} (`{row.action.value}`) | "
+            f"{row.role.label} | `{row.to.value}` | {whose} | {triggers} |"
+        )
+    return rows
+
+
+def _final_note() -> list[str]:
+    final = ", ".join(f"`{s.value}`" for s in ReviewStatus if s.final)
+    return [
+        "",
+        f"Final states ({final}) allow nothing; "
+        + " and ".join(f"`{name}`" for name in FINAL_TRIGGERS)
+        + " keep them as they are. Staff outside the review's team may do nothing with it, "
+        "and the member of staff who signed off may not countersign (`outcomes_not_by_signer`, "
+        "`outcomes_approved_by_team_manager`).",
+    ]
+
+
 def reference_markdown() -> str:
     """The workflow reference (docs/workflow.md): states, who may do what, the words people
     see, and the database triggers behind each rule, all read from this module."""
@@ -274,61 +312,31 @@ def reference_markdown() -> str:
         "A closure review moves through these states. Every move not listed under "
         "*Who may do what* is refused by the service; the database triggers named there "
         "refuse it again if the service is bypassed.",
-        "",
-        "## States",
-        "",
+    ]
+    lines += _table(
+        "States",
         "| state | words people see | in the auditor's list | can be edited | final |",
-        "|---|---|---|---|---|",
-    ]
-    for status in ReviewStatus:
-        lines.append(
-            f"| `{status.value}` | {_cell(status.label)} | {_cell(status.short)} | "
-            f"{'yes' if status.editable else 'no'} | {'yes' if status.final else 'no'} |"
-        )
-    lines += [
-        "",
-        "## Who may do what",
-        "",
+        _state_rows(),
+    )
+    lines += _table(
+        "Who may do what",
         "| state | action | role | becomes | whose reviews | database triggers |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in TRANSITIONS:
-        whose = "own (allocated) only" if row.own_only else "any in the team"
-        triggers = ", ".join(f"`{name}`" for name in TRIGGERS[row.action]) or "service only"
-        lines.append(
-            f"| `{row.state.value}` | {_cell(row.action.label)} (`{row.action.value}`) | "
-            f"{row.role.label} | `{row.to.value}` | {whose} | {triggers} |"
-        )
-    final = ", ".join(f"`{s.value}`" for s in ReviewStatus if s.final)
-    lines += [
-        "",
-        f"Final states ({final}) allow nothing; "
-        + " and ".join(f"`{name}`" for name in FINAL_TRIGGERS)
-        + " keep them as they are. Staff outside the review's team may do nothing with it, "
-        "and the member of staff who signed off may not countersign (`outcomes_not_by_signer`, "
-        "`outcomes_approved_by_team_manager`).",
-        "",
-        "## Decision outcomes",
-        "",
+        _transition_rows(),
+    )
+    lines += _final_note()
+    lines += _table(
+        "Decision outcomes",
         "| outcome | words people see | review becomes |",
-        "|---|---|---|",
-    ]
-    for outcome in Outcome:
-        lines.append(f"| `{outcome.value}` | {_cell(outcome.label)} | `{outcome.status.value}` |")
-    lines += [
-        "",
-        "## Finding levels",
-        "",
+        [f"| `{o.value}` | {_cell(o.label)} | `{o.status.value}` |" for o in Outcome],
+    )
+    lines += _table(
+        "Finding levels",
         "| level | words people see |",
-        "|---|---|",
-    ]
-    lines += [f"| `{level.value}` | {level.label} |" for level in Level]
-    lines += [
-        "",
-        "## Exception requests",
-        "",
+        [f"| `{level.value}` | {level.label} |" for level in Level],
+    )
+    lines += _table(
+        "Exception requests",
         "| status | words people see |",
-        "|---|---|",
-    ]
-    lines += [f"| `{status.value}` | {_cell(status.label)} |" for status in RequestStatus]
+        [f"| `{status.value}` | {_cell(status.label)} |" for status in RequestStatus],
+    )
     return "\n".join(lines) + "\n"

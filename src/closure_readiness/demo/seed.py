@@ -100,6 +100,73 @@ BLOCKED_REMAND = "blocked-remand-release-no-plan.json"
 """Risk fell while he was on remand, and nobody has planned for the day he is released."""
 
 
+def _add_staff(ctx: Context, issuer: str) -> dict[str, Principal]:
+    """The demo accounts, by their sign-in subject."""
+    people: dict[str, Principal] = {}
+    for account in DEMO_ACCOUNTS:
+        member = staff.add_staff(
+            ctx,
+            SYSTEM,
+            staff_id=account.staff_id,
+            issuer=issuer,
+            subject=account.subject,
+            display_name=account.display_name,
+            role=account.role,
+            team=account.team,
+        )
+        people[account.subject] = member.principal()
+    return people
+
+
+class _Seeder:
+    """The workflow steps the seeding takes, through the service as the app does, each moving
+    the clock on so the stored history reads naturally. `ids` collects review ids by label."""
+
+    def __init__(self, ctx: Context, clock: _Clock, people: dict[str, Principal]) -> None:
+        self.ctx, self.clock = ctx, clock
+        self.worker, self.worker2 = people["caseworker"], people["caseworker2"]
+        self.manager = people["manager"]
+        self.ids: dict[str, int] = {}
+
+    def saved(self, who: Principal, label: str, review: Review) -> int:
+        review_id = reviews.start_review(self.ctx, who, review.case)
+        record = reviews.get_review(self.ctx, who, review_id)
+        reviews.save_review(self.ctx, who, review_id, review, expected_version=record.version)
+        self.ids[label] = review_id
+        self.clock.advance(hours=3)
+        return review_id
+
+    def prepared(
+        self, who: Principal, label: str, name: str, reference: str, closure: dt.date
+    ) -> int:
+        return self.saved(who, label, _load(name, reference=reference, closure_on=closure))
+
+    def signed(self, who: Principal, review_id: int) -> int:
+        record = reviews.get_review(self.ctx, who, review_id)
+        decision_id = reviews.sign_off(
+            self.ctx, who, review_id, seen_hash=record.content_hash, attested=True
+        )
+        self.clock.advance(days=1)
+        return decision_id
+
+    def approved(self, decision_id: int) -> None:
+        sealed = decisions.get_decision(self.ctx, self.manager, decision_id)
+        decisions.countersign(self.ctx, self.manager, decision_id, hash_seen=sealed.content_hash)
+        self.clock.advance(days=1)
+
+    def excepted(
+        self, who: Principal, review_id: int, check_id: str, *, asked: str, granted: str
+    ) -> None:
+        record = reviews.get_review(self.ctx, who, review_id)
+        gap = next(f for f in record.report.open_blockers if f.check_id == check_id)
+        request = reviews.request_exception(
+            self.ctx, who, review_id, finding_key=gap.key, reason=asked
+        )
+        self.clock.advance(hours=2)
+        decisions.decide_exception(self.ctx, self.manager, request, grant=True, reason=granted)
+        self.clock.advance(hours=1)
+
+
 def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
     """Create demo staff and cases. Returns review ids by a short label, for tests and docs.
 
@@ -115,97 +182,75 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
         raise FileExistsError(f"{db_path} already exists; the demo seeds only a new database.")
     clock = _Clock(dt.datetime.combine(today - dt.timedelta(days=60), dt.time(9), dt.UTC))
     ctx = Context(db_path, clock=clock)
-    people: dict[str, Principal] = {}
-    for account in DEMO_ACCOUNTS:
-        member = staff.add_staff(
-            ctx,
-            SYSTEM,
-            staff_id=account.staff_id,
-            issuer=issuer,
-            subject=account.subject,
-            display_name=account.display_name,
-            role=account.role,
-            team=account.team,
-        )
-        people[account.subject] = member.principal()
-    worker, worker2, manager = people["caseworker"], people["caseworker2"], people["manager"]
-    ids: dict[str, int] = {}
+    s = _Seeder(ctx, clock, _add_staff(ctx, issuer))
+    _approved_and_waiting(s, today)
+    _drafts_and_withdrawn(s, today)
+    _approved_with_exception(s, today)
+    _lapsed_exception(s, today)
+    # A re-referral: the first approved case comes back within the window.
+    clock.now = dt.datetime.combine(today, dt.time(9), dt.UTC)
+    again = _load(READY, reference="CR-DEMO-1001", closure_on=_days(today, 90))
+    s.ids["re_referral"] = reviews.start_review(ctx, s.worker, again.case)
+    return s.ids
 
-    def saved(who: Principal, label: str, review: Review) -> int:
-        review_id = reviews.start_review(ctx, who, review.case)
-        record = reviews.get_review(ctx, who, review_id)
-        reviews.save_review(ctx, who, review_id, review, expected_version=record.version)
-        ids[label] = review_id
-        clock.advance(hours=3)
-        return review_id
 
-    def prepared(who: Principal, label: str, name: str, reference: str, closure: dt.date) -> int:
-        return saved(who, label, _load(name, reference=reference, closure_on=closure))
-
-    def signed(who: Principal, review_id: int) -> int:
-        record = reviews.get_review(ctx, who, review_id)
-        decision_id = reviews.sign_off(
-            ctx, who, review_id, seen_hash=record.content_hash, attested=True
-        )
-        clock.advance(days=1)
-        return decision_id
-
-    def approved(decision_id: int) -> None:
-        sealed = decisions.get_decision(ctx, manager, decision_id)
-        decisions.countersign(ctx, manager, decision_id, hash_seen=sealed.content_hash)
-        clock.advance(days=1)
-
-    def excepted(
-        who: Principal, review_id: int, check_id: str, *, asked: str, granted: str
-    ) -> None:
-        record = reviews.get_review(ctx, who, review_id)
-        gap = next(f for f in record.report.open_blockers if f.check_id == check_id)
-        request = reviews.request_exception(ctx, who, review_id, finding_key=gap.key, reason=asked)
-        clock.advance(hours=2)
-        decisions.decide_exception(ctx, manager, request, grant=True, reason=granted)
-        clock.advance(hours=1)
-
+def _approved_and_waiting(s: _Seeder, today: dt.date) -> None:
+    """Two approved closures, a returned review, and two sign-offs waiting for the manager."""
+    worker, worker2 = s.worker, s.worker2
     # Approved closures: change seen by three agencies (since re-referred), and early help.
-    approved(signed(worker, prepared(worker, "approved", READY, "CR-DEMO-1001", _days(today, -50))))
-    approved(
-        signed(
+    s.approved(
+        s.signed(worker, s.prepared(worker, "approved", READY, "CR-DEMO-1001", _days(today, -50)))
+    )
+    s.approved(
+        s.signed(
             worker2,
-            prepared(worker2, "approved_2", READY_EARLY_HELP, "CR-DEMO-1002", _days(today, -45)),
+            s.prepared(worker2, "approved_2", READY_EARLY_HELP, "CR-DEMO-1002", _days(today, -45)),
         )
     )
-    clock.advance(days=20)
+    s.clock.advance(days=20)
     # A returned review, waiting for the worker.
-    returned = prepared(worker, "returned", READY_SEVENTEEN, "CR-DEMO-1003", _days(today, 7))
+    returned = s.prepared(worker, "returned", READY_SEVENTEEN, "CR-DEMO-1003", _days(today, 7))
     decisions.return_review(
-        ctx,
-        manager,
-        signed(worker, returned),
+        s.ctx,
+        s.manager,
+        s.signed(worker, returned),
         overall="Please check the onward support before we close.",
         themes={"support": "Confirm the youth work start date with the service."},
     )
     # Sign-offs waiting for the manager: a transfer to another authority (RC5), and a move to
     # adult services at 18 (RC6).
-    signed(worker2, prepared(worker2, "submitted", READY_TRANSFER, "CR-DEMO-1004", _days(today, 5)))
-    signed(
-        worker, prepared(worker, "submitted_2", READY_TRANSITION, "CR-DEMO-1005", _days(today, 10))
+    s.signed(
+        worker2, s.prepared(worker2, "submitted", READY_TRANSFER, "CR-DEMO-1004", _days(today, 5))
     )
+    s.signed(
+        worker,
+        s.prepared(worker, "submitted_2", READY_TRANSITION, "CR-DEMO-1005", _days(today, 10)),
+    )
+
+
+def _drafts_and_withdrawn(s: _Seeder, today: dt.date) -> None:
+    """Two blocked drafts, an empty one, and a withdrawn review."""
+    worker = s.worker
     # Drafts blocked for a clear reason: only the parent says things are better; risk fell on
     # remand and nobody has planned for the day he is released.
-    prepared(worker, "draft_parent_only", BLOCKED_PARENT_ONLY, "CR-DEMO-1006", _days(today, 14))
-    prepared(worker, "draft_remand", BLOCKED_REMAND, "CR-DEMO-1007", _days(today, 14))
+    s.prepared(worker, "draft_parent_only", BLOCKED_PARENT_ONLY, "CR-DEMO-1006", _days(today, 14))
+    s.prepared(worker, "draft_remand", BLOCKED_REMAND, "CR-DEMO-1007", _days(today, 14))
     # An empty draft, as a worker leaves it after starting.
     empty = _load(READY, reference="CR-DEMO-1008", closure_on=_days(today, 21))
-    ids["draft_new"] = reviews.start_review(ctx, worker, empty.case)
+    s.ids["draft_new"] = reviews.start_review(s.ctx, worker, empty.case)
     # A withdrawn review: a new missing episode means the case stays open.
-    withdrawn = prepared(worker2, "withdrawn", READY, "CR-DEMO-1009", _days(today, 28))
+    withdrawn = s.prepared(s.worker2, "withdrawn", READY, "CR-DEMO-1009", _days(today, 28))
     reviews.withdraw(
-        ctx,
-        worker2,
+        s.ctx,
+        s.worker2,
         withdrawn,
         reason="Missing overnight on Saturday: the case stays open and a strategy discussion "
         "is booked.",
     )
-    # An approved closure that carried a manager's exception and a caseworker's rationale.
+
+
+def _approved_with_exception(s: _Seeder, today: dt.date) -> None:
+    """An approved closure that carried a manager's exception and a caseworker's rationale."""
     carried = _load(READY, reference="CR-DEMO-1010", closure_on=_days(today, -30))
     carried = _patched(
         carried,
@@ -215,30 +260,33 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
             "contacts were confirmed by phone."
         },
     )
-    review_id = saved(worker2, "approved_with_exception", carried)
-    excepted(
-        worker2,
+    review_id = s.saved(s.worker2, "approved_with_exception", carried)
+    s.excepted(
+        s.worker2,
         review_id,
         "exit.E003",
         asked="The youth work service is the lead after closure and wrote the exit plan.",
         granted="The voluntary sector lead is the author of the exit plan; no notice needed.",
     )
-    approved(signed(worker2, review_id))
-    # A draft whose exception no longer applies: granted while he was last seen alone five
-    # weeks before closure; the worker then found he was never seen alone at that visit.
+    s.approved(s.signed(s.worker2, review_id))
+
+
+def _lapsed_exception(s: _Seeder, today: dt.date) -> None:
+    """A draft whose exception no longer applies: granted while he was last seen alone five
+    weeks before closure; the worker then found he was never seen alone at that visit."""
     closure = _days(today, 18)
     late = _load(READY, reference="CR-DEMO-1011", closure_on=closure)
     late = _patched(late, exit_answers={"seen_alone_on": closure - dt.timedelta(weeks=5)})
-    lapsed = saved(worker2, "draft_lapsed_exception", late)
-    excepted(
-        worker2,
+    lapsed = s.saved(s.worker2, "draft_lapsed_exception", late)
+    s.excepted(
+        s.worker2,
         lapsed,
         "exit.E004",
         asked="Seen alone at the youth centre five weeks ago; this week's visit was cancelled "
         "by the family and the youth worker sees him weekly.",
         granted="Seen alone recently enough with weekly youth work contact; accepted for closure.",
     )
-    record = reviews.get_review(ctx, worker2, lapsed)
+    record = reviews.get_review(s.ctx, s.worker2, lapsed)
     corrected = _patched(
         record.review,
         exit_answers={
@@ -248,12 +296,7 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
             "alone.",
         },
     )
-    reviews.save_review(ctx, worker2, lapsed, corrected, expected_version=record.version)
-    # A re-referral: the first approved case comes back within the window.
-    clock.now = dt.datetime.combine(today, dt.time(9), dt.UTC)
-    again = _load(READY, reference="CR-DEMO-1001", closure_on=_days(today, 90))
-    ids["re_referral"] = reviews.start_review(ctx, worker, again.case)
-    return ids
+    reviews.save_review(s.ctx, s.worker2, lapsed, corrected, expected_version=record.version)
 
 
 def _days(today: dt.date, days: int) -> dt.date:

@@ -284,8 +284,11 @@ def return_review(
     """Send the review back to the worker with reasons, overall and per finding or step."""
     _require_manager(principal)
     overall = _reason(overall, "reason for returning the review")
-    findings = {key: _reason(text, "reason") for key, text in (findings or {}).items() if text}
-    themes = {key: _reason(text, "reason") for key, text in (themes or {}).items() if text}
+    # A per-finding or per-step reason left blank (or only spaces) was not given.
+    findings = {
+        key: _reason(text, "reason") for key, text in (findings or {}).items() if text.strip()
+    }
+    themes = {key: _reason(text, "reason") for key, text in (themes or {}).items() if text.strip()}
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
@@ -308,6 +311,59 @@ def return_review(
         raise Refused(f"Returning the review was refused: {error}.") from None
 
 
+def _decidable_request(
+    db: Any, principal: Principal, request_id: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load and authorise: a pending request on a review of the manager's team, not their own,
+    while the review is being prepared. Returns the request and the review's row."""
+    ensure_active(db, principal)
+    request = repositories.get_exception_request(db, request_id)
+    review_row = repositories.get_review(db, request["review_id"]) if request else None
+    if request is None or review_row is None or review_row["team"] != principal.team:
+        raise NotFound(f"There is no exception request {request_id} in your team.")
+    if request["status"] != RequestStatus.PENDING:
+        raise Refused(f"This request has already been {request['status']}.")
+    if request["requested_by"] == principal.staff_id or (
+        review_row["worker_id"] == principal.staff_id
+    ):
+        raise Refused("You cannot decide an exception on your own review.")
+    if transition(review_row["status"], Action.DECIDE_EXCEPTION, principal.role) is None:
+        raise Refused("Exceptions can be decided only while the review is being prepared.")
+    return request, review_row
+
+
+def _grant(
+    ctx: Context,
+    db: Any,
+    review_row: dict[str, Any],
+    finding_key: str,
+    principal: Principal,
+    reason: str,
+    now: dt.datetime,
+) -> None:
+    """Add the manager's exception to the review, with the finding as it stands now."""
+    review = Review.model_validate_json(review_row["content"])
+    report = evaluate_review(ctx, review)
+    finding = next((f for f in report.open_blockers if f.key == finding_key), None)
+    if finding is None:
+        raise Refused(
+            "The gap has changed since the exception was asked for; the worker must ask again."
+        )
+    # What the manager saw, kept with the exception: when the facts change, the
+    # finding can say what changed since it was granted.
+    exception = ManagerException(
+        finding=finding.key,
+        subject=finding.subject,
+        facts=finding.facts,
+        message=finding.message,
+        reason=reason,
+        manager=principal.staff_id,
+        granted_on=now.date(),
+    )
+    updated = review.model_copy(update={"exceptions": [*review.exceptions, exception]})
+    _store_manager_change(db, review_row, updated, principal, now)
+
+
 def decide_exception(
     ctx: Context, principal: Principal, request_id: int, *, grant: bool, reason: str
 ) -> None:
@@ -316,43 +372,9 @@ def decide_exception(
     reason = _reason(reason, "reason for your decision")
     now = ctx.now()
     with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
-        request = repositories.get_exception_request(db, request_id)
-        review_row = repositories.get_review(db, request["review_id"]) if request else None
-        if request is None or review_row is None or review_row["team"] != principal.team:
-            raise NotFound(f"There is no exception request {request_id} in your team.")
-        if request["status"] != RequestStatus.PENDING:
-            raise Refused(f"This request has already been {request['status']}.")
-        if request["requested_by"] == principal.staff_id or (
-            review_row["worker_id"] == principal.staff_id
-        ):
-            raise Refused("You cannot decide an exception on your own review.")
-        if transition(review_row["status"], Action.DECIDE_EXCEPTION, principal.role) is None:
-            raise Refused("Exceptions can be decided only while the review is being prepared.")
+        request, review_row = _decidable_request(db, principal, request_id)
         if grant:
-            review = Review.model_validate_json(review_row["content"])
-            report = evaluate_review(ctx, review)
-            finding = next(
-                (f for f in report.open_blockers if f.key == request["finding_key"]), None
-            )
-            if finding is None:
-                raise Refused(
-                    "The gap has changed since the exception was asked for; the worker must ask "
-                    "again."
-                )
-            # What the manager saw, kept with the exception: when the facts change, the
-            # finding can say what changed since it was granted.
-            exception = ManagerException(
-                finding=finding.key,
-                subject=finding.subject,
-                facts=finding.facts,
-                message=finding.message,
-                reason=reason,
-                manager=principal.staff_id,
-                granted_on=now.date(),
-            )
-            updated = review.model_copy(update={"exceptions": [*review.exceptions, exception]})
-            _store_manager_change(db, review_row, updated, principal, now)
+            _grant(ctx, db, review_row, request["finding_key"], principal, reason, now)
         repositories.decide_exception_request(
             db,
             request_id,

@@ -55,7 +55,10 @@ def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
     return evaluate(review, as_of=review.case.proposed_closure_on, thresholds=ctx.thresholds)
 
 
+@functools.lru_cache(maxsize=128)
 def _load(content: str) -> Review:
+    """A stored review, parsed once per distinct content: the model is frozen, so one parse
+    serves every reader (a save reads the content the page has just shown)."""
     return Review.model_validate_json(content)
 
 
@@ -73,8 +76,9 @@ def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessR
 
 
 def forget_evaluations() -> None:
-    """Empty the cache of evaluated reviews (tests that count evaluations)."""
+    """Empty the caches of parsed and evaluated reviews (tests that count evaluations)."""
     _evaluated.cache_clear()
+    _load.cache_clear()
 
 
 def _may_read(principal: Principal, row: dict[str, Any]) -> bool:
@@ -154,76 +158,104 @@ def _evidence_rows(review: Review) -> Iterator[dict[str, Any]]:
         }
 
 
-def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]) -> int:
-    """Open a draft review for a case. Linked as a re-referral inside the re-referral window."""
-    _require_caseworker(principal)
+def _new_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]) -> Review:
+    """Validate: the case as entered (its reference held to the council's rule), allocated to
+    the caseworker starting it, in a review with nothing else yet."""
     try:
         typed = case.model_dump() if isinstance(case, Case) else case
         case = Case.model_validate(typed, context=new_reference(ctx.case_reference_pattern))
         case = case.model_copy(
             update={"allocated_worker": principal.staff_id, "team": principal.team}
         )
-        review = Review(case=case)
+        return Review(case=case)
     except ValidationError as error:
         raise InvalidInput("Check the case details.", problems=explain(error, Case)) from None
-    now = ctx.now()
+
+
+def _already_open(reference: str) -> Refused:
+    return Refused(f"Case {reference} already has an open closure review; continue that one.")
+
+
+def _re_referral_of(ctx: Context, db: Any, reference: str, now: dt.datetime) -> int | None:
+    """The review whose approved closure this case comes back within the re-referral window
+    of, if any."""
+    approval = repositories.last_approval_for_case(db, reference)
+    if approval is None:
+        return None
+    approved_on = dt.datetime.fromisoformat(approval["decided_at"]).date()
+    if now.date() <= add_months(approved_on, ctx.thresholds.re_referral_window_months):
+        return int(approval["review_id"])
+    return None
+
+
+def _store_version(
+    db: Any, review_id: int, version: int, content: str, digest: str, by: str, at: dt.datetime
+) -> None:
+    """Keep this version of the review's content in its history."""
+    repositories.insert_review_version(
+        db,
+        {
+            "review_id": review_id,
+            "version": version,
+            "content": content,
+            "content_hash": digest,
+            "saved_by": by,
+            "saved_at": at.isoformat(),
+        },
+    )
+
+
+def _insert_review(
+    db: Any, principal: Principal, review: Review, re_referral_of: int | None, now: dt.datetime
+) -> int:
+    """Write the new draft and its first version, and audit the start; returns its id."""
+    case = review.case
     content = review.model_dump_json()
+    digest = content_hash(review)
+    review_id = repositories.insert_review(
+        db,
+        {
+            "case_reference": case.case_reference,
+            "team": principal.team,
+            "worker_id": principal.staff_id,
+            "content": content,
+            "content_hash": digest,
+            "proposed_closure_on": case.proposed_closure_on.isoformat(),
+            "re_referral_of": re_referral_of,
+            "created_at": now.isoformat(),
+        },
+    )
+    _store_version(db, review_id, 1, content, digest, principal.staff_id, now)
+    audit.append(
+        db,
+        at=now,
+        actor=principal.staff_id,
+        action="review_started",
+        review_id=review_id,
+        detail={
+            "case_reference": case.case_reference,
+            "re_referral_of": re_referral_of,
+            "team": principal.team,
+        },
+    )
+    return review_id
+
+
+def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]) -> int:
+    """Open a draft review for a case. Linked as a re-referral inside the re-referral window."""
+    _require_caseworker(principal)
+    review = _new_review(ctx, principal, case)
+    reference = review.case.case_reference
+    now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
             ensure_active(db, principal)
-            if repositories.open_review_for_case(db, case.case_reference) is not None:
-                raise Refused(
-                    f"Case {case.case_reference} already has an open closure review; continue "
-                    "that one."
-                )
-            re_referral_of = None
-            approval = repositories.last_approval_for_case(db, case.case_reference)
-            if approval is not None:
-                approved_on = dt.datetime.fromisoformat(approval["decided_at"]).date()
-                window = ctx.thresholds.re_referral_window_months
-                if now.date() <= add_months(approved_on, window):
-                    re_referral_of = approval["review_id"]
-            review_id = repositories.insert_review(
-                db,
-                {
-                    "case_reference": case.case_reference,
-                    "team": principal.team,
-                    "worker_id": principal.staff_id,
-                    "content": content,
-                    "content_hash": content_hash(review),
-                    "proposed_closure_on": case.proposed_closure_on.isoformat(),
-                    "re_referral_of": re_referral_of,
-                    "created_at": now.isoformat(),
-                },
-            )
-            repositories.insert_review_version(
-                db,
-                {
-                    "review_id": review_id,
-                    "version": 1,
-                    "content": content,
-                    "content_hash": content_hash(review),
-                    "saved_by": principal.staff_id,
-                    "saved_at": now.isoformat(),
-                },
-            )
-            audit.append(
-                db,
-                at=now,
-                actor=principal.staff_id,
-                action="review_started",
-                review_id=review_id,
-                detail={
-                    "case_reference": case.case_reference,
-                    "re_referral_of": re_referral_of,
-                    "team": principal.team,
-                },
-            )
+            if repositories.open_review_for_case(db, reference) is not None:
+                raise _already_open(reference)
+            re_referral_of = _re_referral_of(ctx, db, reference, now)
+            return _insert_review(db, principal, review, re_referral_of, now)
     except ConstraintRefused:
-        raise Refused(
-            f"Case {case.case_reference} already has an open closure review; continue that one."
-        ) from None
-    return review_id
+        raise _already_open(reference) from None
 
 
 def get_review(ctx: Context, principal: Principal, review_id: int) -> ReviewRecord:
@@ -294,6 +326,82 @@ def _without_exceptions(content: str) -> str:
     return canonical_json(document)
 
 
+def _validated(review: Review | dict[str, Any]) -> Review:
+    """The service's own validation of what the worker sends, the one gate of a save. A Review
+    is not trusted either: one made by copying or constructing was never validated."""
+    document = review.model_dump() if isinstance(review, Review) else review
+    try:
+        return Review.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInput(
+            "Some answers need correcting.", problems=explain(error, Review)
+        ) from None
+
+
+def _with_record_fields(review: Review, row: dict[str, Any]) -> Review:
+    """The worker's review with what is not theirs to change taken from the record: the
+    allocation (worker and team) and the manager's exceptions, whatever the worker sent.
+
+    No second validation: the review passed the gate, the exceptions are the stored review's,
+    and the worker and team are the record's own (no rule of the review reads them)."""
+    stored = _load(row["content"])
+    if review.case.case_reference != stored.case.case_reference:
+        raise Refused("The case reference of a review cannot change; start a new review.")
+    case = review.case.model_copy(
+        update={"allocated_worker": row["worker_id"], "team": row["team"]}
+    )
+    return review.model_copy(update={"exceptions": stored.exceptions, "case": case})
+
+
+def _refuse_if_changed_elsewhere(db: Any, row: dict[str, Any], expected_version: int) -> None:
+    """Conflict when the review was saved elsewhere since `expected_version`, unless the only
+    change since then is a manager's exception."""
+    if expected_version == int(row["version"]):
+        return
+    seen = db.execute(
+        "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
+        [row["id"], expected_version],
+    ).fetchone()
+    if seen is None or _without_exceptions(seen[0]) != _without_exceptions(row["content"]):
+        raise Conflict(
+            "This review was changed in another tab or window since you opened it. "
+            "Reload to see the latest version; your unsaved change was not stored."
+        )
+
+
+def _write_saved(
+    db: Any, principal: Principal, row: dict[str, Any], review: Review, now: dt.datetime
+) -> int:
+    """Write the review's new content, version and evidence register, and audit the save;
+    returns the new version (the current one when nothing changed)."""
+    review_id, version = row["id"], int(row["version"])
+    content = review.model_dump_json()
+    digest = content_hash(review)
+    if digest == row["content_hash"]:
+        return version
+    repositories.update_review_content(
+        db,
+        review_id,
+        expected_version=version,
+        content=content,
+        content_hash=digest,
+        proposed_closure_on=review.case.proposed_closure_on.isoformat(),
+        case_reference=review.case.case_reference,
+        at=now.isoformat(),
+    )
+    _store_version(db, review_id, version + 1, content, digest, principal.staff_id, now)
+    repositories.replace_evidence(db, review_id, _evidence_rows(review))
+    audit.append(
+        db,
+        at=now,
+        actor=principal.staff_id,
+        action="review_saved",
+        review_id=review_id,
+        detail={"version": version + 1, "content_hash": digest},
+    )
+    return version + 1
+
+
 def save_review(
     ctx: Context,
     principal: Principal,
@@ -308,75 +416,15 @@ def save_review(
     `expected_version`, unless the only change since then is a manager's exception.
     Exceptions are the manager's: whatever the worker sends, the stored ones are kept.
     """
-    try:
-        review = review if isinstance(review, Review) else Review.model_validate(review)
-    except ValidationError as error:
-        raise InvalidInput(
-            "Some answers need correcting.", problems=explain(error, Review)
-        ) from None
+    review = _validated(review)
     now = ctx.now()
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)
         row = _row_or_missing(db, review_id, principal)
         _require_own_editable(principal, row)
-        stored = _load(row["content"])
-        if review.case.case_reference != stored.case.case_reference:
-            raise Refused("The case reference of a review cannot change; start a new review.")
-        review = review.model_copy(
-            update={
-                "exceptions": stored.exceptions,
-                "case": review.case.model_copy(
-                    update={"allocated_worker": row["worker_id"], "team": row["team"]}
-                ),
-            }
-        )
-        review = Review.model_validate(review.model_dump())
-        version = int(row["version"])
-        if expected_version != version:
-            seen = db.execute(
-                "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
-                [review_id, expected_version],
-            ).fetchone()
-            if seen is None or _without_exceptions(seen[0]) != _without_exceptions(row["content"]):
-                raise Conflict(
-                    "This review was changed in another tab or window since you opened it. "
-                    "Reload to see the latest version; your unsaved change was not stored."
-                )
-        content = review.model_dump_json()
-        digest = content_hash(review)
-        if digest == row["content_hash"]:
-            return version
-        repositories.update_review_content(
-            db,
-            review_id,
-            expected_version=version,
-            content=content,
-            content_hash=digest,
-            proposed_closure_on=review.case.proposed_closure_on.isoformat(),
-            case_reference=review.case.case_reference,
-            at=now.isoformat(),
-        )
-        repositories.insert_review_version(
-            db,
-            {
-                "review_id": review_id,
-                "version": version + 1,
-                "content": content,
-                "content_hash": digest,
-                "saved_by": principal.staff_id,
-                "saved_at": now.isoformat(),
-            },
-        )
-        repositories.replace_evidence(db, review_id, _evidence_rows(review))
-        audit.append(
-            db,
-            at=now,
-            actor=principal.staff_id,
-            action="review_saved",
-            review_id=review_id,
-            detail={"version": version + 1, "content_hash": digest},
-        )
-    return version + 1
+        review = _with_record_fields(review, row)
+        _refuse_if_changed_elsewhere(db, row, expected_version)
+        return _write_saved(db, principal, row, review, now)
 
 
 def _staff_name(db: Any, staff_id: str) -> str | None:
@@ -384,6 +432,85 @@ def _staff_name(db: Any, staff_id: str) -> str | None:
     record prints it)."""
     row = repositories.get_staff(db, staff_id)
     return str(row["display_name"]) if row else None
+
+
+def _signable(
+    ctx: Context, db: Any, principal: Principal, review_id: int, seen_hash: str
+) -> tuple[dict[str, Any], Transition, Review, ReadinessReport]:
+    """Load and authorise: the review the allocated worker may sign off now, unchanged since
+    the report they saw, with no open gap. Returns its row, the table's step, review and report."""
+    ensure_active(db, principal)
+    row = _row_or_missing(db, review_id, principal)
+    step = _require_own_editable(principal, row, Action.SIGN_OFF)
+    if row["content_hash"] != seen_hash:
+        raise Conflict(
+            "The review changed since the report you saw. Check the report again "
+            "before signing off."
+        )
+    review = _load(row["content"])
+    report = evaluate_review(ctx, review)
+    if not report.sign_off_possible:
+        raise Refused(
+            "Sign-off is blocked: resolve every blocker and write a rationale for every "
+            "caution first.",
+            blocking=[finding.check_id for finding in report.open_findings],
+        )
+    return row, step, review, report
+
+
+def _decision_document(
+    db: Any,
+    principal: Principal,
+    row: dict[str, Any],
+    review: Review,
+    report: ReadinessReport,
+    now: dt.datetime,
+) -> SealedDecisionDoc:
+    """What the worker's sign-off seals: the review, its report and the attestation."""
+    return SealedDecisionDoc(
+        review_id=row["id"],
+        case_reference=review.case.case_reference,
+        team=row["team"],
+        closure_reason=review.case.closure_reason.value if review.case.closure_reason else "",
+        signed_by=principal.staff_id,
+        signed_by_name=_staff_name(db, principal.staff_id),
+        signed_at=now.isoformat(),
+        as_of=report.as_of.isoformat(),
+        checks_version=CHECKS_VERSION,
+        thresholds=report.thresholds.model_dump(mode="json"),
+        review=review.model_dump(mode="json"),
+        report=report.model_dump(mode="json"),
+        attestation=ATTESTATION,
+    )
+
+
+def _write_sign_off(
+    db: Any,
+    principal: Principal,
+    document: SealedDecisionDoc,
+    step: Transition,
+    now: dt.datetime,
+) -> int:
+    """Write the sealed decision and its findings, move the review on, and audit the sign-off;
+    returns the decision id."""
+    digest = document.digest()
+    decision_id = repositories.insert_decision(
+        db, {**document.columns(), "sealed": document.text(), "content_hash": digest}
+    )
+    repositories.insert_decision_findings(
+        db, decision_id, (f.model_dump() for f in document.findings())
+    )
+    repositories.set_review_status(db, document.review_id, step.to, now.isoformat())
+    audit.append(
+        db,
+        at=now,
+        actor=principal.staff_id,
+        action="signed_off",
+        review_id=document.review_id,
+        decision_id=decision_id,
+        detail={"content_hash": digest, "checks_version": CHECKS_VERSION},
+    )
+    return decision_id
 
 
 def sign_off(
@@ -404,60 +531,11 @@ def sign_off(
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:
-            ensure_active(db, principal)
-            row = _row_or_missing(db, review_id, principal)
-            step = _require_own_editable(principal, row, Action.SIGN_OFF)
-            if row["content_hash"] != seen_hash:
-                raise Conflict(
-                    "The review changed since the report you saw. Check the report again "
-                    "before signing off."
-                )
-            review = _load(row["content"])
-            report = evaluate_review(ctx, review)
-            if not report.sign_off_possible:
-                raise Refused(
-                    "Sign-off is blocked: resolve every blocker and write a rationale for every "
-                    "caution first.",
-                    blocking=[finding.check_id for finding in report.open_findings],
-                )
-            document = SealedDecisionDoc(
-                review_id=review_id,
-                case_reference=review.case.case_reference,
-                team=row["team"],
-                closure_reason=review.case.closure_reason.value
-                if review.case.closure_reason
-                else "",
-                signed_by=principal.staff_id,
-                signed_by_name=_staff_name(db, principal.staff_id),
-                signed_at=now.isoformat(),
-                as_of=report.as_of.isoformat(),
-                checks_version=CHECKS_VERSION,
-                thresholds=report.thresholds.model_dump(mode="json"),
-                review=review.model_dump(mode="json"),
-                report=report.model_dump(mode="json"),
-                attestation=ATTESTATION,
-            )
-            sealed = document.text()
-            digest = document.digest()
-            decision_id = repositories.insert_decision(
-                db, {**document.columns(), "sealed": sealed, "content_hash": digest}
-            )
-            repositories.insert_decision_findings(
-                db, decision_id, (f.model_dump() for f in document.findings())
-            )
-            repositories.set_review_status(db, review_id, step.to, now.isoformat())
-            audit.append(
-                db,
-                at=now,
-                actor=principal.staff_id,
-                action="signed_off",
-                review_id=review_id,
-                decision_id=decision_id,
-                detail={"content_hash": digest, "checks_version": CHECKS_VERSION},
-            )
+            row, step, review, report = _signable(ctx, db, principal, review_id, seen_hash)
+            document = _decision_document(db, principal, row, review, report, now)
+            return _write_sign_off(db, principal, document, step, now)
     except ConstraintRefused as error:
         raise Refused(f"Sign-off was refused by the database: {error}.") from None
-    return decision_id
 
 
 MAX_WITHDRAWAL_REASON = 4000
@@ -474,16 +552,8 @@ def may_withdraw(principal: Principal, *, status: str, worker_id: str, team: str
     return may(principal, Action.WITHDRAW, status=status, worker_id=worker_id, team=team)
 
 
-def withdraw(
-    ctx: Context, principal: Principal, review_id: int, *, reason: str, via: str = ""
-) -> None:
-    """Stop a review that will not lead to closure (by its worker or a manager of its team).
-
-    The review leaves every working list; a sign-off waiting for countersignature is closed
-    with the outcome "withdrawn" and the reason (the auditor still finds it), and exception
-    requests still waiting for a decision are withdrawn with it. `via` names where the
-    withdrawal was recorded when not in the app (the command line), for the audit trail.
-    """
+def _withdrawal_reason(reason: str) -> str:
+    """Validate the reason for withdrawing: written, not too long, no invisible characters."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Write the reason for withdrawing the review.")
@@ -495,21 +565,64 @@ def withdraw(
         raise InvalidInput(
             "The reason for withdrawing contains an invisible control character; remove it."
         )
+    return reason
+
+
+def _withdrawable(db: Any, principal: Principal, review_id: int) -> Transition:
+    """Load and authorise: the table's step withdrawing this review, for its allocated worker
+    or a team manager of its team, in a state that allows it."""
+    ensure_active(db, principal)
+    row = _row_or_missing(db, review_id, principal)
+    if not _may_as(principal, Action.WITHDRAW, worker_id=row["worker_id"], team=row["team"]):
+        raise NotAllowed(
+            "Only the allocated worker or a team manager of the team can withdraw this review."
+        )
+    step = transition(row["status"], Action.WITHDRAW, principal.role)
+    if step is None:
+        raise Refused(
+            _NOT_WITHDRAWABLE.get(
+                row["status"], f"This review is {row['status']} and cannot be withdrawn."
+            )
+        )
+    return step
+
+
+def _withdraw_requests(db: Any, principal: Principal, review_id: int, now: dt.datetime) -> None:
+    """Withdraw the review's exception requests still waiting for a decision, each audited."""
+    for request in repositories.exception_requests_for_review(db, review_id):
+        if request["status"] != RequestStatus.PENDING:
+            continue
+        # Nobody decided it: decided_by stays empty (the worker may be the one withdrawing,
+        # and a request is never decided by the person who made it).
+        db.execute(
+            "UPDATE exception_requests SET status = 'withdrawn', decided_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            [now.isoformat(), request["id"]],
+        )
+        audit.append(
+            db,
+            at=now,
+            actor=principal.staff_id,
+            action="exception_request_withdrawn",
+            review_id=review_id,
+            detail={"request_id": request["id"], "finding": request["finding_key"]},
+        )
+
+
+def withdraw(
+    ctx: Context, principal: Principal, review_id: int, *, reason: str, via: str = ""
+) -> None:
+    """Stop a review that will not lead to closure (by its worker or a manager of its team).
+
+    The review leaves every working list; a sign-off waiting for countersignature is closed
+    with the outcome "withdrawn" and the reason (the auditor still finds it), and exception
+    requests still waiting for a decision are withdrawn with it. `via` names where the
+    withdrawal was recorded when not in the app (the command line), for the audit trail.
+    """
+    reason = _withdrawal_reason(reason)
     now = ctx.now()
     with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
-        row = _row_or_missing(db, review_id, principal)
-        if not _may_as(principal, Action.WITHDRAW, worker_id=row["worker_id"], team=row["team"]):
-            raise NotAllowed(
-                "Only the allocated worker or a team manager of the team can withdraw this review."
-            )
-        step = transition(row["status"], Action.WITHDRAW, principal.role)
-        if step is None:
-            raise Refused(
-                _NOT_WITHDRAWABLE.get(
-                    row["status"], f"This review is {row['status']} and cannot be withdrawn."
-                )
-            )
+        step = _withdrawable(db, principal, review_id)
         pending = repositories.pending_decision(db, review_id)
         if pending is not None:
             record_outcome(
@@ -521,33 +634,15 @@ def withdraw(
                 hash_seen=pending["content_hash"],
                 reasons={"overall": reason},
             )
-        for request in repositories.exception_requests_for_review(db, review_id):
-            if request["status"] != RequestStatus.PENDING:
-                continue
-            # Nobody decided it: decided_by stays empty (the worker may be the one withdrawing,
-            # and a request is never decided by the person who made it).
-            db.execute(
-                "UPDATE exception_requests SET status = 'withdrawn', decided_at = ? "
-                "WHERE id = ? AND status = 'pending'",
-                [now.isoformat(), request["id"]],
-            )
-            audit.append(
-                db,
-                at=now,
-                actor=principal.staff_id,
-                action="exception_request_withdrawn",
-                review_id=review_id,
-                detail={"request_id": request["id"], "finding": request["finding_key"]},
-            )
+        _withdraw_requests(db, principal, review_id, now)
         repositories.set_review_status(db, review_id, step.to, now.isoformat())
-        detail = {"reason": reason, **({"via": via} if via else {})}
         audit.append(
             db,
             at=now,
             actor=principal.staff_id,
             action="review_withdrawn",
             review_id=review_id,
-            detail=detail,
+            detail={"reason": reason, **({"via": via} if via else {})},
         )
 
 
