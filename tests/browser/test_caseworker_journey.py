@@ -24,53 +24,74 @@ from closure_readiness.service.context import Context
 pytestmark = pytest.mark.browser
 
 BEACON = "![x](http://127.0.0.1:9/beacon.png)"
+CITED_BY_OUTCOME = "Evidence for this plan outcome or safety goal"
 
 
-# Helpers for Streamlit widgets, found by their key (Streamlit adds the class st-key-<key>)
+# Helpers for Streamlit widgets, found by what people see: their labels, and where a label
+# repeats, the form or list entry around them. A scope is the page or a part of it.
 
 
-def by_key(page: Any, key: str) -> Any:
-    return page.locator(f".st-key-{key.replace('.', '-')}")
+def page_of(scope: Any) -> Any:
+    """The page a scope is on (options and the keyboard belong to the page)."""
+    return getattr(scope, "page", scope)
 
 
-def review_key(review_id: int, *parts: object) -> str:
-    return ".".join(["r", str(review_id), "g0", *map(str, parts)])
-
-
-def type_date(page: Any, label: str, day: dt.date) -> None:
+def type_date(scope: Any, label: str, day: dt.date) -> None:
     """Type a date into a Streamlit date field (day, month and year segments)."""
-    page.get_by_role("spinbutton", name=f"day, {label}").first.click()
-    page.keyboard.type(f"{day:%d%m%Y}")
-    page.keyboard.press("Tab")
+    scope.get_by_role("spinbutton", name=f"day, {label}").click()
+    page_of(scope).keyboard.type(f"{day:%d%m%Y}")
+    page_of(scope).keyboard.press("Tab")
 
 
-def answer_date(page: Any, key: str, day: dt.date) -> None:
+def answer_date(scope: Any, label: str, day: dt.date) -> None:
     """Type a date question outside a form (dd/mm/yyyy) and press Enter: it is saved like
     every other field."""
-    box = by_key(page, key).get_by_role("textbox")
+    box = scope.get_by_role("textbox", name=label, exact=True)
     box.fill(f"{day:%d/%m/%Y}")
     box.press("Enter")
 
 
-def choose(page: Any, key: str, option: str) -> None:
+def choose(scope: Any, label: str, option: str) -> None:
     """Pick an option of a Streamlit select box by the words shown, typed to filter the list
     (a long list draws only the options in view)."""
-    box = by_key(page, key).get_by_role("combobox")
+    box = scope.get_by_role("combobox", name=label, exact=True)
     box.click()
     box.press_sequentially(option)
-    page.get_by_role("option", name=option, exact=True).click()
+    page_of(scope).get_by_role("option", name=option, exact=True).click()
 
 
-def answer(page: Any, key: str, option: str) -> None:
+def answer(scope: Any, question: str, option: str) -> None:
     """Pick one of a radio question's answers ("Not recorded", "Yes", "No")."""
-    by_key(page, key).get_by_text(option, exact=True).click()
+    scope.get_by_role("radiogroup", name=question, exact=True).get_by_text(
+        option, exact=True
+    ).click()
 
 
-def fill(page: Any, key: str, text: str) -> None:
+def fill(scope: Any, label: str, text: str) -> None:
     """Type into a text field and leave it, so Streamlit saves the answer."""
-    box = by_key(page, key).get_by_role("textbox")
+    box = scope.get_by_role("textbox", name=label, exact=True)
     box.fill(text)
     box.press("Tab")
+
+
+def add_form(page: Any, caption: str) -> Any:
+    """The form that adds an entry, by the words over it ("Add plan outcome 1")."""
+    return page.get_by_test_id("stForm").filter(has=page.get_by_text(caption, exact=True))
+
+
+def entry(page: Any, remove: str) -> Any:
+    """One entry of a list on a step: the smallest box holding its button labelled `remove`
+    ("Remove cause 3")."""
+    button = page.get_by_role("button", name=remove, exact=True)
+    return page.get_by_test_id("stVerticalBlock").filter(has=button).last
+
+
+def chosen(scope: Any, label: str) -> Any:
+    """What a multiple choice box labelled `label` holds, as shown in the box."""
+    box = scope.get_by_role("group").filter(
+        has=page_of(scope).get_by_role("combobox", name=label, exact=True)
+    )
+    return box.get_by_role("group", name="Selected values")
 
 
 def unique_reference() -> str:
@@ -95,9 +116,10 @@ def gap_panel(page: Any) -> Any:
     )
 
 
-def task_row(page: Any, review_id: int, step: str) -> Any:
-    """One row of the task list: the step's link, which reads its status too."""
-    return by_key(page, review_key(review_id, "task", step))
+def task_row(page: Any, title: str) -> Any:
+    """One row of the task list: the step's link, which reads its status too
+    ("Evidence of change · Gaps remain · 1 blocker")."""
+    return page.get_by_role("button", name=re.compile(rf"^{re.escape(title)} · "))
 
 
 SCROLL_TO_TOP = """e => {
@@ -143,19 +165,18 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
     settle(page)
     for unchosen in ("Closure reason", "Risk level at opening", "Risk level now"):
         expect(page.get_by_role("combobox", name=unchosen)).to_have_value("Not recorded")
-    expect(
-        by_key(page, "start.exploitation").get_by_role("radio", name="Not recorded", exact=True)
-    ).to_be_checked()
+    exploitation = page.get_by_role("radiogroup", name="Exploitation concern flagged")
+    expect(exploitation.get_by_role("radio", name="Not recorded", exact=True)).to_be_checked()
     page.get_by_role("textbox", name="Case reference").fill(reference)
     page.get_by_role("textbox", name="Month of birth (YYYY-MM)").fill("2009-04")
     type_date(page, "Date opened", today - dt.timedelta(days=200))
     type_date(page, "Proposed closure date", today + dt.timedelta(days=14))
-    choose(page, "start.involvement", "Child in need")
-    choose(page, "start.closure_reason", "RC7 Services ceased, including child no longer in need")
-    choose(page, "start.risk_at_opening", "Significant")
-    choose(page, "start.risk_now", "Emerging")
-    answer(page, "start.exploitation", "Yes")
-    answer(page, "start.orders_in_force", "No")
+    choose(page, "Type of involvement", "Child in need")
+    choose(page, "Closure reason", "RC7 Services ceased, including child no longer in need")
+    choose(page, "Risk level at opening", "Significant")
+    choose(page, "Risk level now", "Emerging")
+    answer(page, "Exploitation concern flagged", "Yes")
+    answer(page, "A statutory order is in force (referral order, licence...)", "No")
     page.get_by_role("button", name="Start review").click()
     expect(page.get_by_role("heading", name=f"Closure review {reference}")).to_be_visible()
     settle(page)
@@ -163,12 +184,12 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
 
     # The task list: untouched steps are not started, the route decides what is needed.
     expect(page.get_by_role("heading", name="Task list")).to_be_visible()
-    expect(task_row(page, review_id, "case")).to_contain_text("Complete")
-    expect(task_row(page, review_id, "pace")).to_contain_text("Not started")
-    expect(task_row(page, review_id, "route")).to_contain_text(
+    expect(task_row(page, "Case details")).to_contain_text("Complete")
+    expect(task_row(page, "Pace of change")).to_contain_text("Not started")
+    expect(task_row(page, "Closure route")).to_contain_text(
         "Not needed for this route: Needs met because things changed"
     )
-    expect(task_row(page, review_id, "sign_off")).to_contain_text("Cannot start yet")
+    expect(task_row(page, "Check and sign off")).to_contain_text("Cannot start yet")
     screenshot(page, "task-list")
     assert axe_check(page, "task-list") == []
     # Beside the task list the gaps are folded (the list counts them per step): open them.
@@ -176,15 +197,18 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
     expect(gap_panel(page).get_by_text("change.E001")).to_be_visible()
 
     # The evidence register: add what the school saw.
-    by_key(page, review_key(review_id, "task", "evidence")).get_by_role("button").click()
+    task_row(page, "Evidence register").click()
     expect(page.get_by_role("heading", name="Evidence register")).to_be_visible()
     settle(page)
-    type_date(page, "Date observed", today - dt.timedelta(days=3))
-    shows = by_key(page, review_key(review_id, "evidence", "add", "shows"))
-    shows.get_by_role("textbox").fill("Form tutor saw her settled in lessons all week.")
-    record_ref = by_key(page, review_key(review_id, "evidence", "add", "record_ref"))
-    record_ref.get_by_role("textbox").fill("EDU-OBS-0001")
-    page.get_by_role("button", name="Add evidence").click()
+    adding = page.get_by_test_id("stForm").filter(
+        has=page.get_by_role("button", name="Add evidence", exact=True)
+    )
+    type_date(adding, "Date observed", today - dt.timedelta(days=3))
+    adding.get_by_role("textbox", name="What it shows", exact=True).fill(
+        "Form tutor saw her settled in lessons all week."
+    )
+    adding.get_by_role("textbox", name="Case record reference", exact=True).fill("EDU-OBS-0001")
+    adding.get_by_role("button", name="Add evidence", exact=True).click()
     expect(page.get_by_text("No evidence recorded yet.")).to_be_hidden()
     settle(page)
     expect(page.get_by_label("Evidence item")).to_be_visible()
@@ -195,8 +219,7 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
     # Evidence of change: cite it, and the blocker goes.
     open_step(page, review_id, "change")
     expect(page.get_by_role("heading", name="What has actually changed")).to_be_visible()
-    cited = by_key(page, review_key(review_id, "change", "cited"))
-    cited.get_by_role("combobox").click()
+    page.get_by_role("combobox", name="Evidence this answer relies on", exact=True).click()
     page.get_by_role("option", name=re.compile(r"^E1 ·")).click()
     page.keyboard.press("Escape")
     expect(gap_panel(page).get_by_text("change.E001")).to_have_count(0)
@@ -208,19 +231,19 @@ def test_a_caseworker_starts_a_review_and_watches_a_blocker_clear(
 
     # A plan outcome, citing the same evidence, clears "no plan outcomes".
     expect(gap_panel(page).get_by_text("change.E007")).to_be_visible()
-    outcomes = review_key(review_id, "change", "plan_outcomes", "new")
-    by_key(page, f"{outcomes}.outcome").get_by_role("textbox").fill("Settled in school")
-    choose(page, f"{outcomes}.status", "Met")
-    by_key(page, f"{outcomes}.cited").get_by_role("combobox").click()
+    outcome = add_form(page, "Add plan outcome 1")
+    outcome.get_by_role("textbox", name="Plan outcome or safety goal").fill("Settled in school")
+    choose(outcome, "Achieved", "Met")
+    outcome.get_by_role("combobox", name=CITED_BY_OUTCOME, exact=True).click()
     page.get_by_role("option", name=re.compile(r"^E1 ·")).click()
     page.keyboard.press("Escape")
     # Leave the evidence box first: it shrinks when it loses focus, which would move the
     # button from under a click that lands while it shrinks.
     page.get_by_text("Add plan outcome 1").click()
-    page.get_by_role("button", name="Add", exact=True).click()
+    outcome.get_by_role("button", name="Add", exact=True).click()
     settle(page)
     expect(gap_panel(page).get_by_text("change.E007")).to_have_count(0)
-    saved = by_key(page, review_key(review_id, "change", "plan_outcomes", 0, "cited"))
+    saved = chosen(entry(page, "Remove plan outcome 1"), CITED_BY_OUTCOME)
     expect(saved.get_by_text(re.compile(r"^E1 ·"))).to_be_visible()
 
 
@@ -255,18 +278,18 @@ def test_a_caseworker_answers_a_transfers_closure_route(
 
     open_step(page, review_id, "tasks")
     not_needed = "Not needed for this route: Transfer to another local authority"
-    expect(task_row(page, review_id, "change")).to_contain_text(not_needed)
-    expect(task_row(page, review_id, "route")).to_contain_text("Not started")
+    expect(task_row(page, "Evidence of change")).to_contain_text(not_needed)
+    expect(task_row(page, "Closure route")).to_contain_text("Not started")
 
     open_step(page, review_id, "route")
     expect(page.get_by_role("heading", name="How is statutory involvement ending")).to_be_visible()
     expect(page.get_by_text("Closure route: Transfer to another local authority")).to_be_visible()
     expect(page.get_by_text("Adulthood:")).to_have_count(0)
     expect(gap_panel(page).get_by_text("route.E003")).to_be_visible()
-    fill(page, review_key(review_id, "route", "receiving_authority"), "Northshire County Council")
+    fill(page, "Transfer: receiving authority", "Northshire County Council")
     settle(page)
     answer_date(
-        page, review_key(review_id, "route", "receiving_accepted_on"), today - dt.timedelta(2)
+        page, "Transfer: date the receiving authority accepted in writing", today - dt.timedelta(2)
     )
     expect(gap_panel(page).get_by_text("route.E003")).to_have_count(0)
     settle(page)
@@ -317,26 +340,29 @@ def test_a_caseworker_answers_the_last_questions_and_signs_off_with_a_rationale(
 
     # Mental health: a yes-or-no question shown as not recorded until it is answered.
     open_step(page, review_id, "mh")
-    question = by_key(page, review_key(review_id, "mh", "wellbeing_need"))
+    question = page.get_by_role("radiogroup", name="Emotional wellbeing need recorded")
     expect(question.get_by_role("radio", name="Not recorded", exact=True)).to_be_checked()
     expect(gap_panel(page).get_by_text("mh.E001")).to_be_visible()
-    answer(page, review_key(review_id, "mh", "wellbeing_need"), "No")
+    answer(page, "Emotional wellbeing need recorded", "No")
     expect(gap_panel(page).get_by_text("mh.E001")).to_have_count(0)
     settle(page)
 
     # Circumstance or choice: the plan for the day the tag ends: who, what, by when, how known.
     open_step(page, review_id, "cause")
     expect(gap_panel(page).get_by_text("cause.E002")).to_be_visible()
-    plan = review_key(review_id, "cause", "causes", tag)
-    choose(page, f"{plan}.plan_agency", "Youth justice service")
+    plan = entry(page, f"Remove cause {tag + 1}")
+    expect(plan.get_by_role("combobox", name="Cause", exact=True)).to_have_value(
+        "Bail conditions, curfew or tag"
+    )
+    choose(plan, "Plan: agency that acts", "Youth justice service")
     settle(page)
-    fill(page, f"{plan}.plan_role", "Youth justice case manager")
+    fill(plan, "Plan: who acts (role)", "Youth justice case manager")
     settle(page)
-    fill(page, f"{plan}.plan_action", "Visits him the evening the tag comes off")
+    fill(plan, "Plan: what they will do", "Visits him the evening the tag comes off")
     settle(page)
-    fill(page, f"{plan}.plan_check", "Visit recorded in the youth justice record")
+    fill(plan, "Plan: how we will know it happened", "Visit recorded in the youth justice record")
     settle(page)
-    answer_date(page, f"{plan}.plan_by", closure + dt.timedelta(days=28))
+    answer_date(plan, "Plan: by when", closure + dt.timedelta(days=28))
     expect(gap_panel(page).get_by_text("cause.E002")).to_have_count(0)
     settle(page)
 
@@ -345,11 +371,11 @@ def test_a_caseworker_answers_the_last_questions_and_signs_off_with_a_rationale(
     expect(page.get_by_text("Emotional wellbeing need recorded: no")).to_be_visible()
     sign_off = page.get_by_role("button", name="Sign off and send to my manager")
     expect(sign_off).to_be_disabled()
-    rationale = by_key(page, review_key(review_id, "rationale", "cause.W002"))
-    rationale.get_by_role("textbox").fill(
+    rationale = page.get_by_role("textbox", name=re.compile(r"^Rationale for cause\.W002 "))
+    rationale.fill(
         "He has moved area; the line's older members are in custody and police watch the flat."
     )
-    rationale.get_by_role("textbox").press("Tab")
+    rationale.press("Tab")
     expect(gap_panel(page).get_by_text("Nothing blocks sign-off.")).to_be_visible()
     settle(page)
     page.get_by_text("I confirm the statement above").click()
@@ -389,13 +415,13 @@ def test_answers_survive_a_reload_mid_wizard(
     )
     sign_in(page, "caseworker")
     open_step(page, review_id, "exit")
-    lead = by_key(page, review_key(review_id, "exit", "lead_role")).get_by_role("textbox")
+    lead = page.get_by_role("textbox", name="Lead professional (role)", exact=True)
     lead.fill("School designated safeguarding lead")
     lead.press("Enter")
     settle(page)
-    answer(page, review_key(review_id, "exit", "disagreement"), "No")
+    answer(page, "Someone disagrees with closure", "No")
     settle(page)
-    notes = by_key(page, review_key(review_id, "exit", "notes")).get_by_role("textbox")
+    notes = page.get_by_role("textbox", name="Notes", exact=True)
     notes.fill(f"Agreed at the final meeting {BEACON}")
     notes.press("Tab")
     settle(page)
@@ -403,11 +429,11 @@ def test_answers_survive_a_reload_mid_wizard(
     page.reload()
     settle(page)
 
-    lead = by_key(page, review_key(review_id, "exit", "lead_role")).get_by_role("textbox")
+    lead = page.get_by_role("textbox", name="Lead professional (role)", exact=True)
     expect(lead).to_have_value("School designated safeguarding lead")
-    disagreement = by_key(page, review_key(review_id, "exit", "disagreement"))
+    disagreement = page.get_by_role("radiogroup", name="Someone disagrees with closure")
     expect(disagreement.get_by_role("radio", name="No", exact=True)).to_be_checked()
-    notes = by_key(page, review_key(review_id, "exit", "notes")).get_by_role("textbox")
+    notes = page.get_by_role("textbox", name="Notes", exact=True)
     expect(notes).to_have_value(f"Agreed at the final meeting {BEACON}")
     # Shown as typed on the check-your-answers page; the image address is never fetched.
     open_step(page, review_id, "sign_off")

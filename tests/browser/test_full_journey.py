@@ -39,15 +39,6 @@ STEP_REASON = "Ask the mentoring service for the date of the first session."
 FIX = "Mentoring service confirmed the first session for Tuesday 4pm."
 
 
-def by_key(page: Any, key: str) -> Any:
-    """A Streamlit widget by its key (Streamlit adds the class st-key-<key>)."""
-    return page.locator(f".st-key-{key.replace('.', '-')}")
-
-
-def review_key(review_id: int, *parts: object) -> str:
-    return ".".join(["r", str(review_id), "g0", *map(str, parts)])
-
-
 def _principal(demo: Any, subject: str) -> Principal:
     return staff.identify(Context(demo.db), issuer=demo.provider_url, subject=subject)
 
@@ -112,12 +103,13 @@ def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
         button = page.get_by_role("button", name="Sign off and send to my manager")
         expect(button).to_be_disabled()
         if rationale:
-            box = by_key(page, review_key(review_id, "rationale", "support.W002"))
-            box.get_by_role("textbox").fill("The family agreed to refer themselves; see the plan.")
-            box.get_by_role("textbox").press("Tab")
+            box = page.get_by_role("textbox", name=re.compile(r"^Rationale for support\.W002 "))
+            box.fill("The family agreed to refer themselves; see the plan.")
+            box.press("Tab")
             expect(page.get_by_text("Nothing blocks sign-off.")).to_be_visible()
             settle(page)
-        by_key(page, review_key(review_id, "attest")).locator("label").click()
+        page.get_by_text("I confirm the statement above", exact=True).click()
+        expect(page.get_by_role("checkbox", name="I confirm the statement above")).to_be_checked()
         expect(button).to_be_enabled()
         button.click()
         expect(page.get_by_text("Signed off. Your team manager will countersign")).to_be_visible()
@@ -171,7 +163,7 @@ def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
     open_step("support")
     expect(page.get_by_text(f"Your manager asks: {STEP_REASON}")).to_be_visible()
     expect(page.get_by_text(RETURN_REASON)).to_be_visible()
-    notes = by_key(page, review_key(review_id, "support", "notes")).get_by_role("textbox")
+    notes = page.get_by_role("textbox", name="Notes", exact=True)
     notes.fill(FIX)
     notes.press("Tab")
     settle(page)
@@ -243,7 +235,7 @@ def test_a_closure_from_sign_off_to_audit_and_a_tampered_record(
             settle(page)
             expect(page.get_by_text("Integrity check failed")).to_be_visible()
             expect(
-                page.get_by_text(f"decision {decision_id}: column team differs from the sealed")
+                page.get_by_text(f"decision {decision_id}: the team does not match what was sealed")
             ).to_be_visible()
             expect(page.get_by_text("Integrity verified")).to_have_count(0)
         finally:

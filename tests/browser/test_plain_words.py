@@ -24,18 +24,11 @@ pytestmark = pytest.mark.browser
 NARROW = {"width": 1280, "height": 900}
 """A council laptop's browser window: the wizard's main column is about 440 px wide."""
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+LAST_CONTACT = "Date of last direct contact with the young person"
 LONG_SHOWS = (
     "Youth worker saw him at the Tuesday club every week since March, arriving on time, "
     "staying to the end and helping younger members with the kit."
 )
-
-
-def by_key(page: Any, key: str) -> Any:
-    return page.locator(f".st-key-{key.replace('.', '-')}")
-
-
-def review_key(review_id: int, *parts: object) -> str:
-    return ".".join(["r", str(review_id), "g0", *map(str, parts)])
 
 
 def today() -> dt.date:
@@ -87,9 +80,15 @@ def stored_answer(demo: Any, review_id: int, theme: str, name: str) -> Any:
     return getattr(answer, name)
 
 
-def type_into(page: Any, key: str, text: str) -> None:
+def date_question(page: Any, label: str) -> Any:
+    """A date question by its label: typed (a text box) or picked (day, month, year)."""
+    typed = page.get_by_role("textbox", name=label, exact=True)
+    return typed.or_(page.get_by_role("spinbutton", name=f"day, {label}", exact=True))
+
+
+def type_into(page: Any, label: str, text: str) -> None:
     """Click into a date question and type, as a person does (whatever the widget)."""
-    by_key(page, key).locator("input, [role=spinbutton]").first.click()
+    date_question(page, label).click()
     page.keyboard.type(text)
 
 
@@ -127,7 +126,7 @@ def test_a_typed_date_is_saved_on_enter_and_on_tab(
     expect(
         page.get_by_text("No date is recorded for seeing the young person alone.")
     ).not_to_have_count(0)
-    type_into(page, review_key(review_id, "exit", "seen_alone_on"), f"{seen:%d/%m/%Y}")
+    type_into(page, "Date last seen alone", f"{seen:%d/%m/%Y}")
     page.keyboard.press("Enter")
     # Saved: the gaps are worked out again from the stored date.
     expect(
@@ -139,15 +138,16 @@ def test_a_typed_date_is_saved_on_enter_and_on_tab(
     open_step(page, review_id, "curiosity")
     unrecorded = "No date is recorded for the last direct contact with the young person"
     expect(page.get_by_text(unrecorded)).not_to_have_count(0)
-    key = review_key(review_id, "curiosity", "last_direct_contact_on")
-    type_into(page, key, f"{contact.day}/{contact.month}/{contact.year}")
+    type_into(page, LAST_CONTACT, f"{contact.day}/{contact.month}/{contact.year}")
     page.keyboard.press("Tab")
     expect(page.get_by_text(unrecorded)).to_have_count(0)
     settle(page)
     assert stored_answer(demo, review_id, "curiosity", "last_direct_contact_on") == contact
     # Shown back as dd/mm/yyyy, and still there when the step is opened again.
     open_step(page, review_id, "curiosity")
-    expect(by_key(page, key).get_by_role("textbox")).to_have_value(f"{contact:%d/%m/%Y}")
+    expect(page.get_by_role("textbox", name=LAST_CONTACT, exact=True)).to_have_value(
+        f"{contact:%d/%m/%Y}"
+    )
 
 
 def test_an_error_summary_link_takes_the_worker_to_the_field(
@@ -162,8 +162,7 @@ def test_an_error_summary_link_takes_the_worker_to_the_field(
     page.set_viewport_size(NARROW)
     sign_in(page, "caseworker")
     open_step(page, review_id, "curiosity")
-    key = review_key(review_id, "curiosity", "last_direct_contact_on")
-    field = by_key(page, key).get_by_role("textbox")
+    field = page.get_by_role("textbox", name=LAST_CONTACT, exact=True)
 
     field.fill(f"31/02/{today().year}")
     field.press("Enter")
