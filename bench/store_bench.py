@@ -1,29 +1,37 @@
 """The store under load: a sign-off on a database of 100k decisions, and verifying all of them.
 
 The sign-off (a review with 30 evidence items: checks re-run, seal, findings, status, audit
-event, commit with synchronous=FULL) is compared with a raw sqlite3 transaction writing rows of
-the same size to the same database, once with another connection open and once alone (then
-closing the only connection checkpoints the WAL). `verify` is compared with reading every
-decision row.
+event, commit with synchronous=FULL) is compared with a raw sqlite3 transaction writing the same
+rows to the same database, once with another connection open and once alone (then closing the
+only connection checkpoints the WAL). `verify` is compared with reading every decision row.
 
 Building 100k decisions through the service takes too long, so `build_store` writes them with
-executemany: sealed texts made by the real service for two template reviews, given a new case
-reference, team, worker, review id and time each, with correct seals and a correct audit chain
-(`verify` passes on it). The database is cached under bench/results/ by a key naming this
-builder's version, the schema and the size; the benchmark works on a copy.
+executemany. The staff are added through the service. Two template reviews are taken through
+the real service (started, saved, signed off, then countersigned or returned) and everything
+it stored is kept as templates: every row of every table and every audit event, with
+placeholders for the case reference, team, people, times, ids and the hashes worked out from
+them. Filled for each review, the rows and events are exactly what the service would have
+written (tests/test_bench.py compares the two byte for byte), and the events are chained in
+time order, so `verify` passes on the store. The database is cached under bench/results/ by a
+key naming this builder's version, the schema and a digest of the templates (a change to what
+the service writes builds the store again) and the size; the benchmark works on a copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import heapq
+import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,18 +39,20 @@ from typing import Any
 from bench.checks_bench import BASE, review_with_evidence
 from bench.harness import Measurement, compare, median_ms
 from closure_readiness.checks import evaluate
-from closure_readiness.checks.runner import CHECKS_VERSION
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.core.review import Review
+from closure_readiness.core.seal import seal_hash
 from closure_readiness.service import reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
+from closure_readiness.service.decisions import countersign, return_review
 from closure_readiness.storage.audit import event_hash
 from closure_readiness.storage.database import ensure_migrated, reading
-from closure_readiness.storage.integrity import sha256_text, verify
+from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.schema import GENESIS_HASH
 
-BUILDER_VERSION = "1"
-"""Bump when the builder changes what it writes; the schema is part of the cache key anyway."""
+BUILDER_VERSION = "2"
+"""Bump when the builder changes what it writes. The schema, and a digest of what the real
+service writes for the template reviews, are part of the cache key too."""
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL_DECISIONS = 100_000
 QUICK_DECISIONS = 10_000
@@ -60,12 +70,48 @@ MANAGERS_PER_TEAM = 2
 ISSUER = "http://127.0.0.1:9400"
 FIRST_SIGN_OFF = dt.datetime(2023, 6, 1, 9, tzinfo=dt.UTC)
 BETWEEN_SIGN_OFFS = dt.timedelta(minutes=9)
+STARTED_BEFORE, SAVED_BEFORE = dt.timedelta(hours=3), dt.timedelta(hours=1)
+DECIDED_AFTER = dt.timedelta(days=1)
 BENCH_TEAM, BENCH_WORKER = TEAMS[0], "SW-00-0"
 
-# Placeholders the template reviews are signed off with, replaced for every stored decision.
-_REF, _TEAM, _WORKER = "CR-TEMPLATE-X9", "Template Team", "SWTEMPLATE"
-_SIGNED_AT = "2025-05-30T10:00:00+00:00"
+# Placeholders the template reviews go through the service with, replaced for every stored
+# review: who, which case and team, when, the row ids, and the hashes worked out from them.
+_REF, _TEAM = "CR-TEMPLATE-X9", "Template Team"
+_WORKER, _WORKER_NAME = "SWTEMPLATE", "Synthetic template caseworker"
+_MANAGER, _MANAGER_NAME = "TMTEMPLATE", "Synthetic template manager"
+_STARTED, _SAVED, _SIGNED, _DECIDED = (
+    dt.datetime(2031, 1, 2, hour, 7, 11, tzinfo=dt.UTC).isoformat() for hour in (1, 2, 3, 4)
+)
+_REVIEW_ID, _DECISION_ID = "@REVIEW_ID@", "@DECISION_ID@"
+_STARTED_HASH, _SAVED_HASH = "@STARTED_HASH@", "@SAVED_HASH@"
+_SEAL_HASH, _OUTCOME_HASH = "@SEAL_HASH@", "@OUTCOME_HASH@"
+_PLACEHOLDERS = (
+    *(_REF, _TEAM, _WORKER, _WORKER_NAME, _MANAGER, _MANAGER_NAME),
+    *(_STARTED, _SAVED, _SIGNED, _DECIDED, _REVIEW_ID, _DECISION_ID),
+    *(_STARTED_HASH, _SAVED_HASH, _SEAL_HASH, _OUTCOME_HASH),
+)
+_SPLIT = re.compile(
+    "(" + "|".join(re.escape(p) for p in sorted(_PLACEHOLDERS, key=len, reverse=True)) + ")"
+)
+_LEFT_OVER = re.compile(r"TEMPLATE|[Tt]emplate|2031-01-02|@[A-Z_]+@")
+"""What a template text must not hold once split: a placeholder written another way (a date
+alone, say) would otherwise be stored unfilled."""
+
 _PARTNER_AGENCIES = {"school", "police", "health", "voluntary", "youth_justice", "housing"}
+RETURN_REASON = "Confirm the support plan."
+# The tables a review's life writes to, in an order their references allow.
+_TABLES = (
+    "reviews",
+    "review_versions",
+    "evidence",
+    "decisions",
+    "decision_findings",
+    "outcomes",
+    "exception_requests",
+)
+_EVENT_COLUMNS = ("at", "actor", "action", "review_id", "decision_id", "detail")
+_ID_SLOTS = {"reviews.id": _REVIEW_ID, "decisions.id": _DECISION_ID}
+_ID_SLOTS |= {"review_id": _REVIEW_ID, "decision_id": _DECISION_ID}
 
 
 def signable_review_with_evidence(count: int = 30) -> Review:
@@ -88,85 +134,253 @@ def signable_review_with_evidence(count: int = 30) -> Review:
 
 
 @dataclass(frozen=True)
+class _Text:
+    """A stored text split at its placeholders: even parts are literal, odd parts are keys."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> _Text:
+        parts = tuple(_SPLIT.split(text))
+        left = [m.group() for part in parts[::2] if (m := _LEFT_OVER.search(part))]
+        assert not left, f"a template text holds {left[0]!r} outside a placeholder"
+        return cls(parts)
+
+    def fill(self, values: dict[str, Any]) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return "".join(
+            part if n % 2 == 0 else str(values[part]) for n, part in enumerate(self.parts)
+        )
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A whole value that is a placeholder (a row id), filled with the value itself."""
+
+    key: str
+
+
+_Cell = _Text | _Slot | int | float | None
+
+
+def _fill(cell: _Cell, values: dict[str, Any]) -> Any:
+    if isinstance(cell, _Text):
+        return cell.fill(values)
+    if isinstance(cell, _Slot):
+        return values[cell.key]
+    return cell
+
+
+@dataclass(frozen=True)
 class Template:
-    """One real sign-off, as text with placeholders to fill for each stored decision."""
+    """One review's life through the real service (started, saved, then signed off and decided
+    as `kind` says): every row and audit event it wrote, with placeholders to fill for each
+    stored review. Filled, it is exactly what the service would have written for that review."""
 
-    content: str
-    """The review as stored in `reviews.content`."""
-    canonical: str
-    """The same review as canonical JSON (what `content_hash` hashes)."""
-    sealed: str
-    search_text: str
-    findings: list[tuple[Any, ...]]
-    exceptions: int
-    cautions: int
-    closure_reason: str
-    as_of: str
+    kind: str
+    tables: dict[str, tuple[tuple[str, ...], tuple[tuple[_Cell, ...], ...]]]
+    """Each table's columns and rows (reviews stored as they ended)."""
+    events: tuple[tuple[_Cell, ...], ...]
+    """(at, actor, action, review_id, decision_id, detail) in the order they were written."""
+    started: _Text
+    """The review as first stored, as canonical JSON (what its hash hashes)."""
+    saved: _Text
+    """The review as saved last, as canonical JSON."""
+    sealed: _Text | None
+    outcome: _Text | None
 
-    def fill(self, text: str, *, reference: str, team: str, worker: str, signed_at: str) -> str:
-        return (
-            text.replace(_REF, reference)
-            .replace(_TEAM, team)
-            .replace(_WORKER, worker)
-            .replace(_SIGNED_AT, signed_at)
-        )
+    def values(self, **placeholders: Any) -> dict[str, Any]:
+        """The placeholders' values, with the hashes worked out from them (in the order one
+        depends on the other: a review's hash, the seal, then the outcome sealing that)."""
+        values = dict(placeholders)
+        values[_STARTED_HASH] = seal_hash(self.started.fill(values))
+        values[_SAVED_HASH] = seal_hash(self.saved.fill(values))
+        if self.sealed is not None:
+            values[_SEAL_HASH] = seal_hash(self.sealed.fill(values))
+        if self.outcome is not None:
+            values[_OUTCOME_HASH] = seal_hash(self.outcome.fill(values))
+        return values
+
+    def rows(self, values: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+        return {
+            table: [tuple(_fill(cell, values) for cell in row) for row in rows]
+            for table, (_, rows) in self.tables.items()
+        }
+
+    def filled_events(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(_fill(cell, values) for cell in event) for event in self.events]
 
 
-def _templates() -> list[Template]:
-    """Sign off the two template reviews with the real service and keep what it stored."""
+@functools.cache
+def _templates() -> dict[tuple[int, str], Template]:
+    """The two template reviews taken through the real service to each kind of end: "draft"
+    (saved), "submitted" (signed off), "approved" and "returned". Read only (cached)."""
     ready = Review.model_validate_json(BASE.read_text(encoding="utf-8"))
-    return [_template(review) for review in (signable_review_with_evidence(30), ready)]
+    reviews_ = (signable_review_with_evidence(30), ready)
+    return {
+        (n, kind): template
+        for n, review in enumerate(reviews_)
+        for kind, template in _lifecycle(review).items()
+    }
 
 
-def _template(review: Review) -> Template:
+class _Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime.fromisoformat(_STARTED)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _lifecycle(review: Review) -> dict[str, Template]:
+    """Start, save, sign off, then countersign (and, on a copy, return) one review with the
+    real service, capturing what it stored after each step."""
+    review = review.model_copy(
+        update={
+            "case": review.case.model_copy(
+                update={"case_reference": _REF, "team": _TEAM, "allocated_worker": _WORKER}
+            )
+        }
+    )
+    captured: dict[str, Template] = {}
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "template.db"
-        ctx = Context(path, clock=lambda: dt.datetime.fromisoformat(_SIGNED_AT))
-        worker = staff.add_staff(
-            ctx,
-            SYSTEM,
-            staff_id=_WORKER,
-            issuer=ISSUER,
-            subject="template",
-            display_name="Template worker",
-            role=Role.CASEWORKER,
-            team=_TEAM,
-        ).principal()
-        review = review.model_copy(
-            update={"case": review.case.model_copy(update={"case_reference": _REF})}
-        )
+        path, copy = Path(folder) / "template.db", Path(folder) / "returned.db"
+        clock = _Clock()
+        ctx = Context(path, clock=clock)
+        people = [
+            staff.add_staff(
+                ctx,
+                SYSTEM,
+                staff_id=staff_id,
+                issuer=ISSUER,
+                subject=staff_id.lower(),
+                display_name=name,
+                role=role,
+                team=_TEAM,
+            ).principal()
+            for staff_id, name, role in (
+                (_WORKER, _WORKER_NAME, Role.CASEWORKER),
+                (_MANAGER, _MANAGER_NAME, Role.TEAM_MANAGER),
+            )
+        ]
+        worker, manager = people
         review_id = reviews.start_review(ctx, worker, review.case)
+        clock.now = dt.datetime.fromisoformat(_SAVED)
         reviews.save_review(ctx, worker, review_id, review, expected_version=1)
+        captured["draft"] = _capture(path, "draft")
         seen = reviews.get_review(ctx, worker, review_id).content_hash
+        clock.now = dt.datetime.fromisoformat(_SIGNED)
         decision_id = reviews.sign_off(ctx, worker, review_id, seen_hash=seen, attested=True)
+        captured["submitted"] = _capture(path, "submitted")
+        _backup(path, copy)
+        clock.now = dt.datetime.fromisoformat(_DECIDED)
         with reading(path) as db:
-            decision = db.execute(
-                "SELECT sealed, search_text, exceptions, cautions, closure_reason, as_of "
-                "FROM decisions WHERE id = ?",
-                [decision_id],
-            ).fetchone()
-            content = db.execute("SELECT content FROM reviews WHERE id = ?", [review_id]).fetchone()
-            findings = db.execute(
-                "SELECT finding_key, check_id, level, resolution, resolved_by "
-                "FROM decision_findings WHERE decision_id = ? ORDER BY finding_key",
-                [decision_id],
-            ).fetchall()
-    # The review id is the only sealed field not filled as text: make it a placeholder too.
-    sealed = decision[0].replace(
-        f'"review_id":{review_id},"signed_at"', '"review_id":"@ID@","signed_at"', 1
-    )
-    assert '"@ID@"' in sealed
+            seal = db.execute("SELECT content_hash FROM decisions WHERE id = ?", [decision_id])
+            hash_seen = seal.fetchone()[0]
+        countersign(ctx, manager, decision_id, hash_seen=hash_seen)
+        captured["approved"] = _capture(path, "approved")
+        return_review(Context(copy, clock=clock), manager, decision_id, overall=RETURN_REASON)
+        captured["returned"] = _capture(copy, "returned")
+    return captured
+
+
+def _backup(source: Path, target: Path) -> None:
+    conn, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        conn.backup(copy)
+    finally:
+        copy.close()
+        conn.close()
+
+
+def _capture(path: Path, kind: str) -> Template:
+    """Everything the template review's life stored so far, its values made placeholders."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        assert [tuple(r) for r in conn.execute("SELECT id FROM reviews")] == [(1,)], (
+            "one review, the first"
+        )
+        raw = {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in _TABLES
+        }
+        columns = {
+            table: tuple(c[1] for c in conn.execute(f"PRAGMA table_info({table})"))
+            for table in _TABLES
+        }
+        events = conn.execute(
+            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM audit_events "
+            "WHERE action NOT IN ('staff_added', 'staff_changed') ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert not raw["exception_requests"], "the template reviews need no exceptions"
+    versions = {row["version"]: row for row in raw["review_versions"]}
+    first, last = versions[1], versions[max(versions)]
+    # The hashes the service worked out become placeholders, worked out again for each review.
+    hashes = {first["content_hash"]: _STARTED_HASH, last["content_hash"]: _SAVED_HASH}
+    texts: dict[str, str] = {}
+    for table, key, hash_column, placeholder in (
+        ("decisions", "review_id", "content_hash", _SEAL_HASH),
+        ("outcomes", "decision_id", "outcome_hash", _OUTCOME_HASH),
+    ):
+        for row in raw[table]:
+            assert seal_hash(row["sealed"]) == row[hash_column]
+            hashes[row[hash_column]] = placeholder
+            # The row ids inside a sealed text: its only number fields that differ per review.
+            texts[table] = _with_id(row["sealed"], key, _ID_SLOTS[key])
+
+    def text(value: str) -> _Text:
+        for digest, placeholder in hashes.items():
+            value = value.replace(digest, placeholder)
+        return _Text.of(value)
+
+    def cell(table: str, column: str, value: Any) -> _Cell:
+        if table in texts and column == "sealed":
+            value = texts[table]
+        if isinstance(value, str):
+            return text(value)
+        slot = _ID_SLOTS.get(f"{table}.{column}", _ID_SLOTS.get(column))
+        if slot is not None and value is not None:
+            assert value == 1, f"{table}.{column}: the template's rows are the first"
+            return _Slot(slot)
+        assert value is None or isinstance(value, int | float)
+        return value
+
+    started, saved = (json.loads(row["content"]) for row in (first, last))
+    assert seal_hash(canonical_json(started)) == first["content_hash"]
+    assert seal_hash(canonical_json(saved)) == last["content_hash"]
     return Template(
-        content=content[0],
-        canonical=canonical_json(json.loads(content[0])),
-        sealed=sealed,
-        search_text=decision[1],
-        findings=[tuple(row) for row in findings],
-        exceptions=decision[2],
-        cautions=decision[3],
-        closure_reason=decision[4],
-        as_of=decision[5],
+        kind=kind,
+        tables={
+            table: (
+                columns[table],
+                tuple(tuple(cell(table, c, row[c]) for c in columns[table]) for row in raw[table]),
+            )
+            for table in _TABLES
+        },
+        events=tuple(
+            tuple(cell("audit_events", c, event[c]) for c in _EVENT_COLUMNS) for event in events
+        ),
+        started=text(canonical_json(started)),
+        saved=text(canonical_json(saved)),
+        sealed=text(texts["decisions"]) if "decisions" in texts else None,
+        outcome=text(texts["outcomes"]) if "outcomes" in texts else None,
     )
+
+
+def _with_id(text: str, key: str, placeholder: str) -> str:
+    field = f'"{key}":1,'
+    assert text.count(field) == 1, f"the sealed text holds {key} once"
+    return text.replace(field, f'"{key}":{placeholder},')
+
+
+def _templates_key(templates: dict[tuple[int, str], Template]) -> str:
+    """A digest of what the service writes for the templates: if the service changes a sealed
+    document or an event's payload, the cached stores are built again."""
+    return hashlib.sha256(repr(sorted(templates.items())).encode()).hexdigest()[:10]
 
 
 def _schema_key() -> str:
@@ -187,26 +401,71 @@ def _schema_key() -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:10]
 
 
-def _staff_rows() -> Iterator[tuple[Any, ...]]:
-    created = (FIRST_SIGN_OFF - dt.timedelta(days=30)).isoformat()
+@dataclass(frozen=True)
+class Person:
+    staff_id: str
+    name: str
+    role: Role
+    team: str
+
+
+def staff_list() -> list[Person]:
+    """The synthetic staff of the bulk store: caseworkers and managers in each team, an auditor."""
+    people = []
     for t, team in enumerate(TEAMS):
         for w in range(WORKERS_PER_TEAM):
             staff_id = f"SW-{t:02d}-{w}"
-            name = f"Synthetic caseworker {staff_id}"
-            yield (staff_id, ISSUER, staff_id.lower(), name, "caseworker", team, created)
+            people.append(
+                Person(staff_id, f"Synthetic caseworker {staff_id}", Role.CASEWORKER, team)
+            )
         for m in range(MANAGERS_PER_TEAM):
             staff_id = f"TM-{t:02d}-{m}"
-            name = f"Synthetic manager {staff_id}"
-            yield (staff_id, ISSUER, staff_id.lower(), name, "team_manager", team, created)
-    yield ("AU-1", ISSUER, "au-1", "Synthetic auditor", "auditor", "", created)
+            people.append(
+                Person(staff_id, f"Synthetic manager {staff_id}", Role.TEAM_MANAGER, team)
+            )
+    people.append(Person("AU-1", "Synthetic auditor", Role.AUDITOR, ""))
+    return people
+
+
+def _add_staff(path: Path) -> dict[str, str]:
+    """The staff, added through the service (their rows and events are its own); their names."""
+    ctx = Context(path, clock=lambda: FIRST_SIGN_OFF - dt.timedelta(days=30))
+    for person in staff_list():
+        staff.add_staff(
+            ctx,
+            SYSTEM,
+            staff_id=person.staff_id,
+            issuer=ISSUER,
+            subject=person.staff_id.lower(),
+            display_name=person.name,
+            role=person.role,
+            team=person.team,
+        )
+    return {person.staff_id: person.name for person in staff_list()}
 
 
 class _Chain:
-    """Audit events with a correct hash chain, appended in memory and written in batches."""
+    """Audit events with a correct hash chain, continuing the stored chain, written in batches
+    in the order of their times (as the service, writing each when it happens, would have)."""
 
-    def __init__(self) -> None:
-        self.seq, self.prev_hash = 0, GENESIS_HASH
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        head = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        last = head.fetchone()
+        self.seq: int = last[0] if last else 0
+        self.prev_hash: str = last[1] if last else GENESIS_HASH
+        self.waiting: list[tuple[Any, ...]] = []
+        self.order = itertools.count()
         self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, events: list[tuple[Any, ...]]) -> None:
+        """Events to write once no earlier one can come (times in one ISO form sort as text)."""
+        for event in events:
+            heapq.heappush(self.waiting, (event[0], next(self.order), event))
+
+    def release(self, before: str | None = None) -> None:
+        """Chain every waiting event earlier than `before` (all of them if None)."""
+        while self.waiting and (before is None or self.waiting[0][0] < before):
+            self.append(*heapq.heappop(self.waiting)[2])
 
     def append(
         self,
@@ -215,10 +474,9 @@ class _Chain:
         action: str,
         review_id: int | None,
         decision_id: int | None,
-        detail: dict[str, Any],
+        detail: str,
     ) -> None:
         self.seq += 1
-        text = canonical_json(detail)
         digest = event_hash(
             prev_hash=self.prev_hash,
             seq=self.seq,
@@ -227,10 +485,10 @@ class _Chain:
             action=action,
             review_id=review_id,
             decision_id=decision_id,
-            detail=text,
+            detail=detail,
         )
         self.rows.append(
-            (self.seq, at, actor, action, review_id, decision_id, text, self.prev_hash, digest)
+            (self.seq, at, actor, action, review_id, decision_id, detail, self.prev_hash, digest)
         )
         self.prev_hash = digest
 
@@ -239,10 +497,30 @@ class _Chain:
         self.rows.clear()
 
 
-def build_store(path: Path, decisions: int) -> None:
-    """A store holding `decisions` signed-off reviews: 70% approved, 10% returned, 20% waiting."""
-    templates = _templates()
+def _times(i: int) -> dict[str, str]:
+    signed = FIRST_SIGN_OFF + i * BETWEEN_SIGN_OFFS
+    return {
+        _STARTED: (signed - STARTED_BEFORE).isoformat(),
+        _SAVED: (signed - SAVED_BEFORE).isoformat(),
+        _SIGNED: signed.isoformat(),
+        _DECIDED: (signed + DECIDED_AFTER).isoformat(),
+    }
+
+
+def _kind(i: int) -> str:
+    """70% approved, 10% returned, 20% waiting for countersignature."""
+    kind = i % 10
+    return "approved" if kind < 7 else "returned" if kind < 8 else "submitted"
+
+
+def build_store(
+    path: Path, decisions: int, *, templates: dict[tuple[int, str], Template] | None = None
+) -> None:
+    """A store holding `decisions` signed-off reviews: 70% approved, 10% returned, 20% waiting;
+    every row and audit event as the service would have written it."""
+    templates = templates or _templates()
     ensure_migrated(path)
+    names = _add_staff(path)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         # A throwaway file until it is renamed into the cache: no journal needed while building.
@@ -250,135 +528,90 @@ def build_store(path: Path, decisions: int) -> None:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO staff (id, issuer, subject, display_name, role, team, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            _staff_rows(),
-        )
-        chain = _Chain()
+        writer = _Writer(conn)
         for start in range(1, decisions + 1, BATCH):
-            _insert_batch(conn, chain, templates, range(start, min(start + BATCH, decisions + 1)))
+            ids = range(start, min(start + BATCH, decisions + 1))
+            for i in ids:
+                t = i % len(TEAMS)
+                worker = f"SW-{t:02d}-{(i // len(TEAMS)) % WORKERS_PER_TEAM}"
+                manager = f"TM-{t:02d}-{i % MANAGERS_PER_TEAM}"
+                template = templates[(i % 2, _kind(i))]
+                values = template.values(
+                    **_people(worker, manager, TEAMS[t], names),
+                    **_times(i),
+                    **{_REF: f"CR-B{i:07d}", _REVIEW_ID: i, _DECISION_ID: i},
+                )
+                writer.stage(template, values)
+            # Every event of a later review comes after that review was started.
+            writer.write(before=_times(ids.stop)[_STARTED])
+        writer.write()
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = WAL")
     finally:
         conn.close()
 
 
-def _insert_batch(
-    conn: sqlite3.Connection, chain: _Chain, templates: list[Template], ids: range
-) -> None:
-    review_rows, decision_rows, finding_rows, outcome_rows, statuses = [], [], [], [], []
-    for i in ids:
-        template = templates[i % len(templates)]
-        t = i % len(TEAMS)
-        team = TEAMS[t]
-        worker = f"SW-{t:02d}-{(i // len(TEAMS)) % WORKERS_PER_TEAM}"
-        manager = f"TM-{t:02d}-{i % MANAGERS_PER_TEAM}"
-        reference = f"CR-B{i:07d}"
-        signed = FIRST_SIGN_OFF + i * BETWEEN_SIGN_OFFS
-        started, saved = signed - dt.timedelta(hours=3), signed - dt.timedelta(hours=1)
-        signed_at = signed.isoformat()
-        fill = {"reference": reference, "team": team, "worker": worker, "signed_at": signed_at}
-        content = template.fill(template.content, **fill)
-        review_hash = sha256_text(template.fill(template.canonical, **fill))
-        sealed = template.fill(template.sealed, **fill).replace('"@ID@"', str(i), 1)
-        digest = sha256_text(sealed)
-        review_rows.append(
-            (
-                *(i, reference, team, worker, content, review_hash, template.as_of),
-                *(started.isoformat(), saved.isoformat()),
-            )
-        )
-        decision_rows.append(
-            (
-                *(i, i, reference, team, template.closure_reason, worker, signed_at),
-                *(template.as_of, CHECKS_VERSION, template.exceptions, template.cautions),
-                *(sealed, digest, template.fill(template.search_text, **fill)),
-            )
-        )
-        finding_rows += [(i, *finding) for finding in template.findings]
-        chain.append(
-            started.isoformat(),
-            worker,
-            "review_started",
-            i,
-            None,
-            {"case_reference": reference, "re_referral_of": None},
-        )
-        chain.append(
-            saved.isoformat(),
-            worker,
-            "review_saved",
-            i,
-            None,
-            {"version": 2, "content_hash": review_hash},
-        )
-        chain.append(
-            signed_at,
-            worker,
-            "signed_off",
-            i,
-            i,
-            {"content_hash": digest, "checks_version": CHECKS_VERSION},
-        )
-        kind = i % 10
-        if kind < 8:
-            outcome = "approved" if kind < 7 else "returned"
-            decided_at = (signed + dt.timedelta(days=1)).isoformat()
-            reasons: dict[str, Any] = {}
-            if outcome == "returned":
-                reasons = {"overall": "Confirm the support plan.", "findings": {}, "themes": {}}
-            fields = {
-                "format": "closure-readiness/outcome@1",
-                "decision_id": i,
-                "outcome": outcome,
-                "decided_by": manager,
-                "decided_at": decided_at,
-                "hash_seen": digest,
-                "reasons": reasons,
-            }
-            outcome_sealed = canonical_json(fields)
-            outcome_hash = sha256_text(outcome_sealed)
-            outcome_rows.append(
-                (
-                    *(i, outcome, manager, decided_at, digest, canonical_json(reasons)),
-                    *(outcome_sealed, outcome_hash),
+def _people(worker: str, manager: str, team: str, names: dict[str, str]) -> dict[str, str]:
+    return {
+        _WORKER: worker,
+        _WORKER_NAME: names[worker],
+        _MANAGER: manager,
+        _MANAGER_NAME: names[manager],
+        _TEAM: team,
+    }
+
+
+class _Writer:
+    """Reviews' rows staged and written a batch at a time, their events chained in time order."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.chain = _Chain(conn)
+        self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _TABLES}
+        self.columns: dict[str, tuple[str, ...]] = {}
+        self.statuses: list[tuple[Any, ...]] = []
+
+    def stage(self, template: Template, values: dict[str, Any]) -> None:
+        for table, rows in template.rows(values).items():
+            columns = self.columns.setdefault(table, template.tables[table][0])
+            if table == "reviews":
+                # Stored as a draft first: the workflow triggers check the change of status.
+                status, updated = columns.index("status"), columns.index("updated_at")
+                for row in rows:
+                    if row[status] != "draft":
+                        self.statuses.append((row[status], row[updated], row[columns.index("id")]))
+                    self.rows[table].append((*row[:status], "draft", *row[status + 1 :]))
+            else:
+                self.rows[table] += rows
+        self.chain.add(template.filled_events(values))
+
+    def write(self, *, before: str | None = None) -> None:
+        """Write the staged rows, then every event earlier than `before` (all if None)."""
+        for table, rows in self.rows.items():
+            if rows:
+                columns = self.columns[table]
+                self.conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    rows,
                 )
-            )
-            chain.append(
-                decided_at,
-                manager,
-                "decided",
-                None,
-                i,
-                {"outcome": outcome, "outcome_hash": outcome_hash},
-            )
-            statuses.append((outcome, decided_at, i))
-        else:
-            statuses.append(("submitted", signed_at, i))
-    conn.executemany(
-        "INSERT INTO reviews (id, case_reference, team, worker_id, status, version, content, "
-        "content_hash, proposed_closure_on, created_at, updated_at) VALUES "
-        "(?, ?, ?, ?, 'draft', 2, ?, ?, ?, ?, ?)",
-        review_rows,
-    )
-    conn.executemany(
-        "INSERT INTO decisions (id, review_id, case_reference, team, closure_reason, signed_by, "
-        "signed_at, as_of, checks_version, sign_off_possible, exceptions, cautions, sealed, "
-        "content_hash, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
-        decision_rows,
-    )
-    conn.executemany("INSERT INTO decision_findings VALUES (?, ?, ?, ?, ?, ?)", finding_rows)
-    conn.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", outcome_rows)
-    # Status after the decisions and outcomes: the workflow triggers check each change.
-    conn.executemany("UPDATE reviews SET status = ?, updated_at = ? WHERE id = ?", statuses)
-    chain.flush(conn)
+                rows.clear()
+        # Status after the decisions and outcomes: the workflow triggers check each change.
+        self.conn.executemany(
+            "UPDATE reviews SET status = ?, updated_at = ? WHERE id = ?", self.statuses
+        )
+        self.statuses.clear()
+        self.chain.release(before)
+        self.chain.flush(self.conn)
 
 
 def cached_store(decisions: int) -> Path:
-    """The cached store of this size, built first if this builder and schema have none."""
+    """The cached store of this size, built first if this builder, schema and service output
+    (the templates) have none."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"store-v{BUILDER_VERSION}-{_schema_key()}-{decisions}.db"
+    templates = _templates()
+    key = f"{_schema_key()}{_templates_key(templates)}"
+    path = RESULTS / f"store-v{BUILDER_VERSION}-{key}-{decisions}.db"
     if path.exists():
         _checkpoint(path)
         return path
@@ -391,7 +624,7 @@ def cached_store(decisions: int) -> Path:
     building = Path(name)
     try:
         started = time.perf_counter()
-        build_store(building, decisions)
+        build_store(building, decisions, templates=templates)
         os.replace(building, path)
     finally:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
@@ -421,73 +654,82 @@ def _working_copy(store: Path, folder: Path) -> Path:
 # The sign-off benchmark ------------------------------------------------------------------------
 
 
-def _draft_rows(template: Review, first_id: int, count: int, worker: str) -> list[dict[str, Any]]:
-    """Draft reviews ready to sign, inserted directly (preparing them is not what we time)."""
-    from closure_readiness.core.canonical import content_hash
+@dataclass(frozen=True)
+class _Draft:
+    """A review ready to sign, stored as the service would have stored it when started and
+    saved (preparing it is not what is timed)."""
 
-    rows = []
-    for offset in range(count):
-        review_id = first_id + offset
-        case = template.case.model_copy(
-            update={
-                "case_reference": f"CR-S{review_id:07d}",
-                "allocated_worker": worker,
-                "team": BENCH_TEAM,
-            }
-        )
-        review = template.model_copy(update={"case": case})
-        rows.append(
-            {
-                "id": review_id,
-                "case_reference": case.case_reference,
-                "content": review.model_dump_json(),
-                "content_hash": content_hash(review),
-            }
-        )
-    return rows
+    review_id: int
+    content_hash: str
+    placeholders: dict[str, Any]
+    """Its placeholders' values (the hashes are worked out from them by each template)."""
 
 
-def _insert_drafts(path: Path, rows: list[dict[str, Any]], worker: str) -> None:
+DRAFTS_AFTER = (DECIDED_AFTER + STARTED_BEFORE) // BETWEEN_SIGN_OFFS + 1
+
+
+def _drafts(templates: dict[tuple[int, str], Template], first_id: int, count: int) -> list[_Draft]:
+    names = {person.staff_id: person.name for person in staff_list()}
+    manager = next(p.staff_id for p in staff_list() if p.role is Role.TEAM_MANAGER)
+    drafts = []
+    for review_id in range(first_id, first_id + count):
+        placeholders = {
+            **_people(BENCH_WORKER, manager, BENCH_TEAM, names),
+            # Started after the bulk store's last decision (a day after its sign-off).
+            **_times(review_id + DRAFTS_AFTER),
+            **{_REF: f"CR-S{review_id:07d}", _REVIEW_ID: review_id, _DECISION_ID: review_id},
+        }
+        values = templates[(0, "draft")].values(**placeholders)
+        drafts.append(_Draft(review_id, values[_SAVED_HASH], placeholders))
+    return drafts
+
+
+def _insert_drafts(path: Path, template: Template, drafts: list[_Draft]) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO reviews (id, case_reference, team, worker_id, status, version, content, "
-            "content_hash, proposed_closure_on, created_at, updated_at) VALUES "
-            f"(:id, :case_reference, '{BENCH_TEAM}', '{worker}', 'draft', 1, :content, "
-            ":content_hash, '2025-05-30', '2025-05-29T09:00:00+00:00', "
-            "'2025-05-29T09:00:00+00:00')",
-            rows,
-        )
+        writer = _Writer(conn)
+        for draft in drafts:
+            writer.stage(template, template.values(**draft.placeholders))
+        writer.write()
         conn.execute("COMMIT")
     finally:
         conn.close()
 
 
 class _RawSignOff:
-    """The floor: BEGIN IMMEDIATE, a decision row of the same size, a review status update, an
-    audit event extending the chain, COMMIT, on a connection with WAL and synchronous=FULL.
+    """The floor: BEGIN IMMEDIATE, the decision row and its findings as the service writes
+    them, a review status update, an audit event extending the chain, COMMIT, on a connection
+    with WAL and synchronous=FULL.
 
     Kept open (the least SQLite can do), or opened and closed around each transaction as the
     service does: then closing the only connection checkpoints the WAL into the file."""
 
     def __init__(
-        self, path: Path, drafts: list[dict[str, Any]], template: Template, *, keep_open: bool
+        self, path: Path, drafts: list[_Draft], template: Template, *, keep_open: bool
     ) -> None:
         self.path = path
         self.conn = self._connect() if keep_open else None
+        decision_columns = template.tables["decisions"][0]
+        finding_columns = template.tables["decision_findings"][0]
+        # The decision id is the one SQLite gives the row: left out, and filled in after.
+        self.decision_sql = (
+            f"INSERT INTO decisions ({', '.join(decision_columns[1:])}) "
+            f"VALUES ({', '.join('?' * (len(decision_columns) - 1))})"
+        )
+        self.finding_sql = (
+            f"INSERT INTO decision_findings ({', '.join(finding_columns)}) "
+            f"VALUES ({', '.join('?' * len(finding_columns))})"
+        )
+        assert decision_columns[0] == "id"
+        assert finding_columns[0] == "decision_id"
         self.rows = []
         for draft in drafts:
-            fill = {
-                "reference": draft["case_reference"],
-                "team": BENCH_TEAM,
-                "worker": BENCH_WORKER,
-                "signed_at": _SIGNED_AT,
-            }
-            sealed = template.fill(template.sealed, **fill).replace('"@ID@"', str(draft["id"]))
-            search = template.fill(template.search_text, **fill)
-            digest = sha256_text(sealed)
-            self.rows.append((draft["id"], draft["case_reference"], sealed, digest, search))
+            values = template.values(**draft.placeholders)
+            rows = template.rows(values)
+            (event,) = [e for e in template.filled_events(values) if e[2] == "signed_off"]
+            self.rows.append((draft.review_id, rows, event))
         self.rows.reverse()
 
     def _connect(self) -> sqlite3.Connection:
@@ -505,18 +747,12 @@ class _RawSignOff:
                 conn.close()
 
     def _transaction(self, conn: sqlite3.Connection) -> None:
-        review_id, reference, sealed, digest, search = self.rows.pop()
-        at = _SIGNED_AT
+        review_id, rows, (at, actor, action, _, _, detail) = self.rows.pop()
         conn.execute("BEGIN IMMEDIATE")
-        cursor = conn.execute(
-            "INSERT INTO decisions (review_id, case_reference, team, closure_reason, signed_by, "
-            "signed_at, as_of, checks_version, sign_off_possible, exceptions, cautions, sealed, "
-            "content_hash, search_text) VALUES (?, ?, ?, 'RC7', ?, ?, '2025-05-30', ?, 1, 0, 1, "
-            "?, ?, ?)",
-            [
-                *(review_id, reference, BENCH_TEAM, BENCH_WORKER, at, CHECKS_VERSION),
-                *(sealed, digest, search),
-            ],
+        cursor = conn.execute(self.decision_sql, rows["decisions"][0][1:])
+        decision_id = cursor.lastrowid
+        conn.executemany(
+            self.finding_sql, [(decision_id, *row[1:]) for row in rows["decision_findings"]]
         )
         conn.execute(
             "UPDATE reviews SET status = 'submitted', updated_at = ? WHERE id = ?", [at, review_id]
@@ -524,14 +760,13 @@ class _RawSignOff:
         seq, prev_hash = conn.execute(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        detail = canonical_json({"content_hash": digest, "checks_version": CHECKS_VERSION})
         event = {
             "seq": seq + 1,
             "at": at,
-            "actor": BENCH_WORKER,
-            "action": "signed_off",
+            "actor": actor,
+            "action": action,
             "review_id": review_id,
-            "decision_id": cursor.lastrowid,
+            "decision_id": decision_id,
             "detail": detail,
         }
         conn.execute(
@@ -549,7 +784,7 @@ class _RawSignOff:
 class _ServiceSignOff:
     """The subject: `reviews.sign_off` on the next prepared draft."""
 
-    def __init__(self, path: Path, drafts: list[dict[str, Any]]) -> None:
+    def __init__(self, path: Path, drafts: list[_Draft]) -> None:
         self.ctx = Context(path)
         self.worker = Principal(BENCH_WORKER, "Synthetic caseworker", Role.CASEWORKER, BENCH_TEAM)
         self.drafts = list(reversed(drafts))
@@ -557,7 +792,7 @@ class _ServiceSignOff:
     def __call__(self) -> None:
         draft = self.drafts.pop()
         reviews.sign_off(
-            self.ctx, self.worker, draft["id"], seen_hash=draft["content_hash"], attested=True
+            self.ctx, self.worker, draft.review_id, seen_hash=draft.content_hash, attested=True
         )
 
 
@@ -571,15 +806,14 @@ def bench_sign_off(store: Path, decisions: int, repeat: int) -> list[Measurement
     close cheaply) against the least SQLite can do; and nothing else open (one person at
     work: closing the only connection checkpoints the WAL) against the same transaction on
     its own connection, which pays that checkpoint too."""
-    review = signable_review_with_evidence(30)
-    assert len(review.evidence) == 30
-    template = _templates()[0]
+    templates = _templates()
+    assert len(templates[(0, "draft")].tables["evidence"][1]) == 30, "30 evidence items"
     calls = _calls(repeat)
     measurements = []
     with tempfile.TemporaryDirectory(dir=RESULTS) as folder:
         work = _working_copy(store, Path(folder))
-        drafts = _draft_rows(review, decisions + 1, 4 * calls, BENCH_WORKER)
-        _insert_drafts(work, drafts, BENCH_WORKER)
+        drafts = _drafts(templates, decisions + 1, 4 * calls)
+        _insert_drafts(work, templates[(0, "draft")], drafts)
         ensure_migrated(work)
         batches = [drafts[n * calls : (n + 1) * calls] for n in range(4)]
         for keep_open, (subject_drafts, floor_drafts) in (
@@ -587,7 +821,9 @@ def bench_sign_off(store: Path, decisions: int, repeat: int) -> list[Measurement
             (False, batches[2:4]),
         ):
             subject = _ServiceSignOff(work, subject_drafts)
-            floor = _RawSignOff(work, floor_drafts, template, keep_open=keep_open)
+            floor = _RawSignOff(
+                work, floor_drafts, templates[(0, "submitted")], keep_open=keep_open
+            )
             try:
                 measurements.append(
                     compare(
