@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import streamlit as st
@@ -57,22 +56,8 @@ def _query() -> DecisionQuery:
             format_func=lambda r: r if r == _ANY else _reason_words(r),
         )
         left, middle, right, far = st.columns(4)
-        since = left.date_input(
-            "Signed off from",
-            value=None,
-            format=fields.DATE_FORMAT,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            key="filter.from",
-        )
-        until = middle.date_input(
-            "Signed off to",
-            value=None,
-            format=fields.DATE_FORMAT,
-            min_value=fields.EARLIEST,
-            max_value=fields.LATEST,
-            key="filter.to",
-        )
+        since = fields.picked_date("Signed off from", key="filter.from", where=left)
+        until = fields.picked_date("Signed off to", key="filter.to", where=middle)
         exceptions = right.selectbox("Has exceptions", [_ANY, "Yes", "No"], key="filter.exc")
         re_referral = far.selectbox(_re_referred_label(), [_ANY, "Yes", "No"], key="filter.rr")
         st.form_submit_button("Search", type="primary")
@@ -80,8 +65,8 @@ def _query() -> DecisionQuery:
         team=None if team == _ANY else team,
         status=None if status == _ANY else status,
         closure_reason=None if reason == _ANY else reason,
-        signed_from=since.isoformat() if isinstance(since, dt.date) else None,
-        signed_to=until.isoformat() if isinstance(until, dt.date) else None,
+        signed_from=since,
+        signed_to=until,
         has_exceptions=None if exceptions == _ANY else exceptions == "Yes",
         has_re_referral=None if re_referral == _ANY else re_referral == "Yes",
         text=text or None,

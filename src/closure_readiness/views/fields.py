@@ -351,7 +351,7 @@ def _plain_widget(name: str, field: FieldInfo, value: Any, *, key: str, in_form:
     if annotation is bool:
         return st.checkbox(label, value=bool(value), key=key, help=help_text)
     if annotation is dt.date:
-        return _picked_date(label, value, key=key, help=help_text)
+        return picked_date(label, value, key=key, help=help_text)
     if _is_enum(annotation):
         return _choice(label, annotation, value, optional=optional, key=key, help=help_text)
     if typing.get_origin(annotation) is list and _is_enum(typing.get_args(annotation)[0]):
@@ -376,10 +376,13 @@ def _plain_widget(name: str, field: FieldInfo, value: Any, *, key: str, in_form:
     raise TypeError(f"no widget for field {name}: {annotation!r}")
 
 
-def _picked_date(label: str, value: Any, *, key: str, help: str | None) -> str | None:
-    """A date in a form: picked from a calendar or typed, saved with the form."""
+def picked_date(
+    label: str, value: Any = None, *, key: str, help: str | None = None, where: Any = st
+) -> str | None:
+    """A date picked from a calendar or typed, within our bounds and shown as dd/mm/yyyy;
+    ISO text, or None while empty. `where` is the column or container to draw it in."""
     current = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    picked = st.date_input(
+    picked = where.date_input(
         label,
         value=current,
         min_value=EARLIEST,

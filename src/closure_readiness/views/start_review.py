@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import streamlit as st
@@ -96,30 +95,15 @@ def _identity(problems: list[FieldProblem | str]) -> CaseFields:
 def _dates(problems: list[FieldProblem | str]) -> CaseFields:
     """Date opened and proposed closure date, side by side."""
     left, right = st.columns(2)
-    opened = left.date_input(
-        "Date opened",
-        value=None,
-        min_value=fields.EARLIEST,
-        max_value=fields.LATEST,
-        format=fields.DATE_FORMAT,
-        key="start.opened_on",
-    )
+    opened = fields.picked_date("Date opened", key="start.opened_on", where=left)
     with left:
         _beside(problems, "opened_on")
-    closing = right.date_input(
-        "Proposed closure date",
-        value=None,
-        min_value=fields.EARLIEST,
-        max_value=fields.LATEST,
-        format=fields.DATE_FORMAT,
-        key="start.proposed_closure_on",
+    closing = fields.picked_date(
+        "Proposed closure date", key="start.proposed_closure_on", where=right
     )
     with right:
         _beside(problems, "proposed_closure_on")
-    return {
-        "opened_on": opened.isoformat() if isinstance(opened, dt.date) else None,
-        "proposed_closure_on": closing.isoformat() if isinstance(closing, dt.date) else None,
-    }
+    return {"opened_on": opened, "proposed_closure_on": closing}
 
 
 def _facts() -> CaseFields:
