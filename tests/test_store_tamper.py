@@ -269,7 +269,10 @@ def test_one_audit_event_detail_changed_names_that_event(copy: Path) -> None:
         )
     result = _verify(copy)
     assert result.returncode == EXIT_FAILED
-    assert _failures(result) == [f"FAIL audit event {seq}: content does not match its hash"]
+    failures = _failures(result)
+    assert failures[0] == f"FAIL audit event {seq}: content does not match its hash"
+    # What the event now says no longer matches the review's saved versions either.
+    assert all(f.startswith("FAIL review ") for f in failures[1:]), failures
 
 
 def test_a_consistently_rewritten_chain_passes_alone_but_the_anchor_names_the_rewrite(

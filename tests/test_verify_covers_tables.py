@@ -8,6 +8,7 @@ with raw SQL, as an insider with the database file could.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
+from closure_readiness.core.canonical import content_hash
 from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, seal_hash
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM
@@ -50,6 +53,9 @@ class Store:
     resigned: int
     """The returned review signed off again: waiting for the manager."""
     approved_review: int
+    """Saved, then given a manager's exception (a version written by the manager)."""
+    waiting_review: int
+    """A draft with evidence, waiting for an exception to be decided."""
     withdrawn_review: int
     declined_request: int
     pending_request: int
@@ -105,6 +111,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         returned=returned,
         resigned=resigned,
         approved_review=approved_review,
+        waiting_review=waiting_review,
         withdrawn_review=withdrawn_review,
         declined_request=declined_request,
         pending_request=pending_request,
@@ -257,6 +264,340 @@ def test_a_review_moved_to_another_worker(copy: Path, store: Store) -> None:
             [store.team.colleague.staff_id, store.approved_review],
         )
     assert problems_about(copy, f"review {store.approved_review}:", "worker")
+
+
+# the working review: its content, its history and its evidence register ------------------------
+
+
+def _content(path: Path, review_id: int, version: int | None = None) -> str:
+    with reading(path) as db:
+        if version is None:
+            row = db.execute("SELECT content FROM reviews WHERE id = ?", [review_id])
+        else:
+            row = db.execute(
+                "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
+                [review_id, version],
+            )
+        return str(row.fetchone()[0])
+
+
+def _latest(path: Path, review_id: int) -> int:
+    with reading(path) as db:
+        return int(
+            db.execute("SELECT version FROM reviews WHERE id = ?", [review_id]).fetchone()[0]
+        )
+
+
+def _edited(content: str) -> str:
+    """The review's content with one answer's notes rewritten (valid, but not what was saved)."""
+    document = json.loads(content)
+    document["answers"]["change"]["notes"] = "Rewritten behind the app's back."
+    return json.dumps(document)
+
+
+def test_a_drafts_content_edited_leaving_its_hash(copy: Path, store: Store) -> None:
+    edited = _edited(_content(copy, store.waiting_review))
+    with tampering(copy) as conn:
+        conn.execute("UPDATE reviews SET content = ? WHERE id = ?", [edited, store.waiting_review])
+    assert problems_about(copy, f"review {store.waiting_review}:", "does not match its hash")
+
+
+def test_a_drafts_content_edited_and_its_hash_worked_out_again(copy: Path, store: Store) -> None:
+    edited = _edited(_content(copy, store.waiting_review))
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+            [edited, content_hash(json.loads(edited)), store.waiting_review],
+        )
+    assert problems_about(copy, f"review {store.waiting_review}:", "latest saved version")
+
+
+def test_a_drafts_content_and_its_latest_version_both_rewritten(copy: Path, store: Store) -> None:
+    """Rewritten consistently in both tables, hashes and all: the audit trail recorded the hash
+    of the version as saved."""
+    review_id = store.waiting_review
+    version = _latest(copy, review_id)
+    edited = _edited(_content(copy, review_id))
+    digest = content_hash(json.loads(edited))
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+            [edited, digest, review_id],
+        )
+        conn.execute(
+            "UPDATE review_versions SET content = ?, content_hash = ? "
+            "WHERE review_id = ? AND version = ?",
+            [edited, digest, review_id, version],
+        )
+    assert problems_about(copy, f"review {review_id}:", f"version {version}", "audit trail")
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["hash-left", "hash-worked-out-again"])
+def test_an_earlier_version_rewritten(copy: Path, store: Store, rehash: bool) -> None:
+    review_id = store.approved_review
+    edited = _edited(_content(copy, review_id, 2))
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE review_versions SET content = ?"
+            + (", content_hash = ?" if rehash else "")
+            + " WHERE review_id = ? AND version = 2",
+            [edited, *([content_hash(json.loads(edited))] if rehash else []), review_id],
+        )
+    words = "audit trail" if rehash else "does not match its hash"
+    assert problems_about(copy, f"review {review_id}:", "version 2", words)
+
+
+def test_who_saved_a_version_rewritten(copy: Path, store: Store) -> None:
+    review_id = store.approved_review
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE review_versions SET saved_by = ? WHERE review_id = ? AND version = 1",
+            [store.team.colleague.staff_id, review_id],
+        )
+    assert problems_about(copy, f"review {review_id}:", "person who saved version 1")
+
+
+def test_a_version_deleted_from_the_history(copy: Path, store: Store) -> None:
+    review_id = store.approved_review
+    with tampering(copy) as conn:
+        conn.execute("DELETE FROM review_versions WHERE review_id = ? AND version = 2", [review_id])
+    assert problems_about(copy, f"review {review_id}:", "version 2", "missing")
+
+
+def test_the_latest_version_deleted_and_the_review_set_back(copy: Path, store: Store) -> None:
+    """The last save undone in both tables: the audit trail still records it."""
+    review_id = store.waiting_review
+    version = _latest(copy, review_id)
+    earlier = _content(copy, review_id, version - 1)
+    with tampering(copy) as conn:
+        conn.execute(
+            "DELETE FROM review_versions WHERE review_id = ? AND version = ?", [review_id, version]
+        )
+        conn.execute(
+            "UPDATE reviews SET content = ?, content_hash = ?, version = ? WHERE id = ?",
+            [earlier, content_hash(json.loads(earlier)), version - 1, review_id],
+        )
+    assert problems_about(copy, f"review {review_id}:", f"version {version}", "missing")
+
+
+def test_the_version_number_of_a_review_changed(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET version = version + 1 WHERE id = ?", [store.waiting_review]
+        )
+    assert problems_about(copy, f"review {store.waiting_review}:", "version number")
+
+
+def test_the_proposed_closure_date_of_a_review_changed(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET proposed_closure_on = '2030-01-01' WHERE id = ?",
+            [store.waiting_review],
+        )
+    assert problems_about(copy, f"review {store.waiting_review}:", "proposed closure date")
+
+
+def test_the_time_a_review_was_started_changed(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET created_at = '2024-01-01T09:00:00+00:00' WHERE id = ?",
+            [store.waiting_review],
+        )
+    assert problems_about(copy, f"review {store.waiting_review}:", "time it was started")
+
+
+def test_a_version_for_a_review_that_does_not_exist(copy: Path, store: Store) -> None:
+    content = _content(copy, store.waiting_review)
+    with tampering(copy) as conn:
+        conn.execute(
+            "INSERT INTO review_versions VALUES (999, 1, ?, ?, ?, '2025-05-30T09:00:00+00:00')",
+            [content, content_hash(json.loads(content)), store.team.worker.staff_id],
+        )
+    assert problems_about(copy, "review 999:", "does not exist")
+
+
+def _evidence(path: Path, review_id: int) -> list[dict[str, object]]:
+    with reading(path) as db:
+        return list(
+            db.query("SELECT * FROM evidence WHERE review_id = ? ORDER BY evidence_id", [review_id])
+        )
+
+
+def test_an_evidence_item_rewritten(copy: Path, store: Store) -> None:
+    item = _evidence(copy, store.waiting_review)[0]
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE evidence SET shows = 'Nothing of concern.' WHERE review_id = ? "
+            "AND evidence_id = ?",
+            [store.waiting_review, item["evidence_id"]],
+        )
+    assert problems_about(
+        copy, f"review {store.waiting_review}:", f"evidence item {item['evidence_id']}"
+    )
+
+
+def test_an_evidence_item_deleted(copy: Path, store: Store) -> None:
+    item = _evidence(copy, store.approved_review)[-1]
+    with tampering(copy) as conn:
+        conn.execute(
+            "DELETE FROM evidence WHERE review_id = ? AND evidence_id = ?",
+            [store.approved_review, item["evidence_id"]],
+        )
+    assert problems_about(
+        copy, f"review {store.approved_review}:", f"evidence item {item['evidence_id']}", "missing"
+    )
+
+
+def test_an_evidence_item_added(copy: Path, store: Store) -> None:
+    with tampering(copy) as conn:
+        for review_id in (store.waiting_review, 999):
+            conn.execute(
+                "INSERT INTO evidence VALUES (?, 'E99', 'police', 'record_check', '2025-05-01', "
+                "'supports', 'No call-outs since March.', '')",
+                [review_id],
+            )
+    assert problems_about(copy, f"review {store.waiting_review}:", "evidence item E99")
+    assert problems_about(copy, "review 999:", "does not exist")
+
+
+def test_a_managers_exception_is_a_version_the_audit_trail_records(
+    copy: Path, store: Store
+) -> None:
+    """Granting an exception writes a version of the review by the manager; the grant's audit
+    event records its version and hash, so the history verifies intact."""
+    review_id = store.approved_review
+    with reading(copy) as db:
+        versions = list(
+            db.query(
+                "SELECT version, content_hash, saved_by FROM review_versions "
+                "WHERE review_id = ? ORDER BY version",
+                [review_id],
+            )
+        )
+        granted = db.execute(
+            "SELECT actor, detail FROM audit_events WHERE review_id = ? "
+            "AND action = 'exception_granted'",
+            [review_id],
+        ).fetchone()
+    by_manager = [v for v in versions if v["saved_by"] == store.team.manager.staff_id]
+    assert len(by_manager) == 1
+    detail = json.loads(granted[1])
+    assert detail["version"] == by_manager[0]["version"]
+    assert detail["content_hash"] == by_manager[0]["content_hash"]
+    assert verified(copy).problems == []
+
+
+def test_a_start_records_the_first_versions_hash(copy: Path, store: Store) -> None:
+    with reading(copy) as db:
+        detail, digest = db.execute(
+            "SELECT e.detail, v.content_hash FROM audit_events e JOIN review_versions v "
+            "ON v.review_id = e.review_id AND v.version = 1 "
+            "WHERE e.review_id = ? AND e.action = 'review_started'",
+            [store.waiting_review],
+        ).fetchone()
+    assert json.loads(detail)["version"] == 1
+    assert json.loads(detail)["content_hash"] == digest
+
+
+def _saved_by_checks_1(path: Path, store: Store) -> int:
+    """A draft as checks 1.0.0 stored it (schema version 1 content, a start event without the
+    hash, a save), then upgraded in place by migration m005; returns its id."""
+    from closure_readiness.core.seal import evidence_register
+    from closure_readiness.storage import audit, repositories
+    from closure_readiness.storage.schema import m005_reviews_schema_version_2
+    from test_migrate_schema_2 import _version_1_content
+
+    document = json.loads(_version_1_content())
+    document["case"]["case_reference"] = "CR-V-0005"
+    saved = json.dumps(document)
+    started = json.loads(saved)
+    started["evidence"], started["incidents"] = [], []
+    first = json.dumps(started)
+    worker = store.team.worker.staff_id
+    at = dt.datetime(2025, 5, 20, 9, tzinfo=dt.UTC)
+    db = Database(sqlite3.connect(path))
+    try:
+        with db.conn:
+            review_id = repositories.insert_review(
+                db,
+                {
+                    "case_reference": "CR-V-0005",
+                    "team": store.team.worker.team,
+                    "worker_id": worker,
+                    "content": first,
+                    "content_hash": content_hash(started),
+                    "proposed_closure_on": started["case"]["proposed_closure_on"],
+                    "re_referral_of": None,
+                    "created_at": at.isoformat(),
+                },
+            )
+            for version, text in ((1, first), (2, saved)):
+                repositories.insert_review_version(
+                    db,
+                    {
+                        "review_id": review_id,
+                        "version": version,
+                        "content": text,
+                        "content_hash": content_hash(json.loads(text)),
+                        "saved_by": worker,
+                        "saved_at": at.isoformat(),
+                    },
+                )
+            repositories.update_review_content(
+                db,
+                review_id,
+                expected_version=1,
+                content=saved,
+                content_hash=content_hash(json.loads(saved)),
+                proposed_closure_on=started["case"]["proposed_closure_on"],
+                case_reference="CR-V-0005",
+                at=at.isoformat(),
+            )
+            repositories.replace_evidence(db, review_id, evidence_register(json.loads(saved)))
+            audit.append(
+                db,
+                at=at,
+                actor=worker,
+                action="review_started",
+                review_id=review_id,
+                detail={
+                    "case_reference": "CR-V-0005",
+                    "re_referral_of": None,
+                    "team": store.team.worker.team,
+                },
+            )
+            audit.append(
+                db,
+                at=at,
+                actor=worker,
+                action="review_saved",
+                review_id=review_id,
+                detail={"version": 2, "content_hash": content_hash(json.loads(saved))},
+            )
+            m005_reviews_schema_version_2(db)
+        return review_id
+    finally:
+        db.close()
+
+
+def test_a_draft_upgraded_in_place_by_migration_m005_verifies_intact(
+    copy: Path, store: Store
+) -> None:
+    """m005 upgraded the content of open reviews without a new version: the upgrade of the
+    latest version's content is accepted, and nothing else."""
+    review_id = _saved_by_checks_1(copy, store)
+    upgraded = _content(copy, review_id)
+    assert upgraded != _content(copy, review_id, 2)
+    assert json.loads(upgraded)["schema_version"] == 2
+    assert verified(copy).problems == []
+
+    edited = _edited(upgraded)
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+            [edited, content_hash(json.loads(edited)), review_id],
+        )
+    assert problems_about(copy, f"review {review_id}:", "latest saved version")
 
 
 # exception_requests -------------------------------------------------------------------------

@@ -199,6 +199,25 @@ class SealedOutcomeDoc(_Sealed):
         }
 
 
+def evidence_register(review: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the `evidence` table for a review, worked out from its stored content (the
+    review as JSON): what a save writes, and what verification works out again to compare."""
+    items = review.get("evidence", [])
+    return [
+        {
+            "evidence_id": item.get("id"),
+            "agency": item.get("agency"),
+            "kind": item.get("kind"),
+            "observed_on": item.get("observed_on"),
+            "direction": item.get("direction"),
+            "shows": item.get("shows"),
+            "record_ref": item.get("record_ref", ""),
+        }
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict)
+    ]
+
+
 def sealed_names(decision: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, str]:
     """The names sealed with a decision and its outcome, by staff id: what a record prints as
     who signed off and who decided (empty for documents sealed before names were)."""

@@ -340,8 +340,9 @@ def _grant(
     principal: Principal,
     reason: str,
     now: dt.datetime,
-) -> None:
-    """Add the manager's exception to the review, with the finding as it stands now."""
+) -> dict[str, Any]:
+    """Add the manager's exception to the review, with the finding as it stands now; returns
+    the version this writes and its hash, for the grant's audit event."""
     review = Review.model_validate_json(review_row["content"])
     report = evaluate_review(ctx, review)
     finding = next((f for f in report.open_blockers if f.key == finding_key), None)
@@ -361,7 +362,7 @@ def _grant(
         granted_on=now.date(),
     )
     updated = review.model_copy(update={"exceptions": [*review.exceptions, exception]})
-    _store_manager_change(db, review_row, updated, principal, now)
+    return _store_manager_change(db, review_row, updated, principal, now)
 
 
 def decide_exception(
@@ -373,8 +374,9 @@ def decide_exception(
     now = ctx.now()
     with writing(ctx.db_path) as db:
         request, review_row = _decidable_request(db, principal, request_id)
+        version: dict[str, Any] = {}
         if grant:
-            _grant(ctx, db, review_row, request["finding_key"], principal, reason, now)
+            version = _grant(ctx, db, review_row, request["finding_key"], principal, reason, now)
         repositories.decide_exception_request(
             db,
             request_id,
@@ -389,13 +391,20 @@ def decide_exception(
             actor=principal.staff_id,
             action="exception_granted" if grant else "exception_declined",
             review_id=review_row["id"],
-            detail={"request_id": request_id, "finding": request["finding_key"], "reason": reason},
+            detail={
+                "request_id": request_id,
+                "finding": request["finding_key"],
+                "reason": reason,
+                **version,
+            },
         )
 
 
 def _store_manager_change(
     db: Any, row: dict[str, Any], review: Review, principal: Principal, now: dt.datetime
-) -> None:
+) -> dict[str, Any]:
+    """Write the review with the manager's change as its next version; returns that version
+    and its hash (recorded by the grant's audit event, so the history stays in the chain)."""
     from closure_readiness.core.canonical import content_hash
 
     content = review.model_dump_json()
@@ -421,3 +430,4 @@ def _store_manager_change(
             "saved_at": now.isoformat(),
         },
     )
+    return {"version": row["version"] + 1, "content_hash": digest}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +18,7 @@ from closure_readiness.core.errors import explain
 from closure_readiness.core.review import Case, Review
 from closure_readiness.core.seal import ATTESTATION as ATTESTATION
 from closure_readiness.core.seal import DECISION_FORMAT as DECISION_FORMAT
-from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc
+from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, evidence_register
 from closure_readiness.core.workflow import (
     Action,
     Outcome,
@@ -145,19 +144,6 @@ def _row_or_missing(db: Any, review_id: int, principal: Principal) -> dict[str, 
     return row
 
 
-def _evidence_rows(review: Review) -> Iterator[dict[str, Any]]:
-    for item in review.evidence:
-        yield {
-            "evidence_id": item.id,
-            "agency": item.agency.value,
-            "kind": item.kind.value,
-            "observed_on": item.observed_on.isoformat(),
-            "direction": item.direction.value,
-            "shows": item.shows,
-            "record_ref": item.record_ref,
-        }
-
-
 def _new_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]) -> Review:
     """Validate: the case as entered (its reference held to the council's rule), allocated to
     the caseworker starting it, in a review with nothing else yet."""
@@ -236,6 +222,8 @@ def _insert_review(
             "case_reference": case.case_reference,
             "re_referral_of": re_referral_of,
             "team": principal.team,
+            "version": 1,
+            "content_hash": digest,
         },
     )
     return review_id
@@ -390,7 +378,7 @@ def _write_saved(
         at=now.isoformat(),
     )
     _store_version(db, review_id, version + 1, content, digest, principal.staff_id, now)
-    repositories.replace_evidence(db, review_id, _evidence_rows(review))
+    repositories.replace_evidence(db, review_id, evidence_register(json.loads(content)))
     audit.append(
         db,
         at=now,

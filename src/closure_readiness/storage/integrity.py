@@ -7,6 +7,12 @@
 - decision_findings: worked out again from the sealed report and compared.
 - reviews, exception_requests, staff: compared with the audit chain, whose events record
   every change of status, decision and account.
+- the working review: every saved version in `review_versions` matches its hash and the hash
+  its audit event recorded (a start, a save, a manager's exception), numbered 1 to the latest
+  with none missing; the `reviews` row holds the latest version (or, for a review migration
+  m005 upgraded in place, exactly the model's upgrade of it) under its own hash, with its
+  version number, closure date and case reference; and `evidence` is worked out again from
+  the review's content and compared.
 - the search index: rebuilt from the decisions and compared.
 - the schema: every protective trigger (and each table's layout) as the migrations made it.
 - audit_events: the chain itself, and (if given) the anchor.
@@ -30,10 +36,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
+from closure_readiness.core.canonical import content_hash
+from closure_readiness.core.review import Review
 from closure_readiness.core.seal import (
     SealedDecisionDoc,
     SealedFinding,
     SealedOutcomeDoc,
+    evidence_register,
     same_search_text,
     seal_hash,
 )
@@ -250,6 +259,15 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
 # What the audit chain says the working tables hold ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """A version of a review as its audit event recorded it."""
+
+    content_hash: str
+    by: str
+    at: str
+
+
 @dataclass
 class _ChainState:
     """The state of reviews, exception requests and staff as the audit events left them."""
@@ -264,6 +282,13 @@ class _ChainState:
     staff: dict[str, dict[str, Any]] = field(default_factory=dict)
     review_of: dict[int, int] = field(default_factory=dict)
     """The review of each signed-off decision, as its sign-off event recorded it."""
+    versions: dict[int, dict[int, _Saved]] = field(default_factory=dict)
+    """Each review's saved versions, as their events (start, save, exception) recorded them."""
+    started_at: dict[int, str] = field(default_factory=dict)
+    unrecorded_first: set[int] = field(default_factory=set)
+    """Reviews started before the start event recorded the first version's hash."""
+    unrecorded_grants: dict[int, int] = field(default_factory=dict)
+    """Versions written by a manager's exception before the grant event recorded them."""
 
     def read(self, event: dict[str, Any]) -> None:
         action, detail = event["action"], _detail(event)
@@ -281,11 +306,19 @@ class _ChainState:
                 self.status_events.append((event["seq"], None, decision_id, status))
         elif action == "review_started" and review_id is not None:
             self.reviews[review_id] = {"worker_id": event["actor"], **detail}
+            self.started_at[review_id] = event["at"]
+            if not self._read_version(event, detail):
+                self.unrecorded_first.add(review_id)
             self.status_events.append((event["seq"], review_id, None, ReviewStatus.DRAFT))
+        elif action == "review_saved" and review_id is not None:
+            self._read_version(event, detail)
         elif action == "review_withdrawn" and review_id is not None:
             self.status_events.append((event["seq"], review_id, None, ReviewStatus.WITHDRAWN))
         elif action.startswith("exception_"):
             self._read_request(event, action, detail)
+            granted = action == "exception_granted" and review_id is not None
+            if granted and not self._read_version(event, detail):
+                self.unrecorded_grants[review_id] = self.unrecorded_grants.get(review_id, 0) + 1
         elif action in ("staff_added", "staff_changed"):
             staff_id = str(detail.get("staff_id", ""))
             changes = {k: v for k, v in detail.items() if k != "staff_id"}
@@ -293,6 +326,15 @@ class _ChainState:
                 self.staff[staff_id] = {"active": 1, **changes}
             else:
                 self.staff.setdefault(staff_id, {}).update(changes)
+
+    def _read_version(self, event: dict[str, Any], detail: dict[str, Any]) -> bool:
+        """Note the version an event records, if it records one (older events do not)."""
+        version, digest = detail.get("version"), detail.get("content_hash")
+        if not isinstance(version, int) or not isinstance(digest, str):
+            return False
+        saved = _Saved(content_hash=digest, by=event["actor"], at=event["at"])
+        self.versions.setdefault(event["review_id"], {})[version] = saved
+        return True
 
     def _read_request(self, event: dict[str, Any], action: str, detail: dict[str, Any]) -> None:
         request_id = detail.get("request_id")
@@ -370,6 +412,165 @@ def _review_problems(db: Database, chain: _ChainState) -> list[str]:
         f"review {review_id}: missing, though the audit trail records it"
         for review_id in sorted(set(chain.reviews) - seen)
     ]
+    return problems
+
+
+# The working review: its content, its history and its evidence ---------------------------------
+
+
+def _read_content(text: Any) -> tuple[dict[str, Any], str | None]:
+    """A review's stored content as a document, and its content hash (the canonical JSON's,
+    as the service works it out); an empty document and no hash when it is not JSON."""
+    try:
+        document = json.loads(text)
+    except (TypeError, ValueError):
+        return {}, None
+    return (document if isinstance(document, dict) else {}), content_hash(document)
+
+
+def _upgraded(saved: str, stored: str) -> bool:
+    """Whether `stored` is exactly the model's upgrade of `saved`: what migration m005 wrote
+    in place of an open review's content, without a new version."""
+    try:
+        return Review.model_validate_json(saved).model_dump_json() == stored
+    except ValueError:
+        return False
+
+
+def _version_problems(
+    what: str, rows: list[dict[str, Any]], chain: _ChainState, review_id: int
+) -> list[str]:
+    """Each saved version against its hash and the event that recorded it; none missing."""
+    problems: list[str] = []
+    recorded = dict(chain.versions.get(review_id, {}))
+    numbers = {row["version"] for row in rows}
+    highest = max((n for n in numbers if isinstance(n, int)), default=0)
+    unrecorded_grants = chain.unrecorded_grants.get(review_id, 0)
+    for number in sorted(set(range(1, highest + 1)) | set(recorded)):
+        if number not in numbers:
+            problems.append(
+                f"{what}: version {number} is missing from its history"
+                + (" (the audit trail records it)" if number in recorded else "")
+            )
+    for row in rows:
+        number = row["version"]
+        if _read_content(row["content"])[1] != row["content_hash"]:
+            problems.append(f"{what}: version {number} of its history does not match its hash")
+        saved = recorded.get(number)
+        if saved is None:
+            if number == 1 and review_id in chain.unrecorded_first:
+                continue
+            if isinstance(number, int) and number > 1 and unrecorded_grants:
+                unrecorded_grants -= 1  # a manager's exception, granted before events said so
+                continue
+            problems.append(f"{what}: version {number} of its history is not in the audit trail")
+            continue
+        if saved.content_hash != row["content_hash"]:
+            problems.append(
+                f"{what}: version {number} of its history does not match the audit trail"
+            )
+        if saved.by != row["saved_by"]:
+            problems.append(
+                f"{what}: the person who saved version {number} does not match the audit trail"
+            )
+        if not _same_time(row["saved_at"], saved.at):
+            problems.append(
+                f"{what}: the time version {number} was saved does not match the audit trail"
+            )
+    return problems
+
+
+def _content_problems(
+    what: str, row: dict[str, Any], latest: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The review's own content: its hash, the latest version it must hold, and the columns
+    worked out from it. Returns the content as a document, for the evidence."""
+    problems: list[str] = []
+    if latest is None:
+        problems.append(f"{what}: its history holds no saved version")
+    elif row["version"] != latest["version"]:
+        problems.append(
+            f"{what}: its version number ({row['version']}) is not its latest saved version "
+            f"({latest['version']})"
+        )
+    document, digest = _read_content(row["content"])
+    if digest != row["content_hash"]:
+        problems.append(f"{what}: its content does not match its hash")
+    if (
+        latest is not None
+        and row["content"] != latest["content"]
+        and not _upgraded(latest["content"], row["content"])
+    ):
+        problems.append(f"{what}: its content is not its latest saved version")
+    case = document.get("case")
+    case = case if isinstance(case, dict) else {}
+    for name, words in (
+        ("proposed_closure_on", "proposed closure date"),
+        ("case_reference", "case reference"),
+    ):
+        if row[name] != case.get(name):
+            problems.append(f"{what}: its {words} does not match its content")
+    return document, problems
+
+
+def _evidence_problems(
+    what: str, document: dict[str, Any], stored: list[dict[str, Any]]
+) -> list[str]:
+    """The evidence rows of a review against the rows worked out again from its content."""
+    expected = {str(item["evidence_id"]): item for item in evidence_register(document)}
+    held = {str(item["evidence_id"]): item for item in stored}
+    problems = [
+        f"{what}: evidence item {key} is missing from the evidence records"
+        for key in expected
+        if key not in held
+    ]
+    for key, item in held.items():
+        if key not in expected:
+            problems.append(f"{what}: evidence item {key} in the evidence records is not in it")
+        elif item != expected[key]:
+            problems.append(
+                f"{what}: evidence item {key} in the evidence records does not match it"
+            )
+    return problems
+
+
+_EVIDENCE_COLUMNS = "evidence_id, agency, kind, observed_on, direction, shows, record_ref"
+
+
+def _working_review_problems(db: Database, chain: _ChainState) -> list[str]:
+    """Every review's content, saved versions and evidence (one review at a time: a version
+    can hold a long review)."""
+    problems: list[str] = []
+    for row in db.query(
+        "SELECT id, version, content, content_hash, proposed_closure_on, case_reference, "
+        "created_at FROM reviews ORDER BY id"
+    ):
+        what = f"review {row['id']}"
+        versions = list(
+            db.query(
+                "SELECT version, content, content_hash, saved_by, saved_at FROM review_versions "
+                "WHERE review_id = ? ORDER BY version",
+                [row["id"]],
+            )
+        )
+        problems += _version_problems(what, versions, chain, row["id"])
+        document, found = _content_problems(what, row, versions[-1] if versions else None)
+        problems += found
+        started = chain.started_at.get(row["id"])
+        if started is not None and not _same_time(row["created_at"], started):
+            problems.append(f"{what}: the time it was started does not match the audit trail")
+        stored = list(
+            db.query(f"SELECT {_EVIDENCE_COLUMNS} FROM evidence WHERE review_id = ?", [row["id"]])
+        )
+        problems += _evidence_problems(what, document, stored)
+    for table, words in (("review_versions", "saved versions"), ("evidence", "evidence items")):
+        problems += [
+            f"review {review_id}: {words} kept for a review that does not exist"
+            for (review_id,) in db.execute(
+                f"SELECT DISTINCT review_id FROM {table} "
+                "WHERE review_id NOT IN (SELECT id FROM reviews) ORDER BY review_id"
+            ).fetchall()
+        ]
     return problems
 
 
@@ -629,6 +830,7 @@ def _verify(db: Database, report: IntegrityReport) -> None:
         for decision_id in sorted(chain.outcome_hashes)
     ]
     report.problems += _review_problems(db, chain)
+    report.problems += _working_review_problems(db, chain)
     report.problems += _request_problems(db, chain)
     report.problems += _staff_problems(db, chain)
     report.problems += _search_index_problems(db)
@@ -665,7 +867,27 @@ def anchor_document(db: Database, *, now: dt.datetime) -> dict[str, Any]:
 
 
 def read_anchor(path: Path) -> dict[str, Any]:
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise ValueError("not an anchor file")
+    """An anchor file written by `anchor_document`; ValueError for anything else. An anchor
+    of event 0 (an empty chain) or with a malformed field would check nothing: refused."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not an anchor file (not UTF-8 text)") from None
+    except json.JSONDecodeError:
+        raise ValueError("not an anchor file (not JSON)") from None
+    if not isinstance(document, dict) or document.get("format") != ANCHOR_FORMAT:
+        raise ValueError("not an anchor file of this system")
+    seq, digest, exported = document.get("seq"), document.get("hash"), document.get("exported_at")
+    if type(seq) is not int or seq < 1:
+        raise ValueError("the anchored event must be a whole number from 1")
+    if not (
+        isinstance(digest, str) and len(digest) == 64 and set(digest) <= set("0123456789abcdef")
+    ):
+        raise ValueError("the anchored hash must be 64 hexadecimal characters")
+    try:
+        dated = isinstance(exported, str) and bool(dt.datetime.fromisoformat(exported))
+    except ValueError:
+        dated = False
+    if not dated:
+        raise ValueError("the anchor's export time is missing or not a date and time")
     return document
