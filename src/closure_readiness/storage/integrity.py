@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -594,29 +594,66 @@ _REQUEST_WORDS = {
 }
 
 
-def _request_problems(db: Database, chain: _ChainState) -> list[str]:
+def _rows_against_chain(
+    rows: Iterable[dict[str, Any]],
+    recorded_by_id: dict[Any, dict[str, Any]],
+    *,
+    noun: str,
+    words: dict[str, str],
+    required: str,
+    pronouns: tuple[str, str] = ("its", "it"),
+    more: Callable[[str, dict[str, Any], dict[str, Any]], list[str]] | None = None,
+) -> list[str]:
+    """Each row compared with what the audit trail recorded for it, field by field (a field
+    the older events lack is skipped); rows the trail never recorded, and recorded rows that
+    are gone, are problems too."""
+    its, it = pronouns
     problems: list[str] = []
-    seen: set[int] = set()
-    for row in db.query("SELECT * FROM exception_requests ORDER BY id"):
-        what = f"exception request {row['id']}"
+    seen: set[Any] = set()
+    for row in rows:
+        what = f"{noun} {row['id']}"
         seen.add(row["id"])
-        recorded = chain.requests.get(row["id"])
-        if recorded is None or "requested_by" not in recorded:
+        recorded = recorded_by_id.get(row["id"])
+        if recorded is None or required not in recorded:
             problems.append(f"{what}: not recorded in the audit trail")
             continue
-        for name, words in _REQUEST_WORDS.items():
-            if name in recorded and row[name] != recorded[name]:
-                problems.append(f"{what}: its {words} does not match the audit trail")
-        if str(row["finding_key"]).split(":", 1)[0] != row["check_id"]:
-            problems.append(f"{what}: its check does not match the gap it concerns")
-        for name, words in (("requested_at", "time asked"), ("decided_at", "time decided")):
-            if not _same_time(row[name], recorded.get(name)):
-                problems.append(f"{what}: its {words} does not match the audit trail")
+        differing = [
+            label
+            for name, label in words.items()
+            if name in recorded and row[name] != recorded[name]
+        ]
+        problems += [
+            f"{what}: {its} {label} does not match the audit trail"
+            for label in dict.fromkeys(differing)
+        ]
+        if more is not None:
+            problems += more(what, row, recorded)
     problems += [
-        f"exception request {request_id}: missing, though the audit trail records it"
-        for request_id in sorted(set(chain.requests) - seen)
+        f"{noun} {key}: missing, though the audit trail records {it}"
+        for key in sorted(set(recorded_by_id) - seen)
     ]
     return problems
+
+
+def _request_checks(what: str, row: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if str(row["finding_key"]).split(":", 1)[0] != row["check_id"]:
+        problems.append(f"{what}: its check does not match the gap it concerns")
+    for name, words in (("requested_at", "time asked"), ("decided_at", "time decided")):
+        if not _same_time(row[name], recorded.get(name)):
+            problems.append(f"{what}: its {words} does not match the audit trail")
+    return problems
+
+
+def _request_problems(db: Database, chain: _ChainState) -> list[str]:
+    return _rows_against_chain(
+        db.query("SELECT * FROM exception_requests ORDER BY id"),
+        chain.requests,
+        noun="exception request",
+        words=_REQUEST_WORDS,
+        required="requested_by",
+        more=_request_checks,
+    )
 
 
 _STAFF_WORDS = {
@@ -630,29 +667,14 @@ _STAFF_WORDS = {
 
 
 def _staff_problems(db: Database, chain: _ChainState) -> list[str]:
-    problems: list[str] = []
-    seen: set[str] = set()
-    for row in db.query("SELECT * FROM staff ORDER BY id"):
-        what = f"member of staff {row['id']}"
-        seen.add(row["id"])
-        recorded = chain.staff.get(row["id"])
-        if recorded is None or "role" not in recorded:
-            problems.append(f"{what}: not recorded in the audit trail")
-            continue
-        differing = [
-            words
-            for name, words in _STAFF_WORDS.items()
-            if name in recorded and row[name] != recorded[name]
-        ]
-        problems += [
-            f"{what}: their {words} does not match the audit trail"
-            for words in dict.fromkeys(differing)
-        ]
-    problems += [
-        f"member of staff {staff_id}: missing, though the audit trail records them"
-        for staff_id in sorted(set(chain.staff) - seen)
-    ]
-    return problems
+    return _rows_against_chain(
+        db.query("SELECT * FROM staff ORDER BY id"),
+        chain.staff,
+        noun="member of staff",
+        words=_STAFF_WORDS,
+        required="role",
+        pronouns=("their", "them"),
+    )
 
 
 # The search index and the schema ---------------------------------------------------------------
