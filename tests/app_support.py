@@ -355,8 +355,13 @@ def rendered_markdown(at: AppTest) -> list[str]:
 
 
 def as_seen(markdown: str) -> str:
-    """Markdown as the reader sees it: backslash escapes and bold markers removed."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("**", "")
+    """Markdown as the reader sees it: backslash escapes and bold markers removed, and inline
+    code (how escape_markdown shows web addresses and shortcodes) shown as its content."""
+    pieces = re.split(r"(?<!\\)`([^`]*)`", markdown)
+    return "".join(
+        piece if index % 2 else re.sub(r"\\(.)", r"\1", piece).replace("**", "")
+        for index, piece in enumerate(pieces)
+    )
 
 
 def all_text(at: AppTest) -> str:

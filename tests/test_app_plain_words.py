@@ -312,7 +312,8 @@ def test_the_check_reference_opens_at_the_check_a_card_links_to(demo: DemoDataba
     assert not at.exception
     bodies = [as_seen(str(m.value)) for m in at.markdown]
     # Right after the introduction, before the themes: the check the card linked to.
-    assert bodies[1].endswith("`pace.E001` Change not sustained long enough")
+    assert bodies[1].endswith("pace.E001 Change not sustained long enough")
+    assert str(at.markdown[1].value).endswith("`pace.E001` Change not sustained long enough")
     opened = [e for e in at.expander if e.proto.expanded]
     assert [str(e.label).split(":")[0] for e in opened] == ["Pace of change"]
 

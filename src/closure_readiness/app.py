@@ -13,6 +13,7 @@ import streamlit as st
 from closure_readiness.service.context import Role
 from closure_readiness.settings import streamlit_options
 from closure_readiness.views import heap, pages, session
+from closure_readiness.views.safe import escape_markdown
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
 ICON = Path(__file__).resolve().parent / "views" / "icon.png"
@@ -39,9 +40,10 @@ def main() -> None:
     principal = session.require_principal()
     st.session_state["principal"] = principal
     with st.sidebar:
-        st.caption(f"Signed in as {principal.display_name} ({principal.role.label})")
+        name = escape_markdown(principal.display_name)  # set by an administrator: not our text
+        st.caption(f"Signed in as {name} ({principal.role.label})")
         if principal.team:
-            st.caption(principal.team)
+            st.caption(escape_markdown(principal.team))
         st.button("Sign out", key="sign_out", on_click=st.logout)
     if principal.role is Role.ADMIN:
         st.title("Closure Readiness", anchor=False)

@@ -25,12 +25,17 @@ COLUMNS = (
     "content_hash",
 )
 EXPORT_FORMAT = "closure-readiness/decisions@1"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+_FULL_WIDTH = ("\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝ ＋ － ＠
+"""What makes a spreadsheet read a cell as a formula (OWASP, ASVS 5 1.2.10): the four signs,
+tab, carriage return, line feed, NUL, and the full-width signs some spreadsheets also accept."""
 
 
 def _cell(value: Any) -> Any:
-    """Spreadsheets run cells that start like a formula: make such text inert."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Spreadsheets run cells that start like a formula: make such text inert with a leading
+    `'` (the OWASP practice: Excel hides it, others show it, the lesser harm). Leading spaces
+    do not hide a formula. Our numbers (ids, counts) are not text and stay numbers."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(_FORMULA_START + _FULL_WIDTH):
         return "'" + value
     return value
 

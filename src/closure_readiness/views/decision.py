@@ -87,10 +87,10 @@ def page() -> None:
         st.session_state["detail_for"] = decision_id
     flash = st.session_state.pop("flash", None)
     decision = detail.decision
-    st.title(f"Decision {decision.id}: {decision.case_reference}", anchor=False)
+    st.title(f"Decision {decision.id}: {escape_markdown(decision.case_reference)}", anchor=False)
     st.caption(
         f"{OUTCOME_WORDS[decision.outcome]} · {decision.review.case.involvement.label} · "
-        f"{plain(decision.review.case.closure_reason)} · team {decision.team}"
+        f"{plain(decision.review.case.closure_reason)} · team {escape_markdown(decision.team)}"
     )
     if flash:
         getattr(st, flash[0])(flash[1])

@@ -48,7 +48,7 @@ def page() -> None:
     for summary in summaries:
         with st.container(border=True):
             left, middle, right = st.columns([3, 4, 2.2], vertical_alignment="center")
-            left.markdown(f"**{summary.case_reference}**")
+            left.markdown(f"**{escape_markdown(summary.case_reference)}**")
             left.caption(ReviewStatus(summary.status).label)
             closing = dt.date.fromisoformat(summary.proposed_closure_on)
             middle.text(
@@ -60,7 +60,7 @@ def page() -> None:
             with right:
                 st.page_link(
                     pages.page("review"),
-                    label=f"Open {summary.case_reference}",
+                    label=f"Open {escape_markdown(summary.case_reference)}",
                     icon=":material/arrow_forward:",
                     query_params={"review": str(summary.id)},
                 )

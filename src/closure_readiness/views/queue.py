@@ -65,16 +65,17 @@ def page() -> None:
 def _sign_off(item: QueueItem) -> None:
     with st.container(border=True):
         left, middle, right = st.columns([3, 4, 2.2], vertical_alignment="center")
-        left.markdown(f"**{item.case_reference}**")
+        left.markdown(f"**{escape_markdown(item.case_reference)}**")
         left.caption(
-            f"Signed off by {item.signed_by_name}, {item.signed_by} · "
+            f"Signed off by {escape_markdown(item.signed_by_name)}, "
+            f"{escape_markdown(item.signed_by)} · "
             f"{words.london(item.signed_at)}"
         )
         middle.text(_waiting(item))
         with right:
             st.page_link(
                 pages.page("decision"),
-                label=f"Review {item.case_reference}",
+                label=f"Review {escape_markdown(item.case_reference)}",
                 icon=":material/arrow_forward:",
                 query_params={"decision": str(item.decision_id)},
             )
@@ -91,7 +92,7 @@ def _waiting(item: QueueItem) -> str:
 def _own_sign_off(item: QueueItem) -> None:
     with st.container(border=True):
         left, middle = st.columns([3, 5.4], vertical_alignment="center")
-        left.markdown(f"**{item.case_reference}**")
+        left.markdown(f"**{escape_markdown(item.case_reference)}**")
         left.caption(f"Signed off by you · {words.london(item.signed_at)}")
         middle.text(_waiting(item))
         middle.caption("You signed this off; another manager of the team must countersign it.")
@@ -106,11 +107,13 @@ def _exception_card(pending: PendingException) -> None:
         f"**{escape_markdown(request.case_reference)}** · "
         f"{escape_markdown(pending.check_title)} ({escape_markdown(request.check_id)})"
     )
-    left.caption(f"Asked by {request.requested_by} · {words.london(request.requested_at)}")
+    left.caption(
+        f"Asked by {escape_markdown(request.requested_by)} · {words.london(request.requested_at)}"
+    )
     with right:
         st.page_link(
             pages.page("review"),
-            label=f"Open {request.case_reference} at {step_title(step)}",
+            label=f"Open {escape_markdown(request.case_reference)} at {step_title(step)}",
             icon=":material/arrow_forward:",
             query_params={"review": str(request.review_id), "step": step},
         )
@@ -153,6 +156,6 @@ def _exception_request(pending: PendingException, principal: Principal) -> None:
                 st.session_state["flash"] = (
                     "success",
                     f"Exception {'granted' if granted else 'declined'} for "
-                    f"{request.case_reference}.",
+                    f"{escape_markdown(request.case_reference)}.",
                 )
                 st.rerun()

@@ -40,8 +40,10 @@ def page() -> None:
     for summary in summaries:
         with st.container(border=True):
             left, middle, right = st.columns([3, 4, 2.2], vertical_alignment="center")
-            left.markdown(f"**{summary.case_reference}**")
-            left.caption(f"{ReviewStatus(summary.status).label} · {summary.worker_id}")
+            left.markdown(f"**{escape_markdown(summary.case_reference)}**")
+            left.caption(
+                f"{ReviewStatus(summary.status).label} · {escape_markdown(summary.worker_id)}"
+            )
             middle.text(
                 f"Proposed closure {dt.date.fromisoformat(summary.proposed_closure_on):%d/%m/%Y}\n"
                 f"{gaps_line(summary.open_blockers, summary.open_cautions)}"
@@ -49,7 +51,7 @@ def page() -> None:
             with right:
                 st.page_link(
                     pages.page("review"),
-                    label=f"Open {summary.case_reference}",
+                    label=f"Open {escape_markdown(summary.case_reference)}",
                     icon=":material/arrow_forward:",
                     query_params={"review": str(summary.id)},
                 )

@@ -101,7 +101,9 @@ def _withdraw_form(record: ReviewRecord | ReviewSummary, principal: Principal) -
             key=f"withdraw.{record.id}.reason",
         )
         beside_field = st.empty()
-        confirmed = st.form_submit_button(f"Confirm withdrawal of {record.case_reference}")
+        confirmed = st.form_submit_button(
+            f"Confirm withdrawal of {escape_markdown(record.case_reference)}"
+        )
     if not confirmed:
         return False
     try:

@@ -18,6 +18,7 @@ from closure_readiness.views.review.state import OTHER_STEPS, known_key
 from closure_readiness.views.review.steps import case_step, theme_step
 from closure_readiness.views.review.summary import read_only
 from closure_readiness.views.review.tasks import step_menu, task_list
+from closure_readiness.views.safe import escape_markdown
 from closure_readiness.views.withdraw import withdraw_control
 
 
@@ -40,7 +41,7 @@ def page() -> None:
     editable = record.editable and principal.role is Role.CASEWORKER
     editable = editable and record.worker_id == principal.staff_id
 
-    st.title(f"Closure review {record.case_reference}", anchor=False)
+    st.title(f"Closure review {escape_markdown(record.case_reference)}", anchor=False)
     st.caption(
         f"{ReviewStatus(record.status).label} · {record.review.case.involvement.label} · "
         f"proposed closure {record.review.case.proposed_closure_on:%d/%m/%Y}"
