@@ -47,6 +47,8 @@ COMMANDS = [
     "withdraw",
 ]
 STAFF_ACTIONS = ["add", "list", "disable", "enable", "set"]
+ONE_MEMBER = ["add", "AU-001", "--issuer", ISSUER, "--subject", "sub-au-001"]
+ONE_MEMBER += ["--name", "Auditor one", "--role", "auditor"]
 SIGN_IN = (
     "[auth]\n"
     'redirect_uri = "http://127.0.0.1:1/oauth2callback"\n'
@@ -209,6 +211,7 @@ def test_migrate_verify_anchor_and_backup_in_process(tmp_path: Path) -> None:
     assert invoke("verify", "--db", db).exit_code == 2  # not created by a typo
     assert not db.exists()
     assert invoke("migrate", "--db", db).stdout == f"{db}: schema up to date.\n"
+    assert invoke("staff", "--db", db, *ONE_MEMBER).exit_code == 0  # an event to anchor
     assert invoke("anchor", "--db", db, "--out", anchor).exit_code == 0
     verified = invoke("verify", "--db", db, "--anchor", anchor)
     assert verified.exit_code == 0, verified.output
@@ -257,6 +260,7 @@ def test_migrate_verify_anchor_and_backup_end_to_end(tmp_path: Path) -> None:
     db, anchor = tmp_path / "c.db", tmp_path / "anchor.json"
 
     assert installed("migrate", "--db", db).returncode == 0
+    assert installed("staff", "--db", db, *ONE_MEMBER).returncode == 0  # an event to anchor
     assert installed("anchor", "--db", db, "--out", anchor).returncode == 0
     verified = installed("verify", "--db", db, "--anchor", anchor)
     backed_up = installed("backup", "--db", db, "--out", tmp_path / "copy.db")

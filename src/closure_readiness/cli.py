@@ -10,7 +10,9 @@ Exit codes: 0 success (or ready to sign off), 1 blocked, refused or failed verif
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -26,6 +28,7 @@ from closure_readiness.core.workflow import DECISION_STATUSES, STAFF_ROLES
 PROG = "closure-readiness"
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID = 0, 1, 2
 MAX_REVIEW_BYTES = 5 * 1024 * 1024
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no row
 DEMO_DB = Path("data/demo/closure-readiness-demo.db")
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -47,6 +50,78 @@ class Refused(BadInput):
 
 def _exit(code: int) -> NoReturn:
     click.get_current_context().exit(code)
+
+
+# Faults met with one line: the disk, the file system and the database, never a traceback. ----
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _where() -> str:
+    """The database the command was using, to name it in a fault's message."""
+    path = click.get_current_context().meta.get("closure_readiness.db")
+    return f"{path}: " if path else ""
+
+
+def _fault_message(error: Exception) -> str:
+    """What went wrong, in one line, for an error met outside the library's own refusals."""
+    from closure_readiness.storage.database import DISK_FULL, database_fault
+
+    described = database_fault(error, where=_where())
+    if described is not None:
+        return described
+    code = getattr(error, "errno", None)
+    if isinstance(error, OSError):
+        name = f"{error.filename}: " if getattr(error, "filename", None) else _where()
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            return DISK_FULL
+        if code == errno.EROFS:
+            return f"{name}read-only storage: nothing was written."
+        if code in (errno.EACCES, errno.EPERM):
+            return f"{name}permission denied: nothing was written."
+        if code == errno.ENOENT:
+            return f"{name}no such file or folder."
+        return f"{name}{_one_line(error.strerror or error)}."
+    return f"stopped by an unexpected error ({type(error).__name__}): {_one_line(error)}"
+
+
+class _Commands(click.Group):
+    """The command group: a fault of the disk, file system or database becomes one line on
+    standard error and exit 1 (click's own messages and our refusals pass through)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as error:
+            from closure_readiness.storage.database import DatabaseProblem
+
+            if isinstance(error, DatabaseProblem):
+                raise Refused(str(error)) from None
+            raise Refused(_fault_message(error)) from None
+
+
+def _output_folder(path: Path) -> None:
+    """An output file's folder must exist: checked before anything is read or audited."""
+    if not path.parent.is_dir():
+        raise BadInput(f"{path.parent}: no such folder; nothing was written.")
+    if path.is_dir():
+        raise BadInput(f"{path}: this is a folder; give a file name.")
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write an output file whole, or leave none: a part-written file is removed."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        raise Refused(_fault_message(error)) from None
 
 
 # Option types: plain words when a value is not what the option needs. -----------------------
@@ -132,6 +207,7 @@ def _settings() -> Any:
 
 def _db(db: Path | None) -> Path:
     path: Path = db or _settings().db
+    click.get_current_context().meta["closure_readiness.db"] = path
     return path
 
 
@@ -146,7 +222,7 @@ def _existing_db(db: Path | None) -> Path:
 # The commands. ------------------------------------------------------------------------------
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=_Commands, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="closure-readiness", prog_name=PROG)
 def cli() -> None:
     """Check that a case is ready to close, and run the closure review app.
@@ -186,7 +262,7 @@ def check(file: Path, as_of: dt.date | None, fmt: str, thresholds: Path | None) 
     from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds, evaluate
     from closure_readiness.checks.text_report import report_as_json, report_as_text
     from closure_readiness.core.case_reference import new_reference
-    from closure_readiness.core.review import AsOfRefused, Review, refuse_as_of
+    from closure_readiness.core.review import AsOfRefused, Review, refuse_as_of, review_from_file
     from closure_readiness.core.upgrade import upgrade_document
 
     text = _read_text(file, "review file")
@@ -197,7 +273,7 @@ def check(file: Path, as_of: dt.date | None, fmt: str, thresholds: Path | None) 
     upgraded = upgrade_document(document)[1] if isinstance(document, dict) else []
     rule = new_reference(_settings().case_reference_pattern)  # a review to check is input
     try:
-        review = Review.model_validate_json(text, context=rule)
+        review = review_from_file(text, context=rule)  # strictly typed: it is input
     except ValidationError as error:
         raise _invalid(file, error, Review, "review") from None
     limits = DEFAULT_THRESHOLDS
@@ -304,9 +380,10 @@ def verify(db: Path | None, anchor: Path | None) -> None:
 
     Checks every sealed decision and outcome, the audit chain and, with --anchor, its head.
 
-    Prints FAIL and the problem for each one found; exits 1 if there is any.
+    Prints FAIL and the problem for each one found; exits 1 if there is any. Only reads: works
+    on a backup on read-only storage, and on a database made by an earlier version as it is.
     """
-    from closure_readiness.storage.database import reading
+    from closure_readiness.storage.database import read_only
     from closure_readiness.storage.integrity import read_anchor
     from closure_readiness.storage.integrity import verify as verify_store
 
@@ -316,8 +393,8 @@ def verify(db: Path | None, anchor: Path | None) -> None:
         try:
             head = read_anchor(anchor)
         except (OSError, ValueError) as error:
-            raise BadInput(f"{anchor}: not a readable anchor file ({error}).") from None
-    with reading(path) as store:
+            raise BadInput(f"{anchor}: not a readable anchor file ({_one_line(error)}).") from None
+    with read_only(path) as store:
         report = verify_store(store, head)
     for problem in report.problems:
         click.echo(f"FAIL {problem}")
@@ -340,13 +417,17 @@ def anchor(db: Path | None, out: Path) -> None:
     Keep it away from the database's host: `verify --anchor` then shows that nobody rewrote the
     whole chain.
     """
-    from closure_readiness.storage.database import reading
+    from closure_readiness.storage.database import read_only, require_store
     from closure_readiness.storage.integrity import anchor_document
 
     path = _existing_db(db)
-    with reading(path) as store:
+    _output_folder(out)
+    with read_only(path) as store:
+        require_store(store, path, current=False)
         document = anchor_document(store, now=dt.datetime.now(dt.UTC))
-    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if document["seq"] == 0:
+        raise Refused(f"{path}: the audit trail is empty; there is nothing to anchor yet.")
+    _write_file(out, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
     click.echo(
         f"Wrote the chain head (event {document['seq']}) to {out}; keep it outside the "
         "database's host."
@@ -363,7 +444,7 @@ def backup(db: Path | None, out: Path) -> None:
     path = _existing_db(db)
     try:
         backup_store(path, out)
-    except FileExistsError as refusal:
+    except (FileExistsError, FileNotFoundError) as refusal:
         raise BadInput(str(refusal)) from None
     click.echo(f"Backed up {path} to {out}.")
 
@@ -427,10 +508,17 @@ def staff_list() -> None:
     """List every staff account.
 
     One line each, tab-separated: id, role, team, active or disabled, name, issuer and subject.
+    Only reads: never creates, upgrades or waits on the database.
     """
-    from closure_readiness.service.staff import list_staff
+    from closure_readiness.service.staff import StaffMember
+    from closure_readiness.storage import repositories
+    from closure_readiness.storage.database import read_only, require_store
 
-    for member in _staff_call(list_staff):
+    path = _existing_db(click.get_current_context().obj)  # the group's --db
+    with read_only(path) as store:
+        require_store(store, path, current=True)
+        members = [StaffMember.from_row(row) for row in repositories.list_staff(store)]
+    for member in members:
         state = "active" if member.active else "disabled"
         click.echo(
             f"{member.staff_id}\t{member.role.value}\t{member.team or '-'}\t{state}\t"
@@ -600,18 +688,27 @@ def export(
     """Export decisions (CSV or JSON) or one decision record (PDF).
 
     With --decision ID --pdf FILE, writes that decision record; otherwise the decisions the
-    filters select. The export is recorded in the audit trail.
+    filters select. The export is recorded in the audit trail: the only write it makes (it
+    never upgrades the database: run `migrate` first for one made by an earlier version).
     """
     from closure_readiness.service import auditing
-    from closure_readiness.service.context import SYSTEM, Context, ServiceError
+    from closure_readiness.service.context import SYSTEM, Context, NotFound, ServiceError
+    from closure_readiness.storage.database import use_as_is
     from closure_readiness.storage.queries import DecisionQuery
 
     if decision is not None and pdf is None:
         raise BadInput("--decision needs --pdf FILE to write the decision record to.")
-    ctx = Context(_existing_db(db))
+    for target in (pdf, out):
+        if target is not None:
+            _output_folder(target)
+    path = _existing_db(db)
+    if decision is not None and not 1 <= decision <= MAX_ROW_ID:
+        raise Refused(f"There is no such decision: {decision}.")
+    use_as_is(path)
+    ctx = Context(path)
     try:
         if decision is not None and pdf is not None:
-            pdf.write_bytes(auditing.decision_record_pdf(ctx, SYSTEM, decision))
+            _write_file(pdf, auditing.decision_record_pdf(ctx, SYSTEM, decision))
             click.echo(f"Wrote the decision record of decision {decision} to {pdf}.")
             return
         query = DecisionQuery(
@@ -625,12 +722,14 @@ def export(
             text=search,
         )
         data = auditing.export_decisions(ctx, SYSTEM, query, fmt=fmt)
+    except NotFound:
+        raise Refused(f"There is no such decision: {decision}.") from None
     except ServiceError as error:
         raise BadInput(error.message) from None
     if out is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
-        out.write_bytes(data)
+        _write_file(out, data)
         click.echo(f"Wrote {out}.", err=True)
 
 
@@ -681,6 +780,8 @@ def withdraw(db: Path | None, review: int, by: str, reason: str) -> None:
         )
     principal = member.principal()
     try:
+        if not 1 <= review <= MAX_ROW_ID:
+            raise NotFound("no such review")  # larger than any id SQLite can hold
         record = reviews.get_review(ctx, principal, review)
         reviews.withdraw(ctx, principal, review, reason=reason, via="command line")
     except InvalidInput as problem:
