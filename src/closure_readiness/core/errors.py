@@ -236,10 +236,51 @@ def _dict_key_type(annotation: Any) -> Any:
     return None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def _wrong_json_type(kind: str, given: Any) -> str | None:
+    """What to do about a value of the wrong JSON type in a file read strictly (true for a
+    number of weeks, a number for a date, a date with a time, "4" for 4), or None."""
+    number = isinstance(given, int | float) and not isinstance(given, bool)
+    if kind == "int_type":
+        if isinstance(given, bool):
+            return "Enter a whole number, not true or false."
+        if isinstance(given, str) and _NUMBER.fullmatch(given.strip()):
+            return "Enter a whole number without quotation marks, for example 4."
+        if isinstance(given, float):
+            return "Enter a whole number, without a decimal point."
+    if kind == "date_type" and number:
+        return 'Enter a date as year-month-day, for example "2025-03-14", not a number.'
+    if kind == "date_parsing" and _date_and_time(given):
+        return "Enter the date alone, without a time, for example 2025-03-14."
+    if kind == "bool_type":
+        if isinstance(given, str):
+            return "Answer true (yes) or false (no), without quotation marks."
+        if number:
+            return "Answer true (yes) or false (no), not a number."
+    return None
+
+
+def _date_and_time(given: Any) -> bool:
+    """Whether `given` is a date followed by a time ("2025-03-14T10:00:00", "2025-03-14 10:00")."""
+    day = len("2025-03-14")
+    return (
+        isinstance(given, str)
+        and len(given) > day
+        and _ISO_DATE.fullmatch(given[:day]) is not None
+        and given[day] in "Tt "
+    )
+
+
 def _message(detail: Any) -> str:
     kind = detail["type"]
     if kind == "model_type" and not detail["loc"]:
         kind = "json_type"  # the whole input is not an object: a list, a number, a string
+    wrong_type = _wrong_json_type(kind, detail.get("input"))
+    if wrong_type is not None:
+        return wrong_type
     template = _MESSAGES.get(kind)
     if template is None:
         return str(detail["msg"])

@@ -12,6 +12,7 @@ statutory orders and plan outcomes; `core.upgrade` reads version 1 files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
@@ -23,10 +24,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
+    create_model,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticSerializationError, to_json
 
 from closure_readiness.core import case_reference as reference_rule
 from closure_readiness.core.text import CaseRef, LongText, RecordId, ShortText, YearMonth
@@ -802,6 +804,46 @@ def _refuse_outside(what: str, day: dt.date, born: dt.date, closure: dt.date) ->
 
 def review_schema() -> dict[str, Any]:
     return Review.model_json_schema()
+
+
+_FILE_FIELDS: dict[str, Any] = {
+    name: (field.annotation, field) for name, field in Review.model_fields.items()
+}
+_ReviewFile = create_model("ReviewFile", __base__=Model, **_FILE_FIELDS)
+"""A review's fields without its reading of older files (`Review._upgrade`, done first) or its
+tidying: those run as Python, which would take strictness out of reading the JSON."""
+
+
+def refuse_lax_values(document: Any, *, context: Any = None) -> None:
+    """Refuse a review document from outside whose values are of the wrong JSON type.
+
+    Read laxly, `true` would be 1 week, 1717372800 a date, "2024-06-03T10:00:00" the 3rd of June
+    and "4" the number 4: a file that says something else is silently taken to say that. This
+    reads the document strictly, as JSON (a date is a "YYYY-MM-DD" string, a number is a number,
+    yes or no is true or false, a choice is its code), after upgrading an older schema version.
+    Python values (a date, a choice) count as what they are. Raises ValidationError, located as
+    `Review` locates it; a document that is not an object, or cannot be written as JSON, is left
+    to the usual validation to describe.
+    """
+    if not isinstance(document, dict):
+        return
+    try:
+        encoded = to_json(upgrade_document(document)[0])
+    except (PydanticSerializationError, ValueError, RecursionError):
+        return
+    _ReviewFile.model_validate_json(encoded, strict=True, context=context)
+
+
+def review_from_file(text: str | bytes, *, context: Any = None) -> Review:
+    """A review file from outside (the command line's FILE): strictly typed, then validated as
+    every review is. What we stored ourselves is read with `Review.model_validate_json`, as it
+    always was. Raises ValidationError."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        document = None  # not JSON: the model's own reading says why
+    refuse_lax_values(document, context=context)
+    return Review.model_validate_json(text, context=context)
 
 
 def dated_after(review: Review, as_of: dt.date) -> list[str]:
