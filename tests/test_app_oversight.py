@@ -734,9 +734,12 @@ def test_a_deep_link_opens_the_decision_directly(demo: DemoDatabase) -> None:
 
     assert not at.exception
     assert _text_of(at.title) == [f"Decision {decision_id}: CR-DEMO-1002"]
-    for raw in ("", "abc", "-1"):
-        open_page(at, "decision", query={"decision": raw} if raw else {})
+    for raw in ("", None):
+        open_page(at, "decision", query={"decision": raw} if raw is not None else {})
         assert _text_of(at.info) == ["Choose a decision from the list first."]
+    for raw in ("abc", "-1"):  # an address naming no decision (issue 11, item 14)
+        open_page(at, "decision", query={"decision": raw})
+        assert _text_of(at.error) == ["There is no such decision."]
     open_page(at, "decision", query={"decision": "999999"})
     assert _text_of(at.error) == ["There is no decision 999999 that you can see."]
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from closure_readiness.service.context import Role
 from closure_readiness.settings import streamlit_options
-from closure_readiness.views import heap, pages, session
+from closure_readiness.views import downloads, heap, pages, session
 from closure_readiness.views.safe import escape_markdown
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
@@ -36,6 +36,7 @@ def _hold_client_settings() -> None:
 def main() -> None:
     _hold_client_settings()
     heap.freeze_imports()  # the collection after each run skips what lives as long as the server
+    downloads.serve_downloads_once()  # a downloaded file stops being served once fetched
     st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
     principal = session.require_principal()
     st.session_state["principal"] = principal

@@ -200,7 +200,9 @@ def _exports(ctx: Context, principal: Principal, query: DecisionQuery) -> None:
     for column, fmt in ((left, "csv"), (right, "json")):
         column.download_button(
             f"Download as {fmt.upper()}",
-            data=functools.partial(auditing.export_decisions, ctx, principal, query, fmt=fmt),
+            data=session.download_data(
+                functools.partial(auditing.export_decisions, ctx, principal, query, fmt=fmt)
+            ),
             file_name=f"decisions.{fmt}",
             mime="text/csv" if fmt == "csv" else "application/json",
             key=f"export.{fmt}",

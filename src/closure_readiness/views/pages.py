@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -55,3 +56,16 @@ def hidden(name: str) -> st.Page:
 
 def go(name: str, **query: str | int) -> None:
     st.switch_page(page(name), query_params={k: str(v) for k, v in query.items()})
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+"""A record's number in an address: ASCII digits only, at most 18 (SQLite's integers hold
+19), so neither int() (which reads Arabic-Indic and fullwidth digits, and refuses "²") nor the
+database (which overflows at 2**63) ever sees anything else."""
+
+
+def parse_id(raw: str | None) -> int | None:
+    """The number `raw` from the address names (?decision=12), or None when it names none."""
+    if raw is None or not _ID.fullmatch(raw):
+        return None
+    return int(raw)

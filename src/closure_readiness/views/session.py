@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 import streamlit as st
 
 from closure_readiness.service import staff
-from closure_readiness.service.context import Context, NotAllowed, Principal
+from closure_readiness.service.context import Context, NotAllowed, Principal, ServiceError
 from closure_readiness.settings import Settings
 
 
@@ -31,6 +33,7 @@ def context() -> Context:
         current.db,
         thresholds=current.thresholds(),
         case_reference_pattern=current.case_reference_pattern,
+        separate_exception_and_countersign=current.separate_exception_and_countersign,
     )
 
 
@@ -60,37 +63,117 @@ def _ended(message: str) -> None:
     st.stop()
 
 
+class SessionEnded(Exception):
+    """The sign-in may no longer be used: too old, idle too long, or saying too little."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def current_principal() -> Principal:
+    """The signed-in member of staff, checked now: the sign-in's age, the idle time and the
+    staff table. Draws nothing. Raises SessionEnded, or NotAllowed for an identity the staff
+    table does not know or has disabled; a sign-in still in use has its idle clock restarted."""
+    if not st.user.is_logged_in:
+        raise SessionEnded("You are not signed in. Sign in to continue.")
+    return _SignIn.now().check()
+
+
+class _SignIn:
+    """One sign-in (issuer, subject, issued-at) and what checking it needs, taken while the
+    script runs so that a check can also run where there is no script (a download's data is
+    made on the click, in a thread of its own)."""
+
+    def __init__(self, issuer: Any, subject: Any, issued_at: Any) -> None:
+        self.issuer, self.subject, self.issued_at = issuer, subject, issued_at
+        self.settings, self.activity, self.context = settings(), _last_activity(), context()
+
+    @classmethod
+    def now(cls) -> _SignIn:
+        return cls(_claim("iss"), _claim("sub"), _claim("iat"))
+
+    def check(self) -> Principal:
+        issuer, subject, issued_at, current = (
+            self.issuer,
+            self.subject,
+            self.issued_at,
+            self.settings,
+        )
+        if not issuer or not subject:
+            raise SessionEnded("Your sign-in did not say who you are. Sign in again.")
+        now = time.time()
+        if not isinstance(issued_at, int | float):
+            raise SessionEnded("Your sign-in has no start time. Sign in again.")
+        if now - float(issued_at) > current.session_max_age_hours * 3600:
+            raise SessionEnded(
+                f"You have been signed in for more than {current.session_max_age_hours:g} "
+                "hours. Sign in again to continue."
+            )
+        key = (str(issuer), str(subject), int(issued_at))
+        last = self.activity.get(key, now)
+        if now - last > current.idle_timeout_minutes * 60:
+            # Keep the stale time: a reload must not restart the clock for the same sign-in.
+            raise SessionEnded(
+                f"You were inactive for more than {current.idle_timeout_minutes:g} minutes, so "
+                "you were signed out to protect the records. Sign in again to continue."
+            )
+        principal = staff.identify(self.context, issuer=str(issuer), subject=str(subject))
+        self.activity[key] = now
+        return principal
+
+
 def require_principal() -> Principal:
     """The signed-in member of staff, or stop the script showing only the sign-in page."""
     if not st.user.is_logged_in:
         _sign_in_page()
         st.stop()
-    issuer, subject, issued_at = _claim("iss"), _claim("sub"), _claim("iat")
-    if not issuer or not subject:
-        _ended("Your sign-in did not say who you are. Sign in again.")
-    current = settings()
-    now = time.time()
-    if not isinstance(issued_at, int | float):
-        _ended("Your sign-in has no start time. Sign in again.")
-    if now - float(issued_at) > current.session_max_age_hours * 3600:
-        _ended(
-            f"You have been signed in for more than {current.session_max_age_hours:g} hours. "
-            "Sign in again to continue."
-        )
-    activity = _last_activity()
-    key = (str(issuer), str(subject), int(issued_at))
-    last = activity.get(key, now)
-    if now - last > current.idle_timeout_minutes * 60:
-        # Keep the stale time: a reload must not restart the clock for the same sign-in.
-        _ended(
-            f"You were inactive for more than {current.idle_timeout_minutes:g} minutes, so you "
-            "were signed out to protect the records. Sign in again to continue."
-        )
-    activity[key] = now
     try:
-        return staff.identify(context(), issuer=str(issuer), subject=str(subject))
+        return current_principal()
+    except SessionEnded as ended:
+        _ended(ended.message)
     except NotAllowed as refusal:
         st.title("Closure Readiness", anchor=False)
         st.error(refusal.message)
         st.button("Sign out", key="sign_out_refused", on_click=st.logout)
-        st.stop()
+    st.stop()
+
+
+P = ParamSpec("P")
+
+
+def guarded(callback: Callable[P, None]) -> Callable[P, None]:
+    """A widget's callback that runs only for a sign-in still valid now.
+
+    Callbacks run before the page script, so before require_principal: without this a click
+    after the idle limit, past the maximum age or on a disabled account would still write, as
+    the signed-out worker. Refused, the callback does nothing and the run that follows shows
+    why (require_principal); a service refusal inside it is shown on the page, not raised."""
+
+    @functools.wraps(callback)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            st.session_state["principal"] = current_principal()
+        except (SessionEnded, NotAllowed):
+            return  # the page, drawn next, says why and offers signing in again
+        try:
+            callback(*args, **kwargs)
+        except ServiceError as error:
+            st.session_state["flash"] = ("error", error.message)
+
+    return checked
+
+
+def download_data(build: Callable[[], bytes | str]) -> Callable[[], bytes | str]:
+    """A download button's data, made on the click only for a sign-in still valid then.
+
+    Streamlit runs it outside the script, so the page cannot check first: refused, it raises
+    and no file is made (nothing is stored or audited); the button says the download failed,
+    and the page, at the next click, says why."""
+    sign_in = _SignIn.now()
+
+    def made() -> bytes | str:
+        sign_in.check()
+        return build()
+
+    return made

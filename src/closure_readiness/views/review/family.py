@@ -20,6 +20,7 @@ from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.review import FamilySummary, Review
 from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.service.records import ReviewRecord
+from closure_readiness.views import session
 from closure_readiness.views.review.state import commit, key, reload_record
 from closure_readiness.views.safe import escape_markdown
 
@@ -34,6 +35,7 @@ def _back_key(review_id: int, part: str) -> str:
     return f"family_back:{review_id}:{part}"
 
 
+@session.guarded
 def _go_back(review_id: int, part: str) -> None:
     """Use the words from the answers for a part: a new text box, seeded with them."""
     reset = _reset_key(review_id, part)
@@ -41,6 +43,7 @@ def _go_back(review_id: int, part: str) -> None:
     st.session_state[_back_key(review_id, part)] = True
 
 
+@session.guarded
 def _cleared(review_id: int, part: str, widget: str) -> None:
     """A part emptied by the worker goes back to the words from the answers (never blank)."""
     if not str(st.session_state.get(widget) or "").strip():

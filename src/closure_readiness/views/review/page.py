@@ -9,7 +9,7 @@ from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, Role, ServiceError
 from closure_readiness.service.records import ReviewRecord
-from closure_readiness.views import session
+from closure_readiness.views import pages, session
 from closure_readiness.views.review.gaps import gap_panel
 from closure_readiness.views.review.register import evidence_step, incidents_step
 from closure_readiness.views.review.returns import returned_banner
@@ -68,12 +68,17 @@ def page() -> None:
 def _requested_review(principal: Principal) -> ReviewRecord | None:
     """The review named in the address, or None once the page has said why not."""
     raw_id = st.query_params.get("review")
-    if raw_id is None or not raw_id.isdigit():
+    if not raw_id:
         st.title("Review", anchor=False)
         st.info("Choose a review from your list first.")
         return None
+    review_id = pages.parse_id(raw_id)
+    if review_id is None:
+        st.title("Review", anchor=False)
+        st.error("There is no such review.")
+        return None
     try:
-        return reviews.get_review(session.context(), principal, int(raw_id))
+        return reviews.get_review(session.context(), principal, review_id)
     except ServiceError as error:
         st.title("Review", anchor=False)
         st.error(error.message)

@@ -20,7 +20,7 @@ from closure_readiness.core.vocabulary import (
     IncidentKind,
 )
 from closure_readiness.service.records import ReviewRecord
-from closure_readiness.views import fields
+from closure_readiness.views import fields, session
 from closure_readiness.views.review.state import (
     commit_change,
     error_summary,
@@ -121,6 +121,7 @@ def _remove_evidence(record: ReviewRecord, evidence_id: str) -> None:
     regenerate(record.id)
 
 
+@session.guarded
 def _add_evidence(review_id: int, new_id: str) -> None:
     """Add the item typed in the add form, as the click's callback (the form's values are in
     the session state by then). Problems are kept for the run that follows to show."""
@@ -348,6 +349,7 @@ def _add_incident_form(record: ReviewRecord, problems: list[FieldProblem]) -> No
         )
 
 
+@session.guarded
 def _add_incident(review_id: int, new_id: str) -> None:
     """Add the incident typed in the add form, as the click's callback (see _add_evidence)."""
     prefix = key(review_id, "incidents", "new")
@@ -367,6 +369,7 @@ def _add_incident(review_id: int, new_id: str) -> None:
         fields.forget(prefix + ".")
 
 
+@session.guarded
 def _remove_incident(review_id: int, incident_id: str) -> None:
     record = reload_record(review_id)
     if any(incident.id == incident_id for incident in record.review.incidents):

@@ -86,6 +86,7 @@ def _problem_key(review_id: int, stored: str) -> str:
     return f"reply_problem:{review_id}:{stored}"
 
 
+@session.guarded
 def _save_reply(review_id: int, stored: str, widget: str) -> None:
     """Store (or clear) one reply as the worker leaves its field, like every other answer."""
     principal: Principal = st.session_state["principal"]

@@ -32,6 +32,7 @@ from closure_readiness.views.review.summary import answers_summary
 from closure_readiness.views.safe import escape_markdown
 
 
+@session.guarded
 def _clicked(review_id: int) -> None:
     """Runs before the next script run: the click is kept even if the button is then drawn
     disabled (another tab added a blocker), so the worker is told why it did not go ahead."""

@@ -42,6 +42,7 @@ def key(review_id: int, *parts: object) -> str:
     return ".".join(["r", str(review_id), f"g{generation(review_id)}", *map(str, parts)])
 
 
+@session.guarded
 def set_step(step: str) -> None:
     st.query_params["step"] = step
 
@@ -162,6 +163,7 @@ def reload_record(review_id: int) -> ReviewRecord:
     return reviews.get_review(session.context(), principal, review_id)
 
 
+@session.guarded
 def remove_item(review_id: int, path: tuple[str, ...], index: int) -> None:
     record = reload_record(review_id)
     document = record.review.model_dump(mode="json")
