@@ -8,6 +8,7 @@ with raw SQL, as an insider with the database file could.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -72,7 +73,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     grant(ctx, worker, manager, approved_review, "exit.E003")
     approved = sign(ctx, worker, approved_review)
     clock.advance(minutes=5)
-    approve(ctx, manager, approved)
+    # What verify covers, not who may countersign: the manager who granted the exception
+    # countersigns here, with separation of duties turned off (tests/test_access_rules.py).
+    approve(dataclasses.replace(ctx, separate_exception_and_countersign=False), manager, approved)
 
     returned_review = prepare(
         ctx, team.colleague, caution_review("CR-V-0002", rationale="Declined by the family.")

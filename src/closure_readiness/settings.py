@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         "default rule (at least one number, not written like a name)",
     )
 
+    separate_exception_and_countersign: bool = Field(
+        default=True,
+        description="separation of duties (CLOSURE_SEPARATE_EXCEPTION_AND_COUNTERSIGN): a "
+        "manager who granted an exception a decision relies on may not countersign it; "
+        "another manager of the team must",
+    )
+
     @field_validator("case_reference_pattern")
     @classmethod
     def _pattern_refuses_names(cls, value: str | None) -> str | None:

@@ -24,27 +24,40 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _ALLOWED_CONTROLS = frozenset("\n\t")
 
 
-def _refuse_unsafe_characters(value: str, *, multiline: bool) -> str:
+_BIDI_MESSAGE = (
+    "Remove the hidden text-direction character (U+{code}); "
+    "it can make the text read differently from what it says."
+)
+_SURROGATE_MESSAGE = "The text contains a broken character (U+{code}); retype it."
+_CONTROL_MESSAGE = "The text contains an invisible control character (U+{code}); remove it."
+
+
+def _first_unsafe(value: str, *, multiline: bool) -> tuple[str, str] | None:
+    """The message template and the code of the first character that can make stored text
+    read differently from what it says (or break it), or None."""
     for char in value:
+        code = f"{ord(char):04X}"
         if char in _BIDI_CONTROLS:
-            raise PydanticCustomError(
-                "unsafe_text",
-                "Remove the hidden text-direction character (U+{code}); "
-                "it can make the text read differently from what it says.",
-                {"code": f"{ord(char):04X}"},
-            )
+            return _BIDI_MESSAGE, code
         if 0xD800 <= ord(char) <= 0xDFFF:
-            raise PydanticCustomError(
-                "unsafe_text",
-                "The text contains a broken character (U+{code}); retype it.",
-                {"code": f"{ord(char):04X}"},
-            )
+            return _SURROGATE_MESSAGE, code
         if unicodedata.category(char) == "Cc" and not (multiline and char in _ALLOWED_CONTROLS):
-            raise PydanticCustomError(
-                "unsafe_text",
-                "The text contains an invisible control character (U+{code}); remove it.",
-                {"code": f"{ord(char):04X}"},
-            )
+            return _CONTROL_MESSAGE, code
+    return None
+
+
+def unsafe_text_problem(value: str, *, multiline: bool = True) -> str | None:
+    """What is wrong with free text under the model's text rules (control characters, bidi
+    overrides and isolates, lone surrogates), in plain words; None when it is safe. For free
+    text that is not part of a model (reasons given in the workflow)."""
+    found = _first_unsafe(value, multiline=multiline)
+    return None if found is None else found[0].format(code=found[1])
+
+
+def _refuse_unsafe_characters(value: str, *, multiline: bool) -> str:
+    found = _first_unsafe(value, multiline=multiline)
+    if found is not None:
+        raise PydanticCustomError("unsafe_text", found[0], {"code": found[1]})
     return value
 
 

@@ -40,6 +40,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("TM-202", "manager2", "Demo team manager (South)", Role.TEAM_MANAGER, OTHER_TEAM),
     DemoAccount("SW-103", "caseworker3", "Demo caseworker (South)", Role.CASEWORKER, OTHER_TEAM),
     DemoAccount("AU-301", "auditor", "Demo auditor", Role.AUDITOR, ""),
+    DemoAccount(
+        "TM-203", "manager3", "Second demo team manager (North)", Role.TEAM_MANAGER, DEMO_TEAM
+    ),
 )
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -126,6 +129,7 @@ class _Seeder:
         self.ctx, self.clock = ctx, clock
         self.worker, self.worker2 = people["caseworker"], people["caseworker2"]
         self.manager = people["manager"]
+        self.second_manager = people["manager3"]
         self.ids: dict[str, int] = {}
 
     def saved(self, who: Principal, label: str, review: Review) -> int:
@@ -149,9 +153,10 @@ class _Seeder:
         self.clock.advance(days=1)
         return decision_id
 
-    def approved(self, decision_id: int) -> None:
-        sealed = decisions.get_decision(self.ctx, self.manager, decision_id)
-        decisions.countersign(self.ctx, self.manager, decision_id, hash_seen=sealed.content_hash)
+    def approved(self, decision_id: int, *, by: Principal | None = None) -> None:
+        manager = by or self.manager
+        sealed = decisions.get_decision(self.ctx, manager, decision_id)
+        decisions.countersign(self.ctx, manager, decision_id, hash_seen=sealed.content_hash)
         self.clock.advance(days=1)
 
     def excepted(
@@ -268,7 +273,8 @@ def _approved_with_exception(s: _Seeder, today: dt.date) -> None:
         asked="The youth work service is the lead after closure and wrote the exit plan.",
         granted="The voluntary sector lead is the author of the exit plan; no notice needed.",
     )
-    s.approved(s.signed(s.worker2, review_id))
+    # Separation of duties: the manager who granted the exception does not countersign it.
+    s.approved(s.signed(s.worker2, review_id), by=s.second_manager)
 
 
 def _lapsed_exception(s: _Seeder, today: dt.date) -> None:

@@ -24,7 +24,8 @@ from closure_readiness.service.context import (
     Role,
 )
 from closure_readiness.service.decisions import recheck, under_current_checks
-from closure_readiness.service.records import SealedDecision, finding_messages
+from closure_readiness.service.records import EarlierReturn, SealedDecision, finding_messages
+from closure_readiness.service.reviews import earlier_return
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.audit import AuditEvent
@@ -64,6 +65,8 @@ class DecisionDetail:
     returns_before: list[dict[str, Any]] = field(default_factory=list)
     current: ReadinessReport | None = None
     """What the current checks would say, when it was sealed under an earlier version."""
+    earlier_return: EarlierReturn | None = None
+    """A review of the same case returned and withdrawn before this one was started."""
 
     @property
     def intact(self) -> bool:
@@ -156,8 +159,13 @@ def export_decisions(
 
 
 def teams(ctx: Context, principal: Principal) -> list[str]:
-    _require_reader(principal)
+    """The teams this person may see decisions of: every team with a decision for an auditor
+    (and the command line), their own team for a manager or caseworker. Asked of an active
+    account only."""
     with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
+        if principal.role in (Role.TEAM_MANAGER, Role.CASEWORKER):
+            return [principal.team]
         return queries.teams(db)
 
 
@@ -198,6 +206,7 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
             if d["id"] < decision_id and d["outcome"] == Outcome.RETURNED
         ]
         names = {**repositories.staff_names(db), **sealed_names(row, outcome)}
+        before = earlier_return(db, row["case_reference"], row["review_id"])
     sealed = SealedDecision.from_rows(row, outcome)
     return DecisionDetail(
         decision=sealed,
@@ -208,6 +217,7 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
         re_referrals=re_referrals,
         names=names,
         returns_before=[_returned(d) for d in earlier],
+        earlier_return=before,
     )
 
 

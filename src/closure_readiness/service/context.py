@@ -23,6 +23,9 @@ class Context:
     clock: Callable[[], dt.datetime] = utc_now
     case_reference_pattern: str | None = None
     """The council's case reference form for a new review (settings); None: the default rule."""
+    separate_exception_and_countersign: bool = True
+    """Separation of duties (settings): a manager who granted an exception a sealed decision
+    relies on does not countersign it."""
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)

@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from closure_readiness.checks import CHECKS_VERSION, ReadinessReport, evaluate
+from closure_readiness.checks import CHECKS_VERSION, ReadinessReport, Resolution, evaluate
 from closure_readiness.core.review import ManagerException, Review
+from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.core.workflow import (
     Action,
     Outcome,
@@ -17,21 +18,21 @@ from closure_readiness.core.workflow import (
 )
 from closure_readiness.service.context import (
     Context,
-    InvalidInput,
     NotAllowed,
     NotFound,
     Principal,
     Refused,
     Role,
 )
-from closure_readiness.service.records import ExceptionRequest, SealedDecision
-from closure_readiness.service.reviews import evaluate_review, record_outcome
+from closure_readiness.service.free_text import free_text
+from closure_readiness.service.records import EarlierReturn, ExceptionRequest, SealedDecision
+from closure_readiness.service.reviews import earlier_return, evaluate_review, record_outcome
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 from closure_readiness.storage.integrity import check_decision
 
-MAX_REASON = 4000
+MAX_REASON = LONG_TEXT_MAX
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class QueueItem:
     exceptions: int
     cautions: int
     days_waiting: int
+    earlier_return: EarlierReturn | None = None
+    """A review of the same case returned and withdrawn before this one was started."""
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,7 @@ def _require_manager(principal: Principal) -> None:
 
 
 def _reason(text: str, what: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput(f"Write the {what}.")
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"Shorten the {what} to at most {MAX_REASON} characters.")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise InvalidInput(f"The {what} contains an invisible control character; remove it.")
-    return text
+    return free_text(text, what, limit=MAX_REASON)
 
 
 def queue(ctx: Context, principal: Principal) -> Queue:
@@ -95,7 +91,6 @@ def queue(ctx: Context, principal: Principal) -> Queue:
     reviews), is listed apart, for another manager of the team.
     """
     _require_manager(principal)
-    today = ctx.now().date()
     with reading(ctx.db_path) as db:
         ensure_active(db, principal)
         rows = repositories.submitted_for_team(db, principal.team)
@@ -103,6 +98,10 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         names = repositories.staff_names(db)
         contents = {
             row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
+        }
+        earlier = {
+            row["review_id"]: earlier_return(db, row["case_reference"], row["review_id"])
+            for row in rows
         }
     pending: list[PendingException] = []
     own_pending: list[PendingException] = []
@@ -124,6 +123,24 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         )
         own = principal.staff_id in (row["requested_by"], review_row["worker_id"])
         (own_pending if own else pending).append(request)
+    submitted, own_submitted = _queue_items(rows, names, earlier, principal, ctx.now().date())
+    return Queue(
+        submitted=submitted,
+        exception_requests=pending,
+        own_sign_offs=own_submitted,
+        own_exception_requests=own_pending,
+    )
+
+
+def _queue_items(
+    rows: list[dict[str, Any]],
+    names: dict[str, Any],
+    earlier: dict[int, EarlierReturn | None],
+    principal: Principal,
+    today: dt.date,
+) -> tuple[list[QueueItem], list[QueueItem]]:
+    """The sign-offs waiting: those this manager may decide, and their own (made as a
+    caseworker before a promotion), each with any earlier return it follows."""
     submitted: list[QueueItem] = []
     own_submitted: list[QueueItem] = []
     for row in rows:
@@ -137,21 +154,17 @@ def queue(ctx: Context, principal: Principal) -> Queue:
             exceptions=row["exceptions"],
             cautions=row["cautions"],
             days_waiting=(today - dt.datetime.fromisoformat(row["signed_at"]).date()).days,
+            earlier_return=earlier[row["review_id"]],
         )
         (own_submitted if row["signed_by"] == principal.staff_id else submitted).append(item)
-    return Queue(
-        submitted=submitted,
-        exception_requests=pending,
-        own_sign_offs=own_submitted,
-        own_exception_requests=own_pending,
-    )
+    return submitted, own_submitted
 
 
 def _may_see_decision(principal: Principal, row: dict[str, Any]) -> bool:
     if principal.role is Role.AUDITOR:
         return True
     if principal.role in (Role.TEAM_MANAGER, Role.CASEWORKER):
-        return bool(row["team"] == principal.team)
+        return bool(row["team"]) and row["team"] == principal.team
     return False
 
 
@@ -218,6 +231,29 @@ def _decision_step(
     return step
 
 
+def countersign_refusal(ctx: Context, principal: Principal, decision: SealedDecision) -> str | None:
+    """Why this manager may not countersign the decision although the table lets them, or
+    None: separation of duties (a setting, on by default), the manager granted an exception
+    the sealed decision relies on (a blocker its report resolves by that exception), so
+    another manager of the team must weigh it. Read by `countersign` and by the page."""
+    if not ctx.separate_exception_and_countersign:
+        return None
+    excepted = {
+        finding.key
+        for finding in recheck(decision).findings()
+        if finding.resolution is Resolution.EXCEPTION
+    }
+    if any(
+        exception.manager == principal.staff_id and exception.finding in excepted
+        for exception in decision.review.exceptions
+    ):
+        return (
+            "You granted an exception this review relies on, so another manager of the team "
+            "must countersign it. You can still return it."
+        )
+    return None
+
+
 def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_seen: str) -> None:
     """Approve the closure: re-check the sealed content and record the hash seen.
 
@@ -251,6 +287,9 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
                 )
             step = _decision_step(db, row, Action.COUNTERSIGN, principal)
             sealed = SealedDecision.from_rows(row, None)
+            refusal = countersign_refusal(ctx, principal, sealed)
+            if refusal is not None:
+                raise Refused(refusal)
             report = recheck(sealed)
             if not report.sign_off_possible:
                 raise Refused(
@@ -286,9 +325,15 @@ def return_review(
     overall = _reason(overall, "reason for returning the review")
     # A per-finding or per-step reason left blank (or only spaces) was not given.
     findings = {
-        key: _reason(text, "reason") for key, text in (findings or {}).items() if text.strip()
+        key: _reason(text, "reason given for a finding")
+        for key, text in (findings or {}).items()
+        if text.strip()
     }
-    themes = {key: _reason(text, "reason") for key, text in (themes or {}).items() if text.strip()}
+    themes = {
+        key: _reason(text, "reason given for a step")
+        for key, text in (themes or {}).items()
+        if text.strip()
+    }
     now = ctx.now()
     try:
         with writing(ctx.db_path) as db:

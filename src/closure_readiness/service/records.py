@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from closure_readiness.checks import ReadinessReport, Thresholds
+from closure_readiness.checks.questions import THEMES_BY_KEY
+from closure_readiness.core import words
 from closure_readiness.core.review import Review
 from closure_readiness.core.workflow import RequestStatus, ReviewStatus
 
@@ -100,6 +102,32 @@ class ReturnNote:
             )
             for key, reason in self.findings.items()
         ]
+
+
+@dataclass(frozen=True)
+class EarlierReturn:
+    """A review of the same case returned and then withdrawn before this one was started: the
+    manager deciding this one sees why the earlier one was returned ("return laundering")."""
+
+    review_id: int
+    note: ReturnNote
+
+    def heading(self) -> str:
+        return (
+            f"An earlier review of this case was returned and withdrawn (review {self.review_id}, "
+            f"returned on {words.london_day(self.note.returned_at)}). It was returned because:"
+        )
+
+    def reason_lines(self) -> list[str]:
+        """The reasons it was returned with: overall, then per step, then per finding."""
+        lines = [self.note.overall] if self.note.overall else []
+        for step, reason in self.note.themes.items():
+            theme = THEMES_BY_KEY.get(step)
+            lines.append(f"{theme.title if theme else 'Another step'}: {reason}")
+        for finding in self.note.about_findings():
+            about = finding.message or finding.check_id or "A finding"
+            lines.append(f"{about}: {finding.reason}")
+        return lines
 
 
 @dataclass(frozen=True)

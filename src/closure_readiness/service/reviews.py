@@ -15,10 +15,11 @@ from closure_readiness.core.canonical import canonical_json, content_hash
 from closure_readiness.core.case_reference import new_reference
 from closure_readiness.core.dates import add_months
 from closure_readiness.core.errors import explain
-from closure_readiness.core.review import Case, Review
+from closure_readiness.core.review import Case, Review, refuse_lax_values
 from closure_readiness.core.seal import ATTESTATION as ATTESTATION
 from closure_readiness.core.seal import DECISION_FORMAT as DECISION_FORMAT
 from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, evidence_register
+from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.core.workflow import (
     Action,
     Outcome,
@@ -38,14 +39,16 @@ from closure_readiness.service.context import (
     Refused,
     Role,
 )
+from closure_readiness.service.free_text import free_text
 from closure_readiness.service.records import (
+    EarlierReturn,
     ExceptionRequest,
     ReturnNote,
     ReviewRecord,
     ReviewSummary,
 )
 from closure_readiness.service.staff import ensure_active
-from closure_readiness.storage import audit, repositories
+from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 
 
@@ -191,10 +194,29 @@ def _store_version(
     )
 
 
+_LATEST = 2**63 - 1
+"""Larger than any review id SQLite can hold: "before the review being started"."""
+
+
+def earlier_return(db: Any, case_reference: str, review_id: int) -> EarlierReturn | None:
+    """A review of this case returned and then withdrawn before `review_id` was started
+    (since the case's last approved closure), with the reasons it was returned with."""
+    row = queries.withdrawn_return_before(db, case_reference, review_id)
+    if row is None:
+        return None
+    return EarlierReturn(review_id=row["review_id"], note=ReturnNote.from_decision(row))
+
+
 def _insert_review(
-    db: Any, principal: Principal, review: Review, re_referral_of: int | None, now: dt.datetime
+    db: Any,
+    principal: Principal,
+    review: Review,
+    re_referral_of: int | None,
+    now: dt.datetime,
+    follows_return_of: int | None = None,
 ) -> int:
-    """Write the new draft and its first version, and audit the start; returns its id."""
+    """Write the new draft and its first version, and audit the start; returns its id. The
+    start names the earlier review returned and withdrawn it follows, if any."""
     case = review.case
     content = review.model_dump_json()
     digest = content_hash(review)
@@ -224,6 +246,7 @@ def _insert_review(
             "team": principal.team,
             "version": 1,
             "content_hash": digest,
+            **({"follows_return_of": follows_return_of} if follows_return_of else {}),
         },
     )
     return review_id
@@ -241,7 +264,9 @@ def start_review(ctx: Context, principal: Principal, case: Case | dict[str, Any]
             if repositories.open_review_for_case(db, reference) is not None:
                 raise _already_open(reference)
             re_referral_of = _re_referral_of(ctx, db, reference, now)
-            return _insert_review(db, principal, review, re_referral_of, now)
+            earlier = earlier_return(db, reference, _LATEST)
+            follows = earlier.review_id if earlier else None
+            return _insert_review(db, principal, review, re_referral_of, now, follows)
     except ConstraintRefused:
         raise _already_open(reference) from None
 
@@ -319,6 +344,8 @@ def _validated(review: Review | dict[str, Any]) -> Review:
     is not trusted either: one made by copying or constructing was never validated."""
     document = review.model_dump() if isinstance(review, Review) else review
     try:
+        if not isinstance(review, Review):
+            refuse_lax_values(document)  # a document from outside is strictly typed
         return Review.model_validate(document)
     except ValidationError as error:
         raise InvalidInput(
@@ -526,7 +553,7 @@ def sign_off(
         raise Refused(f"Sign-off was refused by the database: {error}.") from None
 
 
-MAX_WITHDRAWAL_REASON = 4000
+MAX_WITHDRAWAL_REASON = LONG_TEXT_MAX
 _NOT_WITHDRAWABLE = {
     ReviewStatus.APPROVED: "This review has been approved, so it cannot be withdrawn.",
     ReviewStatus.WITHDRAWN: "This review has already been withdrawn.",
@@ -541,19 +568,8 @@ def may_withdraw(principal: Principal, *, status: str, worker_id: str, team: str
 
 
 def _withdrawal_reason(reason: str) -> str:
-    """Validate the reason for withdrawing: written, not too long, no invisible characters."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("Write the reason for withdrawing the review.")
-    if len(reason) > MAX_WITHDRAWAL_REASON:
-        raise InvalidInput(
-            f"Shorten the reason for withdrawing to at most {MAX_WITHDRAWAL_REASON} characters."
-        )
-    if any(ord(c) < 32 and c not in "\n\t" for c in reason):
-        raise InvalidInput(
-            "The reason for withdrawing contains an invisible control character; remove it."
-        )
-    return reason
+    """Validate the reason for withdrawing: written, not too long, no hidden characters."""
+    return free_text(reason, "reason for withdrawing the review", limit=MAX_WITHDRAWAL_REASON)
 
 
 def _withdrawable(db: Any, principal: Principal, review_id: int) -> Transition:
@@ -683,11 +699,7 @@ def request_exception(
     ctx: Context, principal: Principal, review_id: int, *, finding_key: str, reason: str
 ) -> int:
     """Ask the team manager for an exception to one finding of an overridable blocker."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("Give your reasoning for the exception.")
-    if len(reason) > 4000:
-        raise InvalidInput("Shorten your reasoning to at most 4000 characters.")
+    reason = free_text(reason, "reasoning for the exception")
     now = ctx.now()
     with writing(ctx.db_path) as db:
         ensure_active(db, principal)

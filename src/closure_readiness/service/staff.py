@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from closure_readiness.core.text import ID_PATTERN
+from closure_readiness.core.text import ID_PATTERN, unsafe_text_problem
 from closure_readiness.core.workflow import STAFF_ROLES
 from closure_readiness.service.context import (
     SYSTEM,
@@ -63,9 +63,28 @@ def _require_admin(principal: Principal) -> None:
 
 def _clean(value: str, what: str, *, limit: int = 200) -> str:
     value = value.strip()
-    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
+    if not value or len(value) > limit or unsafe_text_problem(value, multiline=False):
         raise InvalidInput(f"Enter the {what} (1 to {limit} printable characters).")
     return value
+
+
+def _team(role: Role | str, team: str) -> str:
+    """The team of an account: caseworkers and team managers need one (a blank team is never
+    "every team"); anyone's team, when given, is a printable name."""
+    team = team.strip()
+    if Role(role) in NEEDS_TEAM and not team:
+        raise InvalidInput("Caseworkers and team managers need a team.")
+    return _clean(team, "team name") if team else team
+
+
+def _new_staff_id(staff_id: str) -> str:
+    if not ID_PATTERN.fullmatch(staff_id):
+        raise InvalidInput("Staff ids are 1 to 24 letters, numbers, hyphens or underscores.")
+    if staff_id.casefold() == SYSTEM.staff_id:
+        raise InvalidInput(
+            f"The staff id {staff_id} is reserved for the command line; choose another."
+        )
+    return staff_id
 
 
 def add_staff(
@@ -80,18 +99,16 @@ def add_staff(
     team: str = "",
 ) -> StaffMember:
     _require_admin(principal)
-    if not ID_PATTERN.fullmatch(staff_id):
-        raise InvalidInput("Staff ids are 1 to 24 letters, numbers, hyphens or underscores.")
+    staff_id = _new_staff_id(staff_id)
     role = _staff_role(role)
-    if role in NEEDS_TEAM and not team.strip():
-        raise InvalidInput("Caseworkers and team managers need a team.")
+    team = _team(role, team)
     row = {
         "id": staff_id,
         "issuer": _clean(issuer, "issuer", limit=500),
         "subject": _clean(subject, "subject", limit=500),
         "display_name": _clean(display_name, "display name"),
         "role": role.value,
-        "team": team.strip(),
+        "team": team,
         "active": 1,
         "created_at": ctx.now().isoformat(),
     }
@@ -144,8 +161,8 @@ def update_staff(
         if current is None:
             raise NotFound(f"No member of staff has the id {staff_id}.")
         after = {**current, **changes}
-        if Role(after["role"]) in NEEDS_TEAM and not str(after["team"]).strip():
-            raise InvalidInput("Caseworkers and team managers need a team.")
+        if "team" in changes or "role" in changes:  # disabling always works
+            _team(after["role"], str(after["team"]))
         if changes:
             repositories.update_staff(db, staff_id, **changes)
             audit.append(
@@ -169,6 +186,17 @@ def ensure_active(db: Any, principal: Principal) -> None:
         raise NotAllowed("Your account has been disabled. Ask your system administrator.")
     if row["role"] != principal.role.value or row["team"] != principal.team:
         raise NotAllowed("Your role or team has changed; sign in again.")
+    refuse_without_team(principal)
+
+
+def refuse_without_team(principal: Principal) -> None:
+    """A caseworker or manager stored with a blank team (before the rule, or by hand) acts on
+    no team: a blank team is never read as every team."""
+    if principal.role in NEEDS_TEAM and not principal.team.strip():
+        raise NotAllowed(
+            "Your account has no team, so you cannot see any reviews or decisions. Ask your "
+            "system administrator to set your team."
+        )
 
 
 def identify(ctx: Context, *, issuer: str, subject: str) -> Principal:
@@ -186,4 +214,5 @@ def identify(ctx: Context, *, issuer: str, subject: str) -> Principal:
     member = StaffMember.from_row(row)
     if not member.active:
         raise NotAllowed("Your account has been disabled. Ask your system administrator.")
+    refuse_without_team(member.principal())
     return member.principal()

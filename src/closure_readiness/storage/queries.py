@@ -66,7 +66,7 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
         joins = "JOIN decisions_fts ON decisions_fts.rowid = d.id " + joins
         clauses.append("decisions_fts MATCH ?")
         params.append(expression)
-    if query.team:
+    if query.team is not None:  # an empty team is a team no decision has, never every team
         clauses.append("d.team = ?")
         params.append(query.team)
     if query.status == ReviewStatus.SUBMITTED:
@@ -235,3 +235,33 @@ def re_referral_checks(db: Database) -> list[Row]:
             "GROUP BY f.check_id, re_referred ORDER BY findings DESC"
         )
     )
+
+
+def withdrawn_return_before(db: Database, case_reference: str, review_id: int) -> Row | None:
+    """The latest return of a review of this case that was then withdrawn, among the reviews
+    started before `review_id` and after the case's last approved closure: a review started
+    again after a withdrawal carries its returns with it. None when there is none.
+
+    The returned decision's row (id, review_id, sealed) with its outcome (decided_by,
+    decided_at, reasons). Earlier reviews are final once a later one is started (one open
+    review per case), so the answer never changes."""
+    earlier = db.query(
+        "SELECT id, status FROM reviews WHERE case_reference = ? AND id < ? ORDER BY id DESC",
+        [case_reference, review_id],
+    )
+    for review in earlier:
+        if review["status"] == ReviewStatus.APPROVED:
+            return None
+        if review["status"] != ReviewStatus.WITHDRAWN:
+            continue
+        returned = list(
+            db.query(
+                "SELECT d.id, d.review_id, d.sealed, o.decided_by, o.decided_at, o.reasons "
+                "FROM decisions d JOIN outcomes o ON o.decision_id = d.id "
+                "WHERE d.review_id = ? AND o.outcome = ? ORDER BY d.id DESC LIMIT 1",
+                [review["id"], Outcome.RETURNED.value],
+            )
+        )
+        if returned:
+            return returned[0]
+    return None

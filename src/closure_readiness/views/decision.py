@@ -68,11 +68,15 @@ def may_decide(principal: Principal, decision: SealedDecision) -> bool:
 def page() -> None:
     principal: Principal = st.session_state["principal"]
     raw = st.query_params.get("decision")
-    if raw is None or not raw.isdigit():
+    if not raw:
         st.title("Decision", anchor=False)
         st.info("Choose a decision from the list first.")
         return
-    decision_id = int(raw)
+    decision_id = pages.parse_id(raw)
+    if decision_id is None:
+        st.title("Decision", anchor=False)
+        st.error("There is no such decision.")
+        return
     cache_key = f"detail:{decision_id}"
     # A view is an audit event: fetch once per visit, not on every widget interaction.
     detail: DecisionDetail | None = st.session_state.get(cache_key)
@@ -104,6 +108,13 @@ def page() -> None:
         _under_current_checks(detail.current, decision, key=f"d{decision.id}.now")
     if detail.returns_before:
         _changes_since_return(detail)
+    if detail.earlier_return is not None:
+        earlier = detail.earlier_return
+        st.warning(
+            escape_markdown(earlier.heading())
+            + "\n\n"
+            + "\n".join(f"- {escape_markdown(line)}" for line in earlier.reason_lines())
+        )
     family_summary_read_only(decision.review)
     if may_decide(principal, decision):
         _decide(detail, principal, report)
@@ -389,6 +400,10 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
 def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
     """The hash being approved, what the current checks say, and the countersign button."""
     decision = detail.decision
+    refusal = decisions.countersign_refusal(session.context(), principal, decision)
+    if refusal is not None:
+        st.info(refusal)
+        return
     st.write(
         "Approving countersigns exactly this content. Its hash is shown so the record shows "
         f"what you approved: `{decision.content_hash[:16]}…`"
@@ -503,7 +518,9 @@ def _downloads(detail: DecisionDetail, principal: Principal) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Download the decision record (PDF)",
-        data=lambda: auditing.decision_record_pdf(ctx, principal, decision.id),
+        data=session.download_data(
+            lambda: auditing.decision_record_pdf(ctx, principal, decision.id)
+        ),
         file_name=f"decision-{decision.id}-{decision.case_reference}.pdf",
         mime="application/pdf",
         key=f"pdf.{decision.id}",
@@ -512,7 +529,9 @@ def _downloads(detail: DecisionDetail, principal: Principal) -> None:
     if decision.outcome == ReviewStatus.APPROVED:
         right.download_button(
             "Download the closure summary for the family (PDF)",
-            data=lambda: auditing.family_summary_pdf(ctx, principal, decision.id),
+            data=session.download_data(
+                lambda: auditing.family_summary_pdf(ctx, principal, decision.id)
+            ),
             file_name=f"closure-summary-{decision.case_reference}.pdf",
             mime="application/pdf",
             key=f"family.{decision.id}",
