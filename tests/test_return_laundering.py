@@ -148,3 +148,18 @@ def test_the_decision_page_shows_the_manager_the_earlier_return(
     assert "An earlier review of this case was returned and withdrawn" in text
     assert "The school was not told of the closure." in text
     assert "Say who the family can call." in text
+
+
+def test_the_queue_tells_the_manager_a_sign_off_follows_a_withdrawn_return(
+    ctx: Context, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app_support import all_text, app_test, as_seen, point_app_at
+
+    _returned_and_withdrawn(ctx, team)
+    sign(ctx, team.worker, prepare_ready(ctx, team.worker, CASE))
+    point_app_at(monkeypatch, ctx.db_path)
+
+    at = app_test(subject_of(team.manager.staff_id), page="queue")
+
+    assert not at.exception
+    assert "Follows a returned review of this case that was withdrawn" in as_seen(all_text(at))

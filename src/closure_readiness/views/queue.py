@@ -71,6 +71,11 @@ def _sign_off(item: QueueItem) -> None:
             f"{escape_markdown(item.signed_by)} · "
             f"{words.london(item.signed_at)}"
         )
+        if item.earlier_return is not None:
+            left.caption(
+                ":material/history: Follows a returned review of this case that was withdrawn: "
+                "the decision page shows why it was returned."
+            )
         middle.text(_waiting(item))
         with right:
             st.page_link(
