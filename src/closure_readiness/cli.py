@@ -18,12 +18,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.core.workflow import DECISION_STATUSES, STAFF_ROLES
+
+if TYPE_CHECKING:  # imported when a command runs: the commands start fast
+    from closure_readiness.storage.queries import DecisionQuery
 
 PROG = "closure-readiness"
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID = 0, 1, 2
@@ -676,14 +679,7 @@ def export(
     out: Path | None,
     decision: int | None,
     pdf: Path | None,
-    team: str | None,
-    status: str | None,
-    signed_from: dt.date | None,
-    signed_to: dt.date | None,
-    closure_reason: str | None,
-    has_exceptions: bool | None,
-    has_re_referral: bool | None,
-    search: str | None,
+    **filters: Any,
 ) -> None:
     """Export decisions (CSV or JSON) or one decision record (PDF).
 
@@ -694,7 +690,6 @@ def export(
     from closure_readiness.service import auditing
     from closure_readiness.service.context import SYSTEM, Context, NotFound, ServiceError
     from closure_readiness.storage.database import use_as_is
-    from closure_readiness.storage.queries import DecisionQuery
 
     if decision is not None and pdf is None:
         raise BadInput("--decision needs --pdf FILE to write the decision record to.")
@@ -711,17 +706,7 @@ def export(
             _write_file(pdf, auditing.decision_record_pdf(ctx, SYSTEM, decision))
             click.echo(f"Wrote the decision record of decision {decision} to {pdf}.")
             return
-        query = DecisionQuery(
-            team=team,
-            status=status,
-            signed_from=signed_from.isoformat() if signed_from else None,
-            signed_to=signed_to.isoformat() if signed_to else None,
-            closure_reason=closure_reason,
-            has_exceptions=has_exceptions,
-            has_re_referral=has_re_referral,
-            text=search,
-        )
-        data = auditing.export_decisions(ctx, SYSTEM, query, fmt=fmt)
+        data = auditing.export_decisions(ctx, SYSTEM, _decision_query(**filters), fmt=fmt)
     except NotFound:
         raise Refused(f"There is no such decision: {decision}.") from None
     except ServiceError as error:
@@ -731,6 +716,31 @@ def export(
     else:
         _write_file(out, data)
         click.echo(f"Wrote {out}.", err=True)
+
+
+def _decision_query(
+    team: str | None,
+    status: str | None,
+    signed_from: dt.date | None,
+    signed_to: dt.date | None,
+    closure_reason: str | None,
+    has_exceptions: bool | None,
+    has_re_referral: bool | None,
+    search: str | None,
+) -> DecisionQuery:
+    """The export's filters, as the auditor's list takes them."""
+    from closure_readiness.storage.queries import DecisionQuery
+
+    return DecisionQuery(
+        team=team,
+        status=status,
+        signed_from=signed_from.isoformat() if signed_from else None,
+        signed_to=signed_to.isoformat() if signed_to else None,
+        closure_reason=closure_reason,
+        has_exceptions=has_exceptions,
+        has_re_referral=has_re_referral,
+        text=search,
+    )
 
 
 WITHDRAW_HELP = """Withdraw a review on behalf of a member of staff, with a reason.
