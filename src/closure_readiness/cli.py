@@ -375,22 +375,41 @@ def migrate(db: Path | None) -> None:
     click.echo(f"{path}: schema up to date.")
 
 
+def _anchor_key(path: Path) -> bytes:
+    """The operator's anchor key, or one line saying why the file cannot be used (exit 2)."""
+    from closure_readiness.storage.integrity import read_anchor_key
+
+    try:
+        return read_anchor_key(path)
+    except (OSError, ValueError) as error:
+        raise BadInput(f"{path}: not a usable key file ({_one_line(error)}).") from None
+
+
 @cli.command()
 @db_option
 @click.option("--anchor", type=FILE, help="An anchor file written by `anchor`, kept elsewhere.")
-def verify(db: Path | None, anchor: Path | None) -> None:
+@click.option(
+    "--key-file",
+    type=FILE,
+    help="The operator's anchor key: checks that the anchor was written with it.",
+)
+def verify(db: Path | None, anchor: Path | None, key_file: Path | None) -> None:
     """Verify every seal, the audit chain and an anchor.
 
-    Checks every sealed decision and outcome, the audit chain and, with --anchor, its head.
+    Checks every sealed decision and outcome, the audit chain and, with --anchor, its head;
+    with --key-file too, that the anchor was written with that key and not changed since.
 
     Prints FAIL and the problem for each one found; exits 1 if there is any. Only reads: works
     on a backup on read-only storage, and on a database made by an earlier version as it is.
     """
     from closure_readiness.storage.database import read_only
-    from closure_readiness.storage.integrity import read_anchor
+    from closure_readiness.storage.integrity import ANCHOR_SIGNATURE, read_anchor
     from closure_readiness.storage.integrity import verify as verify_store
 
     path = _existing_db(db)
+    if key_file is not None and anchor is None:
+        raise BadInput("--key-file checks an anchor's signature: give the anchor with --anchor.")
+    key = None if key_file is None else _anchor_key(key_file)
     head = None
     if anchor is not None:
         try:
@@ -398,15 +417,19 @@ def verify(db: Path | None, anchor: Path | None) -> None:
         except (OSError, ValueError) as error:
             raise BadInput(f"{anchor}: not a readable anchor file ({_one_line(error)}).") from None
     with read_only(path) as store:
-        report = verify_store(store, head)
+        report = verify_store(store, head, key)
+    checked = ", anchor checked" if report.anchor_checked else ""
+    if key is not None:
+        checked = ", anchor and its signature checked"
+    elif head is not None and ANCHOR_SIGNATURE in head:
+        checked = ", anchor checked (not its signature: give --key-file)"
     for problem in report.problems:
         click.echo(f"FAIL {problem}")
     count = len(report.problems)
     verdict = "intact" if report.intact else f"{count} problem{'' if count == 1 else 's'}"
     click.echo(
         f"{path}: {report.decisions_checked} decisions, {report.outcomes_checked} outcomes, "
-        f"{report.events_checked} audit events checked"
-        f"{', anchor checked' if report.anchor_checked else ''}: {verdict}."
+        f"{report.events_checked} audit events checked{checked}: {verdict}."
     )
     _exit(EXIT_OK if report.intact else EXIT_BLOCKED)
 
@@ -414,26 +437,34 @@ def verify(db: Path | None, anchor: Path | None) -> None:
 @cli.command()
 @db_option
 @click.option("--out", type=FILE, required=True, help="The anchor file to write.")
-def anchor(db: Path | None, out: Path) -> None:
+@click.option(
+    "--key-file",
+    type=FILE,
+    help="Sign the anchor with this key (HMAC-SHA256), held by the operator: a file only "
+    "its owner can read, of 32 bytes or more.",
+)
+def anchor(db: Path | None, out: Path, key_file: Path | None) -> None:
     """Write the audit chain's head to a file, to keep elsewhere.
 
     Keep it away from the database's host: `verify --anchor` then shows that nobody rewrote the
-    whole chain.
+    whole chain. With --key-file the anchor is signed, so nobody without the key can forge or
+    edit one (`verify --anchor A --key-file K` checks it). See docs/operations.md.
     """
     from closure_readiness.storage.database import read_only, require_store
     from closure_readiness.storage.integrity import anchor_document
 
     path = _existing_db(db)
+    key = None if key_file is None else _anchor_key(key_file)
     _output_folder(out)
     with read_only(path) as store:
         require_store(store, path, current=False)
-        document = anchor_document(store, now=dt.datetime.now(dt.UTC))
+        document = anchor_document(store, now=dt.datetime.now(dt.UTC), key=key)
     if document["seq"] == 0:
         raise Refused(f"{path}: the audit trail is empty; there is nothing to anchor yet.")
     _write_file(out, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
     click.echo(
-        f"Wrote the chain head (event {document['seq']}) to {out}; keep it outside the "
-        "database's host."
+        f"Wrote the chain head (event {document['seq']}){', signed,' if key else ''} to {out}; "
+        "keep it outside the database's host."
     )
 
 

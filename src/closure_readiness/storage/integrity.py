@@ -15,7 +15,8 @@
   the review's content and compared.
 - the search index: rebuilt from the decisions and compared.
 - the schema: every protective trigger (and each table's layout) as the migrations made it.
-- audit_events: the chain itself, and (if given) the anchor.
+- audit_events: the chain itself, and (if given) the anchor and, for a keyed anchor, its
+  HMAC-SHA256 signature under the operator's key.
 
 Nothing here writes to the database (the search-index comparison uses the connection's own
 temporary tables). A damaged or foreign file is reported as a problem, never an exception.
@@ -26,8 +27,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import json
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +55,9 @@ from closure_readiness.storage.audit import event_hash, head
 from closure_readiness.storage.schema import GENESIS_HASH, MIGRATIONS
 
 ANCHOR_FORMAT = "closure-readiness/anchor@1"
+ANCHOR_SIGNATURE = "hmac_sha256"
+"""The field of a keyed anchor holding the HMAC-SHA256 of its other fields."""
+ANCHOR_KEY_MIN_BYTES = 32
 
 sha256_text = seal_hash
 """The seal hash (kept under its earlier name for callers)."""
@@ -766,9 +773,12 @@ def _schema_problems(db: Database) -> list[str]:
 # Everything ------------------------------------------------------------------------------------
 
 
-def verify(db: Database, anchor: dict[str, Any] | None = None) -> IntegrityReport:
+def verify(
+    db: Database, anchor: dict[str, Any] | None = None, key: bytes | None = None
+) -> IntegrityReport:
     """Check the file, the schema, every seal, the whole chain, the tables the chain covers,
-    the search index and (if given) the anchor. Read-only; problems, never exceptions."""
+    the search index and (if given) the anchor, with its signature under `key` if given.
+    Read-only; problems, never exceptions."""
     report = IntegrityReport()
     try:
         if not _readable(db, report):
@@ -779,7 +789,7 @@ def verify(db: Database, anchor: dict[str, Any] | None = None) -> IntegrityRepor
     if anchor is not None:
         report.anchor_checked = True
         try:
-            report.problems += _anchor_problems(db, anchor)
+            report.problems += _anchor_problems(db, anchor, key)
         except (sqlite3.DatabaseError, ValueError, TypeError):
             report.problems.append("anchor: the chain could not be read to compare it")
     return report
@@ -861,31 +871,81 @@ def _verify(db: Database, report: IntegrityReport) -> None:
 # Anchors ---------------------------------------------------------------------------------------
 
 
-def _anchor_problems(db: Database, anchor: dict[str, Any]) -> list[str]:
+def _anchor_problems(db: Database, anchor: dict[str, Any], key: bytes | None = None) -> list[str]:
     if anchor.get("format") != ANCHOR_FORMAT:
         return ["anchor: not an anchor file of this system"]
+    problems = [] if key is None else _signature_problems(anchor, key)
     seq, expected = anchor.get("seq"), anchor.get("hash")
     if seq == 0:
-        return []
+        return problems
     row = db.execute("SELECT hash FROM audit_events WHERE seq = ?", [seq]).fetchone()
     if row is None:
         last, _ = head(db)
-        return [
+        problems.append(
             f"anchor: the chain ends at event {last}, before the anchored event {seq} (truncated)"
-        ]
-    if row[0] != expected:
-        return [f"anchor: event {seq} differs from the anchored head (the chain was rewritten)"]
+        )
+    elif row[0] != expected:
+        problems.append(
+            f"anchor: event {seq} differs from the anchored head (the chain was rewritten)"
+        )
+    return problems
+
+
+def _signature_problems(anchor: dict[str, Any], key: bytes) -> list[str]:
+    signature = anchor.get(ANCHOR_SIGNATURE)
+    if not isinstance(signature, str):
+        return ["anchor: it is not signed (written without a key), so this key cannot confirm it"]
+    if not hmac.compare_digest(signature, anchor_signature(anchor, key)):
+        return ["anchor: the anchor's signature does not match: it was not written with this key"]
     return []
 
 
-def anchor_document(db: Database, *, now: dt.datetime) -> dict[str, Any]:
+def anchor_signature(anchor: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256, under the operator's key, of the anchor's fields (format, event, hash and
+    time) as canonical JSON: whoever lacks the key can neither forge nor edit an anchor."""
+    fields = {name: anchor.get(name) for name in ("format", "seq", "hash", "exported_at")}
+    message = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def anchor_document(db: Database, *, now: dt.datetime, key: bytes | None = None) -> dict[str, Any]:
+    """The chain's head as an anchor; signed with `key` (a keyed anchor) if given."""
     seq, digest = head(db)
-    return {
+    document: dict[str, Any] = {
         "format": ANCHOR_FORMAT,
         "seq": seq,
         "hash": digest,
         "exported_at": now.astimezone(dt.UTC).isoformat(),
     }
+    if key is not None:
+        document[ANCHOR_SIGNATURE] = anchor_signature(document, key)
+    return document
+
+
+def read_anchor_key(path: Path) -> bytes:
+    """The operator's anchor key: a regular file only its owner may read or change, of at
+    least 32 bytes (a final line break is not part of the key). ValueError, in plain words,
+    for anything else."""
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError("not a key file (give the file holding the key)")
+        if status.st_mode & 0o077:
+            raise ValueError(
+                "other accounts can read or change this key file; make it its owner's only "
+                f"(chmod 600 {path}), and make a new key if it may have been copied"
+            )
+        key = path.read_bytes().rstrip(b"\r\n")
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except PermissionError:
+        raise ValueError("permission denied") from None
+    if len(key) < ANCHOR_KEY_MIN_BYTES:
+        raise ValueError(
+            f"the key is shorter than {ANCHOR_KEY_MIN_BYTES} bytes; make one as "
+            "docs/operations.md says"
+        )
+    return key
 
 
 def read_anchor(path: Path) -> dict[str, Any]:
@@ -912,4 +972,11 @@ def read_anchor(path: Path) -> dict[str, Any]:
         dated = False
     if not dated:
         raise ValueError("the anchor's export time is missing or not a date and time")
+    signature = document.get(ANCHOR_SIGNATURE)
+    if signature is not None and not (
+        isinstance(signature, str)
+        and len(signature) == 64
+        and set(signature) <= set("0123456789abcdef")
+    ):
+        raise ValueError("the anchor's signature must be 64 hexadecimal characters")
     return document
