@@ -5,7 +5,8 @@ the database itself is read to check what must always hold:
 
 - nothing is approved unless its sealed review, re-checked with its own as-of date and
   thresholds, allows sign-off;
-- the person who countersigned never signed;
+- the person who countersigned never signed, nor granted an exception the decision relies
+  on (separation of duties, on by default: the model expects that refusal);
 - every seal matches its content, and the audit chain is whole (storage.integrity.verify);
 - nothing sealed ever changes or disappears;
 - every review's status is what the model expects.
@@ -351,8 +352,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         model = self.decisions[decision_id]
         signer = model.worker
         principal = signer if who == "signer" else self.managers[who]
-        (seen,) = self.keep_open.execute(
-            "SELECT content_hash FROM decisions WHERE id = ?", [decision_id]
+        (seen, excepted) = self.keep_open.execute(
+            "SELECT content_hash, exceptions FROM decisions WHERE id = ?", [decision_id]
         ).fetchone()
         expected: type[ServiceError] | None
         if who == "signer":
@@ -361,6 +362,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             expected = NotFound
         elif model.pending != decision_id:
             expected = Refused
+        elif who == "manager" and excepted:
+            expected = Refused  # separation of duties: "manager" granted every exception here
         else:
             expected = None
         if expected is not None:
