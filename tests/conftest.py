@@ -94,3 +94,12 @@ def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
 def team(staffed: tuple[Context, Team]) -> Team:
     """The test staff's principals in `staffed` (the same in every copy)."""
     return staffed[1]
+
+
+@pytest.fixture
+def clean_cli_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No CLOSURE_ setting and no sign-in secrets leak in from the machine running the tests
+    (the CLI reads both; `HOME` is where Streamlit looks for secrets)."""
+    for name in [name for name in os.environ if name.startswith("CLOSURE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))

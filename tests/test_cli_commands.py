@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from closure_readiness.cli import GENERATED_DOCS, cli, main
+from cli_support import invoke
+from closure_readiness.cli import GENERATED_DOCS, main
 from closure_readiness.core.review import AsOfRefused, Review, refuse_as_of
 from closure_readiness.core.workflow import STAFF_ROLES, Role
 from closure_readiness.service import staff
@@ -59,19 +59,7 @@ SIGN_IN = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No CLOSURE_ setting and no sign-in secrets leak in from the machine running the tests."""
-    for name in [name for name in os.environ if name.startswith("CLOSURE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-def invoke(*args: str | Path) -> Result:
-    result = CliRunner().invoke(cli, [str(arg) for arg in args], prog_name="closure-readiness")
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("clean_cli_settings")
 
 
 def installed(

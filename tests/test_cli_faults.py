@@ -27,10 +27,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlite_utils import Database
 
-from closure_readiness.cli import cli
+from cli_support import invoke
 from closure_readiness.storage import database
 from closure_readiness.storage.schema import MIGRATIONS
 from workflow_fixtures import Team, add_team, make_context, prepare_ready, submit
@@ -46,20 +45,7 @@ ADD += ["--name", "Caseworker seventy-seven", "--role", "caseworker", "--team", 
 # Helpers ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in [name for name in os.environ if name.startswith("CLOSURE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-def invoke(*args: str | Path) -> Result:
-    result = CliRunner().invoke(cli, [str(arg) for arg in args], prog_name="closure-readiness")
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("clean_cli_settings")
 
 
 def installed(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

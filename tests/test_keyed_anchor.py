@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from closure_readiness.cli import cli
+from cli_support import invoke
 from workflow_fixtures import Team, add_team, make_context, submit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,20 +35,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 FORGED = "FAIL anchor: the anchor's signature does not match: it was not written with this key"
 
 
-@pytest.fixture(autouse=True)
-def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in [name for name in os.environ if name.startswith("CLOSURE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-
-def invoke(*args: str | Path) -> Result:
-    result = CliRunner().invoke(cli, [str(arg) for arg in args], prog_name="closure-readiness")
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("clean_cli_settings")
 
 
 def one_line(stderr: str) -> str:
