@@ -56,7 +56,9 @@ def choose(scope: Any, label: str, option: str) -> None:
     (a long list draws only the options in view)."""
     box = scope.get_by_role("combobox", name=label, exact=True)
     box.click()
-    box.fill(option)  # one input event: typing key by key reran the filter per key under load
+    # Typed where the click left the focus: the box's locator is not looked up again (in a
+    # full run it sometimes stopped resolving once the list had opened).
+    page_of(scope).keyboard.type(option)
     page_of(scope).get_by_role("option", name=option, exact=True).click()
 
 
