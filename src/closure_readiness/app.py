@@ -6,6 +6,7 @@ settings, or by `streamlit run app.py` from a checkout (the root app.py calls `m
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import streamlit as st
@@ -38,6 +39,19 @@ def main() -> None:
     heap.freeze_imports()  # the collection after each run skips what lives as long as the server
     downloads.serve_downloads_once()  # a downloaded file stops being served once fetched
     st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
+    where = ["the sign-in check"]
+    try:
+        _signed_in_page(where)
+    except sqlite3.Error as error:
+        # Every page and the sign-in check meet a database fault here (a full disk, a database
+        # busy beyond the wait): one plain line, never the crash page. The service's
+        # transaction was rolled back, so nothing half-written is left; st.rerun and st.stop
+        # are not database errors and pass through.
+        session.show_database_fault(error, where=where[0])
+
+
+def _signed_in_page(where: list[str]) -> None:
+    """The signed-in person's page; `where` is set to the page once it is known (for the log)."""
     principal = session.require_principal()
     st.session_state["principal"] = principal
     with st.sidebar:
@@ -57,6 +71,8 @@ def main() -> None:
     if current.title != "Decisions":  # (the default page's url_path is empty)
         # Coming back to the list searches again, so decisions made meanwhile show.
         st.session_state.pop("last_query", None)
+    where[0] = f"the page /{current.url_path}"
+    session.show_callback_fault()
     current.run()
 
 

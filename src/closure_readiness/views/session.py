@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 import functools
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from closure_readiness.service import staff
+from closure_readiness.service import faults, staff
 from closure_readiness.service.context import Context, NotAllowed, Principal, ServiceError
 from closure_readiness.settings import Settings
+
+_LOG = logging.getLogger("closure_readiness.app")
+
+FAULT = "database_fault"
+"""Session key: a database fault met in a callback, shown by the page drawn next (app.py)."""
+
+
+def database_fault(error: sqlite3.Error, *, where: str) -> str:
+    """Log a database fault met at `where` (one line for the operator, no case content) and
+    return the line to show the person: plain words, nothing else of the exception."""
+    _LOG.error("Database fault in %s: %s", where, faults.fault_log_line(error))
+    return faults.fault_line(error) or faults.UNAVAILABLE
+
+
+def show_database_fault(error: sqlite3.Error, *, where: str) -> None:
+    """Say on the page that the database failed; nothing of the exception is shown. (A fault
+    a callback met just before is the same fault, or an older one: it is not shown again.)"""
+    st.session_state.pop(FAULT, None)
+    st.error(database_fault(error, where=where), icon=":material/database:")
+
+
+def show_callback_fault() -> None:
+    """Show, once, the database fault a callback met before this run."""
+    line = st.session_state.pop(FAULT, None)
+    if line:
+        st.error(line, icon=":material/database:")
 
 
 @st.cache_resource
@@ -148,18 +177,23 @@ def guarded(callback: Callable[P, None]) -> Callable[P, None]:
     Callbacks run before the page script, so before require_principal: without this a click
     after the idle limit, past the maximum age or on a disabled account would still write, as
     the signed-out worker. Refused, the callback does nothing and the run that follows shows
-    why (require_principal); a service refusal inside it is shown on the page, not raised."""
+    why (require_principal); a service refusal inside it is shown on the page, not raised, and
+    so is a database fault (a full disk, a database busy too long), by the page drawn next."""
 
     @functools.wraps(callback)
     def checked(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
-            st.session_state["principal"] = current_principal()
-        except (SessionEnded, NotAllowed):
-            return  # the page, drawn next, says why and offers signing in again
-        try:
-            callback(*args, **kwargs)
-        except ServiceError as error:
-            st.session_state["flash"] = ("error", error.message)
+            try:
+                st.session_state["principal"] = current_principal()
+            except (SessionEnded, NotAllowed):
+                return  # the page, drawn next, says why and offers signing in again
+            try:
+                callback(*args, **kwargs)
+            except ServiceError as error:
+                st.session_state["flash"] = ("error", error.message)
+        except sqlite3.Error as error:
+            # The service's transaction was rolled back: nothing of the click was stored.
+            st.session_state[FAULT] = database_fault(error, where=callback.__qualname__)
 
     return checked
 
@@ -169,11 +203,20 @@ def download_data(build: Callable[[], bytes | str]) -> Callable[[], bytes | str]
 
     Streamlit runs it outside the script, so the page cannot check first: refused, it raises
     and no file is made (nothing is stored or audited); the button says the download failed,
-    and the page, at the next click, says why."""
+    and the page, at the next click, says why. A database fault also makes no file: it is
+    logged (one line) and kept for the page drawn next, which says it in plain words."""
     sign_in = _SignIn.now()
+    run = get_script_run_ctx()  # the session this button was drawn for
+    state = run.session_state if run is not None else None
 
     def made() -> bytes | str:
-        sign_in.check()
-        return build()
+        try:
+            sign_in.check()
+            return build()
+        except sqlite3.Error as error:
+            line = database_fault(error, where="a download")
+            if state is not None:
+                state[FAULT] = line
+            raise
 
     return made
