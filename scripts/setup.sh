@@ -33,6 +33,8 @@ if [ "${SKIP_SYSTEM_PACKAGES:-0}" != "1" ]; then
     fi
     [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+    # nginx: tests/test_reverse_proxy.py starts it on deploy/nginx/closure-readiness.conf.
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     if [ "${#missing[@]}" -gt 0 ]; then
         step 3 "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" = "0" ]; then
