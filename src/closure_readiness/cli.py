@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from closure_readiness.core import words
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.core.workflow import DECISION_STATUSES, STAFF_ROLES
 
@@ -481,6 +482,68 @@ def backup(db: Path | None, out: Path) -> None:
     except (FileExistsError, FileNotFoundError) as refusal:
         raise BadInput(str(refusal)) from None
     click.echo(f"Backed up {path} to {out}.")
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--as-of",
+    type=IsoDate(),
+    required=True,
+    help="Dispose of what is due on this date (today or earlier).",
+)
+@click.option(
+    "--hold",
+    "holds",
+    multiple=True,
+    metavar="CASE",
+    help="A case reference under a legal hold or an inquiry's moratorium: none of its records "
+    "are disposed of. Repeat for each case.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what is due; change nothing.")
+def dispose(db: Path | None, as_of: dt.date, holds: tuple[str, ...], dry_run: bool) -> None:
+    """Dispose of the records past their retention date, leaving a tombstone.
+
+    A review's content, evidence, sealed decisions, reasons and case reference go; that there
+    was a decision, its team, dates, outcome and findings stay, and the audit trail records the
+    disposal, so `verify` still passes. A case's reviews go together, once the last is due and
+    none is open. See docs/operations.md ("Retention").
+    """
+    from closure_readiness.service import retention
+    from closure_readiness.service.context import SYSTEM, Context
+
+    path = _existing_db(db)
+    settings = _settings()
+    try:
+        policy = settings.retention()
+    except ValueError as unusable:
+        raise BadInput(str(unusable)) from None
+    ctx = Context(path, retention=policy)
+    held = frozenset(h.strip().upper() for h in holds if h.strip())
+    if as_of > words.in_london(ctx.now()).date():
+        raise BadInput(
+            f"--as-of {as_of.isoformat()} is after today: records are disposed of only once due."
+        )
+    if dry_run:
+        run = retention.plan(ctx, as_of, held)
+        for due in run.due:
+            click.echo(
+                f"due: review {due.review_id} (case {due.case_reference}, "
+                f"{len(due.decisions)} decision{'' if len(due.decisions) == 1 else 's'}), "
+                f"disposal date {words.day(due.dispose_on)}"
+            )
+    else:
+        run = retention.dispose(ctx, SYSTEM, as_of, held)
+        for due, problem in run.refused:
+            click.echo(f"NOT DISPOSED review {due.review_id}: {problem}; run verify.")
+    done = run.due if dry_run else run.disposed
+    click.echo(
+        f"{path}: {len(done)} review{'' if len(done) == 1 else 's'} "
+        f"{'due for disposal' if dry_run else 'disposed of'} as of {words.day(as_of)}; "
+        f"{run.not_yet_due} not yet due; {len(run.held)} held; "
+        f"{run.open_cases} case{'' if run.open_cases == 1 else 's'} with a review still open."
+    )
+    _exit(EXIT_BLOCKED if run.refused else EXIT_OK)
 
 
 @cli.group(context_settings=CONTEXT_SETTINGS)

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.case_reference import NAME_SAMPLES
+from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy, read_policy
 
 DEFAULT_DB = Path("data/closure-readiness.db")
 STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
@@ -76,6 +77,12 @@ class Settings(BaseSettings):
         "another manager of the team must",
     )
 
+    retention_file: Path | None = Field(
+        default=None,
+        description="the council's retention schedule, a TOML file with one table per type of "
+        "involvement (CLOSURE_RETENTION_FILE); unset: the defaults in docs/operations.md",
+    )
+
     @field_validator("case_reference_pattern")
     @classmethod
     def _pattern_refuses_names(cls, value: str | None) -> str | None:
@@ -99,6 +106,11 @@ class Settings(BaseSettings):
             return DEFAULT_THRESHOLDS
         return Thresholds.model_validate_json(self.thresholds_file.read_text(encoding="utf-8"))
 
+    def retention(self) -> RetentionPolicy:
+        if self.retention_file is None:
+            return DEFAULT_POLICY
+        return _policy(self.retention_file)
+
     def refuse_unsafe(self) -> None:
         """Raise UnsafeSettings when production would run with demo or data-losing settings."""
         if self.environment is not Environment.PROD:
@@ -110,6 +122,13 @@ class Settings(BaseSettings):
             problems.append("the database path is the default or relative; set CLOSURE_DB")
         if problems:
             raise UnsafeSettings("Refusing to start in production: " + "; ".join(problems))
+
+
+@functools.cache
+def _policy(path: Path) -> RetentionPolicy:
+    """Read once per process (the app builds a context on every run): a changed schedule
+    applies from the next start."""
+    return read_policy(path)
 
 
 class SettingsProblem(ValueError):

@@ -91,10 +91,22 @@ def same_search_text(stored: str, expected: str) -> bool:
     return sorted(stored.split("\n")) == sorted(expected.split("\n"))
 
 
+class SealedRetention(BaseModel):
+    """The retention class and disposal date sealed with a decision (core.retention)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    involvement: str
+    keep_until_age: int
+    years_after_closure: int
+    dispose_on: str
+    """The first day the records may be disposed of (ISO date)."""
+
+
 class SealedDecisionDoc(_Sealed):
     """Everything sealed at sign-off: the review, its report and who signed, when."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"signed_by_name"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"signed_by_name", "retention"})
 
     format: Literal["closure-readiness/decision@1"] = DECISION_FORMAT
     review_id: int
@@ -111,6 +123,9 @@ class SealedDecisionDoc(_Sealed):
     attestation: str
     signed_by_name: str | None = None
     """The signer's name as printed in the record (sealed since names are printed with it)."""
+    retention: SealedRetention | None = None
+    """The retention class and disposal date under the schedule at sign-off (decisions sealed
+    before retention was recorded have none: their date is worked out when disposal runs)."""
 
     SEALED_COLUMNS: ClassVar[tuple[str, ...]] = (
         "review_id",
@@ -130,8 +145,9 @@ class SealedDecisionDoc(_Sealed):
         "search_text",
     )
     """Columns of `decisions` worked out from the document (see `columns`)."""
-    STORAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("id", "sealed", "content_hash")
-    """The row's own key, the document's text and its hash."""
+    STORAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("id", "sealed", "content_hash", "disposed_on")
+    """The row's own key, the document's text and its hash, and the date its content was
+    disposed of (checked against the audit trail's disposal event)."""
 
     def findings(self) -> list[SealedFinding]:
         """The sealed report's findings, one row each, in report order."""

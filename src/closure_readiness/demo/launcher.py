@@ -400,6 +400,10 @@ def run(settings: Settings, *, port: int) -> int:
     naming each one missing: nobody could sign in.
     """
     settings.refuse_unsafe()
+    try:
+        settings.retention()  # a schedule that cannot be read stops the start, not a sign-off
+    except ValueError as problem:
+        raise LaunchRefused(str(problem)) from None
     folder = _cwd() or Path.cwd()
     missing = missing_sign_in(folder)
     if missing:

@@ -115,6 +115,8 @@ class DecisionRecord:
     decided_at: str | None = None
     hash_seen: str | None = None
     reasons: Mapping[str, Any] = field(default_factory=dict)
+    retention: str = ""
+    """The retention class and disposal date sealed with the decision, in words."""
 
 
 # --- shared with the family summary --------------------------------------------------------
@@ -411,6 +413,7 @@ def _signatures(record: DecisionRecord) -> list[Flowable]:
         ("Checks version", record.checks_version),
         ("Checks run as of", human(record.as_of)),
         ("Attestation", record.attestation or NOT_RECORDED),
+        ("Retention", record.retention or NOT_RECORDED),
     ]
     return [_p("Signatures", H2), _key_values(rows)]
 

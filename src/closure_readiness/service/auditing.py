@@ -24,7 +24,12 @@ from closure_readiness.service.context import (
     Role,
 )
 from closure_readiness.service.decisions import recheck, under_current_checks
-from closure_readiness.service.records import EarlierReturn, SealedDecision, finding_messages
+from closure_readiness.service.records import (
+    EarlierReturn,
+    SealedDecision,
+    finding_messages,
+    refuse_disposed,
+)
 from closure_readiness.service.reviews import earlier_return
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, queries, repositories
@@ -174,6 +179,7 @@ def _visible_decision(db: Any, principal: Principal, decision_id: int) -> dict[s
     row = repositories.get_decision(db, decision_id)
     if row is None or (principal.role is Role.TEAM_MANAGER and row["team"] != principal.team):
         raise NotFound(f"There is no decision {decision_id} that you can see.")
+    refuse_disposed(row)
     return row
 
 
@@ -343,6 +349,7 @@ def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str
         decided_at=sealed.decided_at,
         hash_seen=sealed.hash_seen,
         reasons=sealed.reasons,
+        retention=sealed.retention,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy
 from closure_readiness.core.workflow import Role as Role  # the service's callers name roles here
 
 
@@ -26,6 +27,8 @@ class Context:
     separate_exception_and_countersign: bool = True
     """Separation of duties (settings): a manager who granted an exception a sealed decision
     relies on does not countersign it."""
+    retention: RetentionPolicy = DEFAULT_POLICY
+    """The council's retention schedule (settings): sealed into each decision at sign-off."""
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)

@@ -25,7 +25,12 @@ from closure_readiness.service.context import (
     Role,
 )
 from closure_readiness.service.free_text import free_text
-from closure_readiness.service.records import EarlierReturn, ExceptionRequest, SealedDecision
+from closure_readiness.service.records import (
+    EarlierReturn,
+    ExceptionRequest,
+    SealedDecision,
+    refuse_disposed,
+)
 from closure_readiness.service.reviews import earlier_return, evaluate_review, record_outcome
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit, repositories
@@ -175,6 +180,7 @@ def get_decision(ctx: Context, principal: Principal, decision_id: int) -> Sealed
         row = repositories.get_decision(db, decision_id)
         if row is None or not _may_see_decision(principal, row):
             raise NotFound(f"There is no decision {decision_id} that you can see.")
+        refuse_disposed(row)
         outcome = repositories.get_outcome(db, decision_id)
         audit.append(
             db,

@@ -11,8 +11,10 @@ from typing import Any
 from closure_readiness.checks import ReadinessReport, Thresholds
 from closure_readiness.checks.questions import THEMES_BY_KEY
 from closure_readiness.core import words
+from closure_readiness.core.retention import sealed_words
 from closure_readiness.core.review import Review
 from closure_readiness.core.workflow import RequestStatus, ReviewStatus
+from closure_readiness.service.context import NotFound
 
 _CHECK_ID = re.compile(r"[a-z_]{1,24}\.[A-Z]\d{3}")
 
@@ -212,6 +214,8 @@ class SealedDecision:
     decided_at: str | None = None
     hash_seen: str | None = None
     reasons: dict[str, Any] = field(default_factory=dict)
+    retention: str = ""
+    """The retention class and disposal date sealed with it, in words."""
 
     @classmethod
     def from_rows(cls, decision: dict[str, Any], outcome: dict[str, Any] | None) -> SealedDecision:
@@ -236,4 +240,16 @@ class SealedDecision:
             decided_at=outcome["decided_at"] if outcome else None,
             hash_seen=outcome["hash_seen"] if outcome else None,
             reasons=json.loads(outcome["reasons"]) if outcome else {},
+            retention=sealed_words(sealed.get("retention")),
+        )
+
+
+def refuse_disposed(row: dict[str, Any]) -> None:
+    """A decision disposed of under the retention schedule has no record left to show."""
+    if row.get("disposed_on"):
+        on = words.day(dt.date.fromisoformat(row["disposed_on"]))
+        raise NotFound(
+            f"Decision {row['id']} was disposed of on {on} under the "
+            "council's retention schedule: only the fact of the decision is kept (its team, "
+            "dates, outcome and the checks it met, in the learning figures)."
         )

@@ -15,10 +15,16 @@ from closure_readiness.core.canonical import canonical_json, content_hash
 from closure_readiness.core.case_reference import new_reference
 from closure_readiness.core.dates import add_months
 from closure_readiness.core.errors import explain
+from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy
 from closure_readiness.core.review import Case, Review, refuse_lax_values
 from closure_readiness.core.seal import ATTESTATION as ATTESTATION
 from closure_readiness.core.seal import DECISION_FORMAT as DECISION_FORMAT
-from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, evidence_register
+from closure_readiness.core.seal import (
+    SealedDecisionDoc,
+    SealedOutcomeDoc,
+    SealedRetention,
+    evidence_register,
+)
 from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.core.workflow import (
     Action,
@@ -480,8 +486,20 @@ def _decision_document(
     review: Review,
     report: ReadinessReport,
     now: dt.datetime,
+    policy: RetentionPolicy = DEFAULT_POLICY,
 ) -> SealedDecisionDoc:
-    """What the worker's sign-off seals: the review, its report and the attestation."""
+    """What the worker's sign-off seals: the review, its report, the attestation and the
+    retention class and disposal date under the council's schedule now."""
+    case = review.case
+    kept = policy.class_for(case.involvement)
+    retention = SealedRetention(
+        involvement=case.involvement.value,
+        keep_until_age=kept.keep_until_age,
+        years_after_closure=kept.years_after_closure,
+        dispose_on=kept.dispose_on(
+            birth_month=case.birth_month, closed_on=case.proposed_closure_on
+        ).isoformat(),
+    )
     return SealedDecisionDoc(
         review_id=row["id"],
         case_reference=review.case.case_reference,
@@ -496,6 +514,7 @@ def _decision_document(
         review=review.model_dump(mode="json"),
         report=report.model_dump(mode="json"),
         attestation=ATTESTATION,
+        retention=retention,
     )
 
 
@@ -547,7 +566,7 @@ def sign_off(
     try:
         with writing(ctx.db_path) as db:
             row, step, review, report = _signable(ctx, db, principal, review_id, seen_hash)
-            document = _decision_document(db, principal, row, review, report, now)
+            document = _decision_document(db, principal, row, review, report, now, ctx.retention)
             return _write_sign_off(db, principal, document, step, now)
     except ConstraintRefused as error:
         raise Refused(f"Sign-off was refused by the database: {error}.") from None

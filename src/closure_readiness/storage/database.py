@@ -265,3 +265,13 @@ def backup(path: Path, out: Path) -> None:
         target.close()
     finally:
         source.close()
+
+
+def checkpoint(path: Path) -> None:
+    """Copy the write-ahead log into the database file and empty it (after a disposal, so
+    the disposed content's old pages leave the log as well as the file)."""
+    db = _open(path)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        db.close()

@@ -14,6 +14,10 @@
   version number, closure date and case reference; and `evidence` is worked out again from
   the review's content and compared.
 - the search index: rebuilt from the decisions and compared.
+- a disposed review (storage.disposal): instead of its seals and content, the rows left are
+  compared with the digest its `review_disposed` event recorded, and each redacted event with
+  the hash and detail digest recorded there; a row marked disposed of with no such event is a
+  problem.
 - the schema: every protective trigger (and each table's layout) as the migrations made it.
 - audit_events: the chain itself, and (if given) the anchor and, for a keyed anchor, its
   HMAC-SHA256 signature under the operator's key.
@@ -52,6 +56,8 @@ from closure_readiness.core.seal import (
 )
 from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.storage.audit import event_hash, head
+from closure_readiness.storage.disposal import digest, disposals
+from closure_readiness.storage.disposal import kept_rows as tombstone_rows
 from closure_readiness.storage.schema import GENESIS_HASH, MIGRATIONS
 
 ANCHOR_FORMAT = "closure-readiness/anchor@1"
@@ -544,14 +550,16 @@ def _evidence_problems(
 _EVIDENCE_COLUMNS = "evidence_id, agency, kind, observed_on, direction, shows, record_ref"
 
 
-def _working_review_problems(db: Database, chain: _ChainState) -> list[str]:
+def _working_review_problems(db: Database, chain: _ChainState, disposed: set[int]) -> list[str]:
     """Every review's content, saved versions and evidence (one review at a time: a version
-    can hold a long review)."""
+    can hold a long review). A disposed review's tombstone is checked by `_Disposed`."""
     problems: list[str] = []
     for row in db.query(
         "SELECT id, version, content, content_hash, proposed_closure_on, case_reference, "
         "created_at FROM reviews ORDER BY id"
     ):
+        if row["id"] in disposed:
+            continue
         what = f"review {row['id']}"
         versions = list(
             db.query(
@@ -682,6 +690,76 @@ def _staff_problems(db: Database, chain: _ChainState) -> list[str]:
         required="role",
         pronouns=("their", "them"),
     )
+
+
+# Disposed reviews (storage.disposal) -----------------------------------------------------------
+
+
+@dataclass
+class _Disposed:
+    """What the disposal events recorded, and which rows the tables mark as disposed of."""
+
+    recorded: dict[int, dict[str, Any]]
+    events: dict[int, list[Any]]
+    """Each redacted event: seq -> [its hash, the digest of its redacted detail]."""
+    review_rows: set[int]
+    decision_rows: set[int]
+
+    @classmethod
+    def read(cls, db: Database) -> _Disposed:
+        recorded = disposals(db)
+        events: dict[int, list[Any]] = {}
+        for detail in recorded.values():
+            listed = detail.get("events")
+            for seq, pair in (listed if isinstance(listed, dict) else {}).items():
+                with contextlib.suppress(ValueError):
+                    events[int(seq)] = pair if isinstance(pair, list) else []
+        disposable = "disposed_on" in db.table("decisions").columns_dict  # m006 on (or older)
+        return cls(
+            recorded=recorded,
+            events=events,
+            review_rows=_ids(db, "reviews") if disposable else set(),
+            decision_rows=_ids(db, "decisions") if disposable else set(),
+        )
+
+    def problems(self, db: Database) -> list[str]:
+        problems = [
+            f"review {review_id}: marked as disposed of, but the audit trail records no disposal"
+            for review_id in sorted(self.review_rows - set(self.recorded))
+        ]
+        listed = {
+            decision_id
+            for detail in self.recorded.values()
+            for decision_id in detail.get("decisions", [])
+        }
+        problems += [
+            f"decision {decision_id}: marked as disposed of, but the audit trail records no "
+            "disposal"
+            for decision_id in sorted(self.decision_rows - listed)
+        ]
+        for review_id, detail in sorted(self.recorded.items()):
+            if digest(tombstone_rows(db, review_id)) != detail.get("kept"):
+                problems.append(
+                    f"review {review_id}: what was kept when it was disposed of does not match "
+                    "what the audit trail recorded (content left, or a kept record changed)"
+                )
+        return problems
+
+
+def _ids(db: Database, table: str) -> set[int]:
+    """The rows of `table` marked as disposed of."""
+    sql = f"SELECT id FROM {table} WHERE disposed_on IS NOT NULL"
+    return {row[0] for row in db.execute(sql).fetchall()}
+
+
+def _redacted_event_problems(event: dict[str, Any], recorded: list[Any]) -> list[str]:
+    """An event whose detail a disposal redacted: its hash is the one recorded (so the chain
+    still links through it) and its detail is exactly what the disposal left."""
+    if len(recorded) != 2 or event["hash"] != recorded[0]:
+        return [f"audit event {event['seq']}: not the event the disposal recorded"]
+    if digest(event["detail"]) != recorded[1]:
+        return [f"audit event {event['seq']}: changed since its details were disposed of"]
+    return []
 
 
 # The search index and the schema ---------------------------------------------------------------
@@ -816,6 +894,7 @@ def _readable(db: Database, report: IntegrityReport) -> bool:
 def _verify(db: Database, report: IntegrityReport) -> None:
     report.problems += _schema_problems(db)
     chain = _ChainState()
+    gone = _Disposed.read(db)
     expected_seq, prev_hash = 1, GENESIS_HASH
     for event in db.query("SELECT * FROM audit_events ORDER BY seq"):
         report.events_checked += 1
@@ -825,13 +904,18 @@ def _verify(db: Database, report: IntegrityReport) -> None:
             )
         if event["prev_hash"] != prev_hash:
             report.problems.append(f"audit event {event['seq']}: not linked to the event before it")
-        report.problems += _event_problems(event)
+        redacted = gone.events.get(event["seq"])
+        if redacted is None:
+            report.problems += _event_problems(event)
+        else:
+            report.problems += _redacted_event_problems(event, redacted)
         chain.read(event)
         expected_seq, prev_hash = event["seq"] + 1, event["hash"]
 
     for row in db.query("SELECT * FROM decisions ORDER BY id"):
         report.decisions_checked += 1
-        report.problems += _decision_problems(db, row)[1]
+        if row.get("disposed_on") is None:
+            report.problems += _decision_problems(db, row)[1]
         if chain.sealed_hashes.pop(row["id"], None) != row["content_hash"]:
             report.problems.append(
                 f"decision {row['id']}: its hash is not the one the audit chain recorded"
@@ -846,7 +930,8 @@ def _verify(db: Database, report: IntegrityReport) -> None:
     ]
     for row in db.query("SELECT * FROM outcomes ORDER BY decision_id"):
         report.outcomes_checked += 1
-        report.problems += _outcome_problems(row)[1]
+        if row["decision_id"] not in gone.decision_rows:
+            report.problems += _outcome_problems(row)[1]
         if chain.outcome_hashes.pop(row["decision_id"], None) != row["outcome_hash"]:
             report.problems.append(
                 f"decision {row['decision_id']} outcome: its hash is not the one the audit chain "
@@ -862,7 +947,8 @@ def _verify(db: Database, report: IntegrityReport) -> None:
         for decision_id in sorted(chain.outcome_hashes)
     ]
     report.problems += _review_problems(db, chain)
-    report.problems += _working_review_problems(db, chain)
+    report.problems += _working_review_problems(db, chain, gone.review_rows)
+    report.problems += gone.problems(db)
     report.problems += _request_problems(db, chain)
     report.problems += _staff_problems(db, chain)
     report.problems += _search_index_problems(db)

@@ -91,7 +91,8 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     if query.has_re_referral is not None:
         clause = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
         clauses.append(clause if query.has_re_referral else f"NOT {clause}")
-    where = " AND ".join(clauses) or "1 = 1"
+    clauses.append("d.disposed_on IS NULL")  # a disposed decision is a tombstone, not a record
+    where = " AND ".join(clauses)
     return joins, where, params
 
 
@@ -129,7 +130,8 @@ def teams(db: Database) -> list[str]:
 
 
 def decisions_version(db: Database) -> tuple[Any, ...]:
-    """Changes whenever a decision or an outcome is written: the learning figures' cache key.
+    """Changes whenever a decision or an outcome is written or disposed of: the learning
+    figures' cache key.
 
     Each part is one index lookup (ids only grow; decided_at per outcome is indexed).
     """
@@ -140,7 +142,10 @@ def decisions_version(db: Database) -> tuple[Any, ...]:
         ]
         for outcome in Outcome
     )
-    return (newest, *outcomes)
+    disposed = db.execute(
+        "SELECT max(seq) FROM audit_events WHERE action = 'review_disposed'"
+    ).fetchone()[0]
+    return (newest, *outcomes, disposed)
 
 
 def closures_per_month(db: Database) -> list[Row]:
@@ -183,7 +188,8 @@ def recent_return_reasons(db: Database, limit: int = 50) -> list[Row]:
         db.query(
             "SELECT d.id AS decision_id, d.case_reference, d.team, o.decided_at, o.reasons "
             "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
-            "WHERE o.outcome = 'returned' ORDER BY o.decided_at DESC LIMIT ?",
+            "WHERE o.outcome = 'returned' AND d.disposed_on IS NULL "
+            "ORDER BY o.decided_at DESC LIMIT ?",
             [limit],
         )
     )

@@ -332,3 +332,72 @@ def m005_reviews_schema_version_2(db: Database) -> None:
                 "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
                 [upgraded, content_hash(review), review_id],
             )
+
+
+@MIGRATIONS()
+def m006_retention(db: Database) -> None:
+    """Retention (decision #54): a review's records past their disposal date are disposed of,
+    leaving a tombstone. The triggers that keep sealed decisions, outcomes, final reviews and
+    audit events unchanged now allow exactly one change besides: into a tombstone, once the
+    audit trail records the disposal (storage.disposal), and nothing after it."""
+    _run(
+        db,
+        """
+        ALTER TABLE reviews ADD COLUMN disposed_on TEXT;
+        ALTER TABLE decisions ADD COLUMN disposed_on TEXT;
+
+        DROP TRIGGER decisions_no_update;
+        CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        WHEN NOT (
+            OLD.disposed_on IS NULL AND NEW.disposed_on IS NOT NULL
+            AND NEW.id = OLD.id AND NEW.review_id = OLD.review_id AND NEW.team = OLD.team
+            AND NEW.closure_reason = OLD.closure_reason AND NEW.signed_by = OLD.signed_by
+            AND NEW.signed_at = OLD.signed_at AND NEW.as_of = OLD.as_of
+            AND NEW.checks_version = OLD.checks_version
+            AND NEW.sign_off_possible = OLD.sign_off_possible
+            AND NEW.exceptions = OLD.exceptions AND NEW.cautions = OLD.cautions
+            AND NEW.content_hash = OLD.content_hash
+            AND NEW.case_reference = '' AND NEW.search_text = '' AND NEW.sealed = ''
+            AND EXISTS (SELECT 1 FROM audit_events
+                        WHERE action = 'review_disposed' AND review_id = OLD.review_id))
+        BEGIN SELECT RAISE(ABORT, 'A sealed decision cannot be changed'); END;
+
+        DROP TRIGGER outcomes_no_update;
+        CREATE TRIGGER outcomes_no_update BEFORE UPDATE ON outcomes
+        WHEN NOT (
+            (SELECT disposed_on FROM decisions WHERE id = OLD.decision_id) IS NOT NULL
+            AND OLD.sealed != ''
+            AND NEW.decision_id = OLD.decision_id AND NEW.outcome = OLD.outcome
+            AND NEW.decided_by = OLD.decided_by AND NEW.decided_at = OLD.decided_at
+            AND NEW.hash_seen = OLD.hash_seen AND NEW.outcome_hash = OLD.outcome_hash
+            AND NEW.reasons = '' AND NEW.sealed = '')
+        BEGIN SELECT RAISE(ABORT, 'A countersigned or returned decision cannot be changed'); END;
+
+        DROP TRIGGER reviews_final;
+        CREATE TRIGGER reviews_final BEFORE UPDATE ON reviews
+        WHEN OLD.status IN ('approved', 'withdrawn') AND NOT (
+            OLD.disposed_on IS NULL AND NEW.disposed_on IS NOT NULL
+            AND NEW.id = OLD.id AND NEW.status = OLD.status AND NEW.team = OLD.team
+            AND NEW.worker_id = OLD.worker_id AND NEW.version = OLD.version
+            AND NEW.content_hash = OLD.content_hash
+            AND NEW.proposed_closure_on = OLD.proposed_closure_on
+            AND NEW.re_referral_of IS OLD.re_referral_of
+            AND NEW.created_at = OLD.created_at AND NEW.updated_at = OLD.updated_at
+            AND NEW.content = '' AND NEW.case_reference = ''
+            AND EXISTS (SELECT 1 FROM audit_events
+                        WHERE action = 'review_disposed' AND review_id = OLD.id))
+        BEGIN SELECT RAISE(ABORT, 'an approved or withdrawn review cannot change'); END;
+
+        DROP TRIGGER audit_events_no_update;
+        CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+        WHEN NOT (
+            NEW.seq = OLD.seq AND NEW.at = OLD.at AND NEW.actor = OLD.actor
+            AND NEW.action = OLD.action AND NEW.review_id IS OLD.review_id
+            AND NEW.decision_id IS OLD.decision_id AND NEW.prev_hash = OLD.prev_hash
+            AND NEW.hash = OLD.hash AND OLD.action != 'review_disposed'
+            AND (
+                (SELECT disposed_on FROM reviews WHERE id = OLD.review_id) IS NOT NULL
+                OR (SELECT disposed_on FROM decisions WHERE id = OLD.decision_id) IS NOT NULL))
+        BEGIN SELECT RAISE(ABORT, 'An audit event cannot be changed'); END;
+        """,
+    )

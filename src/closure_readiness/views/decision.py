@@ -161,6 +161,7 @@ def _signatures(detail: DecisionDetail) -> None:
     if decision.hash_seen and decision.outcome == ReviewStatus.APPROVED:
         lines.append(f"Hash the manager countersigned {decision.hash_seen}")
     lines.append(f"Checks version {decision.checks_version}, as of {words.day(decision.as_of)}")
+    lines.append(decision.retention)
     if detail.re_referrals:
         lines.append(f"Re-referred since: review {', '.join(map(str, detail.re_referrals))}")
     st.text("\n".join(lines))

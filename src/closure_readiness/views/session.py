@@ -63,6 +63,7 @@ def context() -> Context:
         thresholds=current.thresholds(),
         case_reference_pattern=current.case_reference_pattern,
         separate_exception_and_countersign=current.separate_exception_and_countersign,
+        retention=current.retention(),
     )
 
 
