@@ -14,6 +14,7 @@
   version number, closure date and case reference; and `evidence` is worked out again from
   the review's content and compared.
 - the search index: rebuilt from the decisions and compared.
+- the learning figures' tallies: counted again from the rows they count and compared.
 - a disposed review (storage.disposal): instead of its seals and content, the rows left are
   compared with the digest its `review_disposed` event recorded, and each redacted event with
   the hash and detail digest recorded there; a row marked disposed of with no such event is a
@@ -58,7 +59,13 @@ from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.storage.audit import event_hash, head
 from closure_readiness.storage.disposal import digest, disposals
 from closure_readiness.storage.disposal import kept_rows as tombstone_rows
-from closure_readiness.storage.schema import GENESIS_HASH, MIGRATIONS
+from closure_readiness.storage.schema import (
+    GENESIS_HASH,
+    LEARNING_TALLY_FILL,
+    LEARNING_TALLY_TABLE,
+    MIGRATIONS,
+    run_script,
+)
 
 ANCHOR_FORMAT = "closure-readiness/anchor@1"
 ANCHOR_SIGNATURE = "hmac_sha256"
@@ -800,6 +807,39 @@ def _search_index_problems(db: Database) -> list[str]:
     return []
 
 
+_TALLY_COLUMNS = (
+    "figure, month, team, check_id, re_referred, n, rationales, exceptions, with_exception"
+)
+
+
+def _tally_problems(db: Database) -> list[str]:
+    """The learning figures' tallies against the same counts worked out from the decisions,
+    outcomes, findings and re-referrals (in the connection's temporary schema)."""
+    if not db.table("learning_tally").exists():
+        return []  # an older database: the figures are counted from the rows themselves
+    try:
+        in_temp = "temp.verify_tally"
+        run_script(db, LEARNING_TALLY_TABLE.replace("learning_tally", in_temp))
+        run_script(db, LEARNING_TALLY_FILL.replace("learning_tally", in_temp))
+        differ = db.execute(
+            f"SELECT EXISTS (SELECT {_TALLY_COLUMNS} FROM main.learning_tally WHERE n != 0 "
+            f"EXCEPT SELECT {_TALLY_COLUMNS} FROM temp.verify_tally) "
+            f"OR EXISTS (SELECT {_TALLY_COLUMNS} FROM temp.verify_tally "
+            f"EXCEPT SELECT {_TALLY_COLUMNS} FROM main.learning_tally)"
+        ).fetchone()[0]
+    except sqlite3.DatabaseError:
+        differ = True
+    finally:
+        with contextlib.suppress(sqlite3.DatabaseError):
+            db.execute("DROP TABLE IF EXISTS temp.verify_tally")
+    if differ:
+        return [
+            "learning figures: their counts do not match the decisions, outcomes and findings "
+            "they count"
+        ]
+    return []
+
+
 @functools.cache
 def _expected_schema(stop_before: str | None) -> dict[tuple[str, str], str]:
     """Every trigger and table as the migrations (up to `stop_before`) create them."""
@@ -952,6 +992,7 @@ def _verify(db: Database, report: IntegrityReport) -> None:
     report.problems += _request_problems(db, chain)
     report.problems += _staff_problems(db, chain)
     report.problems += _search_index_problems(db)
+    report.problems += _tally_problems(db)
 
 
 # Anchors ---------------------------------------------------------------------------------------

@@ -149,36 +149,31 @@ def decisions_version(db: Database) -> tuple[Any, ...]:
 
 
 def closures_per_month(db: Database) -> list[Row]:
-    return list(
-        db.query(
-            "SELECT substr(o.decided_at, 1, 7) AS month, d.team, count(*) AS closures "
-            "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
-            "WHERE o.outcome = 'approved' GROUP BY month, d.team ORDER BY month, d.team"
-        )
-    )
+    return _per_month(db, "closures")
 
 
 def gaps_at_first_sign_off(db: Database) -> list[Row]:
-    """Checks that failed in the report sealed at each review's first sign-off."""
+    """Checks that failed in the report sealed at each review's first sign-off (tallied at
+    sign-off: m007)."""
     return list(
         db.query(
-            "SELECT f.check_id, count(DISTINCT f.decision_id) AS reviews, "
-            "sum(f.resolution = 'rationale') AS rationales, "
-            "sum(f.resolution = 'exception') AS exceptions "
-            "FROM decision_findings f "
-            "WHERE f.decision_id IN (SELECT min(id) FROM decisions GROUP BY review_id) "
-            "AND f.level != 'note' "
-            "GROUP BY f.check_id ORDER BY reviews DESC, f.check_id"
+            "SELECT check_id, n AS reviews, rationales, exceptions FROM learning_tally "
+            "WHERE figure = 'gaps' ORDER BY reviews DESC, check_id"
         )
     )
 
 
 def returns_by_month(db: Database) -> list[Row]:
+    return _per_month(db, "returns")
+
+
+def _per_month(db: Database, figure: str) -> list[Row]:
+    """Approvals or returns per month and team (tallied as they are decided: m007)."""
     return list(
         db.query(
-            "SELECT substr(o.decided_at, 1, 7) AS month, d.team, count(*) AS returns "
-            "FROM outcomes o JOIN decisions d ON d.id = o.decision_id "
-            "WHERE o.outcome = 'returned' GROUP BY month, d.team ORDER BY month, d.team"
+            f"SELECT month, team, n AS {figure} FROM learning_tally WHERE figure = ? "
+            "ORDER BY month, team",
+            [figure],
         )
     )
 
@@ -211,19 +206,15 @@ def exceptions_by(db: Database, column: str) -> list[Row]:
 
 
 def re_referral_comparison(db: Database) -> list[Row]:
-    """Approved closures, re-referred within the window or not, with what they carried."""
+    """Approved closures, re-referred within the window or not, with what they carried
+    (tallied at approval and at the first re-referral: m007)."""
     return list(
         db.query(
-            "WITH approved AS ("
-            "  SELECT d.id, d.review_id, d.cautions, d.exceptions, "
-            "  EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) "
-            "  AS re_referred FROM decisions d "
-            "  JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved')"
-            " SELECT re_referred, count(*) AS closures, "
-            " round(avg(cautions), 2) AS cautions_per_closure, "
-            " round(avg(exceptions), 2) AS exceptions_per_closure, "
-            " round(100.0 * avg(exceptions > 0), 1) AS percent_with_exception "
-            " FROM approved GROUP BY re_referred ORDER BY re_referred"
+            "SELECT re_referred, n AS closures, "
+            "round(1.0 * rationales / n, 2) AS cautions_per_closure, "
+            "round(1.0 * exceptions / n, 2) AS exceptions_per_closure, "
+            "round(100.0 * with_exception / n, 1) AS percent_with_exception "
+            "FROM learning_tally WHERE figure = 're_referral' AND n > 0 ORDER BY re_referred"
         )
     )
 
@@ -232,13 +223,9 @@ def re_referral_checks(db: Database) -> list[Row]:
     """For approved closures: which cautions and exceptions they carried, by re-referral."""
     return list(
         db.query(
-            "SELECT f.check_id, "
-            "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred, "
-            "count(*) AS findings FROM decision_findings f "
-            "JOIN decisions d ON d.id = f.decision_id "
-            "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
-            "WHERE f.resolution IN ('rationale', 'exception') "
-            "GROUP BY f.check_id, re_referred ORDER BY findings DESC"
+            "SELECT check_id, re_referred, n AS findings FROM learning_tally "
+            "WHERE figure = 're_referral_check' AND n > 0 "
+            "ORDER BY findings DESC, check_id, re_referred"
         )
     )
 

@@ -16,7 +16,7 @@ MIGRATIONS = Migrations("closure_readiness")
 GENESIS_HASH = "0" * 64
 
 
-def _run(db: Database, script: str) -> None:
+def run_script(db: Database, script: str) -> None:
     """Run each statement of a script inside the current transaction.
 
     sqlite3's executescript() commits first, which would break the migration's transaction.
@@ -47,7 +47,7 @@ def _refuse_changes(table: str, key: str, what: str) -> str:
 
 @MIGRATIONS()
 def m001_initial(db: Database) -> None:
-    _run(
+    run_script(
         db,
         """
         CREATE TABLE staff (
@@ -201,7 +201,7 @@ def m001_initial(db: Database) -> None:
         END;
         """,
     )
-    _run(
+    run_script(
         db,
         _refuse_changes("decisions", "id", "A sealed decision")
         + _refuse_changes("outcomes", "decision_id", "A countersigned or returned decision")
@@ -271,7 +271,7 @@ def m001_initial(db: Database) -> None:
 def m002_approval_trigger_by_review(db: Database) -> None:
     """The approval trigger looked through every approved outcome on each countersignature
     (~35 ms at 70k approvals, holding the write lock): find the review's decisions first."""
-    _run(
+    run_script(
         db,
         """
         DROP TRIGGER reviews_approved_needs_countersign;
@@ -288,7 +288,7 @@ def m002_approval_trigger_by_review(db: Database) -> None:
 def m003_list_order_by_id(db: Database) -> None:
     """Decision lists are newest first by id (ids rise with sign-off time), so a filter and
     the order are served by one index and full-text matches stream newest first."""
-    _run(
+    run_script(
         db,
         """
         CREATE INDEX decisions_team_id ON decisions (team, id);
@@ -301,7 +301,7 @@ def m003_list_order_by_id(db: Database) -> None:
 def m004_learning_covering_indexes(db: Database) -> None:
     """The learning figures join outcomes and decisions over every closure: covering indexes
     keep those joins off the table rows (which carry the sealed JSON)."""
-    _run(
+    run_script(
         db,
         """
         CREATE INDEX decisions_summary ON decisions (id, team, review_id, cautions, exceptions);
@@ -340,7 +340,7 @@ def m006_retention(db: Database) -> None:
     leaving a tombstone. The triggers that keep sealed decisions, outcomes, final reviews and
     audit events unchanged now allow exactly one change besides: into a tombstone, once the
     audit trail records the disposal (storage.disposal), and nothing after it."""
-    _run(
+    run_script(
         db,
         """
         ALTER TABLE reviews ADD COLUMN disposed_on TEXT;
@@ -401,3 +401,146 @@ def m006_retention(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'An audit event cannot be changed'); END;
         """,
     )
+
+
+@MIGRATIONS()
+def m007_learning_tallies(db: Database) -> None:
+    """The learning figures at 100k decisions took 0.5-1.0 s to compute (issue 12, item 3):
+    their counts are now kept as tallies, updated by triggers in the same transaction as the
+    sign-off, the outcome or the re-referral that changes them, and filled here from what is
+    already stored. `verify` computes them again from those rows and compares."""
+    run_script(db, LEARNING_TALLIES)
+    run_script(db, LEARNING_TALLY_FILL)
+
+
+LEARNING_TALLY_TABLE = """
+CREATE TABLE learning_tally (
+    figure TEXT NOT NULL,
+    month TEXT NOT NULL DEFAULT '',
+    team TEXT NOT NULL DEFAULT '',
+    check_id TEXT NOT NULL DEFAULT '',
+    re_referred INTEGER NOT NULL DEFAULT 0,
+    n INTEGER NOT NULL DEFAULT 0,
+    rationales INTEGER NOT NULL DEFAULT 0,
+    exceptions INTEGER NOT NULL DEFAULT 0,
+    with_exception INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (figure, month, team, check_id, re_referred)
+) WITHOUT ROWID;
+"""
+
+LEARNING_TALLIES = (
+    LEARNING_TALLY_TABLE
+    + """
+CREATE TRIGGER learning_outcome AFTER INSERT ON outcomes
+WHEN NEW.outcome IN ('approved', 'returned')
+BEGIN
+    INSERT INTO learning_tally (figure, month, team, n)
+    SELECT CASE NEW.outcome WHEN 'approved' THEN 'closures' ELSE 'returns' END,
+           substr(NEW.decided_at, 1, 7), d.team, 1
+    FROM decisions d WHERE d.id = NEW.decision_id
+    ON CONFLICT DO UPDATE SET n = n + 1;
+    INSERT INTO learning_tally (figure, re_referred, n, rationales, exceptions, with_exception)
+    SELECT 're_referral', EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id),
+           1, d.cautions, d.exceptions, d.exceptions > 0
+    FROM decisions d WHERE d.id = NEW.decision_id AND NEW.outcome = 'approved'
+    ON CONFLICT DO UPDATE SET n = n + 1, rationales = rationales + excluded.rationales,
+        exceptions = exceptions + excluded.exceptions,
+        with_exception = with_exception + excluded.with_exception;
+    INSERT INTO learning_tally (figure, check_id, re_referred, n)
+    SELECT 're_referral_check', f.check_id,
+           EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id), count(*)
+    FROM decision_findings f JOIN decisions d ON d.id = f.decision_id
+    WHERE f.decision_id = NEW.decision_id AND NEW.outcome = 'approved'
+      AND f.resolution IN ('rationale', 'exception')
+    GROUP BY f.check_id
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+
+CREATE TRIGGER learning_first_sign_off AFTER INSERT ON decision_findings
+WHEN NEW.level != 'note' AND NOT EXISTS (
+    SELECT 1 FROM decisions d JOIN decisions e ON e.review_id = d.review_id AND e.id < d.id
+    WHERE d.id = NEW.decision_id)
+BEGIN
+    INSERT INTO learning_tally (figure, check_id, n, rationales, exceptions)
+    VALUES ('gaps', NEW.check_id,
+            NOT EXISTS (SELECT 1 FROM decision_findings f WHERE f.decision_id = NEW.decision_id
+                        AND f.check_id = NEW.check_id AND f.level != 'note'
+                        AND f.finding_key != NEW.finding_key),
+            NEW.resolution = 'rationale', NEW.resolution = 'exception')
+    ON CONFLICT DO UPDATE SET n = n + excluded.n, rationales = rationales + excluded.rationales,
+        exceptions = exceptions + excluded.exceptions;
+END;
+
+CREATE TRIGGER learning_re_referral AFTER INSERT ON reviews
+WHEN NEW.re_referral_of IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM reviews r WHERE r.re_referral_of = NEW.re_referral_of AND r.id != NEW.id)
+BEGIN
+    UPDATE learning_tally SET n = n - 1,
+        rationales = rationales - (SELECT d.cautions FROM decisions d JOIN outcomes o
+            ON o.decision_id = d.id AND o.outcome = 'approved'
+            WHERE d.review_id = NEW.re_referral_of),
+        exceptions = exceptions - (SELECT d.exceptions FROM decisions d JOIN outcomes o
+            ON o.decision_id = d.id AND o.outcome = 'approved'
+            WHERE d.review_id = NEW.re_referral_of),
+        with_exception = with_exception - (SELECT d.exceptions > 0 FROM decisions d
+            JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+            WHERE d.review_id = NEW.re_referral_of)
+    WHERE figure = 're_referral' AND re_referred = 0 AND EXISTS (
+        SELECT 1 FROM decisions d JOIN outcomes o ON o.decision_id = d.id
+        AND o.outcome = 'approved' WHERE d.review_id = NEW.re_referral_of);
+    INSERT INTO learning_tally (figure, re_referred, n, rationales, exceptions, with_exception)
+    SELECT 're_referral', 1, 1, d.cautions, d.exceptions, d.exceptions > 0
+    FROM decisions d JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+    WHERE d.review_id = NEW.re_referral_of
+    ON CONFLICT DO UPDATE SET n = n + 1, rationales = rationales + excluded.rationales,
+        exceptions = exceptions + excluded.exceptions,
+        with_exception = with_exception + excluded.with_exception;
+    UPDATE learning_tally SET n = n - (
+        SELECT count(*) FROM decision_findings f JOIN decisions d ON d.id = f.decision_id
+        JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+        WHERE d.review_id = NEW.re_referral_of AND f.check_id = learning_tally.check_id
+          AND f.resolution IN ('rationale', 'exception'))
+    WHERE figure = 're_referral_check' AND re_referred = 0;
+    INSERT INTO learning_tally (figure, check_id, re_referred, n)
+    SELECT 're_referral_check', f.check_id, 1, count(*)
+    FROM decision_findings f JOIN decisions d ON d.id = f.decision_id
+    JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+    WHERE d.review_id = NEW.re_referral_of AND f.resolution IN ('rationale', 'exception')
+    GROUP BY f.check_id
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+    DELETE FROM learning_tally WHERE figure IN ('re_referral', 're_referral_check') AND n = 0;
+END;
+"""
+)
+"""The tallies and the triggers that keep them (a figure's rows: `storage.queries`)."""
+
+LEARNING_TALLY_FILL = """
+INSERT INTO learning_tally (figure, month, team, n)
+SELECT CASE o.outcome WHEN 'approved' THEN 'closures' ELSE 'returns' END,
+       substr(o.decided_at, 1, 7), d.team, count(*)
+FROM outcomes o JOIN decisions d ON d.id = o.decision_id
+WHERE o.outcome IN ('approved', 'returned') GROUP BY 1, 2, 3;
+
+INSERT INTO learning_tally (figure, check_id, n, rationales, exceptions)
+SELECT 'gaps', f.check_id, count(DISTINCT f.decision_id), sum(f.resolution = 'rationale'),
+       sum(f.resolution = 'exception')
+FROM decision_findings f
+WHERE f.decision_id IN (SELECT min(id) FROM decisions GROUP BY review_id) AND f.level != 'note'
+GROUP BY f.check_id;
+
+INSERT INTO learning_tally (figure, re_referred, n, rationales, exceptions, with_exception)
+SELECT 're_referral', EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id),
+       count(*), sum(d.cautions), sum(d.exceptions), sum(d.exceptions > 0)
+FROM decisions d JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+GROUP BY 2;
+
+INSERT INTO learning_tally (figure, check_id, re_referred, n)
+SELECT 're_referral_check', f.check_id,
+       EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id), count(*)
+FROM decision_findings f JOIN decisions d ON d.id = f.decision_id
+JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+WHERE f.resolution IN ('rationale', 'exception')
+GROUP BY 2, 3;
+"""
+"""Every tally worked out from the stored rows: the migration's fill, and what `verify`
+compares the tallies with (in a temporary table)."""
