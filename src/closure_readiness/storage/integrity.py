@@ -557,16 +557,29 @@ def _evidence_problems(
 _EVIDENCE_COLUMNS = "evidence_id, agency, kind, observed_on, direction, shows, record_ref"
 
 
-def _working_review_problems(db: Database, chain: _ChainState, disposed: set[int]) -> list[str]:
+def _working_review_problems(
+    db: Database,
+    chain: _ChainState,
+    disposed: set[int],
+    only: set[int] | None = None,
+    scope: _Scope | None = None,
+) -> list[str]:
     """Every review's content, saved versions and evidence (one review at a time: a version
-    can hold a long review). A disposed review's tombstone is checked by `_Disposed`."""
+    can hold a long review), or only those in `only`. A disposed review's tombstone is
+    checked by `_Disposed`."""
     problems: list[str] = []
-    for row in db.query(
-        "SELECT id, version, content, content_hash, proposed_closure_on, case_reference, "
-        "created_at FROM reviews ORDER BY id"
-    ):
-        if row["id"] in disposed:
-            continue
+    ids = [r[0] for r in db.execute("SELECT id FROM reviews ORDER BY id").fetchall()]
+    wanted = [i for i in ids if i not in disposed and (only is None or i in only)]
+    for done, review_id in enumerate(wanted, start=1):
+        if scope is not None and done % PROGRESS_EVERY == 0:
+            scope.progress("reviews", done, len(wanted))
+        row = next(
+            db.query(
+                "SELECT id, version, content, content_hash, proposed_closure_on, "
+                "case_reference, created_at FROM reviews WHERE id = ?",
+                [review_id],
+            )
+        )
         what = f"review {row['id']}"
         versions = list(
             db.query(
@@ -711,6 +724,8 @@ class _Disposed:
     """Each redacted event: seq -> [its hash, the digest of its redacted detail]."""
     review_rows: set[int]
     decision_rows: set[int]
+    disposable: bool = True
+    """Whether the tables can mark a disposal (migration m006 applied)."""
 
     @classmethod
     def read(cls, db: Database) -> _Disposed:
@@ -727,6 +742,7 @@ class _Disposed:
             events=events,
             review_rows=_ids(db, "reviews") if disposable else set(),
             decision_rows=_ids(db, "decisions") if disposable else set(),
+            disposable=disposable,
         )
 
     def problems(self, db: Database) -> list[str]:
@@ -891,17 +907,42 @@ def _schema_problems(db: Database) -> list[str]:
 # Everything ------------------------------------------------------------------------------------
 
 
+Progress = Callable[[str, int, int], None]
+"""Told (what, how many done, of how many) as a long check goes on."""
+PROGRESS_EVERY = 1000
+"""Decisions or reviews between two reports of progress."""
+
+
 def verify(
-    db: Database, anchor: dict[str, Any] | None = None, key: bytes | None = None
+    db: Database,
+    anchor: dict[str, Any] | None = None,
+    key: bytes | None = None,
+    *,
+    since: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> IntegrityReport:
     """Check the file, the schema, every seal, the whole chain, the tables the chain covers,
     the search index and (if given) the anchor, with its signature under `key` if given.
-    Read-only; problems, never exceptions."""
+
+    With `since` (an anchor from an earlier run), an incremental run: the anchor is checked
+    against the chain (and `key`), the whole chain and every table the chain covers are
+    checked as always, but seals, saved versions and evidence only for the decisions and
+    reviews that events after the anchor wrote; SQLite's own file check and the search index
+    are left to the full run. Read-only; problems, never exceptions."""
     report = IntegrityReport()
+    scope = _Scope(since_seq=0, progress=progress or _quiet)
     try:
-        if not _readable(db, report):
+        if since is not None:
+            report.anchor_checked = True
+            report.problems += _anchor_problems(db, since, key)
+            scope = _Scope(since_seq=_seq_of(since), progress=scope.progress)
+            if report.problems:
+                return report
+            if not _is_store(db, report):
+                return report
+        elif not _readable(db, report):
             return report
-        _verify(db, report)
+        _verify(db, report, scope)
     except (sqlite3.DatabaseError, ValueError) as error:
         report.problems.append(f"the database could not be read to the end ({error})")
     if anchor is not None:
@@ -911,6 +952,56 @@ def verify(
         except (sqlite3.DatabaseError, ValueError, TypeError):
             report.problems.append("anchor: the chain could not be read to compare it")
     return report
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    """No progress shown."""
+
+
+def _seq_of(anchor: dict[str, Any]) -> int:
+    seq = anchor.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else 0
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a run checks row by row: everything (a full run, `since_seq` 0), or what events
+    after an anchor's event wrote (an incremental run)."""
+
+    since_seq: int
+    progress: Progress
+
+    @property
+    def full(self) -> bool:
+        return self.since_seq == 0
+
+
+_WRITES = frozenset(
+    {
+        "review_started",
+        "review_saved",
+        "review_withdrawn",
+        "signed_off",
+        "decided",
+        "exception_requested",
+        "exception_granted",
+        "exception_declined",
+        "exception_request_withdrawn",
+        "review_disposed",
+    }
+)
+"""The events that write a review, a decision or an outcome (a view or a search does not)."""
+
+
+def _is_store(db: Database, report: IntegrityReport) -> bool:
+    try:
+        if db.table("audit_events").exists() and db.table("decisions").exists():
+            return True
+    except sqlite3.DatabaseError as error:
+        report.problems.append(f"the file is not a readable database ({error})")
+        return False
+    report.problems.append("the file is not a Closure Readiness database (no audit trail)")
+    return False
 
 
 def _readable(db: Database, report: IntegrityReport) -> bool:
@@ -931,10 +1022,11 @@ def _readable(db: Database, report: IntegrityReport) -> bool:
     return True
 
 
-def _verify(db: Database, report: IntegrityReport) -> None:
+def _verify(db: Database, report: IntegrityReport, scope: _Scope) -> None:
     report.problems += _schema_problems(db)
     chain = _ChainState()
     gone = _Disposed.read(db)
+    written = _Written()
     expected_seq, prev_hash = 1, GENESIS_HASH
     for event in db.query("SELECT * FROM audit_events ORDER BY seq"):
         report.events_checked += 1
@@ -950,17 +1042,66 @@ def _verify(db: Database, report: IntegrityReport) -> None:
         else:
             report.problems += _redacted_event_problems(event, redacted)
         chain.read(event)
+        if event["seq"] > scope.since_seq and event["action"] in _WRITES:
+            written.note(event)
         expected_seq, prev_hash = event["seq"] + 1, event["hash"]
+    written.resolve(chain)
+    report.problems += _sealed_problems(db, report, chain, gone, written, scope)
+    report.problems += _review_problems(db, chain)
+    reviews = None if scope.full else written.reviews
+    report.problems += _working_review_problems(db, chain, gone.review_rows, reviews, scope)
+    report.problems += gone.problems(db)
+    report.problems += _request_problems(db, chain)
+    report.problems += _staff_problems(db, chain)
+    if scope.full:
+        report.problems += _search_index_problems(db)
+    report.problems += _tally_problems(db)
 
-    for row in db.query("SELECT * FROM decisions ORDER BY id"):
+
+@dataclass
+class _Written:
+    """The decisions and reviews that events after the anchor wrote (an incremental run)."""
+
+    decisions: set[int] = field(default_factory=set)
+    reviews: set[int] = field(default_factory=set)
+
+    def note(self, event: dict[str, Any]) -> None:
+        if isinstance(event["decision_id"], int):
+            self.decisions.add(event["decision_id"])
+        if isinstance(event["review_id"], int):
+            self.reviews.add(event["review_id"])
+
+    def resolve(self, chain: _ChainState) -> None:
+        """An outcome names its decision only: its review is written too (a status)."""
+        self.reviews |= {chain.review_of[d] for d in self.decisions if d in chain.review_of}
+
+
+def _sealed_problems(
+    db: Database,
+    report: IntegrityReport,
+    chain: _ChainState,
+    gone: _Disposed,
+    written: _Written,
+    scope: _Scope,
+) -> list[str]:
+    """Every decision's and outcome's hash against the chain; their seals, columns and
+    findings in full for every one (a full run) or those written since the anchor."""
+    problems: list[str] = []
+    total = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    disposed = "disposed_on" if gone.disposable else "NULL AS disposed_on"
+    for row in db.query(f"SELECT id, content_hash, {disposed} FROM decisions ORDER BY id"):
         report.decisions_checked += 1
-        if row.get("disposed_on") is None:
-            report.problems += _decision_problems(db, row)[1]
+        wanted = scope.full or row["id"] in written.decisions
+        if row.get("disposed_on") is None and wanted:
+            full = next(db.query("SELECT * FROM decisions WHERE id = ?", [row["id"]]))
+            problems += _decision_problems(db, full)[1]
         if chain.sealed_hashes.pop(row["id"], None) != row["content_hash"]:
-            report.problems.append(
+            problems.append(
                 f"decision {row['id']}: its hash is not the one the audit chain recorded"
             )
-    report.problems += [
+        if report.decisions_checked % PROGRESS_EVERY == 0:
+            scope.progress("decisions", report.decisions_checked, total)
+    problems += [
         f"decision {decision_id}: findings in the learning figures for a decision that does "
         "not exist"
         for (decision_id,) in db.execute(
@@ -968,31 +1109,27 @@ def _verify(db: Database, report: IntegrityReport) -> None:
             "WHERE decision_id NOT IN (SELECT id FROM decisions) ORDER BY decision_id"
         ).fetchall()
     ]
-    for row in db.query("SELECT * FROM outcomes ORDER BY decision_id"):
+    for row in db.query("SELECT decision_id, outcome_hash FROM outcomes ORDER BY decision_id"):
         report.outcomes_checked += 1
-        if row["decision_id"] not in gone.decision_rows:
-            report.problems += _outcome_problems(row)[1]
-        if chain.outcome_hashes.pop(row["decision_id"], None) != row["outcome_hash"]:
-            report.problems.append(
-                f"decision {row['decision_id']} outcome: its hash is not the one the audit chain "
-                "recorded"
+        decision_id = row["decision_id"]
+        wanted = scope.full or decision_id in written.decisions
+        if decision_id not in gone.decision_rows and wanted:
+            full = next(db.query("SELECT * FROM outcomes WHERE decision_id = ?", [decision_id]))
+            problems += _outcome_problems(full)[1]
+        if chain.outcome_hashes.pop(decision_id, None) != row["outcome_hash"]:
+            problems.append(
+                f"decision {decision_id} outcome: its hash is not the one the audit chain recorded"
             )
     # What the chain recorded but the tables no longer hold: a deleted decision or outcome.
-    report.problems += [
+    problems += [
         f"decision {decision_id}: missing, though the audit chain records its sign-off"
         for decision_id in sorted(chain.sealed_hashes)
     ]
-    report.problems += [
+    problems += [
         f"decision {decision_id} outcome: missing, though the audit chain records it"
         for decision_id in sorted(chain.outcome_hashes)
     ]
-    report.problems += _review_problems(db, chain)
-    report.problems += _working_review_problems(db, chain, gone.review_rows)
-    report.problems += gone.problems(db)
-    report.problems += _request_problems(db, chain)
-    report.problems += _staff_problems(db, chain)
-    report.problems += _search_index_problems(db)
-    report.problems += _tally_problems(db)
+    return problems
 
 
 # Anchors ---------------------------------------------------------------------------------------
