@@ -180,6 +180,16 @@ def test_every_answer_carries_the_security_headers(proxy: Proxy, path: str, stat
     assert security_problems(headers) == []
 
 
+def test_a_downloaded_record_is_never_stored_on_the_way(proxy: Proxy) -> None:
+    """Streamlit serves downloads under /media/: no browser or cache keeps one; the app's
+    scripts may be cached as before."""
+    _, media, _ = fetch(proxy, "/media/0123456789abcdef.pdf")
+    _, page, _ = fetch(proxy, "/")
+
+    assert "no-store" in ", ".join(media.get_all("Cache-Control") or [])
+    assert "no-store" not in ", ".join(page.get_all("Cache-Control") or [])
+
+
 def test_the_app_alone_sends_none_of_them(app: str) -> None:
     """The check above fails without the proxy: the app itself sends none of these headers."""
     with urllib.request.urlopen(f"{app}/", timeout=5) as response:
