@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,11 @@ from cli_support import invoke
 from closure_readiness.service.context import Context
 from closure_readiness.storage import integrity
 from closure_readiness.storage.database import read_only
-from closure_readiness.storage.integrity import _expected_schema, anchor_document, verify
+from closure_readiness.storage.integrity import anchor_document, verify
+from tamper_support import tamper
 from workflow_fixtures import Team, add_team, approve, clock_of, make_context, submit
 
 pytestmark = pytest.mark.usefixtures("clean_cli_settings")
-
-
-def _tamper(path: Path, *statements: str) -> None:
-    """As someone with the file: the statements, then every trigger they dropped put back."""
-    conn = sqlite3.connect(path)
-    try:
-        for statement in statements:
-            conn.execute(statement)
-        held = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        for (kind, name), sql in _expected_schema(None).items():
-            if kind == "trigger" and name not in held:
-                conn.execute(sql)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 class Store:
@@ -92,7 +77,7 @@ def test_an_incremental_run_reads_seals_only_for_what_was_written_since(
 
 
 def test_a_seal_changed_after_the_anchor_is_found(store: Store) -> None:
-    _tamper(
+    tamper(
         store.ctx.db_path,
         "DROP TRIGGER decisions_no_update",
         f"UPDATE decisions SET closure_reason = 'RC9' WHERE id = {store.after[0]}",
@@ -103,7 +88,7 @@ def test_a_seal_changed_after_the_anchor_is_found(store: Store) -> None:
 
 
 def test_an_event_changed_before_the_anchor_is_found(store: Store) -> None:
-    _tamper(
+    tamper(
         store.ctx.db_path,
         "DROP TRIGGER audit_events_no_update",
         "UPDATE audit_events SET actor = 'SW-X' WHERE seq = 2",
@@ -113,7 +98,7 @@ def test_an_event_changed_before_the_anchor_is_found(store: Store) -> None:
 
 def test_a_seal_changed_before_the_anchor_is_left_to_the_full_run(store: Store) -> None:
     """The known limit of an incremental run: the full run finds it."""
-    _tamper(
+    tamper(
         store.ctx.db_path,
         "DROP TRIGGER decisions_no_update",
         f"UPDATE decisions SET closure_reason = 'RC9' WHERE id = {store.before[0]}",

@@ -33,8 +33,9 @@ from closure_readiness.core.vocabulary import Involvement
 from closure_readiness.service import auditing, decisions, retention, reviews
 from closure_readiness.service.context import SYSTEM, Context, InvalidInput, NotFound
 from closure_readiness.storage.database import read_only, reading
-from closure_readiness.storage.integrity import _expected_schema, verify
+from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.queries import DecisionQuery
+from tamper_support import tamper
 from workflow_fixtures import (
     Clock,
     Team,
@@ -276,22 +277,6 @@ def test_a_decision_that_does_not_match_its_seal_is_not_disposed_of(store: Store
 # After disposal, the tombstone holds -----------------------------------------------------------
 
 
-def _tamper(path: Path, *statements: str) -> None:
-    """Run the statements as someone with the file would, then put back every trigger they
-    dropped: `verify` must see the change itself, not only a missing safeguard."""
-    conn = sqlite3.connect(path)
-    try:
-        for statement in statements:
-            conn.execute(statement)
-        held = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-        for (kind, name), sql in _expected_schema(None).items():
-            if kind == "trigger" and name not in held:
-                conn.execute(sql)
-        conn.commit()
-    finally:
-        conn.close()
-
-
 TAMPERS = {
     "content put back": (
         "DROP TRIGGER reviews_final",
@@ -323,7 +308,7 @@ def test_verify_catches_a_change_to_a_tombstone(store: Store, name: str) -> None
     retention.dispose(store.at(TODAY), SYSTEM, TODAY.date())
     assert intact(store.ctx) == []
 
-    _tamper(store.ctx.db_path, *TAMPERS[name])
+    tamper(store.ctx.db_path, *TAMPERS[name])
 
     problems = intact(store.ctx)
     assert problems
@@ -334,17 +319,17 @@ def test_nothing_can_be_marked_disposed_of_without_a_disposal_in_the_audit_trail
     store: Store,
 ) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
-        _tamper(
+        tamper(
             store.ctx.db_path,
             "UPDATE decisions SET sealed = '', case_reference = '', search_text = '', "
             f"disposed_on = '2026-11-30' WHERE id = {store.approved[1]}",
         )
     with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
-        _tamper(
+        tamper(
             store.ctx.db_path,
             f"UPDATE audit_events SET detail = '{{}}' WHERE review_id = {store.approved[0]}",
         )
-    _tamper(
+    tamper(
         store.ctx.db_path,
         "DROP TRIGGER decisions_no_update",
         "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text) "
