@@ -18,6 +18,7 @@ SUITES = {
     "audit": "bench.audit_bench",
     "server": "bench.server_bench",
     "browser": "bench.browser_bench",
+    "cold_start": "bench.cold_start_bench",
 }
 
 

@@ -6,15 +6,19 @@ settings, or by `streamlit run app.py` from a checkout (the root app.py calls `m
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import streamlit as st
 
-from closure_readiness.service.context import Role
-from closure_readiness.settings import streamlit_options
-from closure_readiness.views import downloads, heap, pages, session
-from closure_readiness.views.safe import escape_markdown
+from closure_readiness.views import downloads, heap, session
+
+# The first page of a cold start is the sign-in page: it draws with Streamlit alone, so the
+# service, the storage, the checks and the settings (pydantic) are imported once someone has
+# signed in (in _signed_in_page and views/session.py), not before the sign-in button shows.
+# tests/test_cold_start_imports.py keeps it so; bench/cold_start_bench.py measures it.
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
 ICON = Path(__file__).resolve().parent / "views" / "icon.png"
@@ -22,13 +26,24 @@ ICON = Path(__file__).resolve().parent / "views" / "icon.png"
 
 SCRIPTABLE = ("client.showErrorDetails", "client.toolbarMode")
 """The hardened settings an app may set itself (Streamlit allows only client settings)."""
+STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
+"""settings.STREAMLIT_SETTINGS, read here without the settings module (pydantic, the checks)."""
+
+
+@functools.cache
+def _client_settings() -> dict[str, object]:
+    """The scriptable hardened settings from the package's settings file, read once: the same
+    values as settings.streamlit_options() (tests/test_cold_start_imports.py)."""
+    with STREAMLIT_SETTINGS.open("rb") as file:
+        sections = tomllib.load(file)
+    return {key: sections[key.split(".")[0]][key.split(".")[1]] for key in SCRIPTABLE}
 
 
 def _hold_client_settings() -> None:
     """Set the client settings again from inside the app, in case the server was started
     without the package's options (`streamlit run` of the installed file from elsewhere): a
     traceback can hold case data and must never reach a browser."""
-    wanted = streamlit_options()
+    wanted = _client_settings()
     for key in SCRIPTABLE:
         if st.get_option(key) != wanted[key]:
             st.set_option(key, wanted[key])
@@ -52,7 +67,11 @@ def main() -> None:
 
 def _signed_in_page(where: list[str]) -> None:
     """The signed-in person's page; `where` is set to the page once it is known (for the log)."""
-    principal = session.require_principal()
+    principal = session.require_principal()  # stops at the sign-in page, before the imports
+    from closure_readiness.core.workflow import Role
+    from closure_readiness.views import pages
+    from closure_readiness.views.safe import escape_markdown
+
     st.session_state["principal"] = principal
     with st.sidebar:
         name = escape_markdown(principal.display_name)  # set by an administrator: not our text

@@ -29,7 +29,6 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from closure_readiness.demo.seed import DEMO_ACCOUNTS
 from closure_readiness.settings import Environment, Settings, missing_sign_in, streamlit_flags
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -171,6 +170,8 @@ def sign_in_provider(port: int) -> Iterator[str]:
     # Imported here, not above: the provider is the [demo] extra, and `run` does without it.
     import oidc_provider_mock
     import werkzeug.serving
+
+    from closure_readiness.demo.seed import DEMO_ACCOUNTS
 
     users = [
         oidc_provider_mock.User(
@@ -323,7 +324,7 @@ def demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool = Tr
 def _demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool) -> int:
     import datetime as dt
 
-    from closure_readiness.demo.seed import seed
+    from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed
 
     _refuse_busy_port(addresses.app_port, "app", "--port")
     _refuse_busy_port(addresses.provider_port, "sign-in provider", "--provider-port")

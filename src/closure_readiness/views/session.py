@@ -7,14 +7,17 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from closure_readiness.service import faults, staff
-from closure_readiness.service.context import Context, NotAllowed, Principal, ServiceError
-from closure_readiness.settings import Settings
+if TYPE_CHECKING:
+    from closure_readiness.service.context import Context, Principal
+    from closure_readiness.settings import Settings
+
+# The service, the storage and the settings are imported where they are used: the sign-in page,
+# a cold start's first page, draws without them (tests/test_cold_start_imports.py).
 
 _LOG = logging.getLogger("closure_readiness.app")
 
@@ -25,6 +28,8 @@ FAULT = "database_fault"
 def database_fault(error: sqlite3.Error, *, where: str) -> str:
     """Log a database fault met at `where` (one line for the operator, no case content) and
     return the line to show the person: plain words, nothing else of the exception."""
+    from closure_readiness.service import faults
+
     _LOG.error("Database fault in %s: %s", where, faults.fault_log_line(error))
     return faults.fault_line(error) or faults.UNAVAILABLE
 
@@ -45,6 +50,8 @@ def show_callback_fault() -> None:
 
 @st.cache_resource
 def settings() -> Settings:
+    from closure_readiness.settings import Settings
+
     loaded = Settings()
     loaded.refuse_unsafe()
     return loaded
@@ -57,6 +64,8 @@ def _last_activity() -> dict[tuple[str, str, int], float]:
 
 
 def context() -> Context:
+    from closure_readiness.service.context import Context
+
     current = settings()
     return Context(
         current.db,
@@ -148,6 +157,8 @@ class _SignIn:
                 f"You were inactive for more than {current.idle_timeout_minutes:g} minutes, so "
                 "you were signed out to protect the records. Sign in again to continue."
             )
+        from closure_readiness.service import staff
+
         principal = staff.identify(self.context, issuer=str(issuer), subject=str(subject))
         self.activity[key] = now
         return principal
@@ -158,6 +169,8 @@ def require_principal() -> Principal:
     if not st.user.is_logged_in:
         _sign_in_page()
         st.stop()
+    from closure_readiness.service.context import NotAllowed
+
     try:
         return current_principal()
     except SessionEnded as ended:
@@ -183,6 +196,8 @@ def guarded(callback: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(callback)
     def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        from closure_readiness.service.context import NotAllowed, ServiceError
+
         try:
             try:
                 st.session_state["principal"] = current_principal()
