@@ -1,18 +1,28 @@
 """The auditor's reads at 100k decisions: the filtered list, full-text search, the learning
-figures, each through the service (audit event included) against the bare SQL it runs."""
+figures, each through the service (audit event included) against the bare SQL it runs; and
+readers opening decisions at once (1, 8, 32 threads) against raw sqlite3 doing the same work."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import datetime as dt
 import functools
+import hashlib
+import multiprocessing
+import random
 import shutil
 import sqlite3
 import statistics
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.harness import Measurement, compare, median_ms
 from bench.store_bench import FULL_DECISIONS, QUICK_DECISIONS, TEAMS, cached_store
-from closure_readiness.service import auditing
+from closure_readiness.service import auditing, decisions
 from closure_readiness.service.context import Context, Principal, Role
 from closure_readiness.storage.queries import DecisionQuery, fts_expression
 
@@ -36,9 +46,16 @@ def _with_auditor(path: Path) -> Context:
 def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
     size = QUICK_DECISIONS if quick else FULL_DECISIONS
     folder = Path(tempfile.mkdtemp(prefix="closure-bench-audit-"))
-    path = folder / "store.db"
-    shutil.copyfile(cached_store(size), path)
-    ctx = _with_auditor(path)
+    try:
+        path = folder / "store.db"
+        shutil.copyfile(cached_store(size), path)
+        ctx = _with_auditor(path)
+        return _reads(ctx, path, size, repeat) + bench_concurrent_readers(ctx, path, size, repeat)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a copy of the store: gigabytes at 100k
+
+
+def _reads(ctx: Context, path: Path, size: int, repeat: int) -> list[Measurement]:
     raw = sqlite3.connect(path)
     rounds = max(5, repeat // 4)
     filtered = DecisionQuery(team=TEAMS[1], status="approved", has_exceptions=False, limit=50)
@@ -135,3 +152,246 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
     )
     raw.close()
     return rows
+
+
+# Readers opening decisions at once -----------------------------------------------------------
+
+READER_COUNTS = (1, 8, 32)
+
+
+def _concurrently(
+    readers: int, views: int, open_one: Callable[[int], object], ids: list[int]
+) -> tuple[list[float], int, float]:
+    """`readers` threads sharing `views` openings of random decisions, started together:
+    every opening's time (ms), how many failed, and the wall time (s)."""
+    samples: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    start = threading.Barrier(readers + 1)
+    share = [views // readers + (1 if i < views % readers else 0) for i in range(readers)]
+
+    def reader(seed: int, count: int) -> None:
+        nonlocal failures
+        pick = random.Random(seed)
+        start.wait()
+        for _ in range(count):
+            began = time.perf_counter_ns()
+            try:
+                open_one(pick.choice(ids))
+            except Exception:  # "database is locked" and the like: counted, not fatal
+                with lock:
+                    failures += 1
+                continue
+            with lock:
+                samples.append((time.perf_counter_ns() - began) / 1e6)
+
+    threads = [threading.Thread(target=reader, args=(i, n)) for i, n in enumerate(share)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return samples, failures, time.perf_counter() - began
+
+
+class _RawViewer:
+    """The floor: the same work done the simplest way with raw sqlite3, on one connection per
+    thread. Read the decision, its outcome and the audit trail of its review in a read
+    transaction; then append one hash-chained audit row in a short write (BEGIN IMMEDIATE,
+    synchronous=FULL, as the product writes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA synchronous = FULL")
+            self.local.conn = conn
+        return conn
+
+    def __call__(self, decision_id: int) -> object:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        row = conn.execute("SELECT * FROM decisions WHERE id = ?", [decision_id]).fetchone()
+        conn.execute("SELECT * FROM outcomes WHERE decision_id = ?", [decision_id]).fetchone()
+        trail = conn.execute(
+            "SELECT * FROM audit_events WHERE review_id = ? ORDER BY seq", [row[1]]
+        ).fetchall()
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        seq, prev = conn.execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        at = dt.datetime.now(dt.UTC).isoformat()
+        body = f"{seq + 1}|{at}|{AUDITOR.staff_id}|decision_viewed|{row[1]}|{decision_id}|{{}}"
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        conn.execute(
+            "INSERT INTO audit_events (seq, at, actor, action, review_id, decision_id, detail, "
+            "prev_hash, hash) VALUES (?, ?, ?, 'decision_viewed', ?, ?, '{}', ?, ?)",
+            [seq + 1, at, AUDITOR.staff_id, row[1], decision_id, prev, digest],
+        )
+        conn.execute("COMMIT")
+        return trail
+
+
+def bench_concurrent_readers(ctx: Context, path: Path, size: int, repeat: int) -> list[Measurement]:
+    """1, 8 and 32 auditors opening decisions at once, each opening timed, against the floor
+    with as many threads: the sealed decision alone (read, audited: the floor's work) and the
+    whole decision view (the seal and chain checked, the trail read, the checks run again).
+    Openings that fail ("database is locked") are counted in the row's name."""
+    ids = _decision_ids(path)
+    views = max(64, repeat)
+    opens: dict[str, Callable[[int], object]] = {
+        "the sealed decision": functools.partial(decisions.get_decision, ctx, AUDITOR),
+        "the whole decision view": functools.partial(auditing.decision_detail, ctx, AUDITOR),
+    }
+    rows = []
+    for what, open_one in opens.items():
+        for readers in READER_COUNTS:
+            floor_ms, floor_failed, floor_s = _concurrently(readers, views, _RawViewer(path), ids)
+            subject_ms, failed, subject_s = _concurrently(readers, views, open_one, ids)
+            rows.append(
+                Measurement(
+                    name=(
+                        f"{readers} reader{'s' if readers > 1 else ''} at once opening {what}, "
+                        f"{size:,} decisions, per view ({failed} failed; "
+                        f"{len(subject_ms) / subject_s:.0f}/s, floor "
+                        f"{len(floor_ms) / floor_s:.0f}/s)"
+                    ),
+                    subject_ms=statistics.median(subject_ms) if subject_ms else float("nan"),
+                    floor_name=f"raw sqlite3 read, then audit row ({floor_failed} failed)",
+                    floor_ms=statistics.median(floor_ms) if floor_ms else float("nan"),
+                    target=None,
+                    subject_p90_ms=_p90(subject_ms),
+                    floor_p90_ms=_p90(floor_ms),
+                )
+            )
+    for what in opens:
+        rows.append(_in_processes(path, size, what, views))
+    rows.append(_writer_beside_readers(path, size, opens["the whole decision view"], ids))
+    return rows
+
+
+PROCESSES, THREADS_EACH = 2, 4
+"""Several server processes on one host (issue 12, item 9): each with its own readers."""
+
+
+def _open_in_child(path: str, what: str, views: int, start: Any) -> tuple[list[float], int, float]:
+    """In a child process: THREADS_EACH readers opening `what` (or the floor's raw work), once
+    every process is ready (`start`, a barrier shared by them)."""
+    ctx = Context(Path(path))
+    ids = _decision_ids(Path(path))
+    if what == "floor":
+        open_one: Callable[[int], object] = _RawViewer(Path(path))
+    elif what == "the sealed decision":
+        open_one = functools.partial(decisions.get_decision, ctx, AUDITOR)
+    else:
+        open_one = functools.partial(auditing.decision_detail, ctx, AUDITOR)
+    open_one(ids[0])  # imports and the first connection, before the clock starts
+    start.wait()
+    return _concurrently(THREADS_EACH, views, open_one, ids)
+
+
+def _in_processes(path: Path, size: int, what: str, views: int) -> Measurement:
+    """PROCESSES processes of THREADS_EACH readers at once, then the floor the same way."""
+    spawn = multiprocessing.get_context("spawn")
+    results = {}
+    for kind in ("floor", what):
+        with (
+            spawn.Manager() as manager,
+            concurrent.futures.ProcessPoolExecutor(PROCESSES, mp_context=spawn) as pool,
+        ):
+            start = manager.Barrier(PROCESSES)
+            futures = [
+                pool.submit(_open_in_child, str(path), kind, views, start) for _ in range(PROCESSES)
+            ]
+            runs = [future.result() for future in futures]
+        samples = [ms for run in runs for ms in run[0]]
+        rate = sum(len(run[0]) / run[2] for run in runs)
+        results[kind] = (samples, sum(run[1] for run in runs), rate)
+    (floor_ms, floor_failed, floor_rate), (subject_ms, failed, rate) = results.values()
+    return Measurement(
+        name=(
+            f"{PROCESSES} processes x {THREADS_EACH} readers opening {what}, {size:,} "
+            f"decisions, per view ({failed} failed; {rate:.0f}/s, floor {floor_rate:.0f}/s)"
+        ),
+        subject_ms=statistics.median(subject_ms) if subject_ms else float("nan"),
+        floor_name=f"raw sqlite3 read, then audit row ({floor_failed} failed)",
+        floor_ms=statistics.median(floor_ms) if floor_ms else float("nan"),
+        target=None,
+        subject_p90_ms=_p90(subject_ms),
+        floor_p90_ms=_p90(floor_ms),
+    )
+
+
+WRITES = 40
+
+
+def _write_in_child(path: str) -> list[float]:
+    """In another process (a sign-off from a second server process, or the command line): take
+    the write lock and commit, WRITES times, 20 ms apart, each timed (the wait for the lock)."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA synchronous = FULL")
+    samples = []
+    for _ in range(WRITES):
+        began = time.perf_counter_ns()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("COMMIT")
+        samples.append((time.perf_counter_ns() - began) / 1e6)
+        time.sleep(0.02)
+    conn.close()
+    return samples
+
+
+def _writer_beside_readers(
+    path: Path, size: int, open_one: Callable[[int], object], ids: list[int]
+) -> Measurement:
+    """How long a writer in another process waits for the write lock while 8 readers open
+    decision views, against the same writer beside 8 floor readers (raw reads, short writes)."""
+    spawn = multiprocessing.get_context("spawn")
+    waits = []
+    for reader in (_RawViewer(path), open_one):
+        done = threading.Event()
+
+        def read_until_done(
+            seed: int, reader: Callable[[int], object] = reader, done: threading.Event = done
+        ) -> None:
+            pick = random.Random(seed)
+            while not done.is_set():
+                reader(pick.choice(ids))
+
+        threads = [threading.Thread(target=read_until_done, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            waits.append(pool.submit(_write_in_child, str(path)).result())
+        done.set()
+        for thread in threads:
+            thread.join()
+    floor_ms, subject_ms = waits
+    return Measurement(
+        name=f"a writer in another process, beside 8 readers opening decision views, {size:,}",
+        subject_ms=statistics.median(subject_ms),
+        floor_name="beside 8 raw sqlite3 readers",
+        floor_ms=statistics.median(floor_ms),
+        target=None,
+        subject_p90_ms=_p90(subject_ms),
+        floor_p90_ms=_p90(floor_ms),
+    )
+
+
+def _decision_ids(path: Path) -> list[int]:
+    raw = sqlite3.connect(path)
+    try:
+        rows = raw.execute("SELECT id FROM decisions WHERE disposed_on IS NULL").fetchall()
+    finally:
+        raw.close()
+    return [row[0] for row in rows]
+
+
+def _p90(samples: list[float]) -> float | None:
+    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from closure_readiness.checks import ReadinessReport
@@ -32,9 +32,10 @@ from closure_readiness.service.records import (
 )
 from closure_readiness.service.reviews import earlier_return
 from closure_readiness.service.staff import ensure_active
+from closure_readiness.service.viewing import Shown, decision_seen, read_then_audit
 from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.audit import AuditEvent
-from closure_readiness.storage.database import reading, writing
+from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import IntegrityReport, check_decision, verify
 from closure_readiness.storage.queries import STATUSES, DecisionQuery
 
@@ -104,8 +105,6 @@ def _scoped(principal: Principal, query: DecisionQuery) -> DecisionQuery:
     if query.limit < 1 or query.limit > PAGE_LIMIT or query.offset < 0:
         raise InvalidInput(f"Show between 1 and {PAGE_LIMIT} decisions at a time.")
     if principal.role is Role.TEAM_MANAGER:
-        from dataclasses import replace
-
         return replace(query, team=principal.team)
     return query
 
@@ -124,19 +123,19 @@ def list_decisions(ctx: Context, principal: Principal, query: DecisionQuery) -> 
     """One page of decisions, newest first, with the total. The search is an audit event."""
     _require_reader(principal)
     query = _scoped(principal, query)
-    with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
+    cap = max(queries.COUNT_CAP, query.offset + 2 * query.limit)
+
+    def read(db: Any) -> Shown[DecisionPage]:
         rows = queries.list_decisions(db, query)
-        cap = max(queries.COUNT_CAP, query.offset + 2 * query.limit)
         total = queries.count_decisions(db, query, cap=cap)
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action="decisions_listed",
-            detail={"filters": _filters(query), "shown": len(rows)},
+        page = DecisionPage(
+            rows=rows, total=min(total, cap), query=query, more_than_total=total > cap
         )
-    return DecisionPage(rows=rows, total=min(total, cap), query=query, more_than_total=total > cap)
+        detail = {"filters": _filters(query), "shown": len(rows)}
+        return Shown(page, "decisions_listed", detail=detail)
+
+    page, _ = read_then_audit(ctx, principal, read)
+    return page
 
 
 def export_decisions(
@@ -146,20 +145,15 @@ def export_decisions(
     _require_reader(principal)
     if fmt not in ("csv", "json"):
         raise InvalidInput("Export as csv or json.")
-    from dataclasses import replace
-
     query = _scoped(principal, replace(query, limit=1, offset=0))
     query = replace(query, limit=EXPORT_LIMIT)
-    with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
+
+    def read(db: Any) -> Shown[list[dict[str, Any]]]:
         rows = queries.list_decisions(db, query)
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action="decisions_exported",
-            detail={"filters": _filters(query), "format": fmt, "rows": len(rows)},
-        )
+        detail = {"filters": _filters(query), "format": fmt, "rows": len(rows)}
+        return Shown(rows, "decisions_exported", detail=detail)
+
+    rows, _ = read_then_audit(ctx, principal, read)
     return decisions_csv(rows) if fmt == "csv" else decisions_json(rows)
 
 
@@ -184,21 +178,14 @@ def _visible_decision(db: Any, principal: Principal, decision_id: int) -> dict[s
 
 
 def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> DecisionDetail:
-    """Everything the manager saw, the audit trail and the integrity check. Audited."""
+    """Everything the manager saw, the audit trail and the integrity check. Audited: the trail
+    shown is the one read, ending with this view's own event."""
     _require_reader(principal)
-    with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
+
+    def read(db: Any) -> Shown[DecisionDetail]:
         row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
         problems = check_decision(db, decision_id)
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action="decision_viewed",
-            review_id=row["review_id"],
-            decision_id=decision_id,
-        )
         trail = audit.events_for(db, review_id=row["review_id"])
         trail += [e for e in audit.events_for(db, decision_id=decision_id) if e.review_id is None]
         trail.sort(key=lambda event: event.seq)
@@ -213,18 +200,28 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
         ]
         names = {**repositories.staff_names(db), **sealed_names(row, outcome)}
         before = earlier_return(db, row["case_reference"], row["review_id"])
-    sealed = SealedDecision.from_rows(row, outcome)
-    return DecisionDetail(
-        decision=sealed,
-        report=recheck(sealed),
-        current=under_current_checks(sealed),
-        trail=trail,
-        integrity_problems=problems,
-        re_referrals=re_referrals,
-        names=names,
-        returns_before=[_returned(d) for d in earlier],
-        earlier_return=before,
-    )
+        sealed = SealedDecision.from_rows(row, outcome)
+        detail = DecisionDetail(
+            decision=sealed,
+            report=recheck(sealed),
+            current=under_current_checks(sealed),
+            trail=trail,
+            integrity_problems=problems,
+            re_referrals=re_referrals,
+            names=names,
+            returns_before=[_returned(d) for d in earlier],
+            earlier_return=before,
+        )
+        return Shown(
+            detail,
+            "decision_viewed",
+            review_id=row["review_id"],
+            decision_id=decision_id,
+            detail=decision_seen(row, outcome),
+        )
+
+    detail, event = read_then_audit(ctx, principal, read)
+    return replace(detail, trail=[*detail.trail, event])
 
 
 def _returned(row: dict[str, Any]) -> dict[str, Any]:
@@ -244,17 +241,13 @@ def verify_everything(ctx: Context, principal: Principal) -> IntegrityReport:
     """Check every seal and the whole audit chain. The check itself is an audit event."""
     if principal.role is not Role.AUDITOR:
         raise NotAllowed("Only auditors can verify the whole store.")
-    with reading(ctx.db_path) as db:
-        ensure_active(db, principal)
+
+    def read(db: Any) -> Shown[IntegrityReport]:
         report = verify(db)
-    with writing(ctx.db_path) as db:
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action="integrity_verified",
-            detail={"intact": report.intact, "problems": len(report.problems)},
-        )
+        detail = {"intact": report.intact, "problems": len(report.problems)}
+        return Shown(report, "integrity_verified", detail=detail)
+
+    report, _ = read_then_audit(ctx, principal, read)
     return report
 
 
@@ -313,20 +306,20 @@ def _with_overall(row: dict[str, Any]) -> dict[str, Any]:
 def _record(ctx: Context, principal: Principal, decision_id: int, *, action: str) -> DecisionRecord:
     """The sealed decision as the PDFs need it; the export is an audit event."""
     _require_reader(principal)
-    with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
+
+    def read(db: Any) -> Shown[tuple[SealedDecision, dict[str, str]]]:
         row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
         names = {**repositories.staff_names(db), **sealed_names(row, outcome)}
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action=action,
+        return Shown(
+            (SealedDecision.from_rows(row, outcome), names),
+            action,
             review_id=row["review_id"],
             decision_id=decision_id,
+            detail=decision_seen(row, outcome),
         )
-    sealed = SealedDecision.from_rows(row, outcome)
+
+    (sealed, names), _ = read_then_audit(ctx, principal, read)
     return DecisionRecord(
         decision_id=sealed.id,
         review_id=sealed.review_id,

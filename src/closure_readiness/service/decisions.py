@@ -33,6 +33,7 @@ from closure_readiness.service.records import (
 )
 from closure_readiness.service.reviews import earlier_return, evaluate_review, record_outcome
 from closure_readiness.service.staff import ensure_active
+from closure_readiness.service.viewing import Shown, decision_seen, read_then_audit
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 from closure_readiness.storage.integrity import check_decision
@@ -175,22 +176,23 @@ def _may_see_decision(principal: Principal, row: dict[str, Any]) -> bool:
 
 def get_decision(ctx: Context, principal: Principal, decision_id: int) -> SealedDecision:
     """A sealed decision as signed, with its outcome. Every view is an audit event."""
-    with writing(ctx.db_path) as db:
-        ensure_active(db, principal)
+
+    def read(db: Any) -> Shown[SealedDecision]:
         row = repositories.get_decision(db, decision_id)
         if row is None or not _may_see_decision(principal, row):
             raise NotFound(f"There is no decision {decision_id} that you can see.")
         refuse_disposed(row)
         outcome = repositories.get_outcome(db, decision_id)
-        audit.append(
-            db,
-            at=ctx.now(),
-            actor=principal.staff_id,
-            action="decision_viewed",
+        return Shown(
+            SealedDecision.from_rows(row, outcome),
+            "decision_viewed",
             review_id=row["review_id"],
             decision_id=decision_id,
+            detail=decision_seen(row, outcome),
         )
-    return SealedDecision.from_rows(row, outcome)
+
+    sealed, _ = read_then_audit(ctx, principal, read)
+    return sealed
 
 
 def sealed_under_current_checks(decision: SealedDecision) -> bool:
