@@ -41,19 +41,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import closure_readiness
-from bench.harness import Measurement
+from bench.harness import Measurement, free_port, healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 """Both servers start here, so both read this repository's `.streamlit/config.toml`."""
@@ -165,23 +163,9 @@ def _spawn(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.
     return process
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_DEADLINE
-    while not _healthy(url):
+    while not healthy(url):
         if process.poll() is not None or time.monotonic() > deadline:
             tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"the server at {url} did not start:\n{tail}")
@@ -224,7 +208,7 @@ class Demo:
 
 def start_demo(db: Path, *, provider_port: int, folder: Path, gc: bool | None = None) -> Demo:
     """`closure-readiness demo` on a seeded database, as a person starts it."""
-    app_port = _free_port()
+    app_port = free_port()
     env = {**os.environ, "CLOSURE_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"}
     env.pop("CLOSURE_DB", None)
     if gc is not None:  # otherwise the setting in .streamlit/config.toml
@@ -250,7 +234,7 @@ def start_demo(db: Path, *, provider_port: int, folder: Path, gc: bool | None = 
 
 def start_floor(script: Path, folder: Path) -> str:
     """The floor script under `streamlit run`, with the same config as the demo."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -855,7 +839,7 @@ def prepare(folder: Path) -> Setup:
     from closure_readiness.demo.seed import seed
 
     today = dt.datetime.now(dt.UTC).date()
-    provider_port = _free_port()
+    provider_port = free_port()
     issuer = f"http://127.0.0.1:{provider_port}"
     db = folder / "demo" / "closure-readiness-demo.db"
     db.parent.mkdir()

@@ -22,19 +22,17 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Measurement
+from bench.harness import Measurement, free_port, healthy
 from closure_readiness.settings import streamlit_flags
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,20 +60,6 @@ def _say(message: str) -> None:
     print(f"cold start bench: {message}", file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Ctrl+C for the process group (the launcher stops what it started), then SIGKILL."""
     with contextlib.suppress(ProcessLookupError):
@@ -101,7 +85,7 @@ class Subject:
 
 
 def _start_once(subject: Subject, browser: Any, folder: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = folder / f"{subject.name.split()[0]}-{port}.log"
     context = browser.new_context()  # a first visitor: nothing cached
@@ -118,12 +102,12 @@ def _start_once(subject: Subject, browser: Any, folder: Path) -> None:
                 start_new_session=True,
             )
         try:
-            while not _healthy(url):
+            while not healthy(url):
                 if process.poll() is not None or time.perf_counter() - start > DEADLINE:
                     tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
                     raise RuntimeError(f"{subject.name} did not start:\n{tail}")
                 time.sleep(POLL)
-            healthy = time.perf_counter()
+            answered = time.perf_counter()
             page = context.new_page()
             page.goto(url, wait_until="commit")
             subject.ready(page).wait_for(state="visible", timeout=DEADLINE * 1000)
@@ -132,7 +116,7 @@ def _start_once(subject: Subject, browser: Any, folder: Path) -> None:
             _stop(process)
     finally:
         context.close()
-    subject.health_ms.append((healthy - start) * 1000)
+    subject.health_ms.append((answered - start) * 1000)
     subject.usable_ms.append((usable - start) * 1000)
 
 
@@ -144,7 +128,7 @@ def _subjects(folder: Path) -> list[Subject]:
     base.update(HOME=str(home), PYTHONUNBUFFERED="1")
     db = folder / "closure.db"
     demo_db = folder / "demo" / "demo.db"
-    provider_port = _free_port()
+    provider_port = free_port()
     issuer = f"http://127.0.0.1:{provider_port}"
     subprocess.run([str(INSTALLED), "migrate", "--db", str(db)], env=base, check=True)
     subprocess.run(

@@ -7,8 +7,10 @@ for the record. No test asserts on these numbers.
 from __future__ import annotations
 
 import gc
+import socket
 import statistics
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -114,3 +116,19 @@ def table(rows: list[Measurement]) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on now (for a server a suite starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    """Whether the Streamlit server at `url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False

@@ -11,17 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Measurement
+from bench.harness import Measurement, free_port, healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -41,27 +39,13 @@ IDLE = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 class Server:
     def __init__(self, gc: bool) -> None:
         from closure_readiness.demo.seed import seed
 
         folder = Path(tempfile.mkdtemp(prefix="closure-bench-server-"))
         db = folder / "demo.db"
-        self.app_port, provider_port = _free_port(), _free_port()
+        self.app_port, provider_port = free_port(), free_port()
         self.provider = f"http://127.0.0.1:{provider_port}"
         self.ids = seed(db, issuer=self.provider, today=dt.datetime.now(dt.UTC).date())
         self.url = f"http://127.0.0.1:{self.app_port}"
@@ -93,7 +77,7 @@ class Server:
             start_new_session=True,
         )
         deadline = time.monotonic() + 90
-        while not _healthy(self.url):
+        while not healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the demo did not start")
             time.sleep(0.05)
