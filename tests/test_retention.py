@@ -42,6 +42,7 @@ from workflow_fixtures import (
     _review,
     add_team,
     approve,
+    insert_v1_decision,
     prepare,
     ready_document,
     sign,
@@ -442,3 +443,22 @@ def test_run_refuses_to_start_with_a_schedule_it_cannot_read(
     assert result.exit_code == 2
     assert "the retention schedule is not valid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_date_not_sealed_is_worked_out_from_the_schedule(store: Store) -> None:
+    """A decision sealed before retention was recorded (checks 1.0.0), and a review withdrawn
+    before any sign-off: their dates come from the schedule in force."""
+    ctx, worker = store.ctx, store.team.worker
+    old = prepare(ctx, worker, young("CR-9006", born="2009-06"))
+    insert_v1_decision(ctx, worker, old)  # born 06/2009: 18 on 30/06/2027
+    unsigned = prepare(ctx, worker, young("CR-9007"))  # born 01/2008: 18 on 31/01/2026
+    reviews.withdraw(ctx, worker, unsigned, reason="Opened for the wrong case.")
+    reviews.withdraw(ctx, worker, old, reason="Opened twice.")
+
+    before = retention.plan(store.at(TODAY), dt.date(2027, 6, 30))
+    after = retention.plan(store.at(TODAY), dt.date(2027, 7, 1))
+
+    assert "CR-9007" in {d.case_reference for d in before.due}
+    assert "CR-9006" not in {d.case_reference for d in before.due}
+    (due,) = [d for d in after.due if d.case_reference == "CR-9006"]
+    assert due.dispose_on == dt.date(2027, 7, 1)

@@ -15,14 +15,12 @@ disposed of (that would launder the tampering), and is reported.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from closure_readiness.core import words
 from closure_readiness.core.retention import RetentionPolicy
-from closure_readiness.core.seal import SealedDecisionDoc
 from closure_readiness.core.vocabulary import Involvement
 from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service.context import (
@@ -64,19 +62,15 @@ class DisposalRun:
 
 
 def plan(ctx: Context, as_of: dt.date, holds: frozenset[str] = frozenset()) -> DisposalRun:
-    """Which reviews are due on `as_of` (read-only: nothing is changed or audited)."""
+    """Which reviews are due on `as_of` (read-only: nothing is changed or audited).
+
+    Only the few fields a date needs are read out of the stored JSON (in SQL), so a council's
+    years of reviews and seals are never held in memory at once."""
     with reading(ctx.db_path) as db:
-        reviews = list(
-            db.query(
-                "SELECT id, case_reference, status, content, proposed_closure_on, updated_at "
-                "FROM reviews WHERE disposed_on IS NULL ORDER BY id"
-            )
-        )
-        sealed = defaultdict(list)
-        for row in db.query(
-            "SELECT id, review_id, sealed FROM decisions WHERE disposed_on IS NULL ORDER BY id"
-        ):
-            sealed[row["review_id"]].append(row)
+        reviews = disposal.undisposed_reviews(db, FINAL)
+        decisions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in disposal.undisposed_seals(db):
+            decisions[row["review_id"]].append(row)
     run = DisposalRun(as_of=as_of)
     by_case: dict[str, list[Due]] = defaultdict(list)
     open_cases: set[str] = set()
@@ -84,14 +78,14 @@ def plan(ctx: Context, as_of: dt.date, holds: frozenset[str] = frozenset()) -> D
         if row["status"] not in FINAL:
             open_cases.add(row["case_reference"])
             continue
-        decisions = sealed.get(row["id"], [])
+        signed = decisions.get(row["id"], [])
         by_case[row["case_reference"]].append(
             Due(
                 review_id=row["id"],
                 case_reference=row["case_reference"],
                 status=row["status"],
-                dispose_on=_dispose_on(row, decisions, ctx.retention),
-                decisions=tuple(d["id"] for d in decisions),
+                dispose_on=_dispose_on(row, signed[-1] if signed else None, ctx.retention),
+                decisions=tuple(d["id"] for d in signed),
             )
         )
     for case, dues in sorted(by_case.items()):
@@ -135,22 +129,21 @@ def dispose(
 
 
 def _dispose_on(
-    row: dict[str, Any], decisions: list[dict[str, Any]], policy: RetentionPolicy
+    row: dict[str, Any], latest: dict[str, Any] | None, policy: RetentionPolicy
 ) -> dt.date:
-    """The review's disposal date: sealed with its latest decision, else worked out now."""
-    if decisions:
-        document = SealedDecisionDoc.model_validate_json(decisions[-1]["sealed"])
-        if document.retention is not None:
-            return dt.date.fromisoformat(document.retention.dispose_on)
-        case = document.review.get("case", {})
-        closed_on = dt.date.fromisoformat(document.as_of)
+    """The review's disposal date: sealed with its latest decision, else worked out now from
+    the latest seal's case (or, with no sign-off, the review's) under `policy`."""
+    if latest is not None and latest["sealed_on"]:
+        return dt.date.fromisoformat(latest["sealed_on"])
+    if latest is not None:
+        case, closed_on = latest, dt.date.fromisoformat(latest["as_of"])
     else:
-        case = json.loads(row["content"]).get("case", {})
+        case = row
         closed_on = max(
             dt.date.fromisoformat(row["proposed_closure_on"]),
             dt.datetime.fromisoformat(row["updated_at"]).date(),
         )
-    involvement = Involvement(case.get("involvement", Involvement.OTHER.value))
+    involvement = Involvement(case["involvement"] or Involvement.OTHER.value)
     return policy.class_for(involvement).dispose_on(
         birth_month=str(case["birth_month"]), closed_on=closed_on
     )

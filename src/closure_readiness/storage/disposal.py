@@ -218,6 +218,37 @@ def compact_search_index(db: Database) -> None:
     db.execute("INSERT INTO decisions_fts (decisions_fts) VALUES ('optimize')")
 
 
+def undisposed_reviews(db: Database, final: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every review not disposed of, with the case fields a disposal date needs read out of
+    its content in SQL (for the `final` statuses only), never the content itself."""
+    marks = ", ".join("?" for _ in final)
+    extract = "CASE WHEN status IN ({}) THEN json_extract(content, '$.case.{}') END AS {}"
+    return list(
+        db.query(
+            "SELECT id, case_reference, status, proposed_closure_on, updated_at, "
+            + extract.format(marks, "birth_month", "birth_month")
+            + ", "
+            + extract.format(marks, "involvement", "involvement")
+            + " FROM reviews WHERE disposed_on IS NULL ORDER BY id",
+            [*final, *final],
+        )
+    )
+
+
+def undisposed_seals(db: Database) -> list[dict[str, Any]]:
+    """Every decision not disposed of, oldest first, with its sealed disposal date (if any)
+    and the sealed case fields, read out of the seal in SQL."""
+    return list(
+        db.query(
+            "SELECT id, review_id, as_of, "
+            "json_extract(sealed, '$.retention.dispose_on') AS sealed_on, "
+            "json_extract(sealed, '$.review.case.birth_month') AS birth_month, "
+            "json_extract(sealed, '$.review.case.involvement') AS involvement "
+            "FROM decisions WHERE disposed_on IS NULL ORDER BY id"
+        )
+    )
+
+
 def disposals(db: Database) -> dict[int, dict[str, Any]]:
     """The disposal events' details by review id, as recorded (for `verify`)."""
     found: dict[int, dict[str, Any]] = {}
