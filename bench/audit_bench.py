@@ -254,22 +254,12 @@ def bench_concurrent_readers(ctx: Context, path: Path, size: int, repeat: int) -
         for readers in READER_COUNTS:
             floor_ms, floor_failed, floor_s = _concurrently(readers, views, _RawViewer(path), ids)
             subject_ms, failed, subject_s = _concurrently(readers, views, open_one, ids)
-            rows.append(
-                Measurement(
-                    name=(
-                        f"{readers} reader{'s' if readers > 1 else ''} at once opening {what}, "
-                        f"{size:,} decisions, per view ({failed} failed; "
-                        f"{len(subject_ms) / subject_s:.0f}/s, floor "
-                        f"{len(floor_ms) / floor_s:.0f}/s)"
-                    ),
-                    subject_ms=statistics.median(subject_ms) if subject_ms else float("nan"),
-                    floor_name=f"raw sqlite3 read, then audit row ({floor_failed} failed)",
-                    floor_ms=statistics.median(floor_ms) if floor_ms else float("nan"),
-                    target=None,
-                    subject_p90_ms=_p90(subject_ms),
-                    floor_p90_ms=_p90(floor_ms),
-                )
+            name = (
+                f"{readers} reader{'s' if readers > 1 else ''} at once opening {what}, "
+                f"{size:,} decisions, per view ({failed} failed; "
+                f"{len(subject_ms) / subject_s:.0f}/s, floor {len(floor_ms) / floor_s:.0f}/s)"
             )
+            rows.append(_readers_row(name, subject_ms, floor_ms, floor_failed))
     for what in opens:
         rows.append(_in_processes(path, size, what, views))
     rows.append(_writer_beside_readers(path, size, opens["the whole decision view"], ids))
@@ -314,11 +304,19 @@ def _in_processes(path: Path, size: int, what: str, views: int) -> Measurement:
         rate = sum(len(run[0]) / run[2] for run in runs)
         results[kind] = (samples, sum(run[1] for run in runs), rate)
     (floor_ms, floor_failed, floor_rate), (subject_ms, failed, rate) = results.values()
+    name = (
+        f"{PROCESSES} processes x {THREADS_EACH} readers opening {what}, {size:,} "
+        f"decisions, per view ({failed} failed; {rate:.0f}/s, floor {floor_rate:.0f}/s)"
+    )
+    return _readers_row(name, subject_ms, floor_ms, floor_failed)
+
+
+def _readers_row(
+    name: str, subject_ms: list[float], floor_ms: list[float], floor_failed: int
+) -> Measurement:
+    """A concurrent readers' row: medians and p90s against the raw sqlite3 floor."""
     return Measurement(
-        name=(
-            f"{PROCESSES} processes x {THREADS_EACH} readers opening {what}, {size:,} "
-            f"decisions, per view ({failed} failed; {rate:.0f}/s, floor {floor_rate:.0f}/s)"
-        ),
+        name=name,
         subject_ms=statistics.median(subject_ms) if subject_ms else float("nan"),
         floor_name=f"raw sqlite3 read, then audit row ({floor_failed} failed)",
         floor_ms=statistics.median(floor_ms) if floor_ms else float("nan"),
