@@ -12,9 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from closure_readiness.app import SCRIPTABLE, _client_settings
-from closure_readiness.settings import streamlit_options
-
 APP = Path(__file__).resolve().parents[1] / "src" / "closure_readiness" / "app.py"
 HEAVY = (
     "pandas",
@@ -75,8 +72,3 @@ def test_the_launcher_starts_streamlit_without_the_service_or_the_demo_data() ->
     loaded = set(_loaded_after(code))
     # The settings (pydantic, and the thresholds they name) are read before Streamlit starts.
     assert loaded <= {"pydantic", "closure_readiness.settings", "closure_readiness.checks"}
-
-
-def test_the_app_holds_the_same_client_settings_as_the_settings_module() -> None:
-    wanted = streamlit_options()
-    assert _client_settings() == {key: wanted[key] for key in SCRIPTABLE}

@@ -6,13 +6,12 @@ settings, or by `streamlit run app.py` from a checkout (the root app.py calls `m
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-import tomllib
 from pathlib import Path
 
 import streamlit as st
 
+from closure_readiness.hardening import streamlit_options
 from closure_readiness.views import downloads, heap, session
 
 # The first page of a cold start is the sign-in page: it draws with Streamlit alone, so the
@@ -26,24 +25,13 @@ ICON = Path(__file__).resolve().parent / "views" / "icon.png"
 
 SCRIPTABLE = ("client.showErrorDetails", "client.toolbarMode")
 """The hardened settings an app may set itself (Streamlit allows only client settings)."""
-STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
-"""settings.STREAMLIT_SETTINGS, read here without the settings module (pydantic, the checks)."""
-
-
-@functools.cache
-def _client_settings() -> dict[str, object]:
-    """The scriptable hardened settings from the package's settings file, read once: the same
-    values as settings.streamlit_options() (tests/test_cold_start_imports.py)."""
-    with STREAMLIT_SETTINGS.open("rb") as file:
-        sections = tomllib.load(file)
-    return {key: sections[key.split(".")[0]][key.split(".")[1]] for key in SCRIPTABLE}
 
 
 def _hold_client_settings() -> None:
     """Set the client settings again from inside the app, in case the server was started
     without the package's options (`streamlit run` of the installed file from elsewhere): a
     traceback can hold case data and must never reach a browser."""
-    wanted = _client_settings()
+    wanted = streamlit_options()
     for key in SCRIPTABLE:
         if st.get_option(key) != wanted[key]:
             st.set_option(key, wanted[key])

@@ -14,34 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.case_reference import NAME_SAMPLES
 from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy, read_policy
+from closure_readiness.hardening import STREAMLIT_SETTINGS as STREAMLIT_SETTINGS
+from closure_readiness.hardening import streamlit_flags as streamlit_flags
+from closure_readiness.hardening import streamlit_options as streamlit_options
 
 DEFAULT_DB = Path("data/closure-readiness.db")
-STREAMLIT_SETTINGS = Path(__file__).resolve().parent / "streamlit.toml"
-"""The hardened Streamlit settings, in the package so they travel with every install."""
-
-
-def streamlit_options() -> dict[str, object]:
-    """The hardened Streamlit settings as "section.option" -> value."""
-    return dict(_streamlit_options())
-
-
-@functools.cache
-def _streamlit_options() -> dict[str, object]:
-    """Read once per process: the app asks on every run."""
-    with STREAMLIT_SETTINGS.open("rb") as file:
-        sections = tomllib.load(file)
-    return {
-        f"{s}.{name}": value for s, options in sections.items() for name, value in options.items()
-    }
-
-
-def streamlit_flags() -> list[str]:
-    """The hardened settings as `streamlit run` options: they apply whatever the working folder
-    and whatever config files it holds (command-line options win over every file)."""
-    return [
-        f"--{key}={str(value).lower() if isinstance(value, bool) else value}"
-        for key, value in streamlit_options().items()
-    ]
 
 
 class Environment(StrEnum):
