@@ -432,7 +432,8 @@ def test_answers_survive_a_reload_mid_wizard(
     settle(page)
 
     lead = page.get_by_role("textbox", name="Lead professional (role)", exact=True)
-    expect(lead).to_have_value("School designated safeguarding lead")
+    # A reload draws the whole step again: on a loaded machine that took over 5 s in CI.
+    expect(lead).to_have_value("School designated safeguarding lead", timeout=30_000)
     disagreement = page.get_by_role("radiogroup", name="Someone disagrees with closure")
     expect(disagreement.get_by_role("radio", name="No", exact=True)).to_be_checked()
     notes = page.get_by_role("textbox", name="Notes", exact=True)
