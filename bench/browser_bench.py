@@ -610,7 +610,7 @@ COUNTER = """(() => {
             const number = Math.floor(tag / 8), wire = tag % 8;
             if (wire === 0) {
                 const value = varint();
-                if (number === FIELD) return value === FINISHED;
+                if (number === FIELD) return value === FINISHED || value === FRAGMENT;
             } else if (wire === 2) {
                 const length = varint();
                 if (length < 0) return false;
@@ -645,7 +645,8 @@ def _finished_counter() -> str:
     """A page script counting finished script runs as their messages arrive on the web socket.
 
     Only the top level of each ForwardMsg is read: its `script_finished` field with the value
-    FINISHED_SUCCESSFULLY (a run cut short by `st.rerun` is not finished; the next one is).
+    FINISHED_SUCCESSFULLY, or FINISHED_FRAGMENT_RUN_SUCCESSFULLY for a fragment's own rerun (a
+    run cut short by `st.rerun` is not finished; the next one is).
     """
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -653,7 +654,8 @@ def _finished_counter() -> str:
     return (
         COUNTER.replace("NEW_SESSION", str(fields["new_session"].number))
         .replace("FIELD", str(fields["script_finished"].number))
-        .replace("FINISHED;", f"{ForwardMsg.FINISHED_SUCCESSFULLY};")
+        .replace("FINISHED ||", f"{ForwardMsg.FINISHED_SUCCESSFULLY} ||")
+        .replace("FRAGMENT;", f"{ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY};")
     )
 
 

@@ -1,168 +1,144 @@
-"""The real server: cold start to the first page, and the round trip of one widget change,
-with Streamlit's post-run garbage collection on and off (the runner.postScriptGC decision).
+"""One wizard checkbox round trip against a bare Streamlit app with the same checkbox.
 
-Drives the real demo launcher and Debian's Chromium (as the browser tests do). The floor of
-the round trip is the same click on a tiny page of the same server (the check reference's
-expander), so the ratio is what our wizard step adds.
+Issue 12, item 2: "within 1.3x the bare app with the same widget". The subject is the real
+demo server (signed in through its local provider) with the family step of a draft review
+open; the click changes the answer, saves it and redraws. The floor is a bare Streamlit script
+holding only the same checkbox, started from the same folder (so with the same
+`.streamlit/config.toml`) and with the same `runner.postScriptGC`. Both are clicked in turn in
+their own browser contexts, after a warm-up, and each click is timed until a script run that
+finished after the click and the page idle (`browser_bench.Watch`), so a click never counts as
+done before its rerun has even started.
+
+Run with postScriptGC on and off (the decision in docs/decisions.md #12 and #37); the server's
+resident memory before and after each series says whether turning it off lets memory grow.
+`bench/browser_bench.py` has the other floor: a bare script drawing the same elements.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import statistics
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from bench.harness import Measurement, free_port, healthy
+from bench.browser_bench import (
+    CHECKBOX,
+    CHROMIUM,
+    FLAGS,
+    THEME,
+    Samples,
+    _alternate,
+    _goto,
+    _row,
+    _rss_mib,
+    _say,
+    _side,
+    _signed_in,
+    _spawn,
+    _stop,
+    _stopped_on_signals,
+    _wait_healthy,
+    breakdown,
+    start_demo,
+    stop_all,
+)
+from bench.harness import Measurement, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-IDLE = """() => {
-    const root = document.querySelector('[data-test-script-state]');
-    return root && root.dataset.testScriptState === 'notRunning'
-        && !document.querySelector('[data-stale="true"]');
-}"""
+TARGET = 1.3
+"""The issue's target for a widget round trip against the bare app with the same widget."""
 
+BARE = f"""import streamlit as st
 
-class Server:
-    def __init__(self, gc: bool) -> None:
-        from closure_readiness.demo.seed import seed
-
-        folder = Path(tempfile.mkdtemp(prefix="closure-bench-server-"))
-        db = folder / "demo.db"
-        self.app_port, provider_port = free_port(), free_port()
-        self.provider = f"http://127.0.0.1:{provider_port}"
-        self.ids = seed(db, issuer=self.provider, today=dt.datetime.now(dt.UTC).date())
-        self.url = f"http://127.0.0.1:{self.app_port}"
-        env = {
-            **os.environ,
-            "CLOSURE_ENVIRONMENT": "test",
-            "STREAMLIT_RUNNER_POST_SCRIPT_GC": "true" if gc else "false",
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "closure_readiness.cli",
-            "demo",
-            "--db",
-            str(db),
-            "--port",
-            str(self.app_port),
-            "--provider-port",
-            str(provider_port),
-        ]
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 90
-        while not healthy(self.url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the demo did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+st.checkbox({CHECKBOX!r})
+"""
 
 
-def _click_times(page: Any, locator: Any, rounds: int, *, reruns: bool = True) -> list[float]:
-    """Click, then wait for the page idle; a click that reruns the script waits for that run
-    to finish first (the page can look idle before the rerun has even started)."""
-    from bench.browser_bench import Watch
+def start_bare(folder: Path, *, gc: bool) -> tuple[str, int]:
+    """The bare one-checkbox app under `streamlit run`: its address and the server's pid."""
+    script = folder / f"bare-{'gc' if gc else 'nogc'}.py"
+    script.write_text(BARE, encoding="utf-8")
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+        f"--runner.postScriptGC={'true' if gc else 'false'}",
+    ]
+    log = folder / f"bare-{port}.log"
+    process = _spawn(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, log=log)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(url, process, log)
+    return url, process.pid
 
-    watch = Watch(page)
-    times = []
-    for _ in range(rounds):
-        before = watch.finished
-        start = time.perf_counter()
-        locator.click()
-        if reruns:
-            watch.settle(before)
-        page.wait_for_function(IDLE)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+
+def measure(browser: object, folder: Path, *, gc: bool, clicks: int) -> tuple[Samples, str]:
+    """`clicks` alternated clicks on the wizard's checkbox and the bare app's; the memory
+    words for the row name."""
+    from closure_readiness.demo.seed import seed
+
+    provider_port = free_port()
+    db = folder / f"demo-{'gc' if gc else 'nogc'}" / "closure-readiness-demo.db"
+    db.parent.mkdir()
+    ids = seed(db, issuer=f"http://127.0.0.1:{provider_port}", today=dt.datetime.now(dt.UTC).date())
+    demo = start_demo(db, provider_port=provider_port, folder=folder, gc=gc)
+    bare_url, _ = start_bare(folder, gc=gc)
+    outside: list[str] = []
+    samples = Samples(subject=_signed_in(browser, demo, outside), floor=_side(browser, outside))
+    try:
+        _goto(samples.subject.watch, f"{demo.url}/review?review={ids['draft_new']}&step={THEME}")
+        _goto(samples.floor.watch, bare_url)
+        pid = demo.server_pid
+        before = _rss_mib(pid) if pid else float("nan")
+        _alternate(samples, clicks, lambda side, _: side.page.get_by_text(CHECKBOX).click())
+        after = _rss_mib(pid) if pid else float("nan")
+    finally:
+        samples.subject.context.close()
+        samples.floor.context.close()
+        _stop(demo.process)
+    if outside:
+        raise RuntimeError(f"a page asked for something outside this machine: {outside[:3]}")
+    return samples, f"server memory {before:.0f} -> {after:.0f} MiB"
 
 
-def _measure(gc: bool, rounds: int) -> tuple[float, float, float]:
+def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
     from playwright.sync_api import sync_playwright
 
-    server = Server(gc)
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    clicks = 20 if quick else max(50, repeat // 2)
+    folder = Path(tempfile.mkdtemp(prefix="closure-bench-server-"))
+    rows: list[Measurement] = []
+    named: list[tuple[str, Samples]] = []
     try:
-        with sync_playwright() as playwright:
+        with _stopped_on_signals(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            from bench.browser_bench import _finished_counter
-
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(_finished_counter())
-            page.goto(server.url)
-            page.wait_for_function(IDLE)
-            cold = (time.perf_counter() - server.started) * 1000
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="caseworker", exact=True).click()
-            page.wait_for_url(f"{server.url}/**")
-            page.wait_for_function(IDLE)
-            review = server.ids["draft_new"]
-            page.goto(f"{server.url}/review?review={review}&step=family")
-            page.wait_for_function(IDLE)
-            box = page.get_by_text("Impact on other children considered")
-            wizard = _click_times(page, box, rounds)
-            page.goto(f"{server.url}/reference")
-            page.wait_for_function(IDLE)
-            expander = page.get_by_text("Evidence of change: What has actually changed").first
-            floor = _click_times(page, expander, rounds, reruns=False)
-            browser.close()
+            try:
+                for gc in (True, False):
+                    label = "on" if gc else "off"
+                    _say(f"postScriptGC {label}: {clicks} clicks each")
+                    samples, memory = measure(browser, folder, gc=gc, clicks=clicks)
+                    named.append((f"wizard checkbox, postScriptGC {label}", samples))
+                    rows.append(
+                        _row(
+                            f"wizard checkbox, saved (postScriptGC {label}; {memory})",
+                            samples,
+                            f"bare app, the same checkbox (postScriptGC {label})",
+                            target=TARGET,
+                            limit_ms=None,
+                        )
+                    )
+            finally:
+                browser.close()
+        print(breakdown(named), end="\n\n", flush=True)
     finally:
-        server.stop()
-    return cold, statistics.median(wizard), statistics.median(floor)
-
-
-def run(repeat: int) -> list[Measurement]:
-    rounds = max(10, repeat // 10)
-    rows = []
-    for gc in (True, False):
-        cold, wizard, floor = _measure(gc, rounds)
-        label = "on" if gc else "off"
-        rows.append(
-            Measurement(
-                f"server round trip, wizard checkbox (postScriptGC {label})",
-                wizard,
-                "client-side toggle, no rerun (expander)",
-                floor,
-                target=None,
-            )
-        )
-        rows.append(
-            Measurement(
-                f"cold start to first page (postScriptGC {label})",
-                cold,
-                "-",
-                cold,
-                target=None,
-            )
-        )
+        stop_all()
+        shutil.rmtree(folder, ignore_errors=True)
     return rows
