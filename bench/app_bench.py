@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -124,32 +125,35 @@ def run(repeat: int) -> list[Measurement]:
     from closure_readiness.demo.seed import seed
 
     folder = Path(tempfile.mkdtemp(prefix="closure-bench-app-"))
-    db = folder / "bench.db"
-    ids = seed(db, issuer=ISSUER, today=dt.date(2026, 11, 26))
-    os.environ["CLOSURE_DB"] = str(db)
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.user = _user("caseworker")
-    at.query_params["review"] = str(ids["draft_new"])
-    at.query_params["step"] = "exit"
-    at.run()
-    at.switch_page("views/scripts/review.py")
-    at.run()
-    assert not at.exception, at.exception
-    assert at.title[0].value.startswith("Closure review"), "the wizard step did not render"
-    script, _ = floor_script(at)
-    floor_path = folder / "floor.py"
-    floor_path.write_text(script, encoding="utf-8")
-    bare = AppTest.from_file(str(floor_path), default_timeout=60)
-    bare.run()
-    assert not bare.exception, bare.exception
-    rounds = max(5, repeat // 10)
-    return [
-        compare(
-            "wizard step rerun (AppTest, exit step)",
-            at.run,
-            "bare script, same elements",
-            bare.run,
-            repeat=rounds,
-            target=1.5,
-        )
-    ]
+    try:
+        db = folder / "bench.db"
+        ids = seed(db, issuer=ISSUER, today=dt.date(2026, 11, 26))
+        os.environ["CLOSURE_DB"] = str(db)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.user = _user("caseworker")
+        at.query_params["review"] = str(ids["draft_new"])
+        at.query_params["step"] = "exit"
+        at.run()
+        at.switch_page("views/scripts/review.py")
+        at.run()
+        assert not at.exception, at.exception
+        assert at.title[0].value.startswith("Closure review"), "the wizard step did not render"
+        script, _ = floor_script(at)
+        floor_path = folder / "floor.py"
+        floor_path.write_text(script, encoding="utf-8")
+        bare = AppTest.from_file(str(floor_path), default_timeout=60)
+        bare.run()
+        assert not bare.exception, bare.exception
+        rounds = max(5, repeat // 10)
+        return [
+            compare(
+                "wizard step rerun (AppTest, exit step)",
+                at.run,
+                "bare script, same elements",
+                bare.run,
+                repeat=rounds,
+                target=1.5,
+            )
+        ]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
