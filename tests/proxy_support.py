@@ -87,8 +87,18 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def render(text: str, *, cert: Path, key: Path, app_port: int, http: int, https: int) -> str:
-    """The operator's file with its placeholders filled in and the test's ports."""
+def render(
+    text: str, *, cert: Path, key: Path, app_port: int | list[int], http: int, https: int
+) -> str:
+    """The operator's file with its placeholders filled in and the test's ports. Several app
+    ports (`run --processes N`) get one `server` line each in the upstream, as the file says."""
+    if isinstance(app_port, list):
+        line = "    server 127.0.0.1:8501;"
+        assert line in text, f"the upstream's server line is gone from {CONFIG.name}"
+        text = text.replace(
+            line, "\n".join(f"    server 127.0.0.1:{port};" for port in app_port[1:]) + "\n" + line
+        )
+        app_port = app_port[0]
     for placeholder, value in PLACEHOLDERS.items():
         assert placeholder in text, f"the placeholder {placeholder} is gone from {CONFIG.name}"
         text = text.replace(placeholder, value.format(cert=cert, key=key, app_port=app_port))
@@ -115,7 +125,8 @@ events {{ worker_connections 768; }}  # as Debian sets it
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log {directory}/access.log;
+    log_format upstream '$upstream_addr $cookie_closure_readiness_node $status "$request"';
+    access_log {directory}/access.log upstream;
     client_body_temp_path {directory}/client_body;
     proxy_temp_path {directory}/proxy;
     fastcgi_temp_path {directory}/fastcgi;
@@ -163,7 +174,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_proxy(directory: Path, app_port: int, *, config: Path = CONFIG) -> Iterator[Proxy]:
+def running_proxy(
+    directory: Path, app_port: int | list[int], *, config: Path = CONFIG
+) -> Iterator[Proxy]:
     """nginx in the foreground as a child of the test, stopped (the whole group) afterwards."""
     nginx = nginx_binary()
     directory.mkdir(parents=True, exist_ok=True)

@@ -432,6 +432,33 @@ def test_run_without_sign_in_settings_names_each_missing_one(tmp_path: Path) -> 
     assert missing_sign_in(tmp_path) == ["[auth] client_secret"]
 
 
+@pytest.mark.parametrize("processes", ["0", "17", "two"])
+def test_run_refuses_a_number_of_processes_it_cannot_start(processes: str) -> None:
+    result = invoke("run", "--port", _free_port(), "--processes", processes)
+
+    assert result.exit_code == 2
+    assert "--processes" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_run_with_several_processes_refuses_a_busy_port_before_starting_any(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or none: a second port already in use stops the start before the first server."""
+    home = tmp_path / "home" / ".streamlit"
+    home.mkdir(parents=True)
+    (home / "secrets.toml").write_text(SIGN_IN, encoding="utf-8")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        second = int(busy.getsockname()[1])
+        result = invoke("run", "--port", str(second - 1), "--processes", "2")
+
+    assert result.exit_code == 2, result.output
+    assert "on 127.0.0.1 is in use" in result.stderr  # port `second` (or, rarely, the one before)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

@@ -745,21 +745,32 @@ def demo(db: Path | None, seed_only: bool, issuer: str, port: int, provider_port
     metavar="PORT",
     default=8501,
     show_default=True,
-    help="The app's port on 127.0.0.1.",
+    help="The app's port on 127.0.0.1 (the first port, with --processes).",
 )
-def run(port: int) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="How many server processes to start, on PORT, PORT+1, ... (behind the reverse proxy).",
+)
+def run(port: int, processes: int) -> None:
     """Start the app for real use.
 
     Settings come from the environment (CLOSURE_ENVIRONMENT, CLOSURE_DB, ...) and sign-in from
     Streamlit's .streamlit/secrets.toml: see docs/deployment.md. Refuses to start, naming the
     setting, when sign-in is not set up or production settings would put data at risk.
+
+    With --processes N, N servers share the database and the reverse proxy shares people
+    among them (docs/operations.md, section 5); one that stops is started again.
     """
     from closure_readiness.demo.launcher import LaunchRefused
     from closure_readiness.demo.launcher import run as start_app
     from closure_readiness.settings import UnsafeSettings
 
     try:
-        _exit(start_app(_settings(), port=port))
+        _exit(start_app(_settings(), port=port, processes=processes))
     except (UnsafeSettings, LaunchRefused) as refusal:
         raise BadInput(str(refusal)) from None
 

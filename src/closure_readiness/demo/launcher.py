@@ -393,13 +393,31 @@ def _refuse_other_issuer(settings: Settings, addresses: Addresses) -> None:
         )
 
 
-def run(settings: Settings, *, port: int) -> int:
+MAX_PROCESSES = 16
+"""More server processes than this on one host is a mistake in the number, not a plan."""
+RESTART_AFTER = 1.0
+"""Seconds before a server process that stopped unexpectedly is started again."""
+QUICK_FAILURE = 30.0
+"""A process that stops within this many seconds of starting, three times running, is not
+restarted again: it is failing on start (a bad setting, a busy port), not crashing in use."""
+
+
+def run(settings: Settings, *, port: int, processes: int = 1) -> int:
     """Start the app for real use: settings and [auth] secrets from the environment.
 
+    With `processes` above 1, that many Streamlit servers listen on `port`, `port` + 1, ...
+    (the reverse proxy shares the sessions among them, each person staying with one: see
+    deploy/nginx/closure-readiness.conf), all on the same database. A server that stops
+    unexpectedly is started again on its port; the others carry on.
+
     Streamlit's output stays on this terminal (the service manager's log); Ctrl+C, SIGTERM or
-    SIGHUP stops Streamlit too. Refuses (LaunchRefused) to start without the sign-in settings,
+    SIGHUP stops every server. Refuses (LaunchRefused) to start without the sign-in settings,
     naming each one missing: nobody could sign in.
     """
+    if not 1 <= processes <= MAX_PROCESSES:
+        raise LaunchRefused(
+            f"--processes must be between 1 and {MAX_PROCESSES} (one per core is a good start)."
+        )
     settings.refuse_unsafe()
     try:
         settings.retention()  # a schedule that cannot be read stops the start, not a sign-off
@@ -413,18 +431,67 @@ def run(settings: Settings, *, port: int) -> int:
             f"(.streamlit/secrets.toml in {folder}, or in the home folder): {'; '.join(missing)}. "
             "docs/deployment.md says what to put there."
         )
-    process = None
+    ports = [port + index for index in range(processes)]
+    if processes > 1:
+        for each in ports:
+            _refuse_busy_port(each, "app", "--port")
+    servers: dict[int, subprocess.Popen[bytes]] = {}
     with stopped_by_signals():
         try:
-            with signals_held():
-                process = subprocess.Popen(
-                    streamlit_command(port=port, secrets_file=None),
-                    cwd=_cwd(),
-                    stdin=subprocess.DEVNULL,
-                )
-            return process.wait()
+            for each in ports:
+                with signals_held():
+                    servers[each] = _start_app(each)
+            if processes == 1:
+                return servers[port].wait()
+            return _supervise(servers)
         except (KeyboardInterrupt, Stopped):
             return 0
         finally:
-            if process is not None:
+            for process in servers.values():
                 _end(process)
+
+
+def _start_app(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        streamlit_command(port=port, secrets_file=None),
+        cwd=_cwd(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _supervise(servers: dict[int, subprocess.Popen[bytes]]) -> int:
+    """Keep every server running until a stop signal: one that stops is started again, unless
+    it keeps failing as it starts (then every server stops, with its exit code)."""
+    started = dict.fromkeys(servers, time.monotonic())
+    quick_failures = dict.fromkeys(servers, 0)
+    print(
+        f"Closure Readiness: {len(servers)} server processes on ports "
+        f"{min(servers)}-{max(servers)} (127.0.0.1).",
+        flush=True,
+    )
+    while True:
+        for port, process in list(servers.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            ran_for = time.monotonic() - started[port]
+            quick_failures[port] = quick_failures[port] + 1 if ran_for < QUICK_FAILURE else 0
+            if quick_failures[port] >= 3:
+                print(
+                    f"The app process on port {port} keeps stopping as it starts (exit code "
+                    f"{code}); stopping every process.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return code or 1
+            print(
+                f"The app process on port {port} stopped (exit code {code}); starting it "
+                "again. The people it served sign in again; nothing they saved is lost.",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(RESTART_AFTER)
+            with signals_held():
+                servers[port] = _start_app(port)
+            started[port] = time.monotonic()
+        time.sleep(0.5)  # polling interval: a stopped process is noticed within half a second
