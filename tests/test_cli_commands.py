@@ -519,3 +519,22 @@ def test_run_end_to_end_serves_the_app_and_stops_cleanly_on_sigterm(tmp_path: Pa
     assert code == 0, printed
     assert "Traceback" not in printed
     assert not _healthy(port)
+
+
+def test_the_demo_refuses_a_database_made_for_another_provider_and_stops_the_app(
+    tmp_path: Path,
+) -> None:
+    """The app starts while the reused database is checked (decision #62): a refusal stops it
+    again, so nothing is left listening."""
+    db = tmp_path / "demo" / "closure-readiness-demo.db"
+    made = installed("demo", "--db", db, "--seed-only", "--issuer", "http://127.0.0.1:9")
+    assert made.returncode == 0, made.stderr
+    port, provider = _free_port(), _free_port()
+
+    refused = installed("demo", "--db", db, "--port", port, "--provider-port", provider)
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "was made for sign-in at http://127.0.0.1:9" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", int(port)))  # free again: the app was stopped

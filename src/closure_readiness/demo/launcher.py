@@ -331,24 +331,31 @@ def _demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool) ->
     if not settings.db.exists() and seed_if_missing:
         print("Setting up the demo database with synthetic cases...", flush=True)
         seed(settings.db, issuer=addresses.issuer, today=dt.datetime.now(dt.UTC).date())
-    _refuse_other_issuer(settings, addresses)
     logs = settings.db.parent / "logs"
     print(f"Starting the sign-in provider and the app (logs in {logs}/)...", flush=True)
-    with provider_log(logs / "provider.log"), sign_in_provider(addresses.provider_port) as issuer:
-        secrets_file = write_secrets(
-            settings.db.parent / "demo-secrets.toml", app_url=addresses.app_url, issuer=issuer
-        )
-        env = {
-            **os.environ,
-            "CLOSURE_DB": str(settings.db.resolve()),
-            "CLOSURE_ENVIRONMENT": settings.environment.value,
-            "CLOSURE_DEMO_SIGN_IN": "true",
-        }
-        streamlit_log = logs / "streamlit.log"
-        process = None
-        try:
-            with signals_held(), streamlit_log.open("wb") as log:
-                process = _start_streamlit(addresses.app_port, secrets_file, log, env)
+    # Streamlit starts first: it takes the longest and needs nothing from the provider until
+    # someone signs in, whose address is known from its port. The provider and the check of a
+    # reused database run while Streamlit starts (decision #62).
+    secrets_file = write_secrets(
+        settings.db.parent / "demo-secrets.toml", app_url=addresses.app_url, issuer=addresses.issuer
+    )
+    env = {
+        **os.environ,
+        "CLOSURE_DB": str(settings.db.resolve()),
+        "CLOSURE_ENVIRONMENT": settings.environment.value,
+        "CLOSURE_DEMO_SIGN_IN": "true",
+    }
+    streamlit_log = logs / "streamlit.log"
+    logs.mkdir(parents=True, exist_ok=True)
+    process = None
+    try:
+        with signals_held(), streamlit_log.open("wb") as log:
+            process = _start_streamlit(addresses.app_port, secrets_file, log, env)
+        _refuse_other_issuer(settings, addresses)
+        with (
+            provider_log(logs / "provider.log"),
+            sign_in_provider(addresses.provider_port) as issuer,
+        ):
             if not _wait_until_ready(process, addresses.app_url):
                 return _failed(process, streamlit_log)
             print(f"Closure Readiness demo: {addresses.app_url}")
@@ -363,9 +370,9 @@ def _demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool) ->
             if code != 0:
                 return _failed(process, streamlit_log)
             return 0
-        finally:
-            if process is not None:
-                _end(process)
+    finally:
+        if process is not None:
+            _end(process)
 
 
 def _failed(process: subprocess.Popen[bytes], log: Path) -> int:
