@@ -2,8 +2,9 @@
 
 The sign-off (a review with 30 evidence items: checks re-run, seal, findings, status, audit
 event, commit with synchronous=FULL) is compared with a raw sqlite3 transaction writing the same
-rows to the same database, once with another connection open and once alone (then closing the
-only connection checkpoints the WAL). `verify` is compared with reading every decision row.
+rows to the same database, once on connections kept open (the service's kept by storage) and
+once with none kept (then closing the only connection checkpoints the WAL). `verify` is
+compared with reading every decision row.
 
 Building 100k decisions through the service takes too long, so `build_store` writes them with
 executemany. The staff are added through the service. Two template reviews are taken through
@@ -36,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bench.checks_bench import BASE, review_with_evidence
 from bench.harness import Measurement, compare, median_ms
 from closure_readiness.checks import evaluate
@@ -46,7 +49,7 @@ from closure_readiness.service import reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 from closure_readiness.service.decisions import countersign, return_review
 from closure_readiness.storage.audit import event_hash
-from closure_readiness.storage.database import ensure_migrated, reading
+from closure_readiness.storage.database import ensure_migrated, reading, release
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.schema import GENESIS_HASH
 
@@ -282,6 +285,8 @@ def _lifecycle(review: Review) -> dict[str, Template]:
         captured["approved"] = _capture(path, "approved")
         return_review(Context(copy, clock=clock), manager, decision_id, overall=RETURN_REASON)
         captured["returned"] = _capture(copy, "returned")
+        release(path)
+        release(copy)
     return captured
 
 
@@ -349,7 +354,10 @@ def _capture(path: Path, kind: str) -> Template:
         assert value is None or isinstance(value, int | float)
         return value
 
-    started, saved = (json.loads(row["content"]) for row in (first, last))
+    # The review as saved last is the review row's content (a saved version may be kept as a
+    # delta against the one before it; the first version is always whole).
+    (review_row,) = raw["reviews"]
+    started, saved = json.loads(first["content"]), json.loads(review_row["content"])
     assert seal_hash(canonical_json(started)) == first["content_hash"]
     assert seal_hash(canonical_json(saved)) == last["content_hash"]
     return Template(
@@ -521,6 +529,7 @@ def build_store(
     templates = templates or _templates()
     ensure_migrated(path)
     names = _add_staff(path)
+    release(path)  # no connection kept: the journal mode changes below
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         # A throwaway file until it is renamed into the cache: no journal needed while building.
@@ -698,13 +707,77 @@ def _insert_drafts(path: Path, template: Template, drafts: list[_Draft]) -> None
         conn.close()
 
 
+def _editing_history(review: Review) -> list[Review]:
+    """The review as a worker builds it up, each step saved: the incidents, then the evidence
+    register an item at a time, then each answer, then the rationales (a state no worker could
+    save is left out). Its last step is the review."""
+    final = review.model_dump(mode="json")
+    current = Review(case=review.case).model_dump(mode="json")
+    states = [{**current, "incidents": final["incidents"]}]
+    for count in range(1, len(final["evidence"]) + 1):
+        states.append({**states[-1], "evidence": final["evidence"][:count]})
+    for name, answer in final["answers"].items():
+        states.append({**states[-1], "answers": {**states[-1]["answers"], name: answer}})
+    states.append({**states[-1], "rationales": final["rationales"]})
+    steps = []
+    for state in states:
+        try:
+            steps.append(Review.model_validate(state))
+        except ValidationError:
+            continue
+    assert steps[-1] == review, "the history ends with the review signed"
+    return steps
+
+
+def _drafts_with_history(path: Path, first_id: int, count: int) -> list[_Draft]:
+    """Drafts made by the service as a worker makes them: started, then saved a step at a time
+    (`_editing_history`: about 45 saved versions and audit events each, where the template's
+    draft has one save), so the store the sign-off works on holds realistic histories."""
+    names = {person.staff_id: person.name for person in staff_list()}
+    manager = next(p.staff_id for p in staff_list() if p.role is Role.TEAM_MANAGER)
+    worker = Principal(BENCH_WORKER, "Synthetic caseworker", Role.CASEWORKER, BENCH_TEAM)
+    review = signable_review_with_evidence(30)
+    clock = _Clock()
+    clock.now = dt.datetime.fromisoformat(_times(first_id + DRAFTS_AFTER)[_STARTED])
+    ctx = Context(path, clock=clock)
+    drafts = []
+    for review_id in range(first_id, first_id + count):
+        reference = f"CR-S{review_id:07d}"
+        case = review.case.model_copy(
+            update={
+                "case_reference": reference,
+                "team": BENCH_TEAM,
+                "allocated_worker": BENCH_WORKER,
+            }
+        )
+        mine = review.model_copy(update={"case": case})
+        assert reviews.start_review(ctx, worker, mine.case) == review_id
+        version = 1
+        for step in _editing_history(mine):
+            clock.now += dt.timedelta(minutes=1)
+            version = reviews.save_review(ctx, worker, review_id, step, expected_version=version)
+        with reading(path) as db:
+            (digest,) = db.execute(
+                "SELECT content_hash FROM reviews WHERE id = ?", [review_id]
+            ).fetchone()
+        placeholders = {
+            **_people(BENCH_WORKER, manager, BENCH_TEAM, names),
+            **_times(review_id + DRAFTS_AFTER),
+            **{_REF: reference, _REVIEW_ID: review_id, _DECISION_ID: review_id},
+        }
+        drafts.append(_Draft(review_id, digest, placeholders))
+    reviews.forget_evaluations()  # the sign-off finds nothing parsed or checked in advance
+    release(path)
+    return drafts
+
+
 class _RawSignOff:
     """The floor: BEGIN IMMEDIATE, the decision row and its findings as the service writes
     them, a review status update, an audit event extending the chain, COMMIT, on a connection
     with WAL and synchronous=FULL.
 
-    Kept open (the least SQLite can do), or opened and closed around each transaction as the
-    service does: then closing the only connection checkpoints the WAL into the file."""
+    Kept open (the least SQLite can do), or opened and closed around each transaction: then
+    closing the only connection checkpoints the WAL into the file."""
 
     def __init__(
         self, path: Path, drafts: list[_Draft], template: Template, *, keep_open: bool
@@ -782,18 +855,28 @@ class _RawSignOff:
 
 
 class _ServiceSignOff:
-    """The subject: `reviews.sign_off` on the next prepared draft."""
+    """The subject: `reviews.sign_off` on the next prepared draft.
 
-    def __init__(self, path: Path, drafts: list[_Draft]) -> None:
+    On the connection storage keeps for the database (`keep`), as the server works; or with
+    none kept (the pool emptied before and after: a connection opened for the sign-off and
+    closed after it, which then checkpoints the WAL, as every unit of work did before the
+    pool)."""
+
+    def __init__(self, path: Path, drafts: list[_Draft], *, keep: bool = True) -> None:
         self.ctx = Context(path)
         self.worker = Principal(BENCH_WORKER, "Synthetic caseworker", Role.CASEWORKER, BENCH_TEAM)
         self.drafts = list(reversed(drafts))
+        self.keep = keep
 
     def __call__(self) -> None:
         draft = self.drafts.pop()
+        if not self.keep:
+            release(self.ctx.db_path)
         reviews.sign_off(
             self.ctx, self.worker, draft.review_id, seen_hash=draft.content_hash, attested=True
         )
+        if not self.keep:
+            release(self.ctx.db_path)
 
 
 def _calls(repeat: int) -> int:
@@ -801,26 +884,38 @@ def _calls(repeat: int) -> int:
     return 5 * (3 + max(1, repeat // 5))
 
 
-def bench_sign_off(store: Path, decisions: int, repeat: int) -> list[Measurement]:
-    """Two situations: another connection open (a busy server: the service's connections then
-    close cheaply) against the least SQLite can do; and nothing else open (one person at
-    work: closing the only connection checkpoints the WAL) against the same transaction on
-    its own connection, which pays that checkpoint too."""
+def bench_sign_off(
+    store: Path, decisions: int, repeat: int, *, history: bool = True
+) -> list[Measurement]:
+    """Two situations: the server at work (the service on the connection storage keeps for
+    the database) against the least SQLite can do (the same rows on a connection kept open);
+    and no connection kept (the service opening one for the sign-off and closing it, which,
+    as the only connection, checkpoints the WAL) against the same transaction on its own
+    connection, which pays that checkpoint too."""
     templates = _templates()
     assert len(templates[(0, "draft")].tables["evidence"][1]) == 30, "30 evidence items"
     calls = _calls(repeat)
     measurements = []
     with tempfile.TemporaryDirectory(dir=RESULTS) as folder:
         work = _working_copy(store, Path(folder))
-        drafts = _drafts(templates, decisions + 1, 4 * calls)
-        _insert_drafts(work, templates[(0, "draft")], drafts)
         ensure_migrated(work)
-        batches = [drafts[n * calls : (n + 1) * calls] for n in range(4)]
+        if history:
+            # The headline row's service drafts with their editing histories (made by the
+            # service, so slow); the others from the template (the floor's transaction reads
+            # no history, and the store holds the edited drafts' histories for both).
+            edited = _drafts_with_history(work, decisions + 1, calls)
+            plain = _drafts(templates, decisions + 1 + calls, 3 * calls)
+            _insert_drafts(work, templates[(0, "draft")], plain)
+            batches = [edited, *(plain[n * calls : (n + 1) * calls] for n in range(3))]
+        else:
+            drafts = _drafts(templates, decisions + 1, 4 * calls)
+            _insert_drafts(work, templates[(0, "draft")], drafts)
+            batches = [drafts[n * calls : (n + 1) * calls] for n in range(4)]
         for keep_open, (subject_drafts, floor_drafts) in (
             (True, batches[0:2]),
             (False, batches[2:4]),
         ):
-            subject = _ServiceSignOff(work, subject_drafts)
+            subject = _ServiceSignOff(work, subject_drafts, keep=keep_open)
             floor = _RawSignOff(
                 work, floor_drafts, templates[(0, "submitted")], keep_open=keep_open
             )
@@ -846,6 +941,7 @@ def bench_sign_off(store: Path, decisions: int, repeat: int) -> list[Measurement
         with reading(work) as db:
             signed = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
             report = verify(db) if decisions <= QUICK_DECISIONS else None
+        release(work)
         assert signed == decisions + 4 * calls
         assert report is None or report.intact, report.problems[:5]
     return measurements

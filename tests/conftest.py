@@ -13,6 +13,7 @@ fixture so that a module which uses none of them does not pay for importing Stre
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,26 @@ settings.register_profile("ci", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_kept_between_tests() -> Iterator[None]:
+    """Each test starts and ends as a process of its own would: no connection kept open from
+    an earlier test or a module's fixture (storage keeps connections per database). Closing
+    the last one folds the write-ahead log into the file, so a plain copy of a module's
+    database (copy_database, the CLI tests' stores) is the whole database."""
+    _release_kept_connections()
+    yield
+    _release_kept_connections()
+
+
+def _release_kept_connections() -> None:
+    """Close storage's idle connections, if storage was imported (a test that never touches a
+    database does not pay for importing it)."""
+    database = sys.modules.get("closure_readiness.storage.database")
+    release = getattr(database, "release", None)
+    if release is not None:
+        release()
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ from app_support import (
 from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service import reviews, staff
 from closure_readiness.storage import audit
-from closure_readiness.storage.database import BUSY, DISK_FAILED, DISK_FULL, reading
+from closure_readiness.storage.database import BUSY, DISK_FAILED, DISK_FULL, reading, release
 from closure_readiness.storage.integrity import verify
 from test_app_sign_off_seal import ready_review, shown_and_attested, stored
 from test_cli_faults import tmpfs
@@ -161,6 +161,7 @@ def test_a_really_full_disk_at_sign_off_says_so_and_stores_nothing(
             other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if not held_open:
                 stack.close()
+                release(demo.path)  # nor one this process keeps for its own sessions
             filler = folder / "filler"
             with contextlib.suppress(OSError), filler.open("wb") as file:
                 while True:

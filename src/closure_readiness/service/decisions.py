@@ -31,7 +31,11 @@ from closure_readiness.service.records import (
     SealedDecision,
     refuse_disposed,
 )
-from closure_readiness.service.reviews import earlier_return, evaluate_review, record_outcome
+from closure_readiness.service.reviews import (
+    earlier_return,
+    evaluated_content,
+    record_outcome,
+)
 from closure_readiness.service.staff import ensure_active
 from closure_readiness.service.viewing import Shown, decision_seen, read_then_audit
 from closure_readiness.storage import audit, repositories
@@ -118,7 +122,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
             # Nothing to decide now: the review was signed off since (the request shows again
             # if it is returned), or is final (left pending before withdrawing withdrew them).
             continue
-        report = evaluate_review(ctx, Review.model_validate_json(review_row["content"]))
+        _, report = evaluated_content(ctx, review_row["content"])
         finding = next((f for f in report.open_blockers if f.key == row["finding_key"]), None)
         title = next(r.title for r in report.results if r.id == row["check_id"])
         request = PendingException(
@@ -396,8 +400,7 @@ def _grant(
 ) -> dict[str, Any]:
     """Add the manager's exception to the review, with the finding as it stands now; returns
     the version this writes and its hash, for the grant's audit event."""
-    review = Review.model_validate_json(review_row["content"])
-    report = evaluate_review(ctx, review)
+    review, report = evaluated_content(ctx, review_row["content"])
     finding = next((f for f in report.open_blockers if f.key == finding_key), None)
     if finding is None:
         raise Refused(

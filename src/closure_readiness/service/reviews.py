@@ -24,6 +24,7 @@ from closure_readiness.core.seal import (
     SealedOutcomeDoc,
     SealedRetention,
     evidence_register,
+    seal_hash,
 )
 from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.core.workflow import (
@@ -81,6 +82,12 @@ def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessR
     """
     review = _load(content)
     return review, evaluate(review, as_of=review.case.proposed_closure_on, thresholds=thresholds)
+
+
+def evaluated_content(ctx: Context, content: str) -> tuple[Review, ReadinessReport]:
+    """A stored review's content parsed and its report (`evaluate_review`), worked out once
+    per distinct content and thresholds for every page and use case that reads it."""
+    return _evaluated(content, ctx.thresholds)
 
 
 def forget_evaluations() -> None:
@@ -468,8 +475,9 @@ def _signable(
             "The review changed since the report you saw. Check the report again "
             "before signing off."
         )
-    review = _load(row["content"])
-    report = evaluate_review(ctx, review)
+    # The stored content parsed (validated) once and checked once (`evaluate_review` as of its
+    # proposed closure date), shared with the page that showed the worker this report.
+    review, report = evaluated_content(ctx, row["content"])
     if not report.sign_off_possible:
         raise Refused(
             "Sign-off is blocked: resolve every blocker and write a rationale for every "
@@ -527,9 +535,10 @@ def _write_sign_off(
 ) -> int:
     """Write the sealed decision and its findings, move the review on, and audit the sign-off;
     returns the decision id."""
-    digest = document.digest()
+    sealed = document.text()  # serialised once: the text stored is the text hashed
+    digest = seal_hash(sealed)
     decision_id = repositories.insert_decision(
-        db, {**document.columns(), "sealed": document.text(), "content_hash": digest}
+        db, {**document.columns(), "sealed": sealed, "content_hash": digest}
     )
     repositories.insert_decision_findings(
         db, decision_id, (f.model_dump() for f in document.findings())
@@ -688,9 +697,10 @@ def record_outcome(
         hash_seen=hash_seen,
         reasons=reasons,
     )
-    digest = document.digest()
+    sealed = document.text()  # serialised once: the text stored is the text hashed
+    digest = seal_hash(sealed)
     repositories.insert_outcome(
-        db, {**document.columns(), "sealed": document.text(), "outcome_hash": digest}
+        db, {**document.columns(), "sealed": sealed, "outcome_hash": digest}
     )
     audit.append(
         db,

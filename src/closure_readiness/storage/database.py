@@ -1,7 +1,16 @@
-"""Connections and transactions: one short-lived connection per unit of work.
+"""Connections and transactions: a unit of work borrows a connection kept for its database.
 
 Every write runs in `BEGIN IMMEDIATE` so concurrent writers queue on the busy timeout instead
 of failing with "database is locked" when a deferred transaction tries to upgrade its lock.
+
+Opening a connection costs more than most units of work (setting the pragmas, then SQLite
+reading the schema again on the first statement), so each process keeps the connections it has
+opened, idle, per database file (`_Pool`). A connection is used by one thread at a time (a
+Streamlit session borrows it for one unit of work and gives it back), goes back only with no
+transaction open and no SQLite error met, and is taken again only while the path still names
+the same file (device and inode): a database replaced, moved aside or restored underneath is
+opened afresh, never read or written through an old connection. After a fork the child never
+touches its parent's connections.
 """
 
 from __future__ import annotations
@@ -9,13 +18,19 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 30_000
+MAX_IDLE = 16
+"""Idle connections kept in a process over every database (the least recently used go first)."""
+MAX_IDLE_PER_DATABASE = 8
+"""Idle connections kept per database: as many as there are sessions at work at one moment."""
 
 _migrated: set[str] = set()
 
@@ -44,12 +59,162 @@ _migrate_lock = threading.Lock()
 
 
 def _open(path: Path) -> Database:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
     # recursive_triggers on: INSERT OR REPLACE then fires DELETE triggers as well.
     return Database(conn, recursive_triggers=True, execute_plugins=False)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file the path names now (device, inode), None if none. A file held open by a
+    pooled connection keeps its inode, so a new file at the path never has the same one."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+@dataclass
+class _Kept:
+    db: Database
+    identity: tuple[int, int] | None
+    busy_timeout_ms: int
+
+
+class _Pool:
+    """The idle connections of this process, per resolved database path."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: OrderedDict[str, list[_Kept]] = OrderedDict()
+        self.pid = os.getpid()
+        self.inherited: list[_Kept] = []
+        """A parent's connections after a fork: never used, and never closed here either
+        (closing could checkpoint or delete the parent's write-ahead log)."""
+
+    def _forked(self) -> None:
+        """In a child process: set the parent's connections aside, untouched."""
+        self.lock = threading.Lock()
+        for kept in self.idle.values():
+            self.inherited.extend(kept)
+        self.idle = OrderedDict()
+        self.pid = os.getpid()
+
+    def take(self, path: Path) -> tuple[str, _Kept]:
+        key = str(path.resolve())
+        identity = _identity(path)
+        stale: list[_Kept] = []
+        found = None
+        with self.lock:
+            if self.pid != os.getpid():
+                self._forked()
+            kept = self.idle.get(key)
+            while kept:
+                candidate = kept.pop()
+                if candidate.identity == identity and identity is not None:
+                    found = candidate
+                    break
+                stale.append(candidate)
+            if kept is not None and not kept:
+                del self.idle[key]
+        for old in stale:
+            _close(old.db)
+        if found is None:
+            db = _open(path)
+            found = _Kept(db, _identity(path), BUSY_TIMEOUT_MS)
+        elif found.busy_timeout_ms != BUSY_TIMEOUT_MS:
+            found.db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            found.busy_timeout_ms = BUSY_TIMEOUT_MS
+        return key, found
+
+    def give_back(self, key: str, kept: _Kept, *, reusable: bool) -> None:
+        if os.getpid() != self.pid:
+            self.inherited.append(kept)  # taken before a fork: the parent's
+            return
+        if not reusable or kept.db.conn.in_transaction or kept.identity is None:
+            _close(kept.db)
+            return
+        evicted: list[_Kept] = []
+        with self.lock:
+            if os.getpid() != self.pid:
+                self._forked()
+            idle = self.idle.setdefault(key, [])
+            self.idle.move_to_end(key)
+            if len(idle) < MAX_IDLE_PER_DATABASE:
+                idle.append(kept)
+            else:
+                evicted.append(kept)
+            while sum(len(v) for v in self.idle.values()) > MAX_IDLE:
+                oldest_key, oldest = next(iter(self.idle.items()))
+                evicted.append(oldest.pop(0))
+                if not oldest:
+                    del self.idle[oldest_key]
+        for old in evicted:
+            _close(old.db)
+
+    def release(self, path: Path | None = None) -> None:
+        """Close the idle connections (of `path`, or all)."""
+        with self.lock:
+            if os.getpid() != self.pid:
+                self._forked()
+            if path is None:
+                closing = [kept for idle in self.idle.values() for kept in idle]
+                self.idle.clear()
+            else:
+                closing = self.idle.pop(str(path.resolve()), [])
+        for kept in closing:
+            _close(kept.db)
+
+    def idle_count(self, path: Path | None = None) -> int:
+        with self.lock:
+            if path is None:
+                return sum(len(idle) for idle in self.idle.values())
+            return len(self.idle.get(str(path.resolve()), []))
+
+
+def _close(db: Database) -> None:
+    with suppress(sqlite3.Error):
+        db.close()
+
+
+_POOL = _Pool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _POOL._forked())
+
+
+def release(path: Path | None = None) -> None:
+    """Close this process's idle connections to `path` (all databases if None).
+
+    Closing the last connection to a database copies its write-ahead log into the file and
+    removes the log, so afterwards the file alone is the whole database (for a plain file
+    copy). Connections in use are left alone; they are closed or kept as they finish."""
+    _POOL.release(path)
+
+
+def idle_connections(path: Path | None = None) -> int:
+    """How many idle connections this process keeps (to `path`, or in all)."""
+    return _POOL.idle_count(path)
+
+
+@contextmanager
+def _borrowed(path: Path) -> Iterator[Database]:
+    """A connection to `path` for one unit of work by one thread, given back afterwards:
+    kept only if no transaction is left open and no SQLite error was met on it."""
+    key, kept = _POOL.take(path)
+    reusable = False
+    try:
+        yield kept.db
+        reusable = True
+    except BaseException as error:
+        # A refusal or a bug above SQLite leaves the connection sound; an SQLite error (a full
+        # or failing disk, a damaged file) may not have.
+        reusable = not isinstance(error, sqlite3.Error)
+        raise
+    finally:
+        _POOL.give_back(key, kept, reusable=reusable)
 
 
 def ensure_migrated(path: Path) -> None:
@@ -82,8 +247,7 @@ def ensure_migrated(path: Path) -> None:
 def writing(path: Path) -> Iterator[Database]:
     """A write transaction (BEGIN IMMEDIATE): committed on success, rolled back on any error."""
     ensure_migrated(path)
-    db = _open(path)
-    try:
+    with _borrowed(path) as db:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -94,23 +258,18 @@ def writing(path: Path) -> Iterator[Database]:
         except BaseException:
             db.rollback()
             raise
-    finally:
-        db.close()
 
 
 @contextmanager
 def reading(path: Path) -> Iterator[Database]:
     """A read transaction: every query inside sees one consistent snapshot."""
     ensure_migrated(path)
-    db = _open(path)
-    try:
+    with _borrowed(path) as db:
         db.conn.execute("BEGIN")
         try:
             yield db
         finally:
             db.rollback()
-    finally:
-        db.close()
 
 
 BUSY = "The database is busy (another program is writing to it): nothing was changed; try again."
@@ -270,8 +429,5 @@ def backup(path: Path, out: Path) -> None:
 def checkpoint(path: Path) -> None:
     """Copy the write-ahead log into the database file and empty it (after a disposal, so
     the disposed content's old pages leave the log as well as the file)."""
-    db = _open(path)
-    try:
+    with _borrowed(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    finally:
-        db.close()
