@@ -20,14 +20,38 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from bench.harness import Measurement, compare, median_ms
 from bench.store_bench import FULL_DECISIONS, QUICK_DECISIONS, TEAMS, cached_store
+from closure_readiness.core.words import start_of_day_utc
 from closure_readiness.service import auditing, decisions
 from closure_readiness.service.context import Context, Principal, Role
-from closure_readiness.storage.queries import DecisionQuery, fts_expression
+from closure_readiness.storage import queries
+from closure_readiness.storage.database import ensure_migrated
+from closure_readiness.storage.queries import TEXT_COLUMNS, DecisionQuery, fts_expression
 
 AUDITOR = Principal("AU-BENCH", "Benchmark auditor", Role.AUDITOR, "")
 SEARCH_WORDS = ("attendance", "police", "boxing", "college", "missing", "youth", "aunt", "CR")
+SEARCH_PHRASES = ("police attendance", "college boxing", "youth missing aunt", "attendance pol")
+"""Several words: every one required, the last a prefix (as the search box does)."""
+FILTERED_SEARCHES = {
+    "a common word, one team, returned": DecisionQuery(
+        text="attendance", team=TEAMS[1], status="returned"
+    ),
+    "a common word, signed in one week": DecisionQuery(
+        text="police", signed_from="2023-06-05", signed_to="2023-06-11"
+    ),
+    "two words, one team, one week": DecisionQuery(
+        text="police attendance", team=TEAMS[0], signed_from="2023-06-05", signed_to="2023-06-11"
+    ),
+    "a common word, with exceptions (none)": DecisionQuery(text="police", has_exceptions=True),
+    "two words, one team, returned": DecisionQuery(
+        text="police attendance", team=TEAMS[5], status="returned"
+    ),
+}
+"""A common word and a selective filter: before m008 the list walked every text match,
+newest first, joining each to its row until a page was full (never, when few match)."""
 
 
 def _with_auditor(path: Path) -> Context:
@@ -50,7 +74,8 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
         path = folder / "store.db"
         shutil.copyfile(cached_store(size), path)
         ctx = _with_auditor(path)
-        return _reads(ctx, path, size, repeat) + bench_concurrent_readers(ctx, path, size, repeat)
+        rows = _reads(ctx, path, size, repeat) + bench_concurrent_readers(ctx, path, size, repeat)
+        return rows + _search_growth(folder, max(5, repeat // 4))
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # a copy of the store: gigabytes at 100k
 
@@ -118,6 +143,8 @@ def _reads(ctx: Context, path: Path, size: int, repeat: int) -> list[Measurement
         )
     )
 
+    rows += _search_rows(ctx, raw, rounds)
+
     def learning_first_time() -> object:
         auditing.clear_learning_cache()
         return auditing.learning(ctx, AUDITOR)
@@ -152,6 +179,227 @@ def _reads(ctx: Context, path: Path, size: int, repeat: int) -> list[Measurement
     )
     raw.close()
     return rows
+
+
+# Searching with words and filters ------------------------------------------------------------
+
+
+def _bare_fts(raw: sqlite3.Connection, text: str) -> Callable[[], object]:
+    """The floor of a search: the same words matched by raw sqlite3, no filter, newest 50
+    (the index alone: the least any search of these words can do)."""
+    expression = f"{TEXT_COLUMNS} : ({fts_expression(text)})"
+    return lambda: raw.execute(
+        "SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ? ORDER BY rowid DESC LIMIT 50",
+        [expression],
+    ).fetchall()
+
+
+def _before_m008(raw: sqlite3.Connection, query: DecisionQuery) -> Callable[[], object]:
+    """The page and the capped count as the list ran them before m008 (raw SQL): every text
+    match joined to its decision and outcome, the filters checked row by row."""
+    clauses: list[str] = ["decisions_fts MATCH ?"]
+    params: list[Any] = [f"{TEXT_COLUMNS} : ({fts_expression(query.text or '')})"]
+    if query.team is not None:
+        clauses.append("d.team = ?")
+        params.append(query.team)
+    if query.status == "submitted":
+        clauses.append("o.decision_id IS NULL")
+    elif query.status:
+        clauses.append("o.outcome = ?")
+        params.append(query.status)
+    if query.signed_from:
+        clauses.append("d.signed_at >= ?")
+        params.append(start_of_day_utc(query.signed_from))
+    if query.signed_to:
+        following = dt.date.fromisoformat(query.signed_to) + dt.timedelta(days=1)
+        clauses.append("d.signed_at < ?")
+        params.append(start_of_day_utc(following))
+    if query.has_exceptions is not None:
+        clauses.append("d.exceptions > 0" if query.has_exceptions else "d.exceptions = 0")
+    clauses.append("d.disposed_on IS NULL")
+    source = (
+        "decisions d JOIN decisions_fts ON decisions_fts.rowid = d.id "
+        "LEFT JOIN outcomes o ON o.decision_id = d.id WHERE " + " AND ".join(clauses)
+    )
+
+    def run() -> object:
+        page = raw.execute(
+            f"SELECT d.id, d.team, d.signed_at, coalesce(o.outcome, 'submitted') FROM {source} "
+            "ORDER BY decisions_fts.rowid DESC LIMIT 50",
+            params,
+        ).fetchall()
+        count = raw.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT 1001)", params
+        ).fetchone()
+        return page, count
+
+    return run
+
+
+def _search_rows(ctx: Context, raw: sqlite3.Connection, rounds: int) -> list[Measurement]:
+    """Several words, and words with a selective filter: the worst of each through the service
+    (audit event included), and the list's own queries (page and capped count) now and as
+    they ran before m008, each against the bare match of the same words (the floor)."""
+    db = Database(raw)
+
+    def now(query: DecisionQuery) -> Callable[[], object]:
+        return lambda: (
+            queries.list_decisions(db, query),
+            queries.count_decisions(db, query),
+        )
+
+    def timed(action: Callable[[], object]) -> float:
+        return median_ms(action, repeat=rounds, warmup=1)
+
+    phrases = {text: timed(now(DecisionQuery(text=text))) for text in SEARCH_PHRASES}
+    worst_phrase = max(phrases, key=lambda text: phrases[text])
+    rows = [
+        Measurement(
+            name=f"search, several words: worst of {len(SEARCH_PHRASES)} ('{worst_phrase}'), "
+            "page and count",
+            subject_ms=phrases[worst_phrase],
+            floor_name="bare FTS match of the same words, newest 50",
+            floor_ms=timed(_bare_fts(raw, worst_phrase)),
+            target=None,
+        )
+    ]
+    service = {
+        name: timed(functools.partial(auditing.list_decisions, ctx, AUDITOR, query))
+        for name, query in FILTERED_SEARCHES.items()
+    }
+    worst = max(service, key=lambda name: service[name])
+    rows.append(
+        Measurement(
+            name=f"search, words and a selective filter: worst ('{worst}'), service call",
+            subject_ms=service[worst],
+            floor_name="bare FTS match of the same words, newest 50",
+            floor_ms=timed(_bare_fts(raw, FILTERED_SEARCHES[worst].text or "")),
+            target=None,
+            limit_ms=100,
+        )
+    )
+    for name, query in FILTERED_SEARCHES.items():
+        floor = _bare_fts(raw, query.text or "")
+        rows.append(
+            compare(
+                f"search, {name}: page and count",
+                now(query),
+                "bare FTS match of the words",
+                floor,
+                repeat=rounds,
+                target=None,
+            )
+        )
+        rows.append(
+            compare(
+                f"search, {name}: page and count before m008",
+                _before_m008(raw, query),
+                "bare FTS match of the words",
+                floor,
+                repeat=rounds,
+                target=None,
+            )
+        )
+    return rows
+
+
+GROWTH_SIZES = (2_000, 20_000)
+RARE_TEAM = "Rare Team"
+
+
+def _synthetic_store(path: Path, decisions: int) -> None:
+    """`decisions` decisions (rows of the real size: a ~24 KB seal, ~3 KB of words), every one
+    with the word 'police', the 5 oldest in RARE_TEAM: written straight in, triggers on."""
+    ensure_migrated(path)
+    conn = sqlite3.connect(path)
+    filler = " ".join(f"word{n % 500}" for n in range(400))
+    sealed, words = "x" * 24_000, f"police attendance {filler}"
+    start = dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)
+    with conn:
+        for n in range(1, decisions + 1):
+            at = (start + dt.timedelta(minutes=5 * n)).isoformat()
+            team = RARE_TEAM if n <= 5 else TEAMS[0]
+            conn.execute(
+                "INSERT INTO reviews (id, case_reference, team, worker_id, status, version, "
+                "content, content_hash, proposed_closure_on, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'SW-1', 'draft', 1, '{}', '', '2025-01-01', ?, ?)",
+                [n, f"CR-S{n:06d}", team, at, at],
+            )
+            conn.execute(
+                "INSERT INTO decisions (id, review_id, case_reference, team, closure_reason, "
+                "signed_by, signed_at, as_of, checks_version, sign_off_possible, exceptions, "
+                "cautions, sealed, content_hash, search_text) VALUES "
+                "(?, ?, ?, ?, 'RC1', 'SW-1', ?, ?, '2.0.0', 1, 0, 0, ?, ?, ?)",
+                [n, n, f"CR-S{n:06d}", team, at, at[:10], sealed, _digest(n), words],
+            )
+    conn.close()
+
+
+def _digest(n: int) -> str:
+    return hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def _page_and_count(db: Database, query: DecisionQuery) -> Callable[[], object]:
+    def search() -> object:
+        return queries.list_decisions(db, query), queries.count_decisions(db, query)
+
+    return search
+
+
+def _search_growth(folder: Path, rounds: int) -> list[Measurement]:
+    """A common word and a filter matching the same 5 decisions, with 10x more decisions
+    matching the word: the list now, and as before m008, at each size against the bare
+    match of the word (synthetic stores of real-sized rows)."""
+    rows = []
+    query = DecisionQuery(text="police", team=RARE_TEAM)
+    for size in GROWTH_SIZES:
+        path = folder / f"growth-{size}.db"
+        _synthetic_store(path, size)
+        raw = sqlite3.connect(path)
+        db = Database(raw)
+        floor = _bare_fts(raw, "police")
+        rows.append(
+            compare(
+                f"search, a common word and a team of 5 decisions, {size:,} matching the word: "
+                "page and count",
+                _page_and_count(db, query),
+                "bare FTS match of the word",
+                floor,
+                repeat=rounds,
+                target=None,
+            )
+        )
+        rows.append(
+            compare(
+                f"search, a common word and a team of 5 decisions, {size:,} matching the word: "
+                "before m008",
+                _before_m008(raw, query),
+                "bare FTS match of the word",
+                floor,
+                repeat=rounds,
+                target=None,
+            )
+        )
+        raw.close()
+    return rows
+
+
+def search_only(store: Path, repeat: int = 20) -> list[Measurement]:
+    """The search rows alone, on a copy of `store` (migrated first), and the growth rows."""
+    folder = Path(tempfile.mkdtemp(prefix="closure-bench-search-"))
+    try:
+        path = folder / "store.db"
+        shutil.copyfile(store, path)
+        ctx = _with_auditor(path)
+        raw = sqlite3.connect(path)
+        try:
+            rows = _search_rows(ctx, raw, max(5, repeat // 4))
+        finally:
+            raw.close()
+        path.unlink()
+        return rows + _search_growth(folder, max(5, repeat // 4))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # Readers opening decisions at once -----------------------------------------------------------
@@ -393,3 +641,12 @@ def _decision_ids(path: Path) -> list[int]:
 
 def _p90(samples: list[float]) -> float | None:
     return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else None
+
+
+if __name__ == "__main__":  # python -m bench.audit_bench [STORE]: the search rows alone
+    import sys
+
+    from bench.harness import table
+
+    store = Path(sys.argv[1]) if len(sys.argv) > 1 else cached_store(QUICK_DECISIONS)
+    print(table(search_only(store)))

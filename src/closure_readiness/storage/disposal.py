@@ -185,10 +185,11 @@ def dispose_review(
 
 def _write_tombstone(db: Database, rows: dict[str, list[dict[str, Any]]], on: str) -> None:
     for decision in rows["decisions"]:
-        db.execute(
-            "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text) "
-            "VALUES ('delete', ?, ?, ?)",
-            [decision["id"], decision["case_reference"], decision["search_text"]],
+        db.execute(  # out of the index with the words and facets it holds (schema m008)
+            "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text, "
+            "facets) SELECT 'delete', id, case_reference, search_text, facets "
+            "FROM decisions_search WHERE id = ? AND facets != ''",
+            [decision["id"]],
         )
         db.execute(
             "UPDATE decisions SET sealed = '', case_reference = '', search_text = '', "

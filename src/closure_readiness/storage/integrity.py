@@ -64,6 +64,7 @@ from closure_readiness.storage.schema import (
     LEARNING_TALLY_FILL,
     LEARNING_TALLY_TABLE,
     MIGRATIONS,
+    SEARCH_SOURCE,
     run_script,
 )
 
@@ -790,13 +791,24 @@ def _redacted_event_problems(event: dict[str, Any], recorded: list[Any]) -> list
 
 def _search_index_problems(db: Database) -> list[str]:
     """The full-text index compared with an index rebuilt from the decisions, term by term
-    (in the connection's temporary schema: nothing is written to the database)."""
+    (in the connection's temporary schema: nothing is written to the database).
+
+    Since m008 the index holds each decision's facets too (team, status, reason, exceptions,
+    re-referral, day), rebuilt here from the decisions, outcomes and re-referrals themselves
+    by this code's SQL (not the stored view's), and reported apart from the words."""
     names = ("verify_fts_stored", "verify_fts_rebuilt", "verify_fts")
+    table = db.execute("PRAGMA main.table_info(decisions_fts)").fetchall()
+    faceted = any(row[1] == "facets" for row in table)
+    indexed, source = (
+        ("case_reference, search_text, facets", f"({SEARCH_SOURCE})")
+        if faceted
+        else ("case_reference, search_text", "main.decisions")
+    )
+    differ = {"words": True, "facets": faceted}
     try:
-        db.execute("CREATE VIRTUAL TABLE temp.verify_fts USING fts5 (case_reference, search_text)")
+        db.execute(f"CREATE VIRTUAL TABLE temp.verify_fts USING fts5 ({indexed})")
         db.execute(
-            "INSERT INTO temp.verify_fts (rowid, case_reference, search_text) "
-            "SELECT id, case_reference, search_text FROM main.decisions"
+            f"INSERT INTO temp.verify_fts (rowid, {indexed}) SELECT id, {indexed} FROM {source}"
         )
         db.execute(
             "CREATE VIRTUAL TABLE temp.verify_fts_stored "
@@ -806,21 +818,31 @@ def _search_index_problems(db: Database) -> list[str]:
             "CREATE VIRTUAL TABLE temp.verify_fts_rebuilt USING fts5vocab (temp, verify_fts, 'col')"
         )
         columns = "term, col, doc, cnt"
-        differ = db.execute(
-            f"SELECT EXISTS (SELECT {columns} FROM temp.verify_fts_stored "
-            f"EXCEPT SELECT {columns} FROM temp.verify_fts_rebuilt) "
-            f"OR EXISTS (SELECT {columns} FROM temp.verify_fts_rebuilt "
-            f"EXCEPT SELECT {columns} FROM temp.verify_fts_stored)"
-        ).fetchone()[0]
+        for part, where in (("words", "col != 'facets'"), ("facets", "col = 'facets'")):
+            differ[part] = db.execute(
+                f"SELECT EXISTS (SELECT {columns} FROM temp.verify_fts_stored WHERE {where} "
+                f"EXCEPT SELECT {columns} FROM temp.verify_fts_rebuilt WHERE {where}) "
+                f"OR EXISTS (SELECT {columns} FROM temp.verify_fts_rebuilt WHERE {where} "
+                f"EXCEPT SELECT {columns} FROM temp.verify_fts_stored WHERE {where})"
+            ).fetchone()[0]
     except sqlite3.DatabaseError:
-        differ = True
+        pass
     finally:
         for name in names:
             with contextlib.suppress(sqlite3.DatabaseError):
                 db.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    if differ:
-        return ["search index: it does not match the decisions (searching may miss a decision)"]
-    return []
+    problems = []
+    if differ["words"]:
+        problems.append(
+            "search index: it does not match the decisions (searching may miss a decision)"
+        )
+    if differ["facets"]:
+        problems.append(
+            "search index: the team, status, dates and other filters it holds for each "
+            "decision do not match the decisions (a search with a filter may miss a decision "
+            "or list one that does not match)"
+        )
+    return problems
 
 
 _TALLY_COLUMNS = (

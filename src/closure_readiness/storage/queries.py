@@ -3,6 +3,7 @@ learning figures. Every query is served by an index (see schema.py)."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -55,17 +56,178 @@ def fts_expression(text: str) -> str | None:
 COUNT_CAP = 1000
 """Counting every match of a common word over 100k decisions is slow: we say 'over 1,000'."""
 
+TEXT_COLUMNS = "{case_reference search_text}"
+"""The columns search words are looked for in (never the facets: `facet_expression`)."""
 
-def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
+
+def _facet_word(prefix: str, value: str) -> str:
+    """A team, status or closure reason as the index holds it (schema `_facets`): the hex of
+    its UTF-8 text, as SQLite's hex() writes it, so any value is one exact, quotable word."""
+    return prefix + value.encode("utf-8", "surrogatepass").hex().upper()
+
+
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ON_THE_HOUR = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):00:00\+00:00")
+"""A bound as `start_of_day_utc` writes it: England's midnight is always a UTC hour."""
+
+
+def _days(year: int, month: int, first: int, last: int) -> list[str]:
+    if first == 1 and last >= calendar.monthrange(year, month)[1]:
+        return [f"m{year:04d}{month:02d}"]
+    return [f"d{year:04d}{month:02d}{day:02d}" for day in range(first, last + 1)]
+
+
+def _months(year: int, first: int, last: int) -> list[str]:
+    if (first, last) == (1, 12):
+        return [f"y{year:04d}"]
+    return [f"m{year:04d}{month:02d}" for month in range(first, last + 1)]
+
+
+def date_words(first: str, last: str) -> list[str] | None:
+    """The facet words (years, months, days: schema `_facets`) that together cover every day
+    from `first` to `last` (ISO dates, inclusive), whole years and months as one word each:
+    at most ~70 words for any span. None when a day is not a date."""
+    try:
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    except ValueError:
+        return None
+    if not (_DAY.fullmatch(first) and _DAY.fullmatch(last)):
+        return None
+    (y1, m1, d1), (y2, m2, d2) = (
+        (start.year, start.month, start.day),
+        (end.year, end.month, end.day),
+    )
+    if start > end:
+        return []
+    if (y1, m1) == (y2, m2):
+        return _days(y1, m1, d1, d2)
+    words = _days(y1, m1, d1, 31)
+    if y1 == y2:
+        words += _months(y1, m1 + 1, m2 - 1) if m1 + 1 <= m2 - 1 else []
+    else:
+        words += _months(y1, m1 + 1, 12) if m1 < 12 else []
+        words += [f"y{year:04d}" for year in range(y1 + 1, y2)]
+        words += _months(y2, 1, m2 - 1) if m2 > 1 else []
+    return words + _days(y2, m2, 1, d2)
+
+
+def _range_words(low: str | None, high: str | None, oldest: str, newest: str) -> list[str] | None:
+    """Facet words covering the stored times from `low` (inclusive) to `high` (exclusive),
+    within the days decisions were signed on (`oldest`, `newest`): the hours of a first day
+    that starts before midnight UTC (England in summer), then whole days. A last day ending
+    after midnight UTC is taken whole (at most 23 hours more, which SQL leaves out). [] when
+    nothing is in range; None when a bound is not a stored time (SQL alone then)."""
+    words: list[str] = []
+    first, last = oldest[:10], newest[:10]
+    if low is not None:
+        start = _ON_THE_HOUR.fullmatch(low)
+        if start is None:
+            return [] if low > newest else None
+        day, hour = start.group(1), int(start.group(2))
+        if hour == 0:
+            first = max(first, day)
+        else:
+            if first <= day <= last:
+                words += [f"h{day.replace('-', '')}{h:02d}" for h in range(hour, 24)]
+            following = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+            first = max(first, following.isoformat())
+    if high is not None:
+        end = _ON_THE_HOUR.fullmatch(high)
+        if end is None:
+            return [] if high <= oldest else None
+        day, hour = end.group(1), int(end.group(2))
+        if hour == 0:
+            before = dt.date.fromisoformat(day) - dt.timedelta(days=1)
+            last = min(last, before.isoformat())
+        else:
+            last = min(last, day)
+            if low is not None and low[:10] == day:  # from and to on the same UTC day
+                return [word for word in words if int(word[-2:]) < hour]
+    days = date_words(first, last)
+    return None if days is None else words + days
+
+
+def _bounds(query: DecisionQuery) -> tuple[str | None, str | None]:
+    """The signed-off range as stored times: from (inclusive), to (exclusive). Days are days
+    in England, as the lists show them: a sign-off at 23:30 UTC on 30 June is on 1 July. A
+    bound that is not a date matches nothing."""
+    low = high = None
+    if query.signed_from:
+        low = start_of_day_utc(query.signed_from) or "\uffff"
+    if query.signed_to:
+        following = _next_day(query.signed_to)
+        high = start_of_day_utc(following) if following else ""
+    return low, high
+
+
+def facet_expression(db: Database, query: DecisionQuery) -> str | None:
+    """The filters as an FTS5 expression over the facets column (words the code makes, each
+    quoted; never the reader's text), "" for no filter, None when nothing can match.
+
+    The date range is the days, months and years it covers within the days decisions were
+    signed on (`date_words`), and the hours of a first day that starts at 23:00 UTC (England
+    in summer); a last day that ends at 23:00 UTC is taken whole and SQL leaves out its last
+    hour. Exact for times as the service stores them (`YYYY-MM-DDTHH:MM:SS...+00:00`)."""
+    words = []
+    if query.team is not None:
+        words.append(_facet_word("t", query.team))
+    if query.status:
+        words.append(_facet_word("s", query.status))
+    if query.closure_reason:
+        words.append(_facet_word("c", query.closure_reason))
+    if query.has_exceptions is not None:
+        words.append("x1" if query.has_exceptions else "x0")
+    if query.has_re_referral is not None:
+        words.append("r1" if query.has_re_referral else "r0")
+    terms = [f'"{word}"' for word in words]
+    low, high = _bounds(query)
+    if low is not None or high is not None:
+        # Apart: together, min() and max() would scan the index instead of reading its ends.
+        oldest = db.execute("SELECT min(signed_at) FROM decisions").fetchone()[0]
+        newest = db.execute("SELECT max(signed_at) FROM decisions").fetchone()[0]
+        if oldest is None:
+            return None
+        covering = _range_words(low, high, oldest, newest)
+        if covering == []:
+            return None
+        if covering is not None:
+            terms.append("(" + " OR ".join(f'"{word}"' for word in covering) + ")")
+    return f"facets : ({' AND '.join(terms)})" if terms else ""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    joins: str
+    where: str
+    params: list[Any]
+    order: str
+    nothing: bool = False
+    """No decision can match (an empty date range): no query at all."""
+
+
+def _plan(db: Database, query: DecisionQuery, *, counting: bool = False) -> _Plan:
+    """The SQL of a list or count. With search words, the full-text index drives the query:
+    it intersects the words with the filters (its facets column), yields matches newest
+    first (rowid = decision id) and stops at the limit; each match is then read and checked
+    again in SQL. Without words, the decisions' own indexes serve the filters.
+
+    A count with words leaves out the check for disposal: the index holds no disposed
+    decision (a disposal takes it out in its own transaction; `verify` compares the index
+    with the rows), and the check reads past the sealed document of every match, ~25 KB."""
     joins = "LEFT JOIN outcomes o ON o.decision_id = d.id"
     clauses: list[str] = []
     params: list[Any] = []
-    expression = fts_expression(query.text or "")
-    if expression is not None:
-        # Matches come from the index newest first (rowid = decision id) and stop at the limit.
-        joins = "JOIN decisions_fts ON decisions_fts.rowid = d.id " + joins
+    source, order = "decisions d", "d.id"
+    words = fts_expression(query.text or "")
+    if words is not None:
+        facets = facet_expression(db, query)
+        if facets is None:
+            return _Plan("", "", [], "", nothing=True)
+        # CROSS JOIN: the index first, always, whatever the planner would guess.
+        source = "decisions_fts CROSS JOIN decisions d ON d.id = decisions_fts.rowid"
+        order = "decisions_fts.rowid"
         clauses.append("decisions_fts MATCH ?")
-        params.append(expression)
+        params.append(f"{TEXT_COLUMNS} : ({words})" + (f" AND {facets}" if facets else ""))
     if query.team is not None:  # an empty team is a team no decision has, never every team
         clauses.append("d.team = ?")
         params.append(query.team)
@@ -74,15 +236,13 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     elif query.status:
         clauses.append("o.outcome = ?")
         params.append(query.status)
-    # Days are days in England, as the lists show them: a sign-off at 23:30 UTC on 30 June is
-    # on 1 July. A bound that is not a date matches nothing.
-    if query.signed_from:
+    low, high = _bounds(query)
+    if low is not None:
         clauses.append("d.signed_at >= ?")
-        params.append(start_of_day_utc(query.signed_from) or "\uffff")
-    if query.signed_to:
-        following = _next_day(query.signed_to)
+        params.append(low)
+    if high is not None:
         clauses.append("d.signed_at < ?")
-        params.append(start_of_day_utc(following) if following else "")
+        params.append(high)
     if query.closure_reason:
         clauses.append("d.closure_reason = ?")
         params.append(query.closure_reason)
@@ -91,33 +251,34 @@ def _where(query: DecisionQuery) -> tuple[str, str, list[Any]]:
     if query.has_re_referral is not None:
         clause = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
         clauses.append(clause if query.has_re_referral else f"NOT {clause}")
-    clauses.append("d.disposed_on IS NULL")  # a disposed decision is a tombstone, not a record
-    where = " AND ".join(clauses)
-    return joins, where, params
+    if words is None or not counting:  # a disposed decision is a tombstone, not a record
+        clauses.append("d.disposed_on IS NULL")
+    return _Plan(f"{source} {joins}", " AND ".join(clauses), params, order)
 
 
 def list_decisions(db: Database, query: DecisionQuery) -> list[Row]:
-    joins, where, params = _where(query)
-    # With a search, order by the full-text index's rowid (the decision id): FTS5 then yields
-    # matches newest first and stops at the limit instead of sorting every match.
-    order = "decisions_fts.rowid" if "decisions_fts" in joins else "d.id"
+    plan = _plan(db, query)
+    if plan.nothing:
+        return []
     sql = (
         "SELECT d.id, d.review_id, d.case_reference, d.team, d.closure_reason, d.signed_by, "
         "d.signed_at, d.as_of, d.checks_version, d.exceptions, d.cautions, d.content_hash, "
         "coalesce(o.outcome, 'submitted') AS status, o.decided_by, o.decided_at, "
         "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred "
-        f"FROM decisions d {joins} WHERE {where} "
-        f"ORDER BY {order} DESC LIMIT ? OFFSET ?"
+        f"FROM {plan.joins} WHERE {plan.where} "
+        f"ORDER BY {plan.order} DESC LIMIT ? OFFSET ?"
     )
-    return list(db.query(sql, [*params, query.limit, query.offset]))
+    return list(db.query(sql, [*plan.params, query.limit, query.offset]))
 
 
 def count_decisions(db: Database, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
     """How many match, counting no further than `cap` + 1 (the caller says "over cap")."""
-    joins, where, params = _where(query)
+    plan = _plan(db, query, counting=True)
+    if plan.nothing:
+        return 0
     row = db.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM decisions d {joins} WHERE {where} LIMIT ?)",
-        [*params, cap + 1],
+        f"SELECT count(*) FROM (SELECT 1 FROM {plan.joins} WHERE {plan.where} LIMIT ?)",
+        [*plan.params, cap + 1],
     ).fetchone()
     return int(row[0])
 

@@ -544,3 +544,116 @@ GROUP BY 2, 3;
 """
 """Every tally worked out from the stored rows: the migration's fill, and what `verify`
 compares the tallies with (in a temporary table)."""
+
+
+@MIGRATIONS()
+def m008_search_facets(db: Database) -> None:
+    """A search with words and a filter walked every decision matching the words (issue 12,
+    item 6): the search index now holds each decision's facets as words of a column of their
+    own (`SEARCH_SOURCE`), so the index intersects the words and the filters itself and a
+    page stops at its limit. Status and re-referral change after sealing: the triggers take
+    the decision out of the index with its old facets and put it back with its new ones, in
+    the same transaction as the outcome or the first re-referral."""
+    run_script(db, SEARCH_FACETS)
+
+
+def _facets(
+    *, team: str, status: str, reason: str, exceptions: str, re_referred: str, signed_at: str
+) -> str:
+    """A decision's facets as index words (an SQL expression over the given expressions):
+    team, status and closure reason as the hex of their text (any name is one word, matched
+    exactly, and no search word can be taken for it), exceptions and re-referral as 1 or 0,
+    and the UTC year, month, day and hour it was signed (`y2025 m202506 d20250630
+    h2025063023`: England's midnight in summer is 23:00 UTC the day before)."""
+    year, month, day, hour = (
+        f"substr({signed_at}, {at}, {n})" for at, n in ((1, 4), (6, 2), (9, 2), (12, 2))
+    )
+    return (
+        f"'t' || hex({team}) || ' s' || hex({status}) || ' c' || hex({reason})"
+        f" || ' x' || CASE WHEN {exceptions} > 0 THEN '1' WHEN {exceptions} = 0 THEN '0'"
+        f" ELSE 'n' END || ' r' || CASE WHEN {re_referred} THEN '1' ELSE '0' END"
+        f" || ' y' || {year} || ' m' || {year} || {month} || ' d' || {year} || {month} || {day}"
+        f" || ' h' || {year} || {month} || {day} || {hour}"
+    )
+
+
+_RE_REFERRED = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
+
+SEARCH_SOURCE = (
+    "SELECT d.id, d.case_reference, d.search_text, CASE WHEN d.disposed_on IS NULL THEN "
+    + _facets(
+        team="d.team",
+        status="coalesce(o.outcome, 'submitted')",
+        reason="d.closure_reason",
+        exceptions="d.exceptions",
+        re_referred=_RE_REFERRED,
+        signed_at="d.signed_at",
+    )
+    + " ELSE '' END AS facets FROM decisions d LEFT JOIN outcomes o ON o.decision_id = d.id"
+)
+"""What the search index holds for each decision: its words and its facets (none for a
+disposed decision). The index's content (the view `decisions_search`), and what `verify`
+rebuilds the index from (this text, not the stored view's)."""
+
+
+def _unindex(where: str, *, status: str, re_referred: str) -> str:
+    """Take decisions out of the index with the facets they were indexed with."""
+    facets = _facets(
+        team="d.team",
+        status=status,
+        reason="d.closure_reason",
+        exceptions="d.exceptions",
+        re_referred=re_referred,
+        signed_at="d.signed_at",
+    )
+    return (
+        "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text, facets) "
+        f"SELECT 'delete', d.id, d.case_reference, d.search_text, {facets} "
+        f"FROM decisions d WHERE {where} AND d.disposed_on IS NULL;"
+    )
+
+
+def _index(where: str) -> str:
+    return (
+        "INSERT INTO decisions_fts (rowid, case_reference, search_text, facets) "
+        f"SELECT id, case_reference, search_text, facets FROM decisions_search WHERE {where} "
+        "AND facets != '';"
+    )
+
+
+_DECISIONS_OF_REFERRED = "SELECT id FROM decisions WHERE review_id = NEW.re_referral_of"
+_UNINDEX_REFERRED = _unindex(
+    "d.review_id = NEW.re_referral_of",
+    status="coalesce((SELECT outcome FROM outcomes WHERE decision_id = d.id), 'submitted')",
+    re_referred="0",
+)
+
+SEARCH_FACETS = f"""
+DROP TRIGGER decisions_fts_insert;
+DROP TABLE decisions_fts;
+CREATE VIEW decisions_search AS {SEARCH_SOURCE};
+CREATE VIRTUAL TABLE decisions_fts USING fts5 (
+    case_reference, search_text, facets, content = 'decisions_search', content_rowid = 'id'
+);
+INSERT INTO decisions_fts (decisions_fts) VALUES ('rebuild');
+
+CREATE TRIGGER decisions_fts_insert AFTER INSERT ON decisions
+BEGIN
+    {_index("id = NEW.id")}
+END;
+
+CREATE TRIGGER decisions_fts_outcome AFTER INSERT ON outcomes
+BEGIN
+    {_unindex("d.id = NEW.decision_id", status="'submitted'", re_referred=_RE_REFERRED)}
+    {_index("id = NEW.decision_id")}
+END;
+
+CREATE TRIGGER decisions_fts_re_referral AFTER INSERT ON reviews
+WHEN NEW.re_referral_of IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM reviews r WHERE r.re_referral_of = NEW.re_referral_of AND r.id != NEW.id)
+BEGIN
+    {_UNINDEX_REFERRED}
+    {_index(f"id IN ({_DECISIONS_OF_REFERRED})")}
+END;
+"""
+"""The search index with facets, filled from the decisions, and the triggers that keep it."""
