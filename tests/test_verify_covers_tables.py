@@ -25,6 +25,7 @@ from closure_readiness.core.canonical import content_hash
 from closure_readiness.core.seal import SealedDecisionDoc, SealedOutcomeDoc, seal_hash
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM
+from closure_readiness.storage import versions
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import IntegrityReport, verify
 from workflow_fixtures import (
@@ -276,11 +277,8 @@ def _content(path: Path, review_id: int, version: int | None = None) -> str:
     with reading(path) as db:
         if version is None:
             row = db.execute("SELECT content FROM reviews WHERE id = ?", [review_id])
-        else:
-            row = db.execute(
-                "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
-                [review_id, version],
-            )
+        else:  # a saved version may be kept as a delta: its whole content rebuilt (item 12.5)
+            return json.dumps(versions.document_at(db, review_id, version))
         return str(row.fetchone()[0])
 
 

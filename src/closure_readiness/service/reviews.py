@@ -55,7 +55,7 @@ from closure_readiness.service.records import (
     ReviewSummary,
 )
 from closure_readiness.service.staff import ensure_active
-from closure_readiness.storage import audit, queries, repositories
+from closure_readiness.storage import audit, queries, repositories, versions
 from closure_readiness.storage.database import ConstraintRefused, reading, writing
 
 
@@ -346,8 +346,8 @@ def list_reviews(ctx: Context, principal: Principal, *, mine: bool = True) -> li
     return summaries
 
 
-def _without_exceptions(content: str) -> str:
-    document = json.loads(content)
+def _without_exceptions(content: str | dict[str, Any]) -> str:
+    document = dict(json.loads(content) if isinstance(content, str) else content)
     document.pop("exceptions", None)
     return canonical_json(document)
 
@@ -386,11 +386,8 @@ def _refuse_if_changed_elsewhere(db: Any, row: dict[str, Any], expected_version:
     change since then is a manager's exception."""
     if expected_version == int(row["version"]):
         return
-    seen = db.execute(
-        "SELECT content FROM review_versions WHERE review_id = ? AND version = ?",
-        [row["id"], expected_version],
-    ).fetchone()
-    if seen is None or _without_exceptions(seen[0]) != _without_exceptions(row["content"]):
+    seen = versions.document_at(db, row["id"], expected_version)
+    if seen is None or _without_exceptions(seen) != _without_exceptions(row["content"]):
         raise Conflict(
             "This review was changed in another tab or window since you opened it. "
             "Reload to see the latest version; your unsaved change was not stored."
@@ -404,7 +401,8 @@ def _write_saved(
     returns the new version (the current one when nothing changed)."""
     review_id, version = row["id"], int(row["version"])
     content = review.model_dump_json()
-    digest = content_hash(review)
+    document = json.loads(content)
+    digest = content_hash(document)
     if digest == row["content_hash"]:
         return version
     repositories.update_review_content(
@@ -417,8 +415,12 @@ def _write_saved(
         case_reference=review.case.case_reference,
         at=now.isoformat(),
     )
-    _store_version(db, review_id, version + 1, content, digest, principal.staff_id, now)
-    repositories.replace_evidence(db, review_id, evidence_register(json.loads(content)))
+    # A saved step is kept as a delta against the version before it (the review's content
+    # until now), unless it must be whole (storage.versions); its hash is the whole content's.
+    previous = json.loads(row["content"])
+    kept = versions.stored_text(version + 1, previous, document, content, digest)
+    _store_version(db, review_id, version + 1, kept, digest, principal.staff_id, now)
+    repositories.replace_evidence(db, review_id, evidence_register(document))
     audit.append(
         db,
         at=now,

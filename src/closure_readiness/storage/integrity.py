@@ -46,6 +46,7 @@ from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
 from closure_readiness.core.canonical import content_hash
+from closure_readiness.core.delta import is_delta_text
 from closure_readiness.core.review import Review
 from closure_readiness.core.seal import (
     SealedDecisionDoc,
@@ -56,6 +57,7 @@ from closure_readiness.core.seal import (
     seal_hash,
 )
 from closure_readiness.core.workflow import Outcome, ReviewStatus
+from closure_readiness.storage import versions
 from closure_readiness.storage.audit import event_hash, head
 from closure_readiness.storage.disposal import digest, disposals
 from closure_readiness.storage.disposal import kept_rows as tombstone_rows
@@ -473,9 +475,14 @@ def _version_problems(
                 f"{what}: version {number} is missing from its history"
                 + (" (the audit trail records it)" if number in recorded else "")
             )
-    for row in rows:
-        number = row["version"]
-        if _read_content(row["content"])[1] != row["content_hash"]:
+    for kept in versions.rebuilt(rows):
+        row, number = kept.row, kept.row["version"]
+        if kept.delta and kept.document is None:
+            problems.append(
+                f"{what}: version {number} of its history cannot be rebuilt from the changes "
+                "kept for it"
+            )
+        elif not kept.matches:
             problems.append(f"{what}: version {number} of its history does not match its hash")
         saved = recorded.get(number)
         if saved is None:
@@ -501,6 +508,31 @@ def _version_problems(
     return problems
 
 
+def _latest_whole(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest saved version with its whole content (rebuilt when it is kept as a delta;
+    its text left as stored when it cannot be rebuilt, which `_version_problems` reports)."""
+    if not rows:
+        return None
+    latest = rows[-1]
+    if not is_delta_text(str(latest["content"])):
+        return latest
+    floor = max(
+        (i for i, r in enumerate(rows) if not is_delta_text(str(r["content"]))),
+        default=0,
+    )
+    last = versions.last_rebuilt(rows[floor:])
+    if last is None or last.document is None:
+        return latest
+    return {**latest, "content": json.dumps(last.document, separators=(",", ":")), "rebuilt": 1}
+
+
+def _same_document(stored: Any, rebuilt: Any) -> bool:
+    """Whether the review's content is the same document as its latest saved version rebuilt
+    from a delta (rebuilt as a document, its text is not the stored text)."""
+    digest = _read_content(stored)[1]
+    return digest is not None and digest == _read_content(rebuilt)[1]
+
+
 def _content_problems(
     what: str, row: dict[str, Any], latest: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[str]]:
@@ -520,6 +552,7 @@ def _content_problems(
     if (
         latest is not None
         and row["content"] != latest["content"]
+        and not (latest.get("rebuilt") and _same_document(row["content"], latest["content"]))
         and not _upgraded(latest["content"], row["content"])
     ):
         problems.append(f"{what}: its content is not its latest saved version")
@@ -582,15 +615,15 @@ def _working_review_problems(
             )
         )
         what = f"review {row['id']}"
-        versions = list(
+        saved = list(
             db.query(
                 "SELECT version, content, content_hash, saved_by, saved_at FROM review_versions "
                 "WHERE review_id = ? ORDER BY version",
                 [row["id"]],
             )
         )
-        problems += _version_problems(what, versions, chain, row["id"])
-        document, found = _content_problems(what, row, versions[-1] if versions else None)
+        problems += _version_problems(what, saved, chain, row["id"])
+        document, found = _content_problems(what, row, _latest_whole(saved))
         problems += found
         started = chain.started_at.get(row["id"])
         if started is not None and not _same_time(row["created_at"], started):

@@ -116,14 +116,46 @@ def set_review_status(db: Database, review_id: int, status: str, at: str) -> Non
     )
 
 
+_EVIDENCE_FIELDS = ("agency", "kind", "observed_on", "direction", "shows", "record_ref")
+
+
 def replace_evidence(db: Database, review_id: int, items: Iterable[Row]) -> None:
-    db.execute("DELETE FROM evidence WHERE review_id = ?", [review_id])
-    db.conn.executemany(
-        "INSERT INTO evidence (review_id, evidence_id, agency, kind, observed_on, direction, "
-        "shows, record_ref) VALUES (:review_id, :evidence_id, :agency, :kind, :observed_on, "
-        ":direction, :shows, :record_ref)",
-        [{**item, "review_id": review_id} for item in items],
-    )
+    """Make the review's evidence rows `items`, writing only the rows that differ: a saved
+    step changes one item, and rewriting every row cost a delete and an insert per item.
+    The rows held are read, not assumed from the content being replaced."""
+    wanted = {str(item["evidence_id"]): {**item, "review_id": review_id} for item in items}
+    held = {
+        str(row[0]): row
+        for row in db.execute(
+            "SELECT evidence_id, " + ", ".join(_EVIDENCE_FIELDS) + " FROM evidence "
+            "WHERE review_id = ?",
+            [review_id],
+        ).fetchall()
+    }
+    gone = [(review_id, key) for key in held if key not in wanted]
+    added = [row for key, row in wanted.items() if key not in held]
+    changed = [
+        row
+        for key, row in wanted.items()
+        if key in held
+        and any(held[key][i + 1] != row[name] for i, name in enumerate(_EVIDENCE_FIELDS))
+    ]
+    if gone:
+        db.conn.executemany("DELETE FROM evidence WHERE review_id = ? AND evidence_id = ?", gone)
+    if changed:
+        db.conn.executemany(
+            "UPDATE evidence SET agency = :agency, kind = :kind, observed_on = :observed_on, "
+            "direction = :direction, shows = :shows, record_ref = :record_ref "
+            "WHERE review_id = :review_id AND evidence_id = :evidence_id",
+            changed,
+        )
+    if added:
+        db.conn.executemany(
+            "INSERT INTO evidence (review_id, evidence_id, agency, kind, observed_on, "
+            "direction, shows, record_ref) VALUES (:review_id, :evidence_id, :agency, :kind, "
+            ":observed_on, :direction, :shows, :record_ref)",
+            added,
+        )
 
 
 def list_reviews(

@@ -657,3 +657,26 @@ BEGIN
 END;
 """
 """The search index with facets, filled from the decisions, and the triggers that keep it."""
+
+
+@MIGRATIONS()
+def m009_compact_versions(db: Database) -> None:
+    """Saved versions are kept compactly (issue 12, item 5; `storage.versions`): a saved step
+    is a delta against the version before it. The version a worker signs off (and so the one
+    a manager returns or approves) is kept whole: on sign-off, this trigger writes the
+    review's whole content over that version's delta, in the same transaction, whatever code
+    signs. Versions stored before this migration are whole already and stay as they are."""
+    run_script(db, SIGNED_VERSION_WHOLE)
+
+
+SIGNED_VERSION_WHOLE = """
+CREATE TRIGGER review_versions_signed_whole AFTER INSERT ON decisions
+BEGIN
+    UPDATE review_versions SET content = (SELECT content FROM reviews WHERE id = NEW.review_id)
+    WHERE review_id = NEW.review_id
+      AND version = (SELECT version FROM reviews WHERE id = NEW.review_id)
+      AND content_hash = (SELECT content_hash FROM reviews WHERE id = NEW.review_id)
+      AND substr(content, 1, 1) = '[';
+END;
+"""
+"""A delta is a JSON array (`core.delta`); a whole review is a JSON object."""
