@@ -74,7 +74,13 @@ def seeded_database(directory: Path, *, today: dt.date = TODAY) -> DemoDatabase:
 
 
 def copy_database(template: DemoDatabase, directory: Path) -> DemoDatabase:
-    """A private copy of a seeded database (seeding takes a second; copying a millisecond)."""
+    """A private copy of a seeded database (seeding takes a second; copying a millisecond).
+
+    Storage keeps connections open, so the template's latest changes may still be in its
+    write-ahead log: closing them first folds the log into the file that is copied."""
+    from closure_readiness.storage.database import release
+
+    release(template.path)
     path = directory / template.path.name
     shutil.copyfile(template.path, path)
     return DemoDatabase(path, dict(template.ids))
