@@ -19,6 +19,7 @@ SUITES = {
     "server": "bench.server_bench",
     "browser": "bench.browser_bench",
     "cold_start": "bench.cold_start_bench",
+    "load": "bench.load_bench",
 }
 
 
@@ -28,6 +29,8 @@ def main() -> int:
         "names", nargs="*", help=f"suites to run: {', '.join(SUITES)} (default all)"
     )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
+    parser.add_argument("--sessions", type=int, default=3, help="load: signed-in sessions")
+    parser.add_argument("--seconds", type=float, default=60.0, help="load: seconds of load")
     args = parser.parse_args()
     repeat = 20 if args.quick else 200
     unknown = [name for name in args.names if name not in SUITES]
@@ -36,7 +39,12 @@ def main() -> int:
     rows: list[Measurement] = []
     for name in args.names or list(SUITES):
         module = importlib.import_module(SUITES[name])
-        if "quick" in inspect.signature(module.run).parameters:
+        parameters = inspect.signature(module.run).parameters
+        if "sessions" in parameters:
+            rows.extend(
+                module.run(repeat, quick=args.quick, sessions=args.sessions, seconds=args.seconds)
+            )
+        elif "quick" in parameters:
             rows.extend(module.run(repeat, quick=args.quick))  # a smaller data set, too
         else:
             rows.extend(module.run(repeat))

@@ -1,0 +1,33 @@
+"""The load benchmark drives the real server: signed-in sessions over its web socket.
+
+Two sessions (a caseworker and an auditor) for a few seconds against the real demo and the
+floor; nothing here asserts a time. What must hold: the run completes, its table has rows, and
+every write the app acknowledged is in the database afterwards.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import load_bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_load_benchmark_signs_in_works_and_finds_every_acknowledged_write_stored() -> None:
+    result = load_bench.load(sessions=2, seconds=10)
+
+    assert result.app.times.get("sign-in"), result.app.errors
+    assert result.acknowledged > 0, result.app.unacknowledged
+    assert result.stored == result.acknowledged, result.missing
+    assert not result.missing
+    rows = load_bench.rows(result)
+    assert rows
+    assert all(row.subject_ms > 0 and row.floor_ms > 0 for row in rows)
+    table = load_bench.kinds_table(result)
+    assert "| open a review step |" in table
+    assert "| fetch the decision PDF |" in table
