@@ -8,7 +8,8 @@ and `serve_downloads_once` makes Streamlit forget the file as soon as the browse
 it. Streamlit's page fetches a new download's address twice (a check that it answers, then the
 download itself), so a file is served at most twice and for at most a minute after it was
 made; after that its address answers "not found" and the only way to the record again is a
-new click, signed in, checked and audited.
+new click, signed in, checked and audited. Streamlit's own clean-up would delete the file
+sooner, before the browser fetched it when the server is busy; it waits for the fetches too.
 
 Streamlit 1.67 offers no setting for this: the storage object that serves `/media` is taken
 as the server builds it and changed to this subclass in place (tests/browser/
@@ -88,10 +89,21 @@ class ServedOnce(MemoryMediaFileStorage):
                     self._forget(file_id)
             return media_file
 
+    def delete_file(self, file_id: str) -> None:
+        """Streamlit's manager deletes a file made on a click (it belongs to no session) once
+        two script runs have finished anywhere on the server: with many people at work, that
+        is before the browser has fetched it, and the download fails ("not found"). A download
+        still waiting for its fetches is kept until it has them or is too old (`_forget`)."""
+        with self._served_lock:
+            made = self._made_at.get(file_id)
+            if made is not None and time.monotonic() - made <= SECONDS_KEPT:
+                return
+        MemoryMediaFileStorage.delete_file(self, file_id)
+
     def _forget(self, file_id: str) -> None:
         self._made_at.pop(file_id, None)
         self._fetches.pop(file_id, None)
-        self.delete_file(file_id)
+        MemoryMediaFileStorage.delete_file(self, file_id)
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
