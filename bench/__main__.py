@@ -31,6 +31,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
     parser.add_argument("--sessions", type=int, default=3, help="load: signed-in sessions")
     parser.add_argument("--seconds", type=float, default=60.0, help="load: seconds of load")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="load: app server processes (and floors)"
+    )
     args = parser.parse_args()
     repeat = 20 if args.quick else 200
     unknown = [name for name in args.names if name not in SUITES]
@@ -42,7 +45,13 @@ def main() -> int:
         parameters = inspect.signature(module.run).parameters
         if "sessions" in parameters:
             rows.extend(
-                module.run(repeat, quick=args.quick, sessions=args.sessions, seconds=args.seconds)
+                module.run(
+                    repeat,
+                    quick=args.quick,
+                    sessions=args.sessions,
+                    seconds=args.seconds,
+                    processes=args.processes,
+                )
             )
         elif "quick" in parameters:
             rows.extend(module.run(repeat, quick=args.quick))  # a smaller data set, too

@@ -63,7 +63,9 @@ from bench.browser_bench import (
     ICON,
     FloorScript,
     _rss_mib,
+    _spawn,
     _stopped_on_signals,
+    _wait_healthy,
     start_demo,
     start_floor,
     stop_all,
@@ -603,11 +605,12 @@ async def _think() -> None:
     await asyncio.sleep(random.uniform(*THINK))
 
 
-async def _memory(pid: int | None, readings: list[tuple[float, float]], until: float) -> None:
+async def _memory(pids: list[int], readings: list[tuple[float, float]], until: float) -> None:
+    """The app's server processes' resident memory, added up, every RSS_EVERY seconds."""
     start = time.monotonic()
-    while pid is not None and time.monotonic() < until:
+    while pids and time.monotonic() < until:
         with contextlib.suppress(OSError):
-            readings.append((time.monotonic() - start, _rss_mib(pid)))
+            readings.append((time.monotonic() - start, sum(_rss_mib(pid) for pid in pids)))
         await asyncio.sleep(RSS_EVERY)
 
 
@@ -625,7 +628,7 @@ and writes still count.)"""
 class Load:
     """`sessions` sessions (`roles_for`) on one server, signed in once, working in turns."""
 
-    def __init__(self, base: str, plan: Plan, sessions: int, *, floor: bool) -> None:
+    def __init__(self, bases: list[str], plan: Plan, sessions: int, *, floor: bool) -> None:
         import httpx
 
         self.plan, self.floor, self.tally = plan, floor, Tally()
@@ -633,7 +636,11 @@ class Load:
         self.clients = [
             httpx.AsyncClient(follow_redirects=False, timeout=PAGE_DEADLINE) for _ in self.roles
         ]
-        self.people = [Session(base, client) for client in self.clients]
+        # With several server processes each session stays with one, as the proxy keeps a
+        # browser with one (decision #63): session i on process i mod N.
+        self.people = [
+            Session(bases[index % len(bases)], client) for index, client in enumerate(self.clients)
+        ]
         self.workers = [
             Worker(person, self.tally, index, floor) for index, person in enumerate(self.people)
         ]
@@ -679,17 +686,25 @@ class Load:
 
 
 async def drive(
-    app_url: str, floor_url: str, plan: Plan, *, sessions: int, seconds: float, pid: int | None
+    app_urls: list[str],
+    floor_urls: list[str],
+    plan: Plan,
+    *,
+    sessions: int,
+    seconds: float,
+    pids: list[int],
 ) -> tuple[Tally, Tally, list[tuple[float, float]]]:
-    """The load on the app and on the floor in alternating turns; the app server's memory."""
-    app = Load(app_url, plan, sessions, floor=False)
-    floor = Load(floor_url, plan, sessions, floor=True)
+    """The load on the app and on the floor in alternating turns; the app servers' memory."""
+    app = Load(app_urls, plan, sessions, floor=False)
+    floor = Load(floor_urls, plan, sessions, floor=True)
     readings: list[tuple[float, float]] = []
     try:
         _say(f"signing in {sessions} sessions")
         await app.sign_in()
         await floor.sign_in()
-        memory = asyncio.ensure_future(_memory(pid, readings, time.monotonic() + 2 * seconds + 600))
+        memory = asyncio.ensure_future(
+            _memory(pids, readings, time.monotonic() + 2 * seconds + 600)
+        )
         try:
             _say(f"warming up for {WARMUP:g} s on each (untimed)")
             await app.turn(WARMUP, timed=False)
@@ -1022,7 +1037,31 @@ def rows(result: Result) -> list[Measurement]:
 # Running -------------------------------------------------------------------------------------
 
 
-def measure(sessions: int, seconds: float, folder: Path) -> Result:
+def start_apps(db: Path, *, ports: list[int], issuer: str, folder: Path) -> list[int]:
+    """The app on each port, as `run --processes N` starts it, but each process with its own
+    sign-in return address (its own port), since no proxy shares one address among them
+    here; the sign-in provider runs in this process. Their server pids."""
+    from closure_readiness.demo.launcher import streamlit_command, write_secrets
+
+    env = {
+        **os.environ,
+        "CLOSURE_DB": str(db),
+        "CLOSURE_ENVIRONMENT": "test",
+        "CLOSURE_DEMO_SIGN_IN": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    pids = []
+    for port in ports:
+        url = f"http://127.0.0.1:{port}"
+        secrets = write_secrets(folder / f"secrets-{port}.toml", app_url=url, issuer=issuer)
+        log = folder / f"app-{port}.log"
+        process = _spawn(streamlit_command(port=port, secrets_file=secrets), env=env, log=log)
+        _wait_healthy(url, process, log)
+        pids.append(process.pid)
+    return pids
+
+
+def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) -> Result:
     from closure_readiness.service import auditing, staff
     from closure_readiness.service.context import Context
 
@@ -1052,36 +1091,54 @@ def measure(sessions: int, seconds: float, folder: Path) -> Result:
     script = folder / "floor.py"
     waiting_ids = [decision for each in plan.waiting for decision in each]
     script.write_text(floor_script(trees, pdf, waiting_ids), encoding="utf-8")
-    _say("starting the demo and the floor")
-    demo = start_demo(db, provider_port=provider_port, folder=folder)
-    floor_url = start_floor(script, folder)
-    _say(f"{sessions} sessions for {seconds:g} s on each, in {ROUNDS} turns")
-    app, floor, memory = asyncio.run(
-        drive(demo.url, floor_url, plan, sessions=sessions, seconds=seconds, pid=demo.server_pid)
-    )
-    stop_all()
+    floor_urls = [start_floor(script, folder) for _ in range(processes)]
+    if processes == 1:
+        _say("starting the demo and the floor")
+        demo = start_demo(db, provider_port=provider_port, folder=folder)
+        app_urls, pids = [demo.url], [demo.server_pid] if demo.server_pid else []
+        provider: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    else:
+        from closure_readiness.demo.launcher import sign_in_provider
+
+        _say(f"starting {processes} app processes, the sign-in provider and {processes} floors")
+        provider = sign_in_provider(provider_port)
+    with provider:
+        if processes > 1:
+            ports = [free_port() for _ in range(processes)]
+            pids = start_apps(db, ports=ports, issuer=issuer, folder=folder)
+            app_urls = [f"http://127.0.0.1:{port}" for port in ports]
+        _say(f"{sessions} sessions for {seconds:g} s on each, in {ROUNDS} turns")
+        app, floor, memory = asyncio.run(
+            drive(app_urls, floor_urls, plan, sessions=sessions, seconds=seconds, pids=pids)
+        )
+        stop_all()
     stored, missing = _stored(db, issuer, app)
     return Result(sessions, seconds, app, floor, memory, app.acknowledged, stored, missing)
 
 
-def load(sessions: int, seconds: float) -> Result:
+def load(sessions: int, seconds: float, *, processes: int = 1) -> Result:
     """The load on the app, then on the floor; every server stopped and the folder removed."""
     folder = Path(tempfile.mkdtemp(prefix="closure-bench-load-"))
     try:
         with _stopped_on_signals():
-            return measure(sessions, seconds, folder)
+            return measure(sessions, seconds, folder, processes=processes)
     finally:
         stop_all()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(
-    repeat: int, *, quick: bool = False, sessions: int = 3, seconds: float = 60.0
+    repeat: int,
+    *,
+    quick: bool = False,
+    sessions: int = 3,
+    seconds: float = 60.0,
+    processes: int = 1,
 ) -> list[Measurement]:
     del repeat  # the load runs for a time, not a count
     if quick:
         seconds = min(seconds, 20.0)
-    result = load(sessions, seconds)
+    result = load(sessions, seconds, processes=processes)
     print(kinds_table(result), end="\n\n", flush=True)
     return rows(result)
 
