@@ -105,7 +105,12 @@ def test_a_seal_changed_before_the_anchor_is_left_to_the_full_run(store: Store) 
     )
     assert store.since() == []
     assert store.full() == [
-        f"decision {store.before[0]}: the closure reason does not match what was sealed"
+        f"decision {store.before[0]}: the closure reason does not match what was sealed",
+        # The closure reason is one of the search index's filters (m008), so it is out of
+        # step too.
+        "search index: the team, status, dates and other filters it holds for each decision "
+        "do not match the decisions (a search with a filter may miss a decision or list one "
+        "that does not match)",
     ]
 
 

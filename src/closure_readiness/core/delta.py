@@ -32,8 +32,15 @@ class DeltaError(ValueError):
 
 
 def _same(old: Any, new: Any) -> bool:
-    """Equal as JSON: `1 == True` and `1 == 1.0` in Python, but not in a stored document."""
-    return type(old) is type(new) and old == new
+    """Equal as JSON, all the way down: `1 == True`, `[0] == [False]` and `1 == 1.0` in
+    Python, but not in a stored document."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict):
+        return old.keys() == new.keys() and all(_same(old[key], new[key]) for key in old)
+    if isinstance(old, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
 
 
 def diff(old: Any, new: Any) -> Any:
