@@ -232,8 +232,9 @@ def start_demo(db: Path, *, provider_port: int, folder: Path, gc: bool | None = 
     return Demo(url=url, provider=f"http://127.0.0.1:{provider_port}", process=process)
 
 
-def start_floor(script: Path, folder: Path) -> str:
-    """The floor script under `streamlit run`, with the same config as the demo."""
+def start_floor(script: Path, folder: Path, *, gc: bool | None = None) -> str:
+    """The floor script under `streamlit run`, with the same config as the demo (and, if
+    given, the same `runner.postScriptGC`)."""
     port = free_port()
     command = [
         sys.executable,
@@ -246,8 +247,10 @@ def start_floor(script: Path, folder: Path) -> str:
         "--server.headless=true",
         "--browser.gatherUsageStats=false",
     ]
+    if gc is not None:
+        command.append(f"--runner.postScriptGC={'true' if gc else 'false'}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = folder / "floor.log"
+    log = folder / f"floor-{port}.log"
     process = _spawn(command, env=env, log=log)
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(url, process, log)

@@ -17,9 +17,7 @@ resident memory before and after each series says whether turning it off lets me
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -36,12 +34,11 @@ from bench.browser_bench import (
     _say,
     _side,
     _signed_in,
-    _spawn,
     _stop,
     _stopped_on_signals,
-    _wait_healthy,
     breakdown,
     start_demo,
+    start_floor,
     stop_all,
 )
 from bench.harness import Measurement, free_port
@@ -55,28 +52,11 @@ st.checkbox({CHECKBOX!r})
 """
 
 
-def start_bare(folder: Path, *, gc: bool) -> tuple[str, int]:
-    """The bare one-checkbox app under `streamlit run`: its address and the server's pid."""
+def start_bare(folder: Path, *, gc: bool) -> str:
+    """The bare one-checkbox app under `streamlit run`: its address."""
     script = folder / f"bare-{'gc' if gc else 'nogc'}.py"
     script.write_text(BARE, encoding="utf-8")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
-        f"--runner.postScriptGC={'true' if gc else 'false'}",
-    ]
-    log = folder / f"bare-{port}.log"
-    process = _spawn(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, log=log)
-    url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, process, log)
-    return url, process.pid
+    return start_floor(script, folder, gc=gc)
 
 
 def measure(browser: object, folder: Path, *, gc: bool, clicks: int) -> tuple[Samples, str]:
@@ -89,7 +69,7 @@ def measure(browser: object, folder: Path, *, gc: bool, clicks: int) -> tuple[Sa
     db.parent.mkdir()
     ids = seed(db, issuer=f"http://127.0.0.1:{provider_port}", today=dt.datetime.now(dt.UTC).date())
     demo = start_demo(db, provider_port=provider_port, folder=folder, gc=gc)
-    bare_url, _ = start_bare(folder, gc=gc)
+    bare_url = start_bare(folder, gc=gc)
     outside: list[str] = []
     samples = Samples(subject=_signed_in(browser, demo, outside), floor=_side(browser, outside))
     try:

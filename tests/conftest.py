@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
@@ -54,6 +54,25 @@ def _release_kept_connections() -> None:
     release = getattr(database, "release", None)
     if release is not None:
         release()
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every run of the checks by the review service, counted (its caches emptied first and
+    after)."""
+    from closure_readiness.service import reviews
+
+    ran: list[Any] = []
+    real = reviews.evaluate
+
+    def counted(review: Any, **kwargs: Any) -> Any:
+        ran.append(review)
+        return real(review, **kwargs)
+
+    monkeypatch.setattr(reviews, "evaluate", counted)
+    reviews.forget_evaluations()
+    yield ran
+    reviews.forget_evaluations()
 
 
 @pytest.fixture(scope="session")

@@ -344,22 +344,6 @@ def test_a_changed_busy_timeout_reaches_a_kept_connection(
 # Sign-off does each piece of work once -----------------------------------------------------------
 
 
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Every run of the checks by the review service, counted (caches emptied)."""
-    ran: list[Any] = []
-    real = reviews.evaluate
-
-    def counted(review: Any, **kwargs: Any) -> Any:
-        ran.append(review)
-        return real(review, **kwargs)
-
-    monkeypatch.setattr(reviews, "evaluate", counted)
-    reviews.forget_evaluations()
-    yield ran
-    reviews.forget_evaluations()
-
-
 def test_a_sign_off_checks_the_review_the_worker_was_shown_no_more(
     ctx: Context, team: Team, evaluations: list[Any]
 ) -> None:

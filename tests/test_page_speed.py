@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,22 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def database(template: DemoDatabase, tmp_path: Path) -> DemoDatabase:
     """A private copy of the demo data (conftest's `template`), not pointed at by the app."""
     return copy_database(template, tmp_path)
-
-
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Every run of the checks by the review service, counted."""
-    ran: list[Any] = []
-    real = reviews.evaluate
-
-    def counted(review: Any, **kwargs: Any) -> Any:
-        ran.append(review)
-        return real(review, **kwargs)
-
-    monkeypatch.setattr(reviews, "evaluate", counted)
-    reviews.forget_evaluations()
-    yield ran
-    reviews.forget_evaluations()
 
 
 def test_a_list_shown_again_checks_no_unchanged_review_again(
