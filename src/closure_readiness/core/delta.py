@@ -24,6 +24,8 @@ import json
 from difflib import SequenceMatcher
 from typing import Any
 
+from closure_readiness.core.canonical import canonical_json
+
 DELTA_TAG = "delta"
 
 
@@ -98,7 +100,10 @@ def _diff_list(old: list[Any], new: list[Any]) -> list[Any]:
         blocks = [("replace", 0, len(old_middle), 0, len(new_middle))]
     else:
         matcher = SequenceMatcher(
-            None, [_text(v) for v in old_middle], [_text(v) for v in new_middle], autojunk=False
+            None,
+            [canonical_json(v) for v in old_middle],
+            [canonical_json(v) for v in new_middle],
+            autojunk=False,
         )
         blocks = [(str(tag), a, b, c, d) for tag, a, b, c, d in matcher.get_opcodes()]
     for tag, i1, i2, j1, j2 in blocks:
@@ -183,13 +188,9 @@ def _apply_list(old: Any, steps: Any) -> list[Any]:
     return result
 
 
-def _text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def delta_text(old: dict[str, Any], new: dict[str, Any]) -> str:
     """The stored text of the delta turning document `old` into `new`."""
-    return _text([DELTA_TAG, diff(old, new) or {}])
+    return canonical_json([DELTA_TAG, diff(old, new) or {}])
 
 
 def is_delta_text(text: str) -> bool:
