@@ -279,6 +279,19 @@ def _icon(proto: Any) -> str:
     return f", icon={icon!r}" if icon else ""
 
 
+FLOOR_HELPERS = [
+    "def submitted():",
+    "    st.session_state['submitted'] = st.session_state.get('submitted', 0) + 1",
+    "",
+    "",
+    "def grown(records):",
+    "    return records + [dict(records[-1])] * st.session_state.get('submitted', 0)",
+    "",
+    "",
+]
+"""What the views `FloorScript` writes call: a form submitted, a register grown by it."""
+
+
 class FloorScript:
     """Python source drawing the same elements as AppTest trees, one function per view.
 
@@ -456,14 +469,7 @@ class FloorScript:
             "    st.query_params['step'] = step",
             "",
             "",
-            "def submitted():",
-            "    st.session_state['submitted'] = st.session_state.get('submitted', 0) + 1",
-            "",
-            "",
-            "def grown(records):",
-            "    return records + [dict(records[-1])] * st.session_state.get('submitted', 0)",
-            "",
-            "",
+            *FLOOR_HELPERS,
             "def review():",
             f"    step = st.query_params.get('step', {review_views[0]!r})",
             f"    {{{', '.join(f'{v!r}: view_{v}' for v in review_views)}}}[step]()",

@@ -60,6 +60,7 @@ from typing import Any
 
 from bench.browser_bench import (
     APP,
+    FLOOR_HELPERS,
     ICON,
     FloorScript,
     _rss_mib,
@@ -857,14 +858,7 @@ def floor_script(trees: dict[str, Any], pdf: Path, waiting: list[int]) -> str:
         "    return PDF",
         "",
         "",
-        "def submitted():",
-        "    st.session_state['submitted'] = st.session_state.get('submitted', 0) + 1",
-        "",
-        "",
-        "def grown(records):",
-        "    return records + [dict(records[-1])] * st.session_state.get('submitted', 0)",
-        "",
-        "",
+        *FLOOR_HELPERS,
         "def review():",
         "    step = st.query_params.get('step', 'family')",
         "    {'family': view_family, 'evidence': view_evidence}[step]()",
