@@ -7,6 +7,7 @@ for the record. No test asserts on these numbers.
 from __future__ import annotations
 
 import gc
+import random
 import socket
 import statistics
 import time
@@ -118,11 +119,24 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+LISTEN_PORTS = range(20_000, 32_000)
+"""Below Linux's ephemeral range (32768-60999): a port the system hands out for 0 can be taken
+by any outgoing connection before the server a suite starts binds it (a fresh-clone run met
+"Port 35609 is not available"); a port from here is never handed out that way."""
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on now (for a server a suite starts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 nothing listens on now, for a server a suite or test starts a little
+    later. The one helper for it: the tests import it too."""
+    for _ in range(200):
+        port = random.choice(LISTEN_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def healthy(url: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import shutil
 import signal
 import socket
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "nginx" / "closure-readiness.conf"
@@ -49,25 +49,6 @@ def nginx_binary() -> str:
             "Run scripts/setup.sh, or: apt-get install -y nginx"
         )
     return found
-
-
-LISTEN_PORTS = range(20_000, 32_000)
-"""Below Linux's ephemeral range (32768-60999): a port the system hands out for 0 can be taken
-by any outgoing connection before the server the test starts binds it (a fresh-clone run met
-"Port 35609 is not available"); a port from here is never handed out that way."""
-
-
-def free_port() -> int:
-    """A port nothing listens on, for a server the test starts a little later."""
-    for _ in range(200):
-        port = random.choice(LISTEN_PORTS)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.harness import free_port
 
 from cli_support import invoke
 from closure_readiness.cli import GENERATED_DOCS, main
@@ -420,7 +421,7 @@ def test_demo_seed_only_seeds_a_new_database_once(tmp_path: Path) -> None:
 
 
 def test_run_without_sign_in_settings_names_each_missing_one(tmp_path: Path) -> None:
-    result = invoke("run", "--port", _free_port())
+    result = invoke("run", "--port", free_port())
 
     assert result.exit_code == 2
     assert "Sign-in is not set up" in result.stderr
@@ -434,7 +435,7 @@ def test_run_without_sign_in_settings_names_each_missing_one(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("processes", ["0", "17", "two"])
 def test_run_refuses_a_number_of_processes_it_cannot_start(processes: str) -> None:
-    result = invoke("run", "--port", _free_port(), "--processes", processes)
+    result = invoke("run", "--port", free_port(), "--processes", processes)
 
     assert result.exit_code == 2
     assert "--processes" in result.stderr
@@ -457,12 +458,6 @@ def test_run_with_several_processes_refuses_a_busy_port_before_starting_any(
 
     assert result.exit_code == 2, result.output
     assert "on 127.0.0.1 is in use" in result.stderr  # port `second` (or, rarely, the one before)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _healthy(port: int) -> bool:
@@ -503,7 +498,7 @@ def test_run_end_to_end_serves_the_app_and_stops_cleanly_on_sigterm(tmp_path: Pa
     assert installed("migrate", "--db", db).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSURE_")}
     env.update(HOME=str(home), CLOSURE_DB=str(db), CLOSURE_ENVIRONMENT="test")
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "run.log"
 
     with _running([str(INSTALLED), "run", "--port", str(port)], env, log) as process:
@@ -529,7 +524,7 @@ def test_the_demo_refuses_a_database_made_for_another_provider_and_stops_the_app
     db = tmp_path / "demo" / "closure-readiness-demo.db"
     made = installed("demo", "--db", db, "--seed-only", "--issuer", "http://127.0.0.1:9")
     assert made.returncode == 0, made.stderr
-    port, provider = _free_port(), _free_port()
+    port, provider = free_port(), free_port()
 
     refused = installed("demo", "--db", db, "--port", port, "--provider-port", provider)
 

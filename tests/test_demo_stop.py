@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench.harness import free_port
 
 from closure_readiness.demo.provider_page import STYLE_PATH, local_html
 
@@ -30,12 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 STARTED_WITHIN = 90.0
 STOPPED_WITHIN = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _can_listen(port: int) -> bool:
@@ -95,7 +90,7 @@ class RunningDemo:
 
 @contextlib.contextmanager
 def running_demo(tmp_path: Path, how: str) -> Iterator[RunningDemo]:
-    app_port, provider_port = _free_port(), _free_port()
+    app_port, provider_port = free_port(), free_port()
     arguments = ["--db", str(tmp_path / "demo.db"), "--port", str(app_port)]
     arguments += ["--provider-port", str(provider_port)]
     if how == "closure-readiness demo":

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.harness import free_port
 
 from closure_readiness.core.review import Review
 from closure_readiness.demo.seed import seed, shifted
@@ -60,12 +60,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -117,7 +111,7 @@ def running_demo(
     """`<python> -m closure_readiness.cli demo` on a database seeded here first (so tests know
     the review ids), started in `cwd` as a person would start it, stopped afterwards."""
     db = directory / "closure-readiness-demo.db"
-    app_port, provider_port = _free_port(), _free_port()
+    app_port, provider_port = free_port(), free_port()
     provider_url = f"http://127.0.0.1:{provider_port}"
     ids = seed(db, issuer=provider_url, today=dt.datetime.now(dt.UTC).date())
     log = directory / "demo.log"

@@ -26,7 +26,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.harness import free_port
 from playwright.sync_api import expect
 
 from closure_readiness.core.review import Review
@@ -62,12 +62,6 @@ SIGN_OFF = "Sign off and send to my manager"
 ATTEST = "I confirm the statement above"
 WAITING = "Signed off, waiting for countersignature"
 LEAD = "Lead professional (role)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _healthy(url: str) -> bool:
@@ -349,8 +343,8 @@ def test_the_server_killed_during_a_sign_off_loses_nothing_and_restarts(
     started = time.perf_counter()
     server = Server(
         db=tmp_path / "closure-readiness-demo.db",
-        app_port=_free_port(),
-        provider_port=_free_port(),
+        app_port=free_port(),
+        provider_port=free_port(),
         log=tmp_path / "demo.log",
     )
     (calibration, *ready), drafts = _prepare(server.db, server.provider_url, ROUNDS)
