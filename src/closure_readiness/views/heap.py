@@ -1,12 +1,10 @@
-"""Keep what lives as long as the server out of Streamlit's collection after every run.
+"""Keep what lives as long as the server out of Python's garbage collections.
 
-The server runs a full garbage collection after each script run (`runner.postScriptGC`,
-docs/decisions.md #12). A full collection walks every tracked object: the modules, classes and
-validators imported once (Streamlit, pandas, pydantic, the checks), about 130 ms a click here,
-most of what the app added to a checkbox round trip over a bare Streamlit page. Freezing them
-(`gc.freeze`) moves them out of every later collection; what a run leaves behind is still
-collected after it, so memory stays as flat as before.
-"""
+A full collection walks every tracked object: the modules, classes and validators imported
+once (Streamlit, pandas, pydantic, the checks). Freezing them (`gc.freeze`) moves them out of
+every later collection: Python's own generational ones, and Streamlit's forced one after each
+run if `runner.postScriptGC` is turned on again (it is off: docs/decisions.md #37 and #70).
+What a run leaves behind is still collected."""
 
 from __future__ import annotations
 
