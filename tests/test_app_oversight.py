@@ -246,6 +246,46 @@ def test_waiting_for_me_lists_the_teams_sign_offs_oldest_first_and_exception_req
     assert "CR-DEMO-1001" not in text  # approved: nothing left to do
 
 
+def test_a_long_queue_shows_ten_sign_offs_at_a_time_longest_waiting_first(
+    demo: DemoDatabase,
+) -> None:
+    for number in range(10):  # with the demo's two: twelve waiting
+        _submitted(demo, f"CR-TEST-{3000 + number}")
+
+    at = app_test("manager")
+
+    def shown() -> list[str]:
+        return [str(m.value) for m in at.markdown if str(m.value).startswith("**CR")]
+
+    assert _text_of(at.header)[0] == "Sign-offs to countersign (12)"
+    assert "Showing 1 to 10 of 12 sign-offs, longest waiting first." in _text_of(at.caption)
+    assert shown() == ["**CR-DEMO-1004**", "**CR-DEMO-1005**"] + [
+        f"**CR-TEST-{3000 + n}**" for n in range(8)
+    ]
+    assert button(at, "Previous 10 sign-offs").disabled
+
+    button(at, "Next 2 sign-offs").click().run()
+
+    assert "Showing 11 to 12 of 12 sign-offs, longest waiting first." in _text_of(at.caption)
+    assert shown() == ["**CR-TEST-3008**", "**CR-TEST-3009**"]
+    assert button(at, "Next 10 sign-offs").disabled
+    assert _text_of(at.header)[0] == "Sign-offs to countersign (12)"
+
+    at.session_state["paging.sign-offs"] = 7  # a page past the end (the list shrank): the last
+    at.run()
+    assert shown() == ["**CR-TEST-3008**", "**CR-TEST-3009**"]
+
+    button(at, "Previous 10 sign-offs").click().run()
+    assert shown()[0] == "**CR-DEMO-1004**"
+
+
+def test_a_short_queue_has_no_paging(demo: DemoDatabase) -> None:
+    at = app_test("manager")
+
+    assert not any(str(c.value).startswith("Showing") for c in at.caption)
+    assert not [b for b in at.button if "sign-offs" in str(b.label)]
+
+
 def test_a_manager_of_another_team_sees_nothing_of_norths_work(demo: DemoDatabase) -> None:
     _exception_request(demo, "CR-TEST-2003")
     north_decision = _pending_decision(demo, "submitted")

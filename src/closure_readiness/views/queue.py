@@ -13,7 +13,7 @@ from closure_readiness.core import words
 from closure_readiness.service import decisions
 from closure_readiness.service.context import Principal, ServiceError
 from closure_readiness.service.decisions import PendingException, QueueItem
-from closure_readiness.views import pages, session
+from closure_readiness.views import pages, paging, session
 from closure_readiness.views.findings import step_of_check, step_title
 from closure_readiness.views.safe import escape_markdown
 
@@ -36,30 +36,35 @@ def page() -> None:
     st.header(f"Sign-offs to countersign ({len(queue.submitted)})", anchor=False)
     if not queue.submitted:
         st.info("No review is waiting for your countersignature.")
-    for item in queue.submitted:
+    for item in paging.page_of(queue.submitted, "sign-offs", noun="sign-offs"):
         _sign_off(item)
+    paging.page_buttons(len(queue.submitted), "sign-offs", noun="sign-offs")
     st.header(f"Exception requests ({len(queue.exception_requests)})", anchor=False)
     if not queue.exception_requests:
         st.info("No caseworker is waiting for an exception decision.")
-    for pending in queue.exception_requests:
+    for pending in paging.page_of(queue.exception_requests, "requests", noun="exception requests"):
         _exception_request(pending, principal)
+    paging.page_buttons(len(queue.exception_requests), "requests", noun="exception requests")
     if queue.own_sign_offs:
         st.header("Your own sign-offs (another manager must countersign)", anchor=False)
         st.caption(
             "Nobody countersigns their own sign-off. Ask another team manager of your team to "
             "countersign or return these."
         )
-        for item in queue.own_sign_offs:
+        for item in paging.page_of(queue.own_sign_offs, "own-sign-offs", noun="own sign-offs"):
             _own_sign_off(item)
+        paging.page_buttons(len(queue.own_sign_offs), "own-sign-offs", noun="own sign-offs")
     if queue.own_exception_requests:
         st.header("Your own exception requests (another manager must decide)", anchor=False)
         st.caption(
             "Nobody decides an exception on their own review. Ask another team manager of your "
             "team to decide these."
         )
-        for pending in queue.own_exception_requests:
+        own = queue.own_exception_requests
+        for pending in paging.page_of(own, "own-requests", noun="own exception requests"):
             with st.container(border=True):
                 _exception_card(pending)
+        paging.page_buttons(len(own), "own-requests", noun="own exception requests")
 
 
 def _sign_off(item: QueueItem) -> None:
