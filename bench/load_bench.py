@@ -45,6 +45,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import pickle
 import random
 import shutil
 import sqlite3
@@ -62,6 +63,7 @@ from bench.browser_bench import (
     APP,
     FLOOR_HELPERS,
     ICON,
+    ROOT,
     FloorScript,
     _rss_mib,
     _spawn,
@@ -72,6 +74,7 @@ from bench.browser_bench import (
     stop_all,
 )
 from bench.harness import Measurement, free_port
+from bench.pdf_bench import skeleton
 
 THINK = (0.5, 1.5)
 """Seconds a session waits between two actions (at random in this range), as a person does."""
@@ -765,7 +768,9 @@ def seed_load(db: Path, *, issuer: str, sessions: int, seconds: float, today: dt
 
 
 class LoadFloor(FloorScript):
-    """FloorScript with the decision record's download button: the app's own PDF, no checks."""
+    """FloorScript with the decision record's download button: on each click the same
+    paragraphs and tables as the app's record laid out with bare platypus (the PDF bench's
+    floor), as the app builds its record on each click."""
 
     def _emit(self, node: Any, depth: int) -> None:
         if getattr(node, "type", "") == "download_button":
@@ -834,6 +839,7 @@ def floor_script(trees: dict[str, Any], pdf: Path, waiting: list[int]) -> str:
         '"""A bare Streamlit app drawing the same elements as the pages the load opens."""',
         "import datetime",
         "import gc",
+        "import pickle",
         "import sys",
         "from pathlib import Path",
         "import streamlit as st",
@@ -851,11 +857,13 @@ def floor_script(trees: dict[str, Any], pdf: Path, waiting: list[int]) -> str:
         "    gc.freeze()",
         "    heap()['frozen_with'] = len(sys.modules)",
         f"st.set_page_config(page_title='Floor', page_icon={str(ICON)!r}, layout='wide')",
-        f"PDF = Path({str(pdf)!r}).read_bytes()",
+        f"sys.path.insert(0, {str(ROOT)!r})",
+        "from bench.pdf_bench import floor_pdf",
+        f"SHAPE = pickle.loads(Path({str(pdf)!r}).read_bytes())",
         "",
         "",
         "def pdf():",
-        "    return PDF",
+        "    return floor_pdf(SHAPE)",
         "",
         "",
         *FLOOR_HELPERS,
@@ -1056,6 +1064,7 @@ def start_apps(db: Path, *, ports: list[int], issuer: str, folder: Path) -> list
 
 
 def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) -> Result:
+    from closure_readiness.report.decision_pdf import decision_record_story
     from closure_readiness.service import auditing, staff
     from closure_readiness.service.context import Context
 
@@ -1080,8 +1089,9 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
     )
     ctx = Context(copy)
     auditor = staff.identify(ctx, issuer=issuer, subject=AUDITOR)
-    pdf = folder / "record.pdf"
-    pdf.write_bytes(auditing.decision_record_pdf(ctx, auditor, plan.decisions[0]))
+    pdf = folder / "record-shape.pickle"
+    record = auditing._record(ctx, auditor, plan.decisions[0], action="decision_record_exported")
+    pdf.write_bytes(pickle.dumps(skeleton(decision_record_story(record))))
     script = folder / "floor.py"
     waiting_ids = [decision for each in plan.waiting for decision in each]
     script.write_text(floor_script(trees, pdf, waiting_ids), encoding="utf-8")
@@ -1118,7 +1128,22 @@ def load(sessions: int, seconds: float, *, processes: int = 1) -> Result:
             return measure(sessions, seconds, folder, processes=processes)
     finally:
         stop_all()
+        for line in _server_errors(folder):
+            _say(f"the app's log: {line}")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _server_errors(folder: Path, most: int = 5) -> list[str]:
+    """The first lines of the app servers' logs (not the floor's) saying something failed, so
+    an error a page showed can be explained after the folder is gone."""
+    found: list[str] = []
+    for log in sorted([*folder.glob("demo-*.log"), *folder.glob("app-*.log")]):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if ("ERROR" in line or "Error" in line or "Traceback" in line) and line not in found:
+                found.append(line.strip()[:300])
+                if len(found) == most:
+                    return found
+    return found
 
 
 def run(
