@@ -39,7 +39,8 @@ def _hold_client_settings() -> None:
 
 def main() -> None:
     _hold_client_settings()
-    heap.freeze_imports()  # the collection after each run skips what lives as long as the server
+    heap.freeze_imports()  # collections skip what lives as long as the server
+    heap.collect_now_and_then()
     downloads.serve_downloads_once()  # a downloaded file stops being served once fetched
     st.set_page_config(page_title="Closure Readiness", page_icon=str(ICON), layout="wide")
     where = ["the sign-in check"]
