@@ -184,6 +184,8 @@ UNGUARDED = {
     "st.logout",
     # Tidies what is typed in a date field to dd/mm/yyyy (session state only, never stored).
     "_tidy_typed_date",
+    # Moves a long list to its next or previous ten (session state only, never stored).
+    "_move",
     # A parameter: finding_box is handed the review's step callback (state.set_step, guarded).
     "go_to_step",
 }
