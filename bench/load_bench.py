@@ -1090,6 +1090,7 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
     ctx = Context(copy)
     auditor = staff.identify(ctx, issuer=issuer, subject=AUDITOR)
     pdf = folder / "record-shape.pickle"
+    # The record the app lays out for this decision (on the copy: its export event stays there).
     record = auditing._record(ctx, auditor, plan.decisions[0], action="decision_record_exported")
     pdf.write_bytes(pickle.dumps(skeleton(decision_record_story(record))))
     script = folder / "floor.py"
