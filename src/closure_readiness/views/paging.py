@@ -50,15 +50,19 @@ def page_buttons(count: int, name: str, *, noun: str, size: int = PAGE_SIZE) -> 
     current = _current(name, count, size)
     last = (count - 1) // size
     previous, following = st.columns(2)
+    # A button with nothing to move to names no number ("Previous 10" on the first page, or
+    # "Next 10" on the last, would promise items that are not there).
     previous.button(
-        f"Previous {size} {noun}",
+        f"Previous {size} {noun}" if current > 0 else f"Previous {noun}",
         key=f"{_key(name)}.previous",
         disabled=current == 0,
         on_click=_move,
         args=(name, current - 1),
     )
     following.button(
-        f"Next {min(size, count - (current + 1) * size) if current < last else size} {noun}",
+        f"Next {min(size, count - (current + 1) * size)} {noun}"
+        if current < last
+        else f"Next {noun}",
         key=f"{_key(name)}.next",
         disabled=current == last,
         on_click=_move,
