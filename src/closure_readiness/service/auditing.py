@@ -37,6 +37,7 @@ from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.audit import AuditEvent
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import IntegrityReport, check_decision, verify
+from closure_readiness.storage.location import store_key
 from closure_readiness.storage.queries import STATUSES, DecisionQuery
 
 __all__ = ["STATUSES", "DecisionQuery"]  # re-exported for the views
@@ -265,7 +266,7 @@ def learning(ctx: Context, principal: Principal) -> LearningFigures:
         raise NotAllowed("Only auditors can read the learning figures.")
     with reading(ctx.db_path) as db:
         ensure_active(db, principal)
-        key = (str(ctx.db_path.resolve()), queries.decisions_version(db))
+        key = (store_key(ctx.db_path), queries.decisions_version(db))
         with _LEARNING_LOCK:
             cached = _LEARNING_CACHE.get(key)
         if cached is not None:

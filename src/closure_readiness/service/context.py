@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.errors import FieldProblem
 from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy
 from closure_readiness.core.workflow import Role as Role  # the service's callers name roles here
+from closure_readiness.storage.location import Store
 
 
 def utc_now() -> dt.datetime:
@@ -19,7 +19,7 @@ def utc_now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class Context:
-    db_path: Path
+    db_path: Store
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     clock: Callable[[], dt.datetime] = utc_now
     case_reference_pattern: str | None = None

@@ -30,6 +30,7 @@ from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit
 from closure_readiness.storage.audit import AuditEvent
 from closure_readiness.storage.database import reading, writing
+from closure_readiness.storage.location import store_key
 
 T = TypeVar("T")
 
@@ -106,7 +107,7 @@ def _recorded(item: _Pending) -> AuditEvent:
     committed. Under load one transaction carries many views instead of each polling SQLite's
     write lock in turn; alone, an event is written at once. Other processes and other writers
     still meet SQLite's own lock and busy timeout."""
-    key = str(item.ctx.db_path.resolve())
+    key = store_key(item.ctx.db_path)
     with _QUEUES_LOCK:
         queue = _QUEUES.setdefault(key, _Queue())
     with queue.mutex:

@@ -8,9 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from closure_readiness.core.canonical import canonical_json
+from closure_readiness.storage.database import Db
 from closure_readiness.storage.schema import GENESIS_HASH
 
 
@@ -53,7 +52,7 @@ def event_hash(
 
 
 def append(
-    db: Database,
+    db: Db,
     *,
     at: dt.datetime,
     actor: str,
@@ -102,7 +101,7 @@ def _row_to_event(row: dict[str, Any]) -> AuditEvent:
 
 
 def events_for(
-    db: Database, *, review_id: int | None = None, decision_id: int | None = None
+    db: Db, *, review_id: int | None = None, decision_id: int | None = None
 ) -> list[AuditEvent]:
     if decision_id is not None:
         rows = db.query(
@@ -113,6 +112,6 @@ def events_for(
     return [_row_to_event(row) for row in rows]
 
 
-def head(db: Database) -> tuple[int, str]:
+def head(db: Db) -> tuple[int, str]:
     row = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     return (row[0], row[1]) if row else (0, GENESIS_HASH)

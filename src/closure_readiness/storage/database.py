@@ -23,8 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlite_utils import Database
+
+from closure_readiness.storage.location import PostgresURL, Store
 
 BUSY_TIMEOUT_MS = 30_000
 MAX_IDLE = 16
@@ -56,6 +59,29 @@ class SchemaOutOfDate(DatabaseProblem):
 
 
 _migrate_lock = threading.Lock()
+
+
+class Db(Protocol):
+    """What the repositories call on a connection: sqlite-utils' `Database` on SQLite,
+    `postgres.PgDatabase` on PostgreSQL (which takes the same SQL: see its docstring)."""
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Any: ...
+
+    def query(self, sql: str, params: Any = None, /) -> Iterator[dict[str, Any]]: ...
+
+
+def execute_many(db: Db, sql: str, rows: list[Any]) -> None:
+    """One statement over many rows, on either engine."""
+    many = getattr(db, "executemany", None)
+    if many is not None:
+        many(sql, rows)
+    else:
+        db.conn.executemany(sql, rows)  # type: ignore[attr-defined]
+
+
+def is_postgres(db: Db) -> bool:
+    """Whether this connection is PostgreSQL's (for the few statements written per engine)."""
+    return not isinstance(db, Database)
 
 
 def _open(path: Path) -> Database:
@@ -185,17 +211,43 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: _POOL._forked())
 
 
-def release(path: Path | None = None) -> None:
+def release(path: Store | None = None) -> None:
     """Close this process's idle connections to `path` (all databases if None).
 
     Closing the last connection to a database copies its write-ahead log into the file and
     removes the log, so afterwards the file alone is the whole database (for a plain file
     copy). Connections in use are left alone; they are closed or kept as they finish."""
-    _POOL.release(path)
+    if isinstance(path, PostgresURL) or path is None:
+        postgres = _postgres_if_loaded()
+        if postgres is not None:
+            postgres.release(path if isinstance(path, PostgresURL) else None)
+    if not isinstance(path, PostgresURL):
+        _POOL.release(path)
 
 
-def idle_connections(path: Path | None = None) -> int:
+def _postgres_if_loaded() -> Any:
+    """The PostgreSQL engine's module if this process has used it (importing it loads
+    psycopg, which an SQLite deployment never needs)."""
+    import sys
+
+    return sys.modules.get("closure_readiness.storage.postgres")
+
+
+def _postgres() -> Any:
+    try:
+        from closure_readiness.storage import postgres
+    except ImportError as error:  # psycopg is an extra: pip install 'closure-readiness[postgres]'
+        raise DatabaseProblem(
+            "CLOSURE_DB names a PostgreSQL database, but its driver is not installed: "
+            "install closure-readiness[postgres] (psycopg)."
+        ) from error
+    return postgres
+
+
+def idle_connections(path: Store | None = None) -> int:
     """How many idle connections this process keeps (to `path`, or in all)."""
+    if isinstance(path, PostgresURL):
+        return int(_postgres().idle_connections(path))
     return _POOL.idle_count(path)
 
 
@@ -217,8 +269,11 @@ def _borrowed(path: Path) -> Iterator[Database]:
         _POOL.give_back(key, kept, reusable=reusable)
 
 
-def ensure_migrated(path: Path) -> None:
+def ensure_migrated(path: Store) -> None:
     """Create or upgrade the schema once per process and path."""
+    if isinstance(path, PostgresURL):
+        _postgres().ensure_migrated(path)
+        return
     key = str(path.resolve())
     if key in _migrated:
         return
@@ -244,8 +299,12 @@ def ensure_migrated(path: Path) -> None:
 
 
 @contextmanager
-def writing(path: Path) -> Iterator[Database]:
+def writing(path: Store) -> Iterator[Db]:
     """A write transaction (BEGIN IMMEDIATE): committed on success, rolled back on any error."""
+    if isinstance(path, PostgresURL):
+        with _postgres().writing(path) as pg:
+            yield pg
+        return
     ensure_migrated(path)
     with _borrowed(path) as db:
         db.conn.execute("BEGIN IMMEDIATE")
@@ -261,8 +320,12 @@ def writing(path: Path) -> Iterator[Database]:
 
 
 @contextmanager
-def reading(path: Path) -> Iterator[Database]:
+def reading(path: Store) -> Iterator[Db]:
     """A read transaction: every query inside sees one consistent snapshot."""
+    if isinstance(path, PostgresURL):
+        with _postgres().reading(path) as pg:
+            yield pg
+        return
     ensure_migrated(path)
     with _borrowed(path) as db:
         db.conn.execute("BEGIN")
@@ -284,7 +347,8 @@ def database_fault(error: BaseException, *, where: str = "") -> str | None:
     """One line saying what an SQLite error means for the person who met it (`where` names the
     file, "PATH: "), or None when `error` is not one."""
     if not isinstance(error, sqlite3.Error):
-        return None
+        postgres = _postgres_if_loaded()
+        return None if postgres is None else postgres.database_fault(error, where=where)
     text = str(error).lower()
     if "locked" in text or "busy" in text:
         return BUSY
@@ -352,12 +416,16 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def read_only(path: Path) -> Iterator[Database]:
+def read_only(path: Store) -> Iterator[Db]:
     """A read transaction on a connection opened read-only (verify, anchor, backup, lists).
 
     Never creates, migrates or locks the file for writing, so it works on a backup on
     read-only storage and never waits for a writer (WAL readers do not). Raises
     NoSuchDatabase for a missing path and NotAStore for an empty file."""
+    if isinstance(path, PostgresURL):
+        with _postgres().reading(path, migrate=False) as pg:
+            yield pg
+        return
     conn = _open_read_only(path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -371,11 +439,24 @@ def read_only(path: Path) -> Iterator[Database]:
         conn.close()
 
 
-def require_store(db: Database, path: Path, *, current: bool) -> None:
+def require_store(db: Db, path: Store, *, current: bool) -> None:
     """Refuse a file that is not this system's database, or (with `current`) one whose schema
     is older than this version, rather than migrating it from a command that only reads."""
     from closure_readiness.storage.schema import MIGRATIONS
 
+    if is_postgres(db):
+        from closure_readiness.storage import schema_postgres
+
+        if not {"audit_events", "decisions", "staff"} <= set(db.table_names()):  # type: ignore[attr-defined]
+            raise NotAStore(f"{path}: not a Closure Readiness database.")
+        if current and schema_postgres.pending(db):  # type: ignore[arg-type]
+            raise SchemaOutOfDate(
+                f"{path}: the database was made by an earlier version; run `closure-readiness "
+                "migrate` first."
+            )
+        return
+    assert isinstance(db, Database)
+    assert isinstance(path, Path)
     try:
         tables = set(db.table_names())
     except sqlite3.DatabaseError:
@@ -391,12 +472,15 @@ def require_store(db: Database, path: Path, *, current: bool) -> None:
         )
 
 
-def use_as_is(path: Path) -> None:
+def use_as_is(path: Store) -> None:
     """Check, reading only, that `path` is this system's database at this version, then let
     this process write to it without migrating it or switching its journal mode (an export
     appends its audit event; it never upgrades the schema)."""
     with read_only(path) as db:
         require_store(db, path, current=True)
+    if isinstance(path, PostgresURL):
+        _postgres().mark_migrated(path)
+        return
     _migrated.add(str(path.resolve()))
 
 
@@ -426,8 +510,11 @@ def backup(path: Path, out: Path) -> None:
         source.close()
 
 
-def checkpoint(path: Path) -> None:
+def checkpoint(path: Store) -> None:
     """Copy the write-ahead log into the database file and empty it (after a disposal, so
-    the disposed content's old pages leave the log as well as the file)."""
+    the disposed content's old pages leave the log as well as the file). PostgreSQL: nothing
+    (its server reclaims dead rows itself)."""
+    if isinstance(path, PostgresURL):
+        return
     with _borrowed(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

@@ -26,10 +26,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.storage import audit
+from closure_readiness.storage.database import Db
 
 DISPOSAL_ACTION = "review_disposed"
 
@@ -67,7 +66,7 @@ def redacted_detail(detail_text: str) -> str:
     return canonical_json({key: value for key, value in detail.items() if key in KEPT_DETAIL})
 
 
-def kept_rows(db: Database, review_id: int) -> dict[str, list[dict[str, Any]]]:
+def kept_rows(db: Db, review_id: int) -> dict[str, list[dict[str, Any]]]:
     """Every row a disposal leaves about one review, as `verify` compares them."""
     where_decisions = "SELECT id FROM decisions WHERE review_id = ?"
     queries = {
@@ -107,7 +106,7 @@ def tombstone(rows: dict[str, list[dict[str, Any]]], on: str) -> dict[str, list[
     return left
 
 
-def events_about(db: Database, review_id: int) -> list[dict[str, Any]]:
+def events_about(db: Db, review_id: int) -> list[dict[str, Any]]:
     """The audit events naming the review or one of its decisions (not a disposal)."""
     return list(
         db.query(
@@ -147,7 +146,7 @@ class DisposalFailed(RuntimeError):
 
 
 def dispose_review(
-    db: Database, review_id: int, *, at: dt.datetime, actor: str, dispose_on: dt.date
+    db: Db, review_id: int, *, at: dt.datetime, actor: str, dispose_on: dt.date
 ) -> Disposal:
     """Turn one review's records into a tombstone. Call inside a write transaction; the
     caller has checked the review is final, due and intact."""
@@ -183,7 +182,7 @@ def dispose_review(
     return disposal
 
 
-def _write_tombstone(db: Database, rows: dict[str, list[dict[str, Any]]], on: str) -> None:
+def _write_tombstone(db: Db, rows: dict[str, list[dict[str, Any]]], on: str) -> None:
     for decision in rows["decisions"]:
         db.execute(  # out of the index with the words and facets it holds (schema m008)
             "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text, "
@@ -213,13 +212,13 @@ def _write_tombstone(db: Database, rows: dict[str, list[dict[str, Any]]], on: st
     )
 
 
-def compact_search_index(db: Database) -> None:
+def compact_search_index(db: Db) -> None:
     """Merge the search index so the terms of disposed decisions leave it (a delete in FTS5
     only marks them until segments merge). Inside the disposal's transaction."""
     db.execute("INSERT INTO decisions_fts (decisions_fts) VALUES ('optimize')")
 
 
-def undisposed_reviews(db: Database, final: tuple[str, ...]) -> list[dict[str, Any]]:
+def undisposed_reviews(db: Db, final: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every review not disposed of, with the case fields a disposal date needs read out of
     its content in SQL (for the `final` statuses only), never the content itself."""
     marks = ", ".join("?" for _ in final)
@@ -236,7 +235,7 @@ def undisposed_reviews(db: Database, final: tuple[str, ...]) -> list[dict[str, A
     )
 
 
-def undisposed_seals(db: Database) -> list[dict[str, Any]]:
+def undisposed_seals(db: Db) -> list[dict[str, Any]]:
     """Every decision not disposed of, oldest first, with its sealed disposal date (if any)
     and the sealed case fields, read out of the seal in SQL."""
     return list(
@@ -250,7 +249,7 @@ def undisposed_seals(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def disposals(db: Database) -> dict[int, dict[str, Any]]:
+def disposals(db: Db) -> dict[int, dict[str, Any]]:
     """The disposal events' details by review id, as recorded (for `verify`)."""
     found: dict[int, dict[str, Any]] = {}
     for row in db.query(

@@ -59,6 +59,7 @@ from closure_readiness.core.seal import (
 from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.storage import versions
 from closure_readiness.storage.audit import event_hash, head
+from closure_readiness.storage.database import Db
 from closure_readiness.storage.disposal import digest, disposals
 from closure_readiness.storage.disposal import kept_rows as tombstone_rows
 from closure_readiness.storage.schema import (
@@ -159,9 +160,7 @@ def _column_problems(
     return problems
 
 
-def _decision_problems(
-    db: Database, row: dict[str, Any]
-) -> tuple[SealedDecisionDoc | None, list[str]]:
+def _decision_problems(db: Db, row: dict[str, Any]) -> tuple[SealedDecisionDoc | None, list[str]]:
     """The seal of one decision row, its columns and its findings for the learning figures."""
     what = f"decision {row['id']}"
     document, problems = _parsed(SealedDecisionDoc, what, row, "content_hash")
@@ -221,7 +220,7 @@ def _outcome_problems(row: dict[str, Any]) -> tuple[SealedOutcomeDoc | None, lis
 # One decision (its page, and before a countersignature) ---------------------------------------
 
 
-def check_decision(db: Database, decision_id: int) -> list[str]:
+def check_decision(db: Db, decision_id: int) -> list[str]:
     """The seals of one decision and its outcome, and the audit events that name them."""
     try:
         return _check_decision(db, decision_id)
@@ -229,7 +228,7 @@ def check_decision(db: Database, decision_id: int) -> list[str]:
         return [f"decision {decision_id}: the database could not be read ({error})"]
 
 
-def _check_decision(db: Database, decision_id: int) -> list[str]:
+def _check_decision(db: Db, decision_id: int) -> list[str]:
     row = next(db.query("SELECT * FROM decisions WHERE id = ?", [decision_id]), None)
     if row is None:
         return [f"decision {decision_id}: missing"]
@@ -404,7 +403,7 @@ def _label(status: Any) -> str:
         return str(status)
 
 
-def _review_problems(db: Database, chain: _ChainState) -> list[str]:
+def _review_problems(db: Db, chain: _ChainState) -> list[str]:
     problems: list[str] = []
     statuses = chain.review_statuses()
     seen: set[int] = set()
@@ -592,7 +591,7 @@ _EVIDENCE_COLUMNS = "evidence_id, agency, kind, observed_on, direction, shows, r
 
 
 def _working_review_problems(
-    db: Database,
+    db: Db,
     chain: _ChainState,
     disposed: set[int],
     only: set[int] | None = None,
@@ -714,7 +713,7 @@ def _request_checks(what: str, row: dict[str, Any], recorded: dict[str, Any]) ->
     return problems
 
 
-def _request_problems(db: Database, chain: _ChainState) -> list[str]:
+def _request_problems(db: Db, chain: _ChainState) -> list[str]:
     return _rows_against_chain(
         db.query("SELECT * FROM exception_requests ORDER BY id"),
         chain.requests,
@@ -735,7 +734,7 @@ _STAFF_WORDS = {
 }
 
 
-def _staff_problems(db: Database, chain: _ChainState) -> list[str]:
+def _staff_problems(db: Db, chain: _ChainState) -> list[str]:
     return _rows_against_chain(
         db.query("SELECT * FROM staff ORDER BY id"),
         chain.staff,
@@ -762,7 +761,7 @@ class _Disposed:
     """Whether the tables can mark a disposal (migration m006 applied)."""
 
     @classmethod
-    def read(cls, db: Database) -> _Disposed:
+    def read(cls, db: Db) -> _Disposed:
         recorded = disposals(db)
         events: dict[int, list[Any]] = {}
         for detail in recorded.values():
@@ -779,7 +778,7 @@ class _Disposed:
             disposable=disposable,
         )
 
-    def problems(self, db: Database) -> list[str]:
+    def problems(self, db: Db) -> list[str]:
         problems = [
             f"review {review_id}: marked as disposed of, but the audit trail records no disposal"
             for review_id in sorted(self.review_rows - set(self.recorded))
@@ -803,7 +802,7 @@ class _Disposed:
         return problems
 
 
-def _ids(db: Database, table: str) -> set[int]:
+def _ids(db: Db, table: str) -> set[int]:
     """The rows of `table` marked as disposed of."""
     sql = f"SELECT id FROM {table} WHERE disposed_on IS NOT NULL"
     return {row[0] for row in db.execute(sql).fetchall()}
@@ -822,7 +821,7 @@ def _redacted_event_problems(event: dict[str, Any], recorded: list[Any]) -> list
 # The search index and the schema ---------------------------------------------------------------
 
 
-def _search_index_problems(db: Database) -> list[str]:
+def _search_index_problems(db: Db) -> list[str]:
     """The full-text index compared with an index rebuilt from the decisions, term by term
     (in the connection's temporary schema: nothing is written to the database).
 
@@ -883,7 +882,7 @@ _TALLY_COLUMNS = (
 )
 
 
-def _tally_problems(db: Database) -> list[str]:
+def _tally_problems(db: Db) -> list[str]:
     """The learning figures' tallies against the same counts worked out from the decisions,
     outcomes, findings and re-referrals (in the connection's temporary schema)."""
     if not db.table("learning_tally").exists():
@@ -933,7 +932,7 @@ def _schema(rows: Iterable[Any]) -> dict[tuple[str, str], str]:
     }
 
 
-def _schema_problems(db: Database) -> list[str]:
+def _schema_problems(db: Db) -> list[str]:
     pending = MIGRATIONS.pending(db)
     expected = _expected_schema(pending[0].name if pending else None)
     actual = _schema(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
@@ -969,7 +968,7 @@ PROGRESS_EVERY = 1000
 
 
 def verify(
-    db: Database,
+    db: Db,
     anchor: dict[str, Any] | None = None,
     key: bytes | None = None,
     *,
@@ -1048,7 +1047,7 @@ _WRITES = frozenset(
 """The events that write a review, a decision or an outcome (a view or a search does not)."""
 
 
-def _is_store(db: Database, report: IntegrityReport) -> bool:
+def _is_store(db: Db, report: IntegrityReport) -> bool:
     try:
         if db.table("audit_events").exists() and db.table("decisions").exists():
             return True
@@ -1059,7 +1058,7 @@ def _is_store(db: Database, report: IntegrityReport) -> bool:
     return False
 
 
-def _readable(db: Database, report: IntegrityReport) -> bool:
+def _readable(db: Db, report: IntegrityReport) -> bool:
     """SQLite's own check of the file first: nothing else is trusted on a damaged file."""
     try:
         results = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
@@ -1077,7 +1076,7 @@ def _readable(db: Database, report: IntegrityReport) -> bool:
     return True
 
 
-def _verify(db: Database, report: IntegrityReport, scope: _Scope) -> None:
+def _verify(db: Db, report: IntegrityReport, scope: _Scope) -> None:
     report.problems += _schema_problems(db)
     chain = _ChainState()
     gone = _Disposed.read(db)
@@ -1132,7 +1131,7 @@ class _Written:
 
 
 def _sealed_problems(
-    db: Database,
+    db: Db,
     report: IntegrityReport,
     chain: _ChainState,
     gone: _Disposed,
@@ -1190,7 +1189,7 @@ def _sealed_problems(
 # Anchors ---------------------------------------------------------------------------------------
 
 
-def _anchor_problems(db: Database, anchor: dict[str, Any], key: bytes | None = None) -> list[str]:
+def _anchor_problems(db: Db, anchor: dict[str, Any], key: bytes | None = None) -> list[str]:
     if anchor.get("format") != ANCHOR_FORMAT:
         return ["anchor: not an anchor file of this system"]
     problems = [] if key is None else _signature_problems(anchor, key)
@@ -1227,7 +1226,7 @@ def anchor_signature(anchor: dict[str, Any], key: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def anchor_document(db: Database, *, now: dt.datetime, key: bytes | None = None) -> dict[str, Any]:
+def anchor_document(db: Db, *, now: dt.datetime, key: bytes | None = None) -> dict[str, Any]:
     """The chain's head as an anchor; signed with `key` (a keyed anchor) if given."""
     seq, digest = head(db)
     document: dict[str, Any] = {

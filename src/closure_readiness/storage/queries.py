@@ -9,10 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from closure_readiness.core.words import start_of_day_utc
 from closure_readiness.core.workflow import DECISION_STATUSES, Outcome, ReviewStatus
+from closure_readiness.storage.database import Db
 
 Row = dict[str, Any]
 
@@ -160,7 +159,7 @@ def _bounds(query: DecisionQuery) -> tuple[str | None, str | None]:
     return low, high
 
 
-def facet_expression(db: Database, query: DecisionQuery) -> str | None:
+def facet_expression(db: Db, query: DecisionQuery) -> str | None:
     """The filters as an FTS5 expression over the facets column (words the code makes, each
     quoted; never the reader's text), "" for no filter, None when nothing can match.
 
@@ -205,7 +204,7 @@ class _Plan:
     """No decision can match (an empty date range): no query at all."""
 
 
-def _plan(db: Database, query: DecisionQuery, *, counting: bool = False) -> _Plan:
+def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
     """The SQL of a list or count. With search words, the full-text index drives the query:
     it intersects the words with the filters (its facets column), yields matches newest
     first (rowid = decision id) and stops at the limit; each match is then read and checked
@@ -256,7 +255,7 @@ def _plan(db: Database, query: DecisionQuery, *, counting: bool = False) -> _Pla
     return _Plan(f"{source} {joins}", " AND ".join(clauses), params, order)
 
 
-def list_decisions(db: Database, query: DecisionQuery) -> list[Row]:
+def list_decisions(db: Db, query: DecisionQuery) -> list[Row]:
     plan = _plan(db, query)
     if plan.nothing:
         return []
@@ -271,7 +270,7 @@ def list_decisions(db: Database, query: DecisionQuery) -> list[Row]:
     return list(db.query(sql, [*plan.params, query.limit, query.offset]))
 
 
-def count_decisions(db: Database, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
+def count_decisions(db: Db, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
     """How many match, counting no further than `cap` + 1 (the caller says "over cap")."""
     plan = _plan(db, query, counting=True)
     if plan.nothing:
@@ -283,14 +282,14 @@ def count_decisions(db: Database, query: DecisionQuery, *, cap: int = COUNT_CAP)
     return int(row[0])
 
 
-def teams(db: Database) -> list[str]:
+def teams(db: Db) -> list[str]:
     return [row["team"] for row in db.query("SELECT DISTINCT team FROM decisions ORDER BY team")]
 
 
 # Learning figures ----------------------------------------------------------------------------
 
 
-def decisions_version(db: Database) -> tuple[Any, ...]:
+def decisions_version(db: Db) -> tuple[Any, ...]:
     """Changes whenever a decision or an outcome is written or disposed of: the learning
     figures' cache key.
 
@@ -309,11 +308,11 @@ def decisions_version(db: Database) -> tuple[Any, ...]:
     return (newest, *outcomes, disposed)
 
 
-def closures_per_month(db: Database) -> list[Row]:
+def closures_per_month(db: Db) -> list[Row]:
     return _per_month(db, "closures")
 
 
-def gaps_at_first_sign_off(db: Database) -> list[Row]:
+def gaps_at_first_sign_off(db: Db) -> list[Row]:
     """Checks that failed in the report sealed at each review's first sign-off (tallied at
     sign-off: m007)."""
     return list(
@@ -324,11 +323,11 @@ def gaps_at_first_sign_off(db: Database) -> list[Row]:
     )
 
 
-def returns_by_month(db: Database) -> list[Row]:
+def returns_by_month(db: Db) -> list[Row]:
     return _per_month(db, "returns")
 
 
-def _per_month(db: Database, figure: str) -> list[Row]:
+def _per_month(db: Db, figure: str) -> list[Row]:
     """Approvals or returns per month and team (tallied as they are decided: m007)."""
     return list(
         db.query(
@@ -339,7 +338,7 @@ def _per_month(db: Database, figure: str) -> list[Row]:
     )
 
 
-def recent_return_reasons(db: Database, limit: int = 50) -> list[Row]:
+def recent_return_reasons(db: Db, limit: int = 50) -> list[Row]:
     return list(
         db.query(
             "SELECT d.id AS decision_id, d.case_reference, d.team, o.decided_at, o.reasons "
@@ -351,7 +350,7 @@ def recent_return_reasons(db: Database, limit: int = 50) -> list[Row]:
     )
 
 
-def exceptions_by(db: Database, column: str) -> list[Row]:
+def exceptions_by(db: Db, column: str) -> list[Row]:
     """Exceptions counted by check_id, team or manager (resolved_by, with manager_name)."""
     source = {"check_id": "f.check_id", "team": "d.team", "manager": "f.resolved_by"}[column]
     named = ", s.display_name AS manager_name" if column == "manager" else ""
@@ -366,7 +365,7 @@ def exceptions_by(db: Database, column: str) -> list[Row]:
     )
 
 
-def re_referral_comparison(db: Database) -> list[Row]:
+def re_referral_comparison(db: Db) -> list[Row]:
     """Approved closures, re-referred within the window or not, with what they carried
     (tallied at approval and at the first re-referral: m007)."""
     return list(
@@ -380,7 +379,7 @@ def re_referral_comparison(db: Database) -> list[Row]:
     )
 
 
-def re_referral_checks(db: Database) -> list[Row]:
+def re_referral_checks(db: Db) -> list[Row]:
     """For approved closures: which cautions and exceptions they carried, by re-referral."""
     return list(
         db.query(
@@ -391,7 +390,7 @@ def re_referral_checks(db: Database) -> list[Row]:
     )
 
 
-def withdrawn_return_before(db: Database, case_reference: str, review_id: int) -> Row | None:
+def withdrawn_return_before(db: Db, case_reference: str, review_id: int) -> Row | None:
     """The latest return of a review of this case that was then withdrawn, among the reviews
     started before `review_id` and after the case's last approved closure: a review started
     again after a withdrawal carries its returns with it. None when there is none.

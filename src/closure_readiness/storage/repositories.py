@@ -1,7 +1,8 @@
 """Rows in and out: every SQL statement the service layer needs, and nothing else.
 
-Functions take an open `Database` inside a transaction from `storage.database`; they never
-commit. Rows come back as plain dicts; the service layer turns them into domain objects.
+Functions take an open connection (`Db`: SQLite or PostgreSQL) inside a transaction from
+`storage.database`; they never commit. Rows come back as plain dicts; the service layer turns
+them into domain objects.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlite_utils import Database
+from closure_readiness.storage.database import Db, execute_many
 
 Row = dict[str, Any]
 
 
-def _one(db: Database, sql: str, params: Sequence[Any]) -> Row | None:
+def _one(db: Db, sql: str, params: Sequence[Any]) -> Row | None:
     return next(db.query(sql, params), None)
 
 
 # Staff ---------------------------------------------------------------------------------------
 
 
-def insert_staff(db: Database, row: Row) -> None:
+def insert_staff(db: Db, row: Row) -> None:
     db.execute(
         "INSERT INTO staff (id, issuer, subject, display_name, role, team, active, created_at) "
         "VALUES (:id, :issuer, :subject, :display_name, :role, :team, :active, :created_at)",
@@ -29,26 +30,26 @@ def insert_staff(db: Database, row: Row) -> None:
     )
 
 
-def get_staff(db: Database, staff_id: str) -> Row | None:
+def get_staff(db: Db, staff_id: str) -> Row | None:
     return _one(db, "SELECT * FROM staff WHERE id = ?", [staff_id])
 
 
-def staff_by_identity(db: Database, issuer: str, subject: str) -> Row | None:
+def staff_by_identity(db: Db, issuer: str, subject: str) -> Row | None:
     return _one(db, "SELECT * FROM staff WHERE issuer = ? AND subject = ?", [issuer, subject])
 
 
-def list_staff(db: Database) -> list[Row]:
+def list_staff(db: Db) -> list[Row]:
     return list(db.query("SELECT * FROM staff ORDER BY team, role, id"))
 
 
-def staff_names(db: Database) -> dict[str, str]:
+def staff_names(db: Db) -> dict[str, str]:
     """Display names by staff id, for showing who signed and decided."""
     return {
         row["id"]: row["display_name"] for row in db.query("SELECT id, display_name FROM staff")
     }
 
 
-def update_staff(db: Database, staff_id: str, **fields: Any) -> None:
+def update_staff(db: Db, staff_id: str, **fields: Any) -> None:
     assignments = ", ".join(f"{name} = :{name}" for name in fields)
     db.execute(f"UPDATE staff SET {assignments} WHERE id = :id", {**fields, "id": staff_id})
 
@@ -56,25 +57,23 @@ def update_staff(db: Database, staff_id: str, **fields: Any) -> None:
 # Reviews -------------------------------------------------------------------------------------
 
 
-def insert_review(db: Database, row: Row) -> int:
-    cursor = db.execute(
+def insert_review(db: Db, row: Row) -> int:
+    row_id = db.execute(
         "INSERT INTO reviews (case_reference, team, worker_id, status, version, content, "
         "content_hash, proposed_closure_on, re_referral_of, created_at, updated_at) VALUES "
         "(:case_reference, :team, :worker_id, 'draft', 1, :content, :content_hash, "
-        ":proposed_closure_on, :re_referral_of, :created_at, :created_at)",
+        ":proposed_closure_on, :re_referral_of, :created_at, :created_at) RETURNING id",
         row,
-    )
-    review_id = cursor.lastrowid
-    assert review_id is not None
-    return review_id
+    ).fetchall()[0][0]
+    return int(row_id)
 
 
-def get_review(db: Database, review_id: int) -> Row | None:
+def get_review(db: Db, review_id: int) -> Row | None:
     return _one(db, "SELECT * FROM reviews WHERE id = ?", [review_id])
 
 
 def update_review_content(
-    db: Database,
+    db: Db,
     review_id: int,
     *,
     expected_version: int,
@@ -99,10 +98,10 @@ def update_review_content(
             expected_version,
         ],
     )
-    return cursor.rowcount == 1
+    return bool(cursor.rowcount == 1)
 
 
-def insert_review_version(db: Database, row: Row) -> None:
+def insert_review_version(db: Db, row: Row) -> None:
     db.execute(
         "INSERT INTO review_versions (review_id, version, content, content_hash, saved_by, "
         "saved_at) VALUES (:review_id, :version, :content, :content_hash, :saved_by, :saved_at)",
@@ -110,7 +109,7 @@ def insert_review_version(db: Database, row: Row) -> None:
     )
 
 
-def set_review_status(db: Database, review_id: int, status: str, at: str) -> None:
+def set_review_status(db: Db, review_id: int, status: str, at: str) -> None:
     db.execute(
         "UPDATE reviews SET status = ?, updated_at = ? WHERE id = ?", [status, at, review_id]
     )
@@ -119,7 +118,7 @@ def set_review_status(db: Database, review_id: int, status: str, at: str) -> Non
 _EVIDENCE_FIELDS = ("agency", "kind", "observed_on", "direction", "shows", "record_ref")
 
 
-def replace_evidence(db: Database, review_id: int, items: Iterable[Row]) -> None:
+def replace_evidence(db: Db, review_id: int, items: Iterable[Row]) -> None:
     """Make the review's evidence rows `items`, writing only the rows that differ: a saved
     step changes one item, and rewriting every row cost a delete and an insert per item.
     The rows held are read, not assumed from the content being replaced."""
@@ -141,16 +140,18 @@ def replace_evidence(db: Database, review_id: int, items: Iterable[Row]) -> None
         and any(held[key][i + 1] != row[name] for i, name in enumerate(_EVIDENCE_FIELDS))
     ]
     if gone:
-        db.conn.executemany("DELETE FROM evidence WHERE review_id = ? AND evidence_id = ?", gone)
+        execute_many(db, "DELETE FROM evidence WHERE review_id = ? AND evidence_id = ?", gone)
     if changed:
-        db.conn.executemany(
+        execute_many(
+            db,
             "UPDATE evidence SET agency = :agency, kind = :kind, observed_on = :observed_on, "
             "direction = :direction, shows = :shows, record_ref = :record_ref "
             "WHERE review_id = :review_id AND evidence_id = :evidence_id",
             changed,
         )
     if added:
-        db.conn.executemany(
+        execute_many(
+            db,
             "INSERT INTO evidence (review_id, evidence_id, agency, kind, observed_on, "
             "direction, shows, record_ref) VALUES (:review_id, :evidence_id, :agency, :kind, "
             ":observed_on, :direction, :shows, :record_ref)",
@@ -159,7 +160,7 @@ def replace_evidence(db: Database, review_id: int, items: Iterable[Row]) -> None
 
 
 def list_reviews(
-    db: Database,
+    db: Db,
     *,
     worker_id: str | None = None,
     team: str | None = None,
@@ -184,7 +185,7 @@ def list_reviews(
     return list(db.query(sql, params))
 
 
-def open_review_for_case(db: Database, case_reference: str) -> Row | None:
+def open_review_for_case(db: Db, case_reference: str) -> Row | None:
     return _one(
         db,
         "SELECT * FROM reviews WHERE case_reference = ? "
@@ -193,7 +194,7 @@ def open_review_for_case(db: Database, case_reference: str) -> Row | None:
     )
 
 
-def last_approval_for_case(db: Database, case_reference: str) -> Row | None:
+def last_approval_for_case(db: Db, case_reference: str) -> Row | None:
     """The most recent approved closure of a case: review id and when it was countersigned."""
     # CROSS JOIN keeps the case's decisions as the outer loop: with a plain JOIN the planner
     # walked every approved outcome (~0.25 s per started review at 100k decisions).
@@ -209,23 +210,22 @@ def last_approval_for_case(db: Database, case_reference: str) -> Row | None:
 # Decisions and outcomes ----------------------------------------------------------------------
 
 
-def insert_decision(db: Database, row: Row) -> int:
-    cursor = db.execute(
+def insert_decision(db: Db, row: Row) -> int:
+    row_id = db.execute(
         "INSERT INTO decisions (review_id, case_reference, team, closure_reason, signed_by, "
         "signed_at, as_of, checks_version, sign_off_possible, exceptions, cautions, sealed, "
         "content_hash, search_text) VALUES (:review_id, :case_reference, :team, "
         ":closure_reason, :signed_by, :signed_at, :as_of, :checks_version, :sign_off_possible, "
-        ":exceptions, :cautions, :sealed, :content_hash, :search_text)",
+        ":exceptions, :cautions, :sealed, :content_hash, :search_text) RETURNING id",
         row,
-    )
-    decision_id = cursor.lastrowid
-    assert decision_id is not None
-    return decision_id
+    ).fetchall()[0][0]
+    return int(row_id)
 
 
-def insert_decision_findings(db: Database, decision_id: int, findings: Iterable[Row]) -> None:
+def insert_decision_findings(db: Db, decision_id: int, findings: Iterable[Row]) -> None:
     """The findings of a sealed report, one row each, for the learning figures."""
-    db.conn.executemany(
+    execute_many(
+        db,
         "INSERT INTO decision_findings (decision_id, finding_key, check_id, level, resolution, "
         "resolved_by) VALUES (:decision_id, :finding_key, :check_id, :level, :resolution, "
         ":resolved_by)",
@@ -233,11 +233,11 @@ def insert_decision_findings(db: Database, decision_id: int, findings: Iterable[
     )
 
 
-def get_decision(db: Database, decision_id: int) -> Row | None:
+def get_decision(db: Db, decision_id: int) -> Row | None:
     return _one(db, "SELECT * FROM decisions WHERE id = ?", [decision_id])
 
 
-def pending_decision(db: Database, review_id: int) -> Row | None:
+def pending_decision(db: Db, review_id: int) -> Row | None:
     """The sign-off of a review that has no outcome yet."""
     return _one(
         db,
@@ -247,7 +247,7 @@ def pending_decision(db: Database, review_id: int) -> Row | None:
     )
 
 
-def decisions_for_review(db: Database, review_id: int) -> list[Row]:
+def decisions_for_review(db: Db, review_id: int) -> list[Row]:
     return list(
         db.query(
             "SELECT d.*, o.outcome, o.decided_by, o.decided_at, o.reasons FROM decisions d "
@@ -257,7 +257,7 @@ def decisions_for_review(db: Database, review_id: int) -> list[Row]:
     )
 
 
-def insert_outcome(db: Database, row: Row) -> None:
+def insert_outcome(db: Db, row: Row) -> None:
     db.execute(
         "INSERT INTO outcomes (decision_id, outcome, decided_by, decided_at, hash_seen, "
         "reasons, sealed, outcome_hash) VALUES (:decision_id, :outcome, :decided_by, "
@@ -266,11 +266,11 @@ def insert_outcome(db: Database, row: Row) -> None:
     )
 
 
-def get_outcome(db: Database, decision_id: int) -> Row | None:
+def get_outcome(db: Db, decision_id: int) -> Row | None:
     return _one(db, "SELECT * FROM outcomes WHERE decision_id = ?", [decision_id])
 
 
-def submitted_for_team(db: Database, team: str) -> list[Row]:
+def submitted_for_team(db: Db, team: str) -> list[Row]:
     """Reviews waiting for a countersignature, oldest sign-off first."""
     return list(
         db.query(
@@ -287,40 +287,38 @@ def submitted_for_team(db: Database, team: str) -> list[Row]:
 # Exception requests --------------------------------------------------------------------------
 
 
-def insert_exception_request(db: Database, row: Row) -> int:
-    cursor = db.execute(
+def insert_exception_request(db: Db, row: Row) -> int:
+    row_id = db.execute(
         "INSERT INTO exception_requests (review_id, finding_key, check_id, requested_by, "
         "requested_at, worker_reason, status) VALUES (:review_id, :finding_key, :check_id, "
-        ":requested_by, :requested_at, :worker_reason, 'pending')",
+        ":requested_by, :requested_at, :worker_reason, 'pending') RETURNING id",
         row,
-    )
-    request_id = cursor.lastrowid
-    assert request_id is not None
-    return request_id
+    ).fetchall()[0][0]
+    return int(row_id)
 
 
-def get_exception_request(db: Database, request_id: int) -> Row | None:
+def get_exception_request(db: Db, request_id: int) -> Row | None:
     return _one(db, "SELECT * FROM exception_requests WHERE id = ?", [request_id])
 
 
 def decide_exception_request(
-    db: Database, request_id: int, *, status: str, decided_by: str, decided_at: str, reason: str
+    db: Db, request_id: int, *, status: str, decided_by: str, decided_at: str, reason: str
 ) -> bool:
     cursor = db.execute(
         "UPDATE exception_requests SET status = ?, decided_by = ?, decided_at = ?, "
         "manager_reason = ? WHERE id = ? AND status = 'pending'",
         [status, decided_by, decided_at, reason, request_id],
     )
-    return cursor.rowcount == 1
+    return bool(cursor.rowcount == 1)
 
 
-def exception_requests_for_review(db: Database, review_id: int) -> list[Row]:
+def exception_requests_for_review(db: Db, review_id: int) -> list[Row]:
     return list(
         db.query("SELECT * FROM exception_requests WHERE review_id = ? ORDER BY id", [review_id])
     )
 
 
-def pending_exception_requests_for_team(db: Database, team: str) -> list[Row]:
+def pending_exception_requests_for_team(db: Db, team: str) -> list[Row]:
     return list(
         db.query(
             "SELECT x.*, r.case_reference FROM exception_requests x "

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from closure_readiness.core.canonical import content_hash
 from closure_readiness.core.delta import DeltaError, apply_delta_text, delta_text, is_delta_text
+from closure_readiness.storage.database import Db
 
 FULL_EVERY = 50
 """A whole copy at least every this many versions: a version is rebuilt from at most
@@ -88,7 +87,7 @@ def rebuilt(rows: Iterable[dict[str, Any]]) -> Iterator[Rebuilt]:
         previous, previous_number = document, row.get("version")
 
 
-def document_at(db: Database, review_id: int, version: int) -> dict[str, Any] | None:
+def document_at(db: Db, review_id: int, version: int) -> dict[str, Any] | None:
     """The whole content of one saved version of a review (None when there is no such version
     or it cannot be rebuilt): read back to the whole copy it builds on."""
     rows: list[dict[str, Any]] = []
@@ -114,7 +113,7 @@ def last_rebuilt(rows: Iterable[dict[str, Any]]) -> Rebuilt | None:
     return found
 
 
-def versions_bytes(db: Database, review_id: int) -> int:
+def versions_bytes(db: Db, review_id: int) -> int:
     """How many bytes the saved versions of one review hold (their content)."""
     row = db.execute(
         "SELECT coalesce(sum(length(CAST(content AS BLOB))), 0) FROM review_versions "

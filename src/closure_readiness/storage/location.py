@@ -1,0 +1,53 @@
+"""Where the data is: an SQLite file (the embedded default) or a PostgreSQL database.
+
+`CLOSURE_DB` takes a path or a `postgresql://` URL (decision #72). Everything above storage
+carries the location as it came and asks storage to open it; only storage tells them apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class PostgresURL:
+    """A PostgreSQL database, as a libpq connection URL."""
+
+    url: str
+
+    def __str__(self) -> str:
+        """The URL without its password: safe for a message, a log line or a page."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+Store = Path | PostgresURL
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(_SCHEMES)
+
+
+def parse_store(value: str | Path | PostgresURL) -> Store:
+    """A setting's text as a location: a `postgresql://` URL, otherwise a file path."""
+    if isinstance(value, PostgresURL | Path):
+        return value
+    text = value.strip()
+    if is_postgres_url(text):
+        return PostgresURL(re.sub(r"^postgres://", "postgresql://", text, flags=re.IGNORECASE))
+    return Path(text)
+
+
+def store_key(store: Store) -> str:
+    """One text per database, for caches and pools: the resolved path, or the URL."""
+    if isinstance(store, PostgresURL):
+        return store.url
+    return str(store.resolve())

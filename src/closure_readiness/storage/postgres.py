@@ -1,0 +1,324 @@
+"""PostgreSQL, the second storage engine (issue 12, item 10; decision #72).
+
+The repositories' SQL is written once, for both engines. This module gives PostgreSQL the
+same small surface sqlite-utils gives SQLite (`execute` returning a cursor, `query` yielding
+dicts), translating on the way in what differs only in spelling:
+
+- placeholders: `?` and `:name` become `%s` and `%(name)s` (outside quoted text);
+- `CROSS JOIN t ON ...` (SQLite's way of fixing the join order) becomes `JOIN t ON ...`;
+- Python booleans are written as 0 and 1, as SQLite stores them.
+
+What differs in meaning is written per engine where it is used: the schema and its triggers
+(`schema_postgres`), full-text search (`queries`), and the checks `verify` makes.
+
+Transactions keep SQLite's model, so the service layer cannot tell the engines apart:
+
+- a write takes one transaction-scoped advisory lock first (`WRITE_LOCK`), as SQLite's
+  `BEGIN IMMEDIATE` takes the write lock: writers queue, and the audit chain is extended
+  by one writer at a time, on every machine sharing the database;
+- a read is a REPEATABLE READ, READ ONLY transaction: one snapshot, never blocked by a writer;
+- waiting longer than the busy timeout for a lock fails with a lock timeout, which the
+  views turn into "busy, try again" (`database_fault`).
+
+Connections are kept per URL per process, as for SQLite (`_Pool`), and never used across a
+fork.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg.types.numeric import FloatLoader
+
+from closure_readiness.storage.location import PostgresURL
+
+BUSY_TIMEOUT_MS = 30_000
+WRITE_LOCK = 0x436C6F7375726552
+"""The advisory lock every write transaction takes first ("ClosureR" in ASCII)."""
+MIGRATE_LOCK = WRITE_LOCK + 1
+MAX_IDLE_PER_DATABASE = 8
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:(\w+)|%|\bCROSS JOIN\b")
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """SQLite's spelling of a statement in PostgreSQL's (see the module's docstring)."""
+
+    def swap(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.startswith(("'", '"')) or found == "::":
+            return found
+        if match.group(1) is not None:
+            return f"%({match.group(1)})s"
+        return {"?": "%s", "%": "%%", "CROSS JOIN": "JOIN"}[found]
+
+    return _TOKEN.sub(swap, sql)
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _parameters(parameters: Sequence[Any] | Mapping[str, Any] | None) -> Any:
+    if parameters is None:
+        return ()
+    if isinstance(parameters, Mapping):
+        return {name: _plain(value) for name, value in parameters.items()}
+    return [_plain(value) for value in parameters]
+
+
+class PgDatabase:
+    """A PostgreSQL connection with the calls the storage layer makes on sqlite-utils'
+    `Database`."""
+
+    def __init__(self, conn: psycopg.Connection[Any], url: PostgresURL) -> None:
+        self.conn = conn
+        self.url = url
+
+    def execute(
+        self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> psycopg.Cursor[Any]:
+        cursor = self.conn.cursor()
+        cursor.execute(translate(sql), _parameters(parameters))
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(translate(sql), [_parameters(row) for row in rows])
+
+    def query(
+        self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        with self.conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(translate(sql), _parameters(parameters))
+            yield from cursor
+
+    def table_names(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() ORDER BY table_name"
+            )
+        ]
+
+    def rollback(self) -> None:
+        if self.conn.info.transaction_status != TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _connect(url: PostgresURL) -> PgDatabase:
+    conn = psycopg.connect(
+        url.url,
+        autocommit=True,  # transactions are begun and ended here, as for SQLite
+        application_name="closure-readiness",
+        options=f"-c lock_timeout={BUSY_TIMEOUT_MS} -c TimeZone=UTC",
+    )
+    # Averages come back as numbers, not Decimals, as SQLite gives them.
+    conn.adapters.register_loader("numeric", FloatLoader)
+    return PgDatabase(conn, url)
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[PgDatabase]] = {}
+        self.pid = os.getpid()
+
+    def _forked(self) -> None:
+        # The parent's connections are the parent's: never used, and never closed here (a
+        # close would end the parent's session with the server).
+        self.lock = threading.Lock()
+        self.idle = {}
+        self.pid = os.getpid()
+
+    def take(self, url: PostgresURL) -> PgDatabase:
+        with self.lock:
+            if self.pid != os.getpid():
+                self._forked()
+            idle = self.idle.get(url.url)
+            if idle:
+                return idle.pop()
+        return _connect(url)
+
+    def give_back(self, db: PgDatabase, *, reusable: bool) -> None:
+        if os.getpid() != self.pid or db.conn.closed:
+            return
+        if not reusable or db.in_transaction:
+            with suppress(psycopg.Error):
+                db.close()
+            return
+        with self.lock:
+            idle = self.idle.setdefault(db.url.url, [])
+            if len(idle) < MAX_IDLE_PER_DATABASE:
+                idle.append(db)
+                return
+        with suppress(psycopg.Error):
+            db.close()
+
+    def release(self, url: PostgresURL | None = None) -> None:
+        with self.lock:
+            if os.getpid() != self.pid:
+                self._forked()
+            if url is None:
+                closing = [db for idle in self.idle.values() for db in idle]
+                self.idle.clear()
+            else:
+                closing = self.idle.pop(url.url, [])
+        for db in closing:
+            with suppress(psycopg.Error):
+                db.close()
+
+    def idle_count(self, url: PostgresURL | None = None) -> int:
+        with self.lock:
+            if url is None:
+                return sum(len(idle) for idle in self.idle.values())
+            return len(self.idle.get(url.url, []))
+
+
+_POOL = _Pool()
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def release(url: PostgresURL | None = None) -> None:
+    _POOL.release(url)
+
+
+def idle_connections(url: PostgresURL | None = None) -> int:
+    return _POOL.idle_count(url)
+
+
+@contextmanager
+def _borrowed(url: PostgresURL) -> Iterator[PgDatabase]:
+    db = _POOL.take(url)
+    reusable = False
+    try:
+        yield db
+        reusable = True
+    except BaseException as error:
+        # A refusal leaves the session sound; a server or network error may not have.
+        reusable = not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+        raise
+    finally:
+        _POOL.give_back(db, reusable=reusable)
+
+
+def _refusal(error: psycopg.Error) -> str:
+    return (error.diag.message_primary if error.diag else None) or str(error)
+
+
+def ensure_migrated(url: PostgresURL) -> None:
+    """Create or upgrade the schema once per process and database (one migrator at a time
+    over every process and machine: an advisory lock)."""
+    if url.url in _migrated:
+        return
+    with _migrate_lock:
+        if url.url in _migrated:
+            return
+        from closure_readiness.storage import schema_postgres
+
+        db = _connect(url)
+        try:
+            db.conn.execute("BEGIN")
+            try:
+                db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+                schema_postgres.apply(db)
+                db.conn.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
+        finally:
+            db.close()
+        _migrated.add(url.url)
+
+
+def mark_migrated(url: PostgresURL) -> None:
+    _migrated.add(url.url)
+
+
+@contextmanager
+def writing(url: PostgresURL) -> Iterator[PgDatabase]:
+    """A write transaction holding the write lock: committed on success, rolled back on any
+    error; a constraint or a trigger's refusal raises ConstraintRefused."""
+    from closure_readiness.storage.database import ConstraintRefused
+
+    ensure_migrated(url)
+    with _borrowed(url) as db:
+        db.conn.execute("BEGIN")
+        try:
+            db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield db
+            db.conn.execute("COMMIT")
+        except errors.IntegrityError as error:
+            db.rollback()
+            raise ConstraintRefused(_refusal(error)) from error
+        except BaseException:
+            db.rollback()
+            raise
+
+
+@contextmanager
+def reading(url: PostgresURL, *, migrate: bool = True) -> Iterator[PgDatabase]:
+    """A read-only transaction on one snapshot; never waits for a writer."""
+    if migrate:
+        ensure_migrated(url)
+    with _borrowed(url) as db:
+        db.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield db
+        finally:
+            db.rollback()
+
+
+BUSY_ERRORS = (
+    errors.LockNotAvailable,
+    errors.QueryCanceled,
+    errors.SerializationFailure,
+    errors.DeadlockDetected,
+)
+
+
+def database_fault(error: BaseException, *, where: str = "") -> str | None:
+    """One line saying what a PostgreSQL error means for the person who met it, or None
+    when `error` is not one (`storage.database.database_fault` asks here)."""
+    from closure_readiness.storage.database import BUSY, DISK_FULL
+
+    if not isinstance(error, psycopg.Error):
+        return None
+    if isinstance(error, BUSY_ERRORS):
+        return BUSY
+    if isinstance(error, errors.DiskFull):
+        return DISK_FULL
+    if isinstance(error, errors.InsufficientPrivilege | errors.ReadOnlySqlTransaction):
+        return (
+            f"{where}the database cannot be written with these credentials (no permission, or "
+            "a read-only server): nothing was changed."
+        )
+    if isinstance(error, errors.UndefinedTable):
+        return f"{where}not a Closure Readiness database (its tables are missing)."
+    if isinstance(error, psycopg.OperationalError):
+        return (
+            f"{where}the database server could not be reached (it may be down, or the address "
+            "or credentials in CLOSURE_DB are wrong): nothing was changed."
+        )
+    detail = " ".join(str(error).split())
+    return f"{where}the database could not be used ({detail})."
