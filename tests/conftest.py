@@ -25,6 +25,7 @@ from closure_readiness.core.review import Review
 
 if TYPE_CHECKING:
     from app_support import DemoDatabase
+    from bench.postgres_cluster import Cluster
     from closure_readiness.service.context import Context
     from workflow_fixtures import Team
 
@@ -111,12 +112,40 @@ def demo(template: DemoDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 # The workflow's staffed database
 
 
-@pytest.fixture(scope="module")
-def staffed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, Team]:
-    """A database with the test staff, made once per module and copied for each test."""
-    from workflow_fixtures import add_team, make_context
+# Both storage engines (issue 12, item 10)
 
-    ctx = make_context(tmp_path_factory.mktemp("staffed"))
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`engine` is "sqlite" everywhere, and also "postgresql" in a module or test marked
+    `both_engines` (the storage, workflow, tamper and concurrency suites)."""
+    if "engine" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_engines") is not None
+        engines = ["sqlite", "postgresql"] if both else ["sqlite"]
+        metafunc.parametrize("engine", engines, scope="module")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for this test process (each xdist worker
+    has its own), started on first use and removed at the end. Never skipped: the README's
+    test command installs PostgreSQL (scripts/setup.sh)."""
+    from bench.postgres_cluster import Cluster
+
+    with Cluster.started() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def staffed(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Context, Team]:
+    """A database with the test staff, made once per module and copied for each test."""
+    from workflow_fixtures import add_team, make_context, make_postgres_context
+
+    if engine == "postgresql":
+        ctx = make_postgres_context(request.getfixturevalue("postgres_cluster"))
+    else:
+        ctx = make_context(tmp_path_factory.mktemp("staffed"))
     return ctx, add_team(ctx)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
 from closure_readiness.checks import CHECKS_VERSION, Resolution, Thresholds
 from closure_readiness.checks.report import NoticeKind
 from closure_readiness.core.canonical import content_hash
@@ -37,6 +39,7 @@ from workflow_fixtures import (
     late_seen_alone_review,
     prepare,
     prepare_ready,
+    raw_connection,
     ready_review,
     sign,
     submit,
@@ -46,12 +49,9 @@ from workflow_fixtures import (
 
 def _rows(ctx: Context, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows read straight from the database file, around the service layer."""
-    conn = sqlite3.connect(ctx.db_path)
-    try:
+    with raw_connection(ctx) as conn:
         rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
         return rows
-    finally:
-        conn.close()
 
 
 def _decision_count(ctx: Context) -> int:

@@ -12,11 +12,12 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.core.review import Review
@@ -24,8 +25,12 @@ from closure_readiness.core.seal import search_words
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 from closure_readiness.storage import audit, repositories
-from closure_readiness.storage.database import ensure_migrated, writing
+from closure_readiness.storage.database import ensure_migrated, release, writing
+from closure_readiness.storage.location import PostgresURL
 from closure_readiness.storage.integrity import sha256_text
+
+if TYPE_CHECKING:
+    from bench.postgres_cluster import Cluster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
@@ -64,12 +69,40 @@ def clock_of(ctx: Context) -> Clock:
     return ctx.clock
 
 
+def make_postgres_context(cluster: Cluster, now: dt.datetime = NOW) -> Context:
+    """A Context on a new, empty database in the test run's PostgreSQL cluster."""
+    url = PostgresURL(cluster.create_database(f"t{uuid.uuid4().hex[:16]}"))
+    return Context(url, clock=Clock(now))
+
+
+def copy_postgres_database(url: str) -> str:
+    """A new database in the same cluster, made from the one at `url` as its template."""
+    import psycopg
+    from psycopg import sql
+
+    server, source = url.rsplit("/", 1)
+    name = f"t{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source)
+            )
+        )
+    return f"{server}/{name}"
+
+
 def copy_context(ctx: Context, folder: Path) -> Context:
     """A context on an independent copy of ctx's database, with its own clock at the same time.
 
     Building a database once and copying it for each test saves many fsync'd commits. Copy
-    only while nothing holds the source open (then its WAL has been checkpointed away).
+    only while nothing holds the source open (then its WAL has been checkpointed away). On
+    PostgreSQL the copy is a new database made from the first as its template (which no
+    connection may hold open either: the connections kept idle are closed first).
     """
+    if isinstance(ctx.db_path, PostgresURL):
+        release(ctx.db_path)
+        url = copy_postgres_database(ctx.db_path.url)
+        return dataclasses.replace(ctx, db_path=PostgresURL(url), clock=Clock(clock_of(ctx).now))
     for path in ctx.db_path.parent.glob(ctx.db_path.name + "*"):
         shutil.copy(path, folder / path.name)
     copy = dataclasses.replace(
@@ -89,7 +122,58 @@ def held_open(ctx: Context) -> Iterator[sqlite3.Connection]:
     usable for reading rows directly; it never holds a transaction open between statements.
     Open it on a database that already exists (copy_context makes one), not on a new path.
     """
+    if isinstance(ctx.db_path, PostgresURL):  # a server: nothing to hold open
+        yield None  # type: ignore[misc]
+        return
     conn = sqlite3.connect(ctx.db_path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+class _RawPostgres:
+    """A plain psycopg connection taking the tests' SQLite-spelt SQL (`?` placeholders), with
+    sqlite3's `execute(...).fetchall()` shape; each statement commits on its own."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        from closure_readiness.storage.postgres import translate
+
+        return self.conn.execute(translate(sql), params)  # type: ignore[arg-type]
+
+    def executescript(self, script: str) -> None:
+        self.conn.execute(script)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        """Each statement is committed already."""
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def refused_errors() -> tuple[type[BaseException], ...]:
+    """What a raw connection raises when a constraint or a trigger refuses a change."""
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+
+
+@contextmanager
+def raw_connection(ctx: Context) -> Iterator[Any]:
+    """A plain connection to ctx's database, around the service layer (a tamperer's, or a
+    test reading rows directly): sqlite3's on SQLite, a psycopg one on PostgreSQL. SQL is
+    written as for SQLite (`?` placeholders). Statements commit as sqlite3's do (call
+    commit()) on SQLite, and one by one on PostgreSQL."""
+    conn: Any = (
+        _RawPostgres(ctx.db_path.url)
+        if isinstance(ctx.db_path, PostgresURL)
+        else sqlite3.connect(ctx.db_path)
+    )
     try:
         yield conn
     finally:
