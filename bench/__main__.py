@@ -34,6 +34,12 @@ def main() -> int:
     parser.add_argument(
         "--processes", type=int, default=1, help="load: app server processes (and floors)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="load: where the app keeps its data (postgresql: a throwaway cluster, fsync on)",
+    )
     args = parser.parse_args()
     repeat = 20 if args.quick else 200
     unknown = [name for name in args.names if name not in SUITES]
@@ -51,6 +57,7 @@ def main() -> int:
                     sessions=args.sessions,
                     seconds=args.seconds,
                     processes=args.processes,
+                    engine=args.engine,
                 )
             )
         elif "quick" in parameters:

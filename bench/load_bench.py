@@ -75,6 +75,9 @@ from bench.browser_bench import (
 )
 from bench.harness import Measurement, free_port
 from bench.pdf_bench import skeleton
+from bench.postgres_cluster import Cluster
+from closure_readiness.core.location import PostgresURL, Store
+from closure_readiness.storage.database import reading, release
 
 THINK = (0.5, 1.5)
 """Seconds a session waits between two actions (at random in this range), as a person does."""
@@ -730,7 +733,7 @@ async def drive(
 # Setting up: the database, the floor ----------------------------------------------------------
 
 
-def seed_load(db: Path, *, issuer: str, sessions: int, seconds: float, today: dt.date) -> Plan:
+def seed_load(db: Store, *, issuer: str, sessions: int, seconds: float, today: dt.date) -> Plan:
     """The demo's data, plus a draft review of its own for each caseworker session and, for
     each manager session, sign-offs waiting (one for every 3 s of load and warm-up)."""
     from closure_readiness.demo.seed import READY, _load, seed
@@ -760,7 +763,7 @@ def seed_load(db: Path, *, issuer: str, sessions: int, seconds: float, today: dt
     drafts = [started() for role in roles if role == CASEWORKER]
     each = max(1, int((seconds + WARMUP) // 3) + 1)
     waiting = [[signed() for _ in range(each)] for role in roles if role == MANAGER]
-    with contextlib.closing(sqlite3.connect(db)) as conn:
+    with reading(db) as conn:
         decisions = [int(row[0]) for row in conn.execute("SELECT id FROM decisions ORDER BY id")]
     return Plan(
         reviews=drafts, decisions=decisions, day=today - dt.timedelta(days=2), waiting=waiting
@@ -784,7 +787,7 @@ class LoadFloor(FloorScript):
         super()._emit(node, depth)
 
 
-def _trees(copy: Path, *, issuer: str, review: int, decision: int, waiting: int) -> dict[str, Any]:
+def _trees(copy: Store, *, issuer: str, review: int, decision: int, waiting: int) -> dict[str, Any]:
     """AppTest trees of the pages the load opens, on a copy of the database (AppTest reads
     CLOSURE_DB: put back as it was afterwards)."""
     before = os.environ.get("CLOSURE_DB")
@@ -798,11 +801,11 @@ def _trees(copy: Path, *, issuer: str, review: int, decision: int, waiting: int)
 
 
 def _read_trees(
-    copy: Path, *, issuer: str, review: int, decision: int, waiting: int
+    copy: Store, *, issuer: str, review: int, decision: int, waiting: int
 ) -> dict[str, Any]:
     from streamlit.testing.v1 import AppTest
 
-    os.environ["CLOSURE_DB"] = str(copy)
+    os.environ["CLOSURE_DB"] = copy.url if isinstance(copy, PostgresURL) else str(copy)
 
     def tree(account: str, script: str = "", **query: object) -> Any:
         at = AppTest.from_file(str(APP), default_timeout=60)
@@ -901,7 +904,7 @@ def floor_script(trees: dict[str, Any], pdf: Path, waiting: list[int]) -> str:
     )
 
 
-def _stored(db: Path, issuer: str, tally: Tally) -> tuple[int, list[str]]:
+def _stored(db: Store, issuer: str, tally: Tally) -> tuple[int, list[str]]:
     """How many acknowledged writes the database holds (read through the service), and what
     is missing."""
     from closure_readiness.core.workflow import ReviewStatus
@@ -1039,7 +1042,7 @@ def rows(result: Result) -> list[Measurement]:
 # Running -------------------------------------------------------------------------------------
 
 
-def start_apps(db: Path, *, ports: list[int], issuer: str, folder: Path) -> list[int]:
+def start_apps(db: Store, *, ports: list[int], issuer: str, folder: Path) -> list[int]:
     """The app on each port, as `run --processes N` starts it, but each process with its own
     sign-in return address (its own port), since no proxy shares one address among them
     here; the sign-in provider runs in this process. Their server pids."""
@@ -1047,7 +1050,7 @@ def start_apps(db: Path, *, ports: list[int], issuer: str, folder: Path) -> list
 
     env = {
         **os.environ,
-        "CLOSURE_DB": str(db),
+        "CLOSURE_DB": db.url if isinstance(db, PostgresURL) else str(db),
         "CLOSURE_ENVIRONMENT": "test",
         "CLOSURE_DEMO_SIGN_IN": "true",
         "PYTHONUNBUFFERED": "1",
@@ -1063,7 +1066,16 @@ def start_apps(db: Path, *, ports: list[int], issuer: str, folder: Path) -> list
     return pids
 
 
-def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) -> Result:
+def measure(
+    sessions: int,
+    seconds: float,
+    folder: Path,
+    *,
+    processes: int = 1,
+    cluster: Cluster | None = None,
+) -> Result:
+    """One load run against the app and against the floor. With `cluster`, the app's data is
+    in a PostgreSQL database there (and the floor's pages are read from a copy of it)."""
     from closure_readiness.report.decision_pdf import decision_record_story
     from closure_readiness.service import auditing, staff
     from closure_readiness.service.context import Context
@@ -1071,17 +1083,26 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
     today = dt.datetime.now(dt.UTC).date()
     provider_port = free_port()
     issuer = f"http://127.0.0.1:{provider_port}"
-    db = folder / "demo" / "closure-readiness-demo.db"
-    db.parent.mkdir()
-    _say(f"seeding the demo, and the drafts and sign-offs for {sessions} sessions")
-    plan = seed_load(db, issuer=issuer, sessions=sessions, seconds=seconds, today=today)
-    copy = folder / "apptest" / "closure-readiness.db"
-    copy.parent.mkdir()
-    with (
-        contextlib.closing(sqlite3.connect(db)) as source,
-        contextlib.closing(sqlite3.connect(copy)) as target,
-    ):
-        source.backup(target)  # the seeded rows may still be in the write-ahead log
+    db: Store
+    copy: Store
+    if cluster is not None:
+        db = PostgresURL(cluster.create_database("load"))
+        _say(f"seeding the demo, and the drafts and sign-offs for {sessions} sessions")
+        plan = seed_load(db, issuer=issuer, sessions=sessions, seconds=seconds, today=today)
+        release(db)  # a template must have no one connected
+        copy = PostgresURL(cluster.create_database("apptest", template="load"))
+    else:
+        db = folder / "demo" / "closure-readiness-demo.db"
+        db.parent.mkdir()
+        _say(f"seeding the demo, and the drafts and sign-offs for {sessions} sessions")
+        plan = seed_load(db, issuer=issuer, sessions=sessions, seconds=seconds, today=today)
+        copy = folder / "apptest" / "closure-readiness.db"
+        copy.parent.mkdir()
+        with (
+            contextlib.closing(sqlite3.connect(db)) as source,
+            contextlib.closing(sqlite3.connect(copy)) as target,
+        ):
+            source.backup(target)  # the seeded rows may still be in the write-ahead log
     _say("reading the pages under AppTest for the floor")
     waiting = plan.waiting[0][0] if plan.waiting else plan.decisions[-1]
     trees = _trees(
@@ -1097,7 +1118,7 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
     waiting_ids = [decision for each in plan.waiting for decision in each]
     script.write_text(floor_script(trees, pdf, waiting_ids), encoding="utf-8")
     floor_urls = [start_floor(script, folder) for _ in range(processes)]
-    if processes == 1:
+    if processes == 1 and isinstance(db, Path):
         _say("starting the demo and the floor")
         demo = start_demo(db, provider_port=provider_port, folder=folder)
         app_urls, pids = [demo.url], [demo.server_pid] if demo.server_pid else []
@@ -1108,7 +1129,7 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
         _say(f"starting {processes} app processes, the sign-in provider and {processes} floors")
         provider = sign_in_provider(provider_port)
     with provider:
-        if processes > 1:
+        if not (processes == 1 and isinstance(db, Path)):
             ports = [free_port() for _ in range(processes)]
             pids = start_apps(db, ports=ports, issuer=issuer, folder=folder)
             app_urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -1121,11 +1142,16 @@ def measure(sessions: int, seconds: float, folder: Path, *, processes: int = 1) 
     return Result(sessions, seconds, app, floor, memory, app.acknowledged, stored, missing)
 
 
-def load(sessions: int, seconds: float, *, processes: int = 1) -> Result:
-    """The load on the app, then on the floor; every server stopped and the folder removed."""
+def load(sessions: int, seconds: float, *, processes: int = 1, engine: str = "sqlite") -> Result:
+    """The load on the app, then on the floor; every server stopped and the folder removed.
+    `engine` "postgresql": the app's data in a throwaway cluster, durable (fsync on, as
+    SQLite's synchronous=FULL), started here and removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="closure-bench-load-"))
     try:
         with _stopped_on_signals():
+            if engine == "postgresql":
+                with Cluster.started(durable=True) as cluster:
+                    return measure(sessions, seconds, folder, processes=processes, cluster=cluster)
             return measure(sessions, seconds, folder, processes=processes)
     finally:
         stop_all()
@@ -1154,11 +1180,12 @@ def run(
     sessions: int = 3,
     seconds: float = 60.0,
     processes: int = 1,
+    engine: str = "sqlite",
 ) -> list[Measurement]:
     del repeat  # the load runs for a time, not a count
     if quick:
         seconds = min(seconds, 20.0)
-    result = load(sessions, seconds, processes=processes)
+    result = load(sessions, seconds, processes=processes, engine=engine)
     print(kinds_table(result), end="\n\n", flush=True)
     return rows(result)
 

@@ -114,8 +114,14 @@ class Cluster:
         log = open(root / "server.log", "wb")  # noqa: SIM115 (the server writes to it)
         cluster.process = subprocess.Popen(
             _as_server_user(
-                [str(programs / "postgres"), "-D", str(cluster.data), "-p", str(cluster.port)]
-                + settings
+                [
+                    str(programs / "postgres"),
+                    "-D",
+                    str(cluster.data),
+                    "-p",
+                    str(cluster.port),
+                    *settings,
+                ]
             ),
             stdout=log,
             stderr=subprocess.STDOUT,

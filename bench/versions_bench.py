@@ -253,13 +253,14 @@ def measure(count: int, reviews_per_mode: int = 2) -> dict[str, dict[str, float]
             folder = Path(name)
             sats = []
             ctx, worker = bench_worker(folder)
+            path = folder / "versions.db"  # bench_worker's store
             with whole_copies() if mode == "before" else contextlib.nullcontext():
                 empty = None
                 for n in range(reviews_per_mode):
                     sats.append(sit(ctx, worker, final, reference=f"CR-B-{n + 1:04d}"))
                     if empty is None:
-                        empty = file_bytes(ctx.db_path)
-                grown = file_bytes(ctx.db_path) - (empty or 0)
+                        empty = file_bytes(path)
+                grown = file_bytes(path) - (empty or 0)
             sat = sats[-1]
             floor = floor_saves(folder, sat, whole=mode == "before")
             out[mode] = {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine: a virtual environment with the
-# pinned packages, and (for browser tests and PDF checks) Debian's Chromium, fonts and poppler.
+# pinned packages, and (for browser tests and PDF checks) Debian's Chromium, fonts and poppler,
+# and PostgreSQL's server for the second storage engine's tests.
 # Safe to run again: it only installs what is missing, and says nothing when nothing is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,9 @@ if [ "${SKIP_SYSTEM_PACKAGES:-0}" != "1" ]; then
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
     # nginx: tests/test_reverse_proxy.py starts it on deploy/nginx/closure-readiness.conf.
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    # PostgreSQL's server: the tests start a throwaway cluster of their own on 127.0.0.1
+    # (bench/postgres_cluster.py) to run the storage suites on the second engine.
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     if [ "${#missing[@]}" -gt 0 ]; then
         step 3 "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" = "0" ]; then

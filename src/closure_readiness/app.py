@@ -6,7 +6,6 @@ settings, or by `streamlit run app.py` from a checkout (the root app.py calls `m
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import streamlit as st
@@ -46,7 +45,7 @@ def main() -> None:
     where = ["the sign-in check"]
     try:
         _signed_in_page(where)
-    except sqlite3.Error as error:
+    except session.database_errors() as error:
         # Every page and the sign-in check meet a database fault here (a full disk, a database
         # busy beyond the wait): one plain line, never the crash page. The service's
         # transaction was rolled back, so nothing half-written is left; st.rerun and st.stop

@@ -7,12 +7,14 @@ import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, PlainValidator, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from closure_readiness.checks.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.case_reference import NAME_SAMPLES
+from closure_readiness.core.location import Store, parse_store
 from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy, read_policy
 from closure_readiness.hardening import STREAMLIT_SETTINGS as STREAMLIT_SETTINGS
 from closure_readiness.hardening import streamlit_flags as streamlit_flags
@@ -35,7 +37,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLOSURE_", extra="ignore")
 
     environment: Environment = Environment.DEV
-    db: Path = Field(default=DEFAULT_DB, description="SQLite database file (CLOSURE_DB)")
+    db: Annotated[Store, PlainValidator(parse_store)] = Field(
+        default=DEFAULT_DB,
+        description="SQLite database file, or a postgresql:// URL (CLOSURE_DB)",
+    )
     thresholds_file: Path | None = Field(default=None, description="JSON thresholds to use")
     session_max_age_hours: float = Field(default=10.0, gt=0, le=24)
     idle_timeout_minutes: float = Field(default=30.0, gt=0, le=480)
@@ -95,7 +100,7 @@ class Settings(BaseSettings):
         problems = []
         if self.demo_sign_in:
             problems.append("demo sign-in is enabled (CLOSURE_DEMO_SIGN_IN)")
-        if self.db == DEFAULT_DB or not self.db.is_absolute():
+        if isinstance(self.db, Path) and (self.db == DEFAULT_DB or not self.db.is_absolute()):
             problems.append("the database path is the default or relative; set CLOSURE_DB")
         if problems:
             raise UnsafeSettings("Refusing to start in production: " + "; ".join(problems))

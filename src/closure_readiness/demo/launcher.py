@@ -326,6 +326,11 @@ def _demo(settings: Settings, addresses: Addresses, *, seed_if_missing: bool) ->
 
     from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed
 
+    if not isinstance(settings.db, Path):
+        raise LaunchRefused(
+            "The demo keeps its synthetic data in an SQLite file of its own (--db FILE); it "
+            "does not run on a PostgreSQL database. Use `closure-readiness run` for one."
+        )
     _refuse_busy_port(addresses.app_port, "app", "--port")
     _refuse_busy_port(addresses.provider_port, "sign-in provider", "--provider-port")
     if not settings.db.exists() and seed_if_missing:
@@ -393,6 +398,7 @@ def _refuse_other_issuer(settings: Settings, addresses: Addresses) -> None:
     from closure_readiness.service.context import SYSTEM, Context
 
     issuers = {m.issuer for m in staff.list_staff(Context(settings.db), SYSTEM)}
+    assert isinstance(settings.db, Path)  # _demo refused a PostgreSQL database
     if issuers and addresses.issuer not in issuers:
         raise LaunchRefused(
             f"The demo database {settings.db} was made for sign-in at {', '.join(sorted(issuers))}"

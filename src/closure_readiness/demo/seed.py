@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from closure_readiness.core.location import Store
 from closure_readiness.core.review import Review
 from closure_readiness.core.vocabulary import Agency
 from closure_readiness.service import decisions, reviews, staff
@@ -172,7 +173,7 @@ class _Seeder:
         self.clock.advance(hours=1)
 
 
-def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
+def seed(db_path: Store, *, issuer: str, today: dt.date) -> dict[str, int]:
     """Create demo staff and cases. Returns review ids by a short label, for tests and docs.
 
     The demo caseworker (SW-101) holds an approved closure since re-referred, a returned
@@ -182,8 +183,9 @@ def seed(db_path: Path, *, issuer: str, today: dt.date) -> dict[str, int]:
     carried a manager's exception, and a draft whose exception no longer applies.
 
     Seeds only a new database (FileExistsError otherwise): demo cases never mix with others.
+    A PostgreSQL database (the load benchmark's) is taken to be new: its caller made it.
     """
-    if db_path.exists():
+    if isinstance(db_path, Path) and db_path.exists():
         raise FileExistsError(f"{db_path} already exists; the demo seeds only a new database.")
     clock = _Clock(dt.datetime.combine(today - dt.timedelta(days=60), dt.time(9), dt.UTC))
     ctx = Context(db_path, clock=clock)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from closure_readiness.checks import ReadinessReport
+from closure_readiness.core.location import store_key
 from closure_readiness.core.seal import sealed_names
 from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.report import decision_pdf, family_pdf
@@ -37,7 +38,6 @@ from closure_readiness.storage import audit, queries, repositories
 from closure_readiness.storage.audit import AuditEvent
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import IntegrityReport, check_decision, verify
-from closure_readiness.storage.location import store_key
 from closure_readiness.storage.queries import STATUSES, DecisionQuery
 
 __all__ = ["STATUSES", "DecisionQuery"]  # re-exported for the views

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, Thresholds
 from closure_readiness.core.errors import FieldProblem
+from closure_readiness.core.location import Store
 from closure_readiness.core.retention import DEFAULT_POLICY, RetentionPolicy
 from closure_readiness.core.workflow import Role as Role  # the service's callers name roles here
-from closure_readiness.storage.location import Store
 
 
 def utc_now() -> dt.datetime:

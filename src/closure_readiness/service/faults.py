@@ -28,5 +28,10 @@ def fault_log_line(error: BaseException) -> str | None:
     line = database_fault(error)
     if line is None:
         return None
+    diag = getattr(error, "diag", None)
+    if diag is not None:
+        # PostgreSQL: its primary message and code only. The detail may quote a row's values.
+        said = " ".join(str(diag.message_primary or "").split())
+        return f"{line} (PostgreSQL: {type(error).__name__} {diag.sqlstate}: {said})"
     said = " ".join(str(error).split())
     return f"{line} (SQLite: {type(error).__name__}: {said})"

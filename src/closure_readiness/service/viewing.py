@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from closure_readiness.core.location import store_key
 from closure_readiness.core.workflow import ReviewStatus
 from closure_readiness.service.context import Context, NotFound, Principal, ServiceError
 from closure_readiness.service.records import refuse_disposed
@@ -30,7 +31,6 @@ from closure_readiness.service.staff import ensure_active
 from closure_readiness.storage import audit
 from closure_readiness.storage.audit import AuditEvent
 from closure_readiness.storage.database import reading, writing
-from closure_readiness.storage.location import store_key
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from closure_readiness.storage.location import PostgresURL, Store
+from closure_readiness.core.location import PostgresURL, Store
 
 BUSY_TIMEOUT_MS = 30_000
 MAX_IDLE = 16

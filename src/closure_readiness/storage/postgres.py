@@ -40,7 +40,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
-from closure_readiness.storage.location import PostgresURL
+from closure_readiness.core.location import PostgresURL
 
 BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK = 0x436C6F7375726552

@@ -25,7 +25,16 @@ FAULT = "database_fault"
 """Session key: a database fault met in a callback, shown by the page drawn next (app.py)."""
 
 
-def database_fault(error: sqlite3.Error, *, where: str) -> str:
+def database_errors() -> tuple[type[BaseException], ...]:
+    """The errors a database raises: sqlite3's, and psycopg's once this process has used
+    PostgreSQL (named in an `except` clause, so worked out only as an exception passes)."""
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+def database_fault(error: BaseException, *, where: str) -> str:
     """Log a database fault met at `where` (one line for the operator, no case content) and
     return the line to show the person: plain words, nothing else of the exception."""
     from closure_readiness.service import faults
@@ -34,7 +43,7 @@ def database_fault(error: sqlite3.Error, *, where: str) -> str:
     return faults.fault_line(error) or faults.UNAVAILABLE
 
 
-def show_database_fault(error: sqlite3.Error, *, where: str) -> None:
+def show_database_fault(error: BaseException, *, where: str) -> None:
     """Say on the page that the database failed; nothing of the exception is shown. (A fault
     a callback met just before is the same fault, or an older one: it is not shown again.)"""
     st.session_state.pop(FAULT, None)
@@ -207,7 +216,7 @@ def guarded(callback: Callable[P, None]) -> Callable[P, None]:
                 callback(*args, **kwargs)
             except ServiceError as error:
                 st.session_state["flash"] = ("error", error.message)
-        except sqlite3.Error as error:
+        except database_errors() as error:
             # The service's transaction was rolled back: nothing of the click was stored.
             st.session_state[FAULT] = database_fault(error, where=callback.__qualname__)
 
@@ -229,7 +238,7 @@ def download_data(build: Callable[[], bytes | str]) -> Callable[[], bytes | str]
         try:
             sign_in.check()
             return build()
-        except sqlite3.Error as error:
+        except database_errors() as error:
             line = database_fault(error, where="a download")
             if state is not None:
                 state[FAULT] = line

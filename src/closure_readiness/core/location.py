@@ -1,13 +1,14 @@
 """Where the data is: an SQLite file (the embedded default) or a PostgreSQL database.
 
-`CLOSURE_DB` takes a path or a `postgresql://` URL (decision #72). Everything above storage
-carries the location as it came and asks storage to open it; only storage tells them apart.
+`CLOSURE_DB` takes a path or a `postgresql://` URL (decision #72). Every layer carries the
+location as it came and asks storage to open it; only storage tells them apart. A URL's
+password never appears in a message, a log line or a page (`str` and `repr` leave it out).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,7 +19,10 @@ _SCHEMES = ("postgresql://", "postgres://")
 class PostgresURL:
     """A PostgreSQL database, as a libpq connection URL."""
 
-    url: str
+    url: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"PostgresURL({str(self)!r})"
 
     def __str__(self) -> str:
         """The URL without its password: safe for a message, a log line or a page."""
