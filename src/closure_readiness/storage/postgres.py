@@ -57,7 +57,9 @@ def translate(sql: str) -> str:
 
     def swap(match: re.Match[str]) -> str:
         found = match.group(0)
-        if found.startswith(("'", '"')) or found == "::":
+        if found.startswith(("'", '"')):
+            return found.replace("%", "%%")  # psycopg reads % in quoted text too
+        if found == "::":
             return found
         if match.group(1) is not None:
             return f"%({match.group(1)})s"
@@ -320,5 +322,6 @@ def database_fault(error: BaseException, *, where: str = "") -> str | None:
             f"{where}the database server could not be reached (it may be down, or the address "
             "or credentials in CLOSURE_DB are wrong): nothing was changed."
         )
-    detail = " ".join(str(error).split())
+    # The primary message only: PostgreSQL's detail may quote a row's values.
+    detail = " ".join(_refusal(error).split())
     return f"{where}the database could not be used ({detail})."
