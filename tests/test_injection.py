@@ -1,7 +1,8 @@
 """SQL in free text is just text: stored literally, read back identical, and nothing dropped.
 
 Every use case that takes text is given strings shaped like SQL injection. Each must come back
-exactly as typed, and the schema and rows around it must be untouched.
+exactly as typed, and the schema and rows around it must be untouched. The auditor's search
+and filters are tried on both engines (issue 12, item 10).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from workflow_fixtures import (
     approve,
     finding_key,
     prepare,
+    raw_connection,
     ready_document,
     sign,
     submit,
@@ -67,15 +70,26 @@ class Shape:
     counts: dict[str, int]
 
 
+SCHEMA_POSTGRES = """
+SELECT 'table', c.relname, c.relkind::text FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v')
+UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()
+UNION ALL SELECT 'trigger', t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+UNION ALL SELECT 'function', p.proname, p.prosrc FROM pg_proc p
+WHERE p.pronamespace = current_schema()::regnamespace
+ORDER BY 1, 2
+"""
+"""PostgreSQL's schema objects, as SQLite's `sqlite_master` lists its own."""
+
+
 def _shape(ctx: Context) -> Shape:
-    conn = sqlite3.connect(ctx.db_path)
-    try:
-        schema = conn.execute(
-            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
-        ).fetchall()
+    sqlite = isinstance(ctx.db_path, Path)
+    with raw_connection(ctx) as conn:
+        listing = "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+        schema = [tuple(row) for row in conn.execute(listing if sqlite else SCHEMA_POSTGRES)]
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-    finally:
-        conn.close()
     return Shape(schema, counts)
 
 
@@ -248,6 +262,7 @@ def test_sealed_text_reads_back_identical_and_is_found_by_search(
     assert reviews.list_reviews(ctx, team.worker)[0].status == "approved"
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
 def test_auditor_search_and_filters_take_sql_as_words(
     ctx: Context, team: Team, intact: Shape, payload: str

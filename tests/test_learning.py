@@ -1,20 +1,35 @@
-"""The learning figures: what they count, and that a cached copy never outlives new data."""
+"""The learning figures: what they count, and that a cached copy never outlives new data.
+On both engines: the demo seeded into an SQLite file or a PostgreSQL database."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 
+import pytest
+
+from closure_readiness.core.location import PostgresURL, Store
 from closure_readiness.demo.seed import seed
 from closure_readiness.service import auditing, decisions, staff
 from closure_readiness.service.context import Context
+
+pytestmark = pytest.mark.both_engines
 
 ISSUER = "http://127.0.0.1:9400"
 TODAY = dt.date(2025, 6, 2)
 
 
-def _context(tmp_path: Path) -> tuple[Context, dict[str, int]]:
-    path = tmp_path / "learning.db"
+@pytest.fixture
+def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    """A new store for the demo: a file, or a database in the test run's cluster."""
+    if engine == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        return PostgresURL(cluster.create_database(f"learning{uuid.uuid4().hex[:12]}"))
+    return tmp_path / "learning.db"
+
+
+def _context(path: Store) -> tuple[Context, dict[str, int]]:
     ids = seed(path, issuer=ISSUER, today=TODAY)
     clock = dt.datetime.combine(TODAY, dt.time(12), dt.UTC)
     return Context(path, clock=lambda: clock), ids
@@ -24,8 +39,8 @@ def _closures(figures: auditing.LearningFigures) -> int:
     return sum(row["closures"] for row in figures.closures_per_month)
 
 
-def test_learning_figures_count_the_seeded_exception_and_return(tmp_path: Path) -> None:
-    ctx, _ = _context(tmp_path)
+def test_learning_figures_count_the_seeded_exception_and_return(store: Store) -> None:
+    ctx, _ = _context(store)
     auditor = staff.identify(ctx, issuer=ISSUER, subject="auditor")
     figures = auditing.learning(ctx, auditor)
     assert {row["check_id"]: row["exceptions"] for row in figures.exceptions_by_check} == {
@@ -37,9 +52,9 @@ def test_learning_figures_count_the_seeded_exception_and_return(tmp_path: Path) 
 
 
 def test_learning_figures_include_an_approval_made_after_they_were_first_read(
-    tmp_path: Path,
+    store: Store,
 ) -> None:
-    ctx, _ = _context(tmp_path)
+    ctx, _ = _context(store)
     auditor = staff.identify(ctx, issuer=ISSUER, subject="auditor")
     manager = staff.identify(ctx, issuer=ISSUER, subject="manager")
     before = _closures(auditing.learning(ctx, auditor))

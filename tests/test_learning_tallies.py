@@ -4,6 +4,9 @@ The figures are kept as counts that triggers update in the sign-off's, the outco
 re-referral's own transaction. Whatever the workflow did, they must equal the figures worked out
 from the rows the way they were before (REFERENCE, the queries this replaced); `verify` reports
 a tally that does not; and the migration fills them from what a database already holds.
+
+On both engines (issue 12, item 10), but the migration: PostgreSQL's schema has the tallies
+from its first step (`schema_postgres.p009_schema`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from closure_readiness.core.location import PostgresURL, Store
 from closure_readiness.service import decisions, reviews
 from closure_readiness.service.context import Context
 from closure_readiness.storage import queries
 from closure_readiness.storage.database import read_only, reading
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.schema import MIGRATIONS
+from tamper_support import tamper
 from workflow_fixtures import (
     Clock,
     Team,
@@ -30,14 +35,18 @@ from workflow_fixtures import (
     approve,
     caution_review,
     clock_of,
+    copy_context,
     grant,
     make_context,
+    make_postgres_context,
     prepare,
     prepare_ready,
     ready_review,
     sign,
     unnotified_review,
 )
+
+pytestmark = pytest.mark.both_engines
 
 REFERENCE = {
     "closures_per_month": (
@@ -82,6 +91,40 @@ REFERENCE = {
 }
 """The figures as they were computed before the tallies, from every row each time."""
 
+REFERENCE_POSTGRES = {
+    **REFERENCE,
+    "gaps_at_first_sign_off": (
+        "SELECT f.check_id, count(DISTINCT f.decision_id) AS reviews, "
+        "sum((f.resolution = 'rationale')::int) AS rationales, "
+        "sum((f.resolution = 'exception')::int) AS exceptions "
+        "FROM decision_findings f "
+        "WHERE f.decision_id IN (SELECT min(id) FROM decisions GROUP BY review_id) "
+        "AND f.level != 'note' GROUP BY f.check_id"
+    ),
+    "re_referral_comparison": (
+        "WITH approved AS ("
+        "  SELECT d.id, d.review_id, d.cautions, d.exceptions, "
+        "  (EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id))::int "
+        "  AS re_referred FROM decisions d "
+        "  JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved')"
+        " SELECT re_referred, count(*) AS closures, "
+        " round(avg(cautions), 2) AS cautions_per_closure, "
+        " round(avg(exceptions), 2) AS exceptions_per_closure, "
+        " round(100.0 * avg((exceptions > 0)::int), 1) AS percent_with_exception "
+        " FROM approved GROUP BY re_referred"
+    ),
+    "re_referral_checks": (
+        "SELECT f.check_id, "
+        "(EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id))::int "
+        "AS re_referred, count(*) AS findings FROM decision_findings f "
+        "JOIN decisions d ON d.id = f.decision_id "
+        "JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved' "
+        "WHERE f.resolution IN ('rationale', 'exception') "
+        "GROUP BY f.check_id, 2"
+    ),
+}
+"""The same on PostgreSQL: a comparison is a boolean there, counted as 0 or 1."""
+
 START = dt.datetime(2025, 5, 30, 9, tzinfo=dt.UTC)
 
 
@@ -89,13 +132,14 @@ def _sorted(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted(tuple(sorted(row.items())) for row in rows)
 
 
-def figures_agree(path: Path) -> None:
+def figures_agree(path: Store) -> None:
+    reference = REFERENCE_POSTGRES if isinstance(path, PostgresURL) else REFERENCE
     with reading(path) as db:
-        for name, sql in REFERENCE.items():
+        for name, sql in reference.items():
             assert _sorted(getattr(queries, name)(db)) == _sorted(list(db.query(sql))), name
 
 
-def problems(path: Path) -> list[str]:
+def problems(path: Store) -> list[str]:
     with read_only(path) as db:
         return verify(db).problems
 
@@ -133,11 +177,24 @@ def workflow(ctx: Context, team: Team) -> None:
     approve(month_on, manager, sign(month_on, worker, re_excepted))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Context:
-    ctx = make_context(tmp_path, START)
+def _worked(ctx: Context) -> Context:
     workflow(ctx, add_team(ctx))
     return ctx
+
+
+@pytest.fixture(scope="module")
+def worked(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Context:
+    """The workflow's store on each engine, made once per module (each test changes a copy)."""
+    if engine == "postgresql":
+        return _worked(make_postgres_context(request.getfixturevalue("postgres_cluster"), START))
+    return _worked(make_context(tmp_path_factory.mktemp("tallies"), START))
+
+
+@pytest.fixture
+def store(worked: Context, tmp_path: Path) -> Context:
+    return copy_context(worked, tmp_path)
 
 
 def test_the_tallies_equal_the_figures_counted_from_every_row(store: Context) -> None:
@@ -152,7 +209,7 @@ def test_the_tallies_equal_the_figures_counted_from_every_row(store: Context) ->
 
 
 @pytest.mark.parametrize(
-    "tamper",
+    "change",
     [
         "UPDATE learning_tally SET n = n + 1 WHERE figure = 'closures'",
         "DELETE FROM learning_tally WHERE figure = 'gaps'",
@@ -160,11 +217,8 @@ def test_the_tallies_equal_the_figures_counted_from_every_row(store: Context) ->
         "INSERT INTO learning_tally (figure, check_id, n) VALUES ('gaps', 'made.UP1', 3)",
     ],
 )
-def test_verify_reports_a_tally_that_does_not_match_the_rows(store: Context, tamper: str) -> None:
-    conn = sqlite3.connect(store.db_path)
-    conn.execute(tamper)
-    conn.commit()
-    conn.close()
+def test_verify_reports_a_tally_that_does_not_match_the_rows(store: Context, change: str) -> None:
+    tamper(store.db_path, change)
 
     assert problems(store.db_path) == [
         "learning figures: their counts do not match the decisions, outcomes and findings "
@@ -172,7 +226,10 @@ def test_verify_reports_a_tally_that_does_not_match_the_rows(store: Context, tam
     ]
 
 
-def test_the_migration_fills_the_tallies_from_what_is_stored(store: Context) -> None:
+def test_the_migration_fills_the_tallies_from_what_is_stored(tmp_path: Path) -> None:
+    """SQLite's migration m007 (PostgreSQL's schema never lacked the tallies)."""
+    store = _worked(make_context(tmp_path, START))
+    assert isinstance(store.db_path, Path)
     with reading(store.db_path) as db:
         kept = _sorted(list(db.query("SELECT * FROM learning_tally")))
     conn = sqlite3.connect(store.db_path)

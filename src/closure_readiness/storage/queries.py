@@ -1,17 +1,26 @@
 """Read-side queries for auditors: the decision list with filters and search, and the
-learning figures. Every query is served by an index (see schema.py)."""
+learning figures. Every query is served by an index (see schema.py, schema_postgres.py).
+
+Both engines take the same SQL but for the search itself (FTS5's index and its facets on
+SQLite, an expression index and a tsquery on PostgreSQL: `_plan`) and a few spellings
+PostgreSQL asks for: a boolean cast to 0 or 1 as SQLite gives it, a derived table's name,
+and every column of a grouped query grouped.
+"""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from closure_readiness.core.words import start_of_day_utc
 from closure_readiness.core.workflow import DECISION_STATUSES, Outcome, ReviewStatus
-from closure_readiness.storage.database import Db
+from closure_readiness.storage.database import Db, is_postgres
+from closure_readiness.storage.schema_postgres import SEARCH_WORDS
 
 Row = dict[str, Any]
 
@@ -50,6 +59,26 @@ def fts_expression(text: str) -> str | None:
     quoted = ['"' + word.replace('"', "") + '"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+def tsquery_expression(text: str) -> str | None:
+    """Words to a PostgreSQL tsquery, as `fts_expression` makes FTS5's: the same words, each a
+    quoted lexeme (never an operator: a quote or a backslash in one is escaped), all
+    required, the last a prefix. Given to `to_tsquery('simple', ...)` as a bound value.
+
+    Both engines split text into words alike (`schema_postgres.SEARCH_WORDS`) and fold case
+    (PostgreSQL by the database's locale), but FTS5's tokenizer folds diacritics too
+    ("equipe" finds "Équipe") and PostgreSQL's 'simple' configuration does not. We leave it
+    so: folding needs the `unaccent` extension in the index's expression, so on the server
+    (contrib) and created in the database by whoever makes the schema (a trusted extension
+    since PostgreSQL 13: the database's owner can, a role with only a schema's rights
+    cannot). The schema keeps to PostgreSQL's core, and a reader types the accent."""
+    words = _WORD.findall(text)[:12]
+    if not words:
+        return None
+    quoted = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
 
 
 COUNT_CAP = 1000
@@ -166,7 +195,9 @@ def facet_expression(db: Db, query: DecisionQuery) -> str | None:
     The date range is the days, months and years it covers within the days decisions were
     signed on (`date_words`), and the hours of a first day that starts at 23:00 UTC (England
     in summer); a last day that ends at 23:00 UTC is taken whole and SQL leaves out its last
-    hour. Exact for times as the service stores them (`YYYY-MM-DDTHH:MM:SS...+00:00`)."""
+    hour. Exact for times as the service stores them (`YYYY-MM-DDTHH:MM:SS...+00:00`).
+
+    SQLite's only: PostgreSQL's index holds words alone, its filters are SQL (`_postgres_plan`)."""
     words = []
     if query.team is not None:
         words.append(_facet_word("t", query.team))
@@ -202,6 +233,9 @@ class _Plan:
     order: str
     nothing: bool = False
     """No decision can match (an empty date range): no query at all."""
+    matching: str = ""
+    """PostgreSQL with search words: the WITH clause naming the decisions whose words match
+    (`_postgres_plan`), its parameter first in `params`."""
 
 
 def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
@@ -212,7 +246,11 @@ def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
 
     A count with words leaves out the check for disposal: the index holds no disposed
     decision (a disposal takes it out in its own transaction; `verify` compares the index
-    with the rows), and the check reads past the sealed document of every match, ~25 KB."""
+    with the rows), and the check reads past the sealed document of every match, ~25 KB.
+
+    PostgreSQL: `_postgres_plan`."""
+    if is_postgres(db):
+        return _postgres_plan(query)
     joins = "LEFT JOIN outcomes o ON o.decision_id = d.id"
     clauses: list[str] = []
     params: list[Any] = []
@@ -227,6 +265,21 @@ def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
         order = "decisions_fts.rowid"
         clauses.append("decisions_fts MATCH ?")
         params.append(f"{TEXT_COLUMNS} : ({words})" + (f" AND {facets}" if facets else ""))
+    filters, filtered = _filter_clauses(query)
+    clauses += filters
+    params += filtered
+    if words is None or not counting:  # a disposed decision is a tombstone, not a record
+        clauses.append("d.disposed_on IS NULL")
+    return _Plan(f"{source} {joins}", " AND ".join(clauses), params, order)
+
+
+RE_REFERRED = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
+
+
+def _filter_clauses(query: DecisionQuery) -> tuple[list[str], list[Any]]:
+    """The filters as SQL predicates on `decisions d LEFT JOIN outcomes o`."""
+    clauses: list[str] = []
+    params: list[Any] = []
     if query.team is not None:  # an empty team is a team no decision has, never every team
         clauses.append("d.team = ?")
         params.append(query.team)
@@ -248,26 +301,75 @@ def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
     if query.has_exceptions is not None:
         clauses.append("d.exceptions > 0" if query.has_exceptions else "d.exceptions = 0")
     if query.has_re_referral is not None:
-        clause = "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id)"
-        clauses.append(clause if query.has_re_referral else f"NOT {clause}")
-    if words is None or not counting:  # a disposed decision is a tombstone, not a record
-        clauses.append("d.disposed_on IS NULL")
-    return _Plan(f"{source} {joins}", " AND ".join(clauses), params, order)
+        clauses.append(RE_REFERRED if query.has_re_referral else f"NOT {RE_REFERRED}")
+    return clauses, params
+
+
+def _postgres_plan(query: DecisionQuery) -> _Plan:
+    """The SQL of a list or count on PostgreSQL. The filters are plain predicates, served by
+    the decisions' own indexes. Search words are matched in their GIN index alone
+    (`SEARCH_WORDS`), in a CTE of their own (`matching`); the filters and the order are then
+    applied to the decisions it names.
+
+    A row's words are never worked out again: that reads and parses its whole search text
+    (~1 ms a decision), which the planner prices at a fraction of that. Left to itself it
+    walks the decisions newest first, or by a filter's index, working out each one's words,
+    or scans the table: seconds at 30,000 decisions. The CTE is planned with sequential scans
+    off (`_words_from_their_index`), which leaves it one way in, a bitmap of the index: exact
+    (no row checked again) while it fits in work_mem, 4 MB by default, a few hundred
+    thousand decisions; past that its pages go lossy and their rows are checked again.
+
+    So the work grows with the decisions matching the words (a few µs each: where they are,
+    never their text), whatever the filters: not bounded as SQLite's facets make it, but
+    never the table and never a text parsed again.
+
+    PostgreSQL text holds no NUL character, so a filter with one matches nothing (and is
+    never sent: the driver refuses it)."""
+    if any("\x00" in (value or "") for value in (query.team, query.status, query.closure_reason)):
+        return _Plan("", "", [], "", nothing=True)
+    clauses, params = _filter_clauses(query)
+    clauses.append("d.disposed_on IS NULL")  # a disposed decision is a tombstone, not a record
+    where = " AND ".join(clauses)
+    outcomes = "LEFT JOIN outcomes o ON o.decision_id = d.id"
+    words = tsquery_expression(query.text or "")
+    if words is None:
+        return _Plan(f"decisions d {outcomes}", where, params, "d.id")
+    matching = (
+        "WITH matching AS MATERIALIZED (SELECT id FROM decisions "
+        f"WHERE {SEARCH_WORDS} @@ to_tsquery('simple', ?)) "
+    )
+    joins = f"matching m JOIN decisions d ON d.id = m.id {outcomes}"
+    return _Plan(joins, where, [words, *params], "d.id", matching=matching)
+
+
+@contextmanager
+def _words_from_their_index(db: Db, plan: _Plan) -> Iterator[None]:
+    """Sequential scans off for the statement run inside (`_postgres_plan` says why), then on
+    again for the rest of the transaction (an error ends it, and the setting with it)."""
+    if not plan.matching:
+        yield
+        return
+    db.execute("SET LOCAL enable_seqscan = off")
+    yield
+    db.execute("SET LOCAL enable_seqscan TO DEFAULT")
 
 
 def list_decisions(db: Db, query: DecisionQuery) -> list[Row]:
     plan = _plan(db, query)
     if plan.nothing:
         return []
+    # 0 or 1 on both engines (PostgreSQL's EXISTS is a boolean): the pages and exports show it.
+    re_referred = f"({RE_REFERRED})::int" if is_postgres(db) else RE_REFERRED
     sql = (
         "SELECT d.id, d.review_id, d.case_reference, d.team, d.closure_reason, d.signed_by, "
         "d.signed_at, d.as_of, d.checks_version, d.exceptions, d.cautions, d.content_hash, "
         "coalesce(o.outcome, 'submitted') AS status, o.decided_by, o.decided_at, "
-        "EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id) AS re_referred "
+        f"{re_referred} AS re_referred "
         f"FROM {plan.joins} WHERE {plan.where} "
         f"ORDER BY {plan.order} DESC LIMIT ? OFFSET ?"
     )
-    return list(db.query(sql, [*plan.params, query.limit, query.offset]))
+    with _words_from_their_index(db, plan):
+        return list(db.query(plan.matching + sql, [*plan.params, query.limit, query.offset]))
 
 
 def count_decisions(db: Db, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
@@ -275,10 +377,13 @@ def count_decisions(db: Db, query: DecisionQuery, *, cap: int = COUNT_CAP) -> in
     plan = _plan(db, query, counting=True)
     if plan.nothing:
         return 0
-    row = db.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM {plan.joins} WHERE {plan.where} LIMIT ?)",
-        [*plan.params, cap + 1],
-    ).fetchone()
+    named = " AS counted" if is_postgres(db) else ""  # PostgreSQL names every derived table
+    with _words_from_their_index(db, plan):
+        row = db.execute(
+            f"{plan.matching}SELECT count(*) FROM "
+            f"(SELECT 1 FROM {plan.joins} WHERE {plan.where} LIMIT ?){named}",
+            [*plan.params, cap + 1],
+        ).fetchone()
     return int(row[0])
 
 
@@ -355,12 +460,14 @@ def exceptions_by(db: Db, column: str) -> list[Row]:
     source = {"check_id": "f.check_id", "team": "d.team", "manager": "f.resolved_by"}[column]
     named = ", s.display_name AS manager_name" if column == "manager" else ""
     staff = "LEFT JOIN staff s ON s.id = f.resolved_by " if column == "manager" else ""
+    # PostgreSQL groups by the name as well (one name per manager: staff's key).
+    grouped = f"{source}, s.display_name" if named and is_postgres(db) else source
     return list(
         db.query(
             f"SELECT {source} AS {column}{named}, count(*) AS exceptions "
             "FROM decision_findings f JOIN decisions d ON d.id = f.decision_id "
             f"{staff}WHERE f.resolution = 'exception' "
-            f"GROUP BY {source} ORDER BY exceptions DESC, {source}"
+            f"GROUP BY {grouped} ORDER BY exceptions DESC, {source}"
         )
     )
 

@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 
 T = 'text COLLATE "C"'
 
-SEARCH_WORDS = "to_tsvector('simple', case_reference || ' ' || search_text)"
+SEARCH_WORDS = (
+    "to_tsvector('simple', "
+    "regexp_replace(case_reference || ' ' || search_text, '[[:punct:]]+', ' ', 'g'))"
+)
 """A decision's words for full-text search, as the index holds them (an index on an
 expression: the table's columns stay those SQLite has, each sealed or worked out from the
-seal). A query names the same expression so that the index serves it (`queries`)."""
+seal). A query names the same expression so that the index serves it (`queries`).
+
+ASCII punctuation is a space first (the "C" collation's [[:punct:]]), as FTS5 splits words:
+PostgreSQL's parser would keep "CR-2025-0412" as "cr", "-2025", "-0412", and an e-mail
+address, a host, a path or a decimal as one word, which the reader's words never match."""
 
 TABLES = f"""
 CREATE TABLE staff (
