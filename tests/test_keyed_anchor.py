@@ -8,6 +8,9 @@ forged or edited. A key file others can read, or a short key, is refused with on
 The scheduled export is tested from the operator's guide itself: the script in
 docs/operations.md is run twice, as written (only its paths moved into the test's folder),
 against a database that changes between runs.
+
+Signing and checking run on SQLite and on PostgreSQL (a `postgresql://` URL given to --db);
+the guide's script names an SQLite file.
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ import hmac
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cli_support import invoke
-from workflow_fixtures import Team, add_team, make_context, submit
+from closure_readiness.core.location import PostgresURL, Store
+from closure_readiness.service.context import Context
+from tamper_support import copy_store
+from workflow_fixtures import Team, add_team, copy_context, make_context, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "operations.md"
@@ -35,7 +42,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 FORGED = "FAIL anchor: the anchor's signature does not match: it was not written with this key"
 
 
-pytestmark = pytest.mark.usefixtures("clean_cli_settings")
+pytestmark = [pytest.mark.usefixtures("clean_cli_settings"), pytest.mark.both_engines]
 
 
 def one_line(stderr: str) -> str:
@@ -52,21 +59,21 @@ def make_key(path: Path, data: bytes = b"k" * 16 + os.urandom(32), mode: int = 0
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Team]:
-    """A database with the test staff and one signed-off decision, made once."""
-    ctx = make_context(tmp_path_factory.mktemp("built"))
-    team = add_team(ctx)
+def built(
+    staffed: tuple[Context, Team], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Store, Team]:
+    """A database with the test staff and one signed-off decision, made once per engine."""
+    ctx = copy_context(staffed[0], tmp_path_factory.mktemp("built"))
+    team = staffed[1]
     submit(ctx, team.worker)
     return ctx.db_path, team
 
 
 @pytest.fixture
-def store(built: tuple[Path, Team], tmp_path: Path) -> Path:
-    copy = tmp_path / "store" / "closure.db"
-    copy.parent.mkdir()
-    for path in built[0].parent.glob(built[0].name + "*"):
-        shutil.copy(path, copy.parent / path.name)
-    return copy
+def store(built: tuple[Store, Team], tmp_path: Path) -> Store:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    return copy_store(built[0], folder, "closure.db")
 
 
 @pytest.fixture
@@ -74,7 +81,7 @@ def key(tmp_path: Path) -> Path:
     return make_key(tmp_path / "anchor.key")
 
 
-def signed_anchor(store: Path, key: Path, out: Path) -> dict[str, object]:
+def signed_anchor(store: Store, key: Path, out: Path) -> dict[str, object]:
     result = invoke("anchor", "--db", store, "--key-file", key, "--out", out)
     assert result.exit_code == EXIT_OK, result.output
     assert result.stdout.startswith("Wrote the chain head (event "), result.stdout
@@ -87,7 +94,7 @@ def signed_anchor(store: Path, key: Path, out: Path) -> dict[str, object]:
 
 
 def test_a_keyed_anchor_is_signed_and_verifies_with_its_key(
-    store: Path, key: Path, tmp_path: Path
+    store: Store, key: Path, tmp_path: Path
 ) -> None:
     anchor = tmp_path / "anchor.json"
     document = signed_anchor(store, key, anchor)
@@ -121,7 +128,7 @@ def _forge(document: dict[str, object], how: str) -> dict[str, object]:
     ["signed with another key", "anchored event moved back", "time edited", "head hash edited"],
 )
 def test_a_forged_or_edited_anchor_is_reported(
-    store: Path, key: Path, tmp_path: Path, how: str
+    store: Store, key: Path, tmp_path: Path, how: str
 ) -> None:
     document = signed_anchor(store, key, tmp_path / "anchor.json")
     forged = tmp_path / "forged.json"
@@ -134,7 +141,7 @@ def test_a_forged_or_edited_anchor_is_reported(
 
 
 def test_an_unsigned_anchor_is_not_confirmed_by_a_key(
-    store: Path, key: Path, tmp_path: Path
+    store: Store, key: Path, tmp_path: Path
 ) -> None:
     anchor = tmp_path / "anchor.json"
     assert invoke("anchor", "--db", store, "--out", anchor).exit_code == EXIT_OK
@@ -149,7 +156,7 @@ def test_an_unsigned_anchor_is_not_confirmed_by_a_key(
 
 
 def test_a_signed_anchor_checked_without_its_key_says_so(
-    store: Path, key: Path, tmp_path: Path
+    store: Store, key: Path, tmp_path: Path
 ) -> None:
     anchor = tmp_path / "anchor.json"
     signed_anchor(store, key, anchor)
@@ -162,7 +169,7 @@ def test_a_signed_anchor_checked_without_its_key_says_so(
     )
 
 
-def test_a_key_without_an_anchor_is_refused(store: Path, key: Path) -> None:
+def test_a_key_without_an_anchor_is_refused(store: Store, key: Path) -> None:
     result = invoke("verify", "--db", store, "--key-file", key)
 
     assert result.exit_code == EXIT_INVALID
@@ -177,7 +184,7 @@ def test_a_key_without_an_anchor_is_refused(store: Path, key: Path) -> None:
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o644, 0o666], ids=oct)
 @pytest.mark.parametrize("command", ["anchor", "verify"])
 def test_a_key_file_other_accounts_can_read_or_change_is_refused(
-    store: Path, tmp_path: Path, mode: int, command: str
+    store: Store, tmp_path: Path, mode: int, command: str
 ) -> None:
     good = make_key(tmp_path / "good.key")
     anchor = tmp_path / "anchor.json"
@@ -205,7 +212,7 @@ def test_a_key_file_other_accounts_can_read_or_change_is_refused(
     [b"", b"k" * 31, b"k" * 31 + b"\n", b"k" * 30 + b"\r\n"],
     ids=["0", "31", "31+lf", "30+crlf"],
 )
-def test_a_key_shorter_than_32_bytes_is_refused(store: Path, tmp_path: Path, data: bytes) -> None:
+def test_a_key_shorter_than_32_bytes_is_refused(store: Store, tmp_path: Path, data: bytes) -> None:
     short = make_key(tmp_path / "short.key", data)
     out = tmp_path / "anchor.json"
 
@@ -219,7 +226,7 @@ def test_a_key_shorter_than_32_bytes_is_refused(store: Path, tmp_path: Path, dat
     assert not out.exists()
 
 
-def test_a_missing_key_file_is_refused(store: Path, tmp_path: Path) -> None:
+def test_a_missing_key_file_is_refused(store: Store, tmp_path: Path) -> None:
     missing = tmp_path / "no.key"
 
     result = invoke("anchor", "--db", store, "--key-file", missing, "--out", tmp_path / "a.json")
@@ -230,7 +237,7 @@ def test_a_missing_key_file_is_refused(store: Path, tmp_path: Path) -> None:
     )
 
 
-def test_a_key_with_a_final_line_break_signs_as_without(store: Path, tmp_path: Path) -> None:
+def test_a_key_with_a_final_line_break_signs_as_without(store: Store, tmp_path: Path) -> None:
     """A key written with `base64` ends in a line break; an editor may drop or add it."""
     text = b"Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMDEyMzQ1Njc4OQ=="
     with_break = make_key(tmp_path / "a.key", text + b"\n")
@@ -241,6 +248,99 @@ def test_a_key_with_a_final_line_break_signs_as_without(store: Path, tmp_path: P
     result = invoke("verify", "--db", store, "--anchor", anchor, "--key-file", without)
 
     assert result.exit_code == EXIT_OK, result.output
+
+
+# The commands on a new database, on either engine -----------------------------------------------
+
+
+def _new_database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A path for a new SQLite file, or the URL of a new, empty PostgreSQL database (with a
+    password, which the server's trust sign-in ignores and no message may show)."""
+    if engine == "sqlite":
+        return str(tmp_path / "c.db")
+    cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database(f"cli{uuid.uuid4().hex[:12]}")
+    return url.replace("://closure@", "://closure:not-a-real-password@", 1)
+
+
+def test_migrate_anchor_verify_and_backup_on_either_engine(
+    engine: str, key: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = _new_database(engine, tmp_path, request)
+    shown = str(PostgresURL(db)) if engine == "postgresql" else db
+    anchor, copy = tmp_path / "anchor.json", tmp_path / "copy.db"
+    member = ["add", "AU-001", "--issuer", "https://login.example.invalid/v2.0"]
+    member += ["--subject", "sub-au-001", "--name", "Auditor one", "--role", "auditor"]
+
+    migrated = invoke("migrate", "--db", db)
+    added = invoke("staff", "--db", db, *member)  # an event to anchor
+    anchored = invoke("anchor", "--db", db, "--key-file", key, "--out", anchor)
+    verified = invoke("verify", "--db", db, "--anchor", anchor, "--key-file", key)
+    backed_up = invoke("backup", "--db", db, "--out", copy)
+
+    assert migrated.stdout == f"{shown}: schema up to date.\n"
+    assert added.exit_code == anchored.exit_code == 0, added.output + anchored.output
+    assert verified.exit_code == EXIT_OK, verified.output
+    assert verified.stdout == (
+        f"{shown}: 0 decisions, 0 outcomes, 1 audit events checked, anchor and its signature "
+        "checked: intact.\n"
+    )
+    if engine == "sqlite":
+        assert backed_up.exit_code == EXIT_OK, backed_up.output
+        assert copy.exists()
+    else:
+        assert backed_up.exit_code == EXIT_FAILED
+        assert one_line(backed_up.stderr) == (
+            f"closure-readiness: {shown}: a PostgreSQL database is backed up with pg_dump or by "
+            "the server's or its provider's own backups, not with this command; nothing was "
+            "written."
+        )
+        assert not copy.exists()
+    said = "".join(r.output for r in (migrated, added, anchored, verified, backed_up))
+    assert "not-a-real-password" not in said
+
+
+def test_verify_completes_while_a_writer_holds_the_write_lock(store: Store) -> None:
+    """verify only reads: it never waits for the write lock (SQLite's, or PostgreSQL's advisory
+    lock), nor for a row a writer has changed and not yet committed."""
+    if isinstance(store, PostgresURL):
+        import psycopg
+
+        from closure_readiness.storage.postgres import WRITE_LOCK
+
+        writer: Any = psycopg.connect(store.url)
+        writer.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+    else:
+        writer = sqlite3.connect(store, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+    try:
+        writer.execute("UPDATE staff SET display_name = display_name")  # a write under way
+        result = invoke("verify", "--db", store)
+    finally:
+        writer.rollback()
+        writer.close()
+
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stdout.rstrip().endswith(": intact.")
+
+
+def test_verify_of_a_database_without_this_systems_tables_is_one_problem(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = _new_database(engine, tmp_path, request)
+    if engine == "sqlite":
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.commit()
+        conn.close()
+
+    result = invoke("verify", "--db", db)
+
+    assert result.exit_code == EXIT_FAILED
+    what = "file" if engine == "sqlite" else "database"
+    assert result.stdout.splitlines()[0] == (
+        f"FAIL the {what} is not a Closure Readiness database (no audit trail)"
+    )
 
 
 # The scheduled export, run from the guide --------------------------------------------------

@@ -4,6 +4,10 @@ Each decision seals a retention class and a disposal date; `closure-readiness di
 case's records past their date into a tombstone that `verify` still passes, and that nobody can
 change afterwards without `verify` saying so. The disposed content is gone from the file itself,
 not merely unlinked.
+
+Disposal and its tombstone are tested on SQLite and on PostgreSQL (where the disposed content
+is gone from every row the database holds; the dead row versions are the server's VACUUM's to
+reclaim: storage.disposal).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,8 @@ from pypdf import PdfReader
 
 from app_support import DemoDatabase, all_text, app_test
 from cli_support import invoke
+from closure_readiness.core.location import PostgresURL
+from closure_readiness.core.location import Store as Location
 from closure_readiness.core.retention import (
     DEFAULT_POLICY,
     RetentionClass,
@@ -35,20 +40,21 @@ from closure_readiness.service.context import SYSTEM, Context, InvalidInput, Not
 from closure_readiness.storage.database import read_only, reading
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.queries import DecisionQuery
-from tamper_support import tamper
+from tamper_support import raw, tamper
 from workflow_fixtures import (
     Clock,
     Team,
     _review,
-    add_team,
     approve,
+    copy_context,
     insert_v1_decision,
     prepare,
     ready_document,
+    refused_errors,
     sign,
 )
 
-pytestmark = pytest.mark.usefixtures("clean_cli_settings")
+pytestmark = [pytest.mark.usefixtures("clean_cli_settings"), pytest.mark.both_engines]
 
 SHORT = RetentionPolicy(
     classes={i: RetentionClass(keep_until_age=18, years_after_closure=0) for i in Involvement}
@@ -84,10 +90,15 @@ class Store:
         return dataclasses.replace(self.ctx, clock=Clock(when))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    ctx = Context(tmp_path / "closure.db", clock=Clock(SIGNED), retention=SHORT)
-    team = add_team(ctx)
+@pytest.fixture(scope="module")
+def built(staffed: tuple[Context, Team], tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The store below, made once per engine (each test changes a copy of it)."""
+    ctx = dataclasses.replace(
+        copy_context(staffed[0], tmp_path_factory.mktemp("built")),
+        clock=Clock(SIGNED),
+        retention=SHORT,
+    )
+    team = staffed[1]
     review_id = prepare(ctx, team.worker, young("CR-9001"))
     decision_id = sign(ctx, team.worker, review_id)
     approve(ctx, team.manager, decision_id)
@@ -100,12 +111,33 @@ def store(tmp_path: Path) -> Store:
     return Store(ctx, team, (review_id, decision_id), (other, other_decision))
 
 
+@pytest.fixture
+def store(built: Store, tmp_path: Path) -> Store:
+    return dataclasses.replace(built, ctx=copy_context(built.ctx, tmp_path))
+
+
 def intact(ctx: Context) -> list[str]:
     with read_only(ctx.db_path) as db:
         return verify(db).problems
 
 
-def raw_bytes(path: Path) -> bytes:
+def raw_bytes(path: Location) -> bytes:
+    """The file and its journals, byte for byte; on PostgreSQL, every row of every table as
+    text (what any reader of the database can see)."""
+    if isinstance(path, PostgresURL):
+        with raw(path) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                ).fetchall()
+            ]
+            rows = [
+                str(row[0])
+                for table in tables
+                for row in conn.execute(f"SELECT t::text FROM {table} t").fetchall()
+            ]
+        return "\n".join(rows).encode()
     data = path.read_bytes()
     for suffix in ("-wal", "-journal"):
         extra = path.with_name(path.name + suffix)
@@ -260,11 +292,11 @@ def test_nothing_is_disposed_of_before_its_date_while_held_or_while_the_case_is_
 
 
 def test_a_decision_that_does_not_match_its_seal_is_not_disposed_of(store: Store) -> None:
-    conn = sqlite3.connect(store.ctx.db_path)
-    conn.execute("DROP TRIGGER decisions_no_update")
-    conn.execute("UPDATE decisions SET closure_reason = 'RC9' WHERE id = ?", [store.approved[1]])
-    conn.commit()
-    conn.close()
+    tamper(
+        store.ctx.db_path,
+        "DROP TRIGGER decisions_no_update",
+        f"UPDATE decisions SET closure_reason = 'RC9' WHERE id = {store.approved[1]}",
+    )
 
     run = retention.dispose(store.at(TODAY), SYSTEM, TODAY.date())
 
@@ -290,8 +322,9 @@ TAMPERS = {
     ),
     "a finding changed": (
         "DROP TRIGGER decision_findings_no_update",
-        "UPDATE decision_findings SET resolution = 'met' "
-        "WHERE rowid = (SELECT min(rowid) FROM decision_findings)",
+        "UPDATE decision_findings SET resolution = 'met' WHERE (decision_id, finding_key) = "
+        "(SELECT decision_id, finding_key FROM decision_findings "
+        "ORDER BY decision_id, finding_key LIMIT 1)",
     ),
     "a redacted event changed": (
         'UPDATE audit_events SET detail = \'{"reason":"rewritten"}\' '
@@ -319,23 +352,30 @@ def test_verify_catches_a_change_to_a_tombstone(store: Store, name: str) -> None
 def test_nothing_can_be_marked_disposed_of_without_a_disposal_in_the_audit_trail(
     store: Store,
 ) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+    with pytest.raises(refused_errors(), match="cannot be changed"):
         tamper(
             store.ctx.db_path,
             "UPDATE decisions SET sealed = '', case_reference = '', search_text = '', "
             f"disposed_on = '2026-11-30' WHERE id = {store.approved[1]}",
         )
-    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+    with pytest.raises(refused_errors(), match="cannot be changed"):
         tamper(
             store.ctx.db_path,
             f"UPDATE audit_events SET detail = '{{}}' WHERE review_id = {store.approved[0]}",
         )
+    out_of_the_index = (  # SQLite's FTS5 index; PostgreSQL's follows the row
+        []
+        if isinstance(store.ctx.db_path, PostgresURL)
+        else [
+            "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text) "
+            f"SELECT 'delete', id, case_reference, search_text FROM decisions WHERE id = "
+            f"{store.approved[1]}"
+        ]
+    )
     tamper(
         store.ctx.db_path,
         "DROP TRIGGER decisions_no_update",
-        "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text) "
-        f"SELECT 'delete', id, case_reference, search_text FROM decisions WHERE id = "
-        f"{store.approved[1]}",
+        *out_of_the_index,
         "UPDATE decisions SET sealed = '', case_reference = '', search_text = '', "
         f"disposed_on = '2026-11-30' WHERE id = {store.approved[1]}",
     )

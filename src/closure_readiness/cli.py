@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 from closure_readiness.core import words
+from closure_readiness.core.location import PostgresURL, Store, is_postgres_url, parse_store
 from closure_readiness.core.vocabulary import ClosureReason
 from closure_readiness.core.workflow import DECISION_STATUSES, STAFF_ROLES
 
@@ -162,11 +163,26 @@ class YesNo(click.ParamType[bool, Any]):
 FILE = click.Path(path_type=Path)
 
 
+class StoreLocation(click.ParamType[Store, Any]):
+    """A database: a file's path (as click.Path gives it), or a postgresql:// URL."""
+
+    name = "path"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Store:
+        if isinstance(value, Path | PostgresURL):
+            return value
+        text = str(value)
+        return parse_store(text) if is_postgres_url(text) else Path(text)
+
+
 def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
-        type=FILE,
-        help="The database file. Default: the CLOSURE_DB setting, or data/closure-readiness.db.",
+        type=StoreLocation(),
+        help="The database file, or a postgresql:// URL. Default: the CLOSURE_DB setting, or "
+        "data/closure-readiness.db.",
     )(fn)
 
 
@@ -209,16 +225,17 @@ def _settings() -> Any:
         raise BadInput(str(problem)) from None
 
 
-def _db(db: Path | None) -> Path:
-    path: Path = db or _settings().db
+def _db(db: Store | None) -> Store:
+    path: Store = db or _settings().db
     click.get_current_context().meta["closure_readiness.db"] = path
     return path
 
 
-def _existing_db(db: Path | None) -> Path:
-    """A database to read must exist: opening a mistyped path would create an empty one."""
+def _existing_db(db: Store | None) -> Store:
+    """A database to read must exist: opening a mistyped path would create an empty one. (A
+    PostgreSQL database is never created by connecting: the server refuses a wrong name.)"""
     path = _db(db)
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         raise BadInput(f"{path}: no such database.")
     return path
 
@@ -367,7 +384,7 @@ def docs(out: Path, check_only: bool) -> None:
 
 @cli.command()
 @db_option
-def migrate(db: Path | None) -> None:
+def migrate(db: Store | None) -> None:
     """Create the database, or upgrade its schema to this version."""
     from closure_readiness.storage.database import ensure_migrated
 
@@ -406,7 +423,7 @@ def _anchor_key(path: Path) -> bytes:
     help="Say how far a long run has got, on standard error (default: when it is a terminal).",
 )
 def verify(
-    db: Path | None,
+    db: Store | None,
     anchor: Path | None,
     key_file: Path | None,
     since: Path | None,
@@ -421,6 +438,8 @@ def verify(
 
     Prints FAIL and the problem for each one found; exits 1 if there is any. Only reads: works
     on a backup on read-only storage, and on a database made by an earlier version as it is.
+    On PostgreSQL, comparing the safeguards needs the right to create a schema, in a
+    transaction that is always rolled back.
     """
     from closure_readiness.storage.database import read_only
     from closure_readiness.storage.integrity import ANCHOR_SIGNATURE
@@ -478,7 +497,7 @@ def _say_progress(what: str, done: int, total: int) -> None:
     help="Sign the anchor with this key (HMAC-SHA256), held by the operator: a file only "
     "its owner can read, of 32 bytes or more.",
 )
-def anchor(db: Path | None, out: Path, key_file: Path | None) -> None:
+def anchor(db: Store | None, out: Path, key_file: Path | None) -> None:
     """Write the audit chain's head to a file, to keep elsewhere.
 
     Keep it away from the database's host: `verify --anchor` then shows that nobody rewrote the
@@ -506,11 +525,19 @@ def anchor(db: Path | None, out: Path, key_file: Path | None) -> None:
 @cli.command()
 @db_option
 @click.option("--out", type=FILE, required=True, help="A new file for the copy.")
-def backup(db: Path | None, out: Path) -> None:
-    """Copy the database while the app runs (online and consistent)."""
+def backup(db: Store | None, out: Path) -> None:
+    """Copy the database while the app runs (online and consistent).
+
+    An SQLite file only: a PostgreSQL database is backed up with pg_dump, or by the server's
+    own backups or its provider's."""
     from closure_readiness.storage.database import backup as backup_store
 
     path = _existing_db(db)
+    if isinstance(path, PostgresURL):
+        raise Refused(
+            f"{path}: a PostgreSQL database is backed up with pg_dump or by the server's or its "
+            "provider's own backups, not with this command; nothing was written."
+        )
     try:
         backup_store(path, out)
     except (FileExistsError, FileNotFoundError) as refusal:
@@ -535,7 +562,7 @@ def backup(db: Path | None, out: Path) -> None:
     "are disposed of. Repeat for each case.",
 )
 @click.option("--dry-run", is_flag=True, help="Say what is due; change nothing.")
-def dispose(db: Path | None, as_of: dt.date, holds: tuple[str, ...], dry_run: bool) -> None:
+def dispose(db: Store | None, as_of: dt.date, holds: tuple[str, ...], dry_run: bool) -> None:
     """Dispose of the records past their retention date, leaving a tombstone.
 
     A review's content, evidence, sealed decisions, reasons and case reference go; that there
@@ -583,7 +610,7 @@ def dispose(db: Path | None, as_of: dt.date, holds: tuple[str, ...], dry_run: bo
 @cli.group(context_settings=CONTEXT_SETTINGS)
 @db_option
 @click.pass_context
-def staff(ctx: click.Context, db: Path | None) -> None:
+def staff(ctx: click.Context, db: Store | None) -> None:
     """Add, list, disable, enable or change staff accounts.
 
     Give --db before the action: closure-readiness staff --db PATH add ...
@@ -813,7 +840,7 @@ def run(port: int, processes: int) -> None:
 )
 @click.option("--search", help="Words in the answers and evidence.")
 def export(
-    db: Path | None,
+    db: Store | None,
     fmt: str,
     out: Path | None,
     decision: int | None,
@@ -908,7 +935,7 @@ empty reason).
 @click.option(
     "--reason", required=True, metavar="TEXT", help="Why it is withdrawn (kept for audit)."
 )
-def withdraw(db: Path | None, review: int, by: str, reason: str) -> None:
+def withdraw(db: Store | None, review: int, by: str, reason: str) -> None:
     from closure_readiness.service import reviews, staff
     from closure_readiness.service.context import (
         SYSTEM,

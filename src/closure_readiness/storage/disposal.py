@@ -16,6 +16,13 @@ records the hash of every event it redacts, the digest of each redacted detail a
 of the rows as left, so `verify` checks a tombstone as strictly as a seal. The triggers of
 migration m006 allow exactly this change and nothing after it. Old content is overwritten in
 the file (`secure_delete`), not merely unlinked.
+
+On PostgreSQL the same rows are written the same way, and its triggers (`schema_postgres`)
+allow the same change. Two steps have no counterpart there. `secure_delete`: an UPDATE leaves
+the old row version in the table until VACUUM (run by the server's autovacuum) reclaims its
+space, and the write-ahead log holds it until the log is recycled; backups and log archives
+hold it for as long as they are kept. And merging the search index: it is an index on an
+expression of the decision's own columns, updated with the row itself.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from typing import Any
 
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.storage import audit
-from closure_readiness.storage.database import Db
+from closure_readiness.storage.database import Db, is_postgres
 
 DISPOSAL_ACTION = "review_disposed"
 
@@ -162,7 +169,8 @@ def dispose_review(
         events={str(e["seq"]): [e["hash"], digest(redacted_detail(e["detail"]))] for e in events},
         kept=digest(left),
     )
-    db.execute("PRAGMA secure_delete = ON")
+    if not is_postgres(db):  # PostgreSQL: no counterpart (the module's docstring)
+        db.execute("PRAGMA secure_delete = ON")
     audit.append(
         db,
         at=at,
@@ -184,12 +192,13 @@ def dispose_review(
 
 def _write_tombstone(db: Db, rows: dict[str, list[dict[str, Any]]], on: str) -> None:
     for decision in rows["decisions"]:
-        db.execute(  # out of the index with the words and facets it holds (schema m008)
-            "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text, "
-            "facets) SELECT 'delete', id, case_reference, search_text, facets "
-            "FROM decisions_search WHERE id = ? AND facets != ''",
-            [decision["id"]],
-        )
+        if not is_postgres(db):  # PostgreSQL's index follows the row (the module's docstring)
+            db.execute(  # out of the index with the words and facets it holds (schema m008)
+                "INSERT INTO decisions_fts (decisions_fts, rowid, case_reference, search_text, "
+                "facets) SELECT 'delete', id, case_reference, search_text, facets "
+                "FROM decisions_search WHERE id = ? AND facets != ''",
+                [decision["id"]],
+            )
         db.execute(
             "UPDATE decisions SET sealed = '', case_reference = '', search_text = '', "
             "disposed_on = ? WHERE id = ?",
@@ -214,21 +223,37 @@ def _write_tombstone(db: Db, rows: dict[str, list[dict[str, Any]]], on: str) -> 
 
 def compact_search_index(db: Db) -> None:
     """Merge the search index so the terms of disposed decisions leave it (a delete in FTS5
-    only marks them until segments merge). Inside the disposal's transaction."""
-    db.execute("INSERT INTO decisions_fts (decisions_fts) VALUES ('optimize')")
+    only marks them until segments merge). Inside the disposal's transaction. PostgreSQL:
+    nothing to merge (the module's docstring)."""
+    if not is_postgres(db):
+        db.execute("INSERT INTO decisions_fts (decisions_fts) VALUES ('optimize')")
+
+
+def _json_field(db: Db, column: str, path: str) -> str:
+    """SQL reading one field of a JSON column, as text: `$.case.birth_month` is
+    json_extract's on SQLite, and the same path through `#>>` on PostgreSQL."""
+    if not is_postgres(db):
+        return f"json_extract({column}, '$.{path}')"
+    return f"({column}::json #>> '{{{','.join(path.split('.'))}}}')"
 
 
 def undisposed_reviews(db: Db, final: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every review not disposed of, with the case fields a disposal date needs read out of
     its content in SQL (for the `final` statuses only), never the content itself."""
     marks = ", ".join("?" for _ in final)
-    extract = "CASE WHEN status IN ({}) THEN json_extract(content, '$.case.{}') END AS {}"
+
+    def extract(field: str) -> str:
+        return (
+            f"CASE WHEN status IN ({marks}) THEN {_json_field(db, 'content', 'case.' + field)} "
+            f"END AS {field}"
+        )
+
     return list(
         db.query(
             "SELECT id, case_reference, status, proposed_closure_on, updated_at, "
-            + extract.format(marks, "birth_month", "birth_month")
+            + extract("birth_month")
             + ", "
-            + extract.format(marks, "involvement", "involvement")
+            + extract("involvement")
             + " FROM reviews WHERE disposed_on IS NULL ORDER BY id",
             [*final, *final],
         )
@@ -241,9 +266,9 @@ def undisposed_seals(db: Db) -> list[dict[str, Any]]:
     return list(
         db.query(
             "SELECT id, review_id, as_of, "
-            "json_extract(sealed, '$.retention.dispose_on') AS sealed_on, "
-            "json_extract(sealed, '$.review.case.birth_month') AS birth_month, "
-            "json_extract(sealed, '$.review.case.involvement') AS involvement "
+            f"{_json_field(db, 'sealed', 'retention.dispose_on')} AS sealed_on, "
+            f"{_json_field(db, 'sealed', 'review.case.birth_month')} AS birth_month, "
+            f"{_json_field(db, 'sealed', 'review.case.involvement')} AS involvement "
             "FROM decisions WHERE disposed_on IS NULL ORDER BY id"
         )
     )

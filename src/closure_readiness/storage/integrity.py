@@ -13,18 +13,23 @@
   m005 upgraded in place, exactly the model's upgrade of it) under its own hash, with its
   version number, closure date and case reference; and `evidence` is worked out again from
   the review's content and compared.
-- the search index: rebuilt from the decisions and compared.
+- the search index: rebuilt from the decisions and compared (SQLite; on PostgreSQL the index
+  is an index on an expression, which the server keeps itself: nothing to compare).
 - the learning figures' tallies: counted again from the rows they count and compared.
 - a disposed review (storage.disposal): instead of its seals and content, the rows left are
   compared with the digest its `review_disposed` event recorded, and each redacted event with
   the hash and detail digest recorded there; a row marked disposed of with no such event is a
   problem.
-- the schema: every protective trigger (and each table's layout) as the migrations made it.
+- the schema: every protective trigger (and each table's layout) as the migrations made it
+  (on PostgreSQL, with each trigger's function and the indexes: `_pg_schema_problems`).
 - audit_events: the chain itself, and (if given) the anchor and, for a keyed anchor, its
   HMAC-SHA256 signature under the operator's key.
 
 Nothing here writes to the database (the search-index comparison uses the connection's own
-temporary tables). A damaged or foreign file is reported as a problem, never an exception.
+temporary tables; PostgreSQL's schema comparison builds what this system creates in a
+transaction of its own that is always rolled back). A damaged or foreign file is reported as a
+problem, never an exception. Both engines are read with the same SQL except where a docstring
+says otherwise.
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ import functools
 import hashlib
 import hmac
 import json
+import re
+import secrets
 import sqlite3
 import stat
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +67,7 @@ from closure_readiness.core.seal import (
 from closure_readiness.core.workflow import Outcome, ReviewStatus
 from closure_readiness.storage import versions
 from closure_readiness.storage.audit import event_hash, head
-from closure_readiness.storage.database import Db
+from closure_readiness.storage.database import Db, is_postgres
 from closure_readiness.storage.disposal import digest, disposals
 from closure_readiness.storage.disposal import kept_rows as tombstone_rows
 from closure_readiness.storage.schema import (
@@ -78,6 +86,30 @@ ANCHOR_KEY_MIN_BYTES = 32
 
 sha256_text = seal_hash
 """The seal hash (kept under its earlier name for callers)."""
+
+
+def _read_errors() -> tuple[type[Exception], ...]:
+    """What a failed read raises: sqlite3's errors, and psycopg's once PostgreSQL is in use
+    (psycopg is an extra, never imported here for an SQLite database)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return (sqlite3.DatabaseError, ValueError)
+    return (sqlite3.DatabaseError, ValueError, psycopg.Error)
+
+
+def _said(error: Exception) -> str:
+    """An error's message on one line (PostgreSQL's span several: the statement, a hint)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(error, psycopg.Error):
+        return " ".join(str(error).split())
+    return str(error)
+
+
+def _sqlite(db: Db) -> Database:
+    """The SQLite connection behind `db`, for the checks written for SQLite alone."""
+    assert isinstance(db, Database)
+    return db
+
 
 _WORDS = {
     "review_id": "review number",
@@ -224,8 +256,8 @@ def check_decision(db: Db, decision_id: int) -> list[str]:
     """The seals of one decision and its outcome, and the audit events that name them."""
     try:
         return _check_decision(db, decision_id)
-    except (sqlite3.DatabaseError, ValueError) as error:
-        return [f"decision {decision_id}: the database could not be read ({error})"]
+    except _read_errors() as error:
+        return [f"decision {decision_id}: the database could not be read ({_said(error)})"]
 
 
 def _check_decision(db: Db, decision_id: int) -> list[str]:
@@ -769,7 +801,8 @@ class _Disposed:
             for seq, pair in (listed if isinstance(listed, dict) else {}).items():
                 with contextlib.suppress(ValueError):
                     events[int(seq)] = pair if isinstance(pair, list) else []
-        disposable = "disposed_on" in db.table("decisions").columns_dict  # m006 on (or older)
+        # m006 on (or older); PostgreSQL's schema starts with it
+        disposable = is_postgres(db) or "disposed_on" in _sqlite(db).table("decisions").columns_dict
         return cls(
             recorded=recorded,
             events=events,
@@ -827,7 +860,14 @@ def _search_index_problems(db: Db) -> list[str]:
 
     Since m008 the index holds each decision's facets too (team, status, reason, exceptions,
     re-referral, day), rebuilt here from the decisions, outcomes and re-referrals themselves
-    by this code's SQL (not the stored view's), and reported apart from the words."""
+    by this code's SQL (not the stored view's), and reported apart from the words.
+
+    PostgreSQL: nothing to compare. Its search index is an index on an expression of each
+    decision's own columns (`schema_postgres.SEARCH_WORDS`), which the server keeps with every
+    change to the table: there is no separate index content to drift from the decisions, and
+    the schema check compares the index's definition with what this system creates."""
+    if is_postgres(db):
+        return []
     names = ("verify_fts_stored", "verify_fts_rebuilt", "verify_fts")
     table = db.execute("PRAGMA main.table_info(decisions_fts)").fetchall()
     faceted = any(row[1] == "facets" for row in table)
@@ -882,9 +922,55 @@ _TALLY_COLUMNS = (
 )
 
 
+_PG_TALLIES_COUNTED = """
+SELECT CASE o.outcome WHEN 'approved' THEN 'closures' ELSE 'returns' END,
+       substr(o.decided_at, 1, 7), d.team, '', 0, count(*), 0, 0, 0
+FROM outcomes o JOIN decisions d ON d.id = o.decision_id
+WHERE o.outcome IN ('approved', 'returned') GROUP BY 1, 2, 3
+UNION ALL
+SELECT 'gaps', '', '', f.check_id, 0, count(DISTINCT f.decision_id),
+       sum((f.resolution = 'rationale')::int), sum((f.resolution = 'exception')::int), 0
+FROM decision_findings f
+WHERE f.decision_id IN (SELECT min(id) FROM decisions GROUP BY review_id) AND f.level != 'note'
+GROUP BY f.check_id
+UNION ALL
+SELECT 're_referral', '', '', '',
+       (EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id))::int,
+       count(*), sum(d.cautions), sum(d.exceptions), sum((d.exceptions > 0)::int)
+FROM decisions d JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+GROUP BY 5
+UNION ALL
+SELECT 're_referral_check', '', '', f.check_id,
+       (EXISTS (SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id))::int,
+       count(*), 0, 0, 0
+FROM decision_findings f JOIN decisions d ON d.id = f.decision_id
+JOIN outcomes o ON o.decision_id = d.id AND o.outcome = 'approved'
+WHERE f.resolution IN ('rationale', 'exception')
+GROUP BY 4, 5
+"""
+"""Every tally worked out from the stored rows on PostgreSQL: SQLite's `LEARNING_TALLY_FILL`,
+as one query (a read-only transaction cannot make the temporary table SQLite fills)."""
+
+
+def _pg_tallies_differ(db: Db) -> bool:
+    """Whether the tallies differ from the counts worked out again (PostgreSQL)."""
+    differ = db.execute(
+        f"WITH counted ({_TALLY_COLUMNS}) AS ({_PG_TALLIES_COUNTED}) "
+        f"SELECT EXISTS (SELECT {_TALLY_COLUMNS} FROM learning_tally WHERE n != 0 "
+        f"EXCEPT SELECT {_TALLY_COLUMNS} FROM counted) "
+        f"OR EXISTS (SELECT {_TALLY_COLUMNS} FROM counted "
+        f"EXCEPT SELECT {_TALLY_COLUMNS} FROM learning_tally)"
+    ).fetchone()[0]
+    return bool(differ)
+
+
 def _tally_problems(db: Db) -> list[str]:
     """The learning figures' tallies against the same counts worked out from the decisions,
-    outcomes, findings and re-referrals (in the connection's temporary schema)."""
+    outcomes, findings and re-referrals (in the connection's temporary schema; on PostgreSQL
+    in one query, `_PG_TALLIES_COUNTED`)."""
+    if is_postgres(db):
+        return _tally_words(_pg_tallies_differ(db))
+    db = _sqlite(db)
     if not db.table("learning_tally").exists():
         return []  # an older database: the figures are counted from the rows themselves
     try:
@@ -902,6 +988,10 @@ def _tally_problems(db: Db) -> list[str]:
     finally:
         with contextlib.suppress(sqlite3.DatabaseError):
             db.execute("DROP TABLE IF EXISTS temp.verify_tally")
+    return _tally_words(differ)
+
+
+def _tally_words(differ: object) -> list[str]:
     if differ:
         return [
             "learning figures: their counts do not match the decisions, outcomes and findings "
@@ -933,6 +1023,9 @@ def _schema(rows: Iterable[Any]) -> dict[tuple[str, str], str]:
 
 
 def _schema_problems(db: Db) -> list[str]:
+    if is_postgres(db):
+        return _pg_schema_problems(db)
+    db = _sqlite(db)
     pending = MIGRATIONS.pending(db)
     expected = _expected_schema(pending[0].name if pending else None)
     actual = _schema(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
@@ -956,6 +1049,182 @@ def _schema_problems(db: Db) -> list[str]:
         if kind == "trigger"
     ]
     return problems
+
+
+# The schema on PostgreSQL ----------------------------------------------------------------------
+
+
+_PG_CATALOG = {
+    "trigger": """
+        SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(schema)s AND NOT t.tgisinternal""",
+    "function": """
+        SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+               pg_get_functiondef(p.oid), ''
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = %(schema)s AND p.prokind = 'f'
+          AND p.prorettype = 'trigger'::regtype""",
+    "index": """
+        SELECT i.relname, pg_get_indexdef(i.oid),
+               CASE WHEN x.indisvalid AND x.indisready THEN '' ELSE 'not valid' END
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(schema)s""",
+    "table": """
+        SELECT c.relname, format('kind %%s, persistence %%s, row security %%s %%s', c.relkind,
+               c.relpersistence, c.relrowsecurity, c.relforcerowsecurity), ''
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')""",
+    "column": """
+        SELECT c.relname, concat_ws(' ', quote_ident(a.attname),
+               format_type(a.atttypid, a.atttypmod),
+               CASE WHEN co.oid IS NOT NULL THEN format('collate %%s', co.collname) END,
+               CASE WHEN a.attnotnull THEN 'not null' END,
+               CASE WHEN d.oid IS NOT NULL THEN 'default ' || pg_get_expr(d.adbin, d.adrelid) END,
+               CASE WHEN a.attidentity <> '' THEN format('identity %%s', a.attidentity) END,
+               CASE WHEN a.attgenerated <> '' THEN format('generated %%s', a.attgenerated) END
+               ), ''
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        LEFT JOIN pg_collation co ON co.oid = a.attcollation
+        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+        WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')
+        ORDER BY c.relname, a.attnum""",
+    "constraint": """
+        SELECT c.relname, o.conname || ' ' || pg_get_constraintdef(o.oid), ''
+        FROM pg_constraint o JOIN pg_class c ON c.oid = o.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(schema)s ORDER BY c.relname, o.conname""",
+}
+"""The parts of a schema that `verify` compares, as PostgreSQL itself writes them out
+(`pg_get_*def`): each trigger, whether it is turned on, its function, each index (and whether
+it is valid), and each table's kind, persistence, row security, columns and constraints."""
+
+
+@dataclass(frozen=True)
+class _PgSchema:
+    """One schema's triggers, trigger functions, indexes and tables, as PostgreSQL writes them
+    out with the schema's name left out (so that two schemas made alike compare equal)."""
+
+    objects: dict[tuple[str, str], str]
+    turned_off: frozenset[str]
+    """The triggers turned off (ALTER TABLE ... DISABLE TRIGGER)."""
+
+    @classmethod
+    def read(cls, conn: Any, schema: str) -> _PgSchema:
+        quoted = conn.execute("SELECT quote_ident(%s)", [schema]).fetchone()[0]
+        qualifier = re.compile(r'(?<![\w"$])' + re.escape(quoted) + r"\.")
+        objects: dict[tuple[str, str], str] = {}
+        turned_off: set[str] = set()
+        for kind, sql in _PG_CATALOG.items():
+            for name, text, state in conn.execute(sql, {"schema": schema}).fetchall():
+                text = qualifier.sub("", text)
+                if kind in ("column", "constraint"):  # a table's layout: its columns, then rules
+                    objects[("table", name)] = objects.get(("table", name), "") + "\n" + text
+                    continue
+                objects[(kind, name)] = text + (f" ({state})" if kind == "index" and state else "")
+                if kind == "trigger" and state != "O":
+                    turned_off.add(name)
+        return cls(objects=objects, turned_off=frozenset(turned_off))
+
+
+_PG_EXPECTED: dict[tuple[int, tuple[str, ...]], _PgSchema] = {}
+"""What this system creates, per server version and migrations applied, once per process."""
+
+
+def _pg_expected_schema(db: Db, applied: set[str]) -> _PgSchema:
+    """The schema this system's migrations (those `applied` to the database) create, built
+    in a throwaway schema in a transaction of its own that is always rolled back, so that
+    PostgreSQL writes out both sides alike (`_PgSchema.read`)."""
+    import psycopg
+
+    from closure_readiness.storage import postgres, schema_postgres
+
+    url = db.url  # type: ignore[attr-defined]
+    steps = []
+    for step in schema_postgres.MIGRATIONS:
+        if step.__name__ not in applied:
+            break  # as SQLite's: up to the first migration not applied
+        steps.append(step)
+    key = (db.conn.info.server_version, tuple(step.__name__ for step in steps))  # type: ignore[attr-defined]
+    if key in _PG_EXPECTED:
+        return _PG_EXPECTED[key]
+    name = f"closure_verify_{secrets.token_hex(8)}"
+    conn = psycopg.connect(
+        url.url,
+        application_name="closure-readiness verify",
+        options=f"-c lock_timeout={postgres.BUSY_TIMEOUT_MS} -c TimeZone=UTC",
+    )
+    try:
+        conn.execute(f"CREATE SCHEMA {name}")  # a transaction begins; never committed
+        conn.execute(f"SET LOCAL search_path = {name}")
+        throwaway = postgres.PgDatabase(conn, url)
+        for step in steps:
+            step(throwaway)
+        expected = _PgSchema.read(conn, name)
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
+        conn.close()
+    _PG_EXPECTED[key] = expected
+    return expected
+
+
+def _pg_schema_problems(db: Db) -> list[str]:
+    """The schema of a PostgreSQL database against what this system creates.
+
+    SQLite keeps each object's SQL as written, which `verify` compares with the migrations'
+    SQL run in memory. PostgreSQL writes an object out again from its catalogs, in words that
+    depend on its version; so the migrations this database has had are run in a throwaway
+    schema, in a second connection's transaction that is always rolled back (nothing is
+    committed; the server must let this account create a schema, or this check is reported
+    as not made), and both are written out alike and compared: every trigger (and that it is
+    turned on), each trigger's function (its whole definition: body, language, security and
+    settings), every index, and each table's columns, constraints, persistence and row
+    security. The bookkeeping table of migrations is left out, as SQLite's is. What this
+    system creates is built once per process for each server version."""
+    from closure_readiness.storage import schema_postgres
+
+    try:
+        applied = schema_postgres.applied(db)  # type: ignore[arg-type]
+        expected = _pg_expected_schema(db, applied)
+    except _read_errors() as error:
+        return [
+            "database safeguards: they could not be compared with what this system creates "
+            "(verify builds those in a schema of its own, always rolled back, and the server "
+            f"refused: {_said(error)})"
+        ]
+    schema = db.execute("SELECT current_schema()").fetchone()[0]
+    actual = _PgSchema.read(db.conn, schema)  # type: ignore[attr-defined]
+    problems: list[str] = []
+    for (kind, name), definition in sorted(expected.objects.items()):
+        held = actual.objects.get((kind, name))
+        if kind in ("trigger", "function"):
+            safeguard = name.split("(", 1)[0]
+            if held is None:
+                problems.append(f"database safeguard {safeguard}: missing")
+            elif held != definition:
+                problems.append(
+                    f"database safeguard {safeguard}: changed from what this system installs"
+                )
+            elif kind == "trigger" and name in actual.turned_off:
+                problems.append(f"database safeguard {safeguard}: turned off")
+        elif held is None:
+            problems.append(f"{kind} {name}: missing")
+        elif held != definition:
+            problems.append(
+                f"table {name}: its layout differs from what this system creates"
+                if kind == "table"
+                else f"index {name}: it differs from what this system creates"
+            )
+    problems += [
+        f"database safeguard {name}: not one this system installs"
+        for kind, name in sorted(set(actual.objects) - set(expected.objects))
+        if kind == "trigger"
+    ]
+    return list(dict.fromkeys(problems))
 
 
 # Everything ------------------------------------------------------------------------------------
@@ -997,13 +1266,14 @@ def verify(
         elif not _readable(db, report):
             return report
         _verify(db, report, scope)
-    except (sqlite3.DatabaseError, ValueError) as error:
-        report.problems.append(f"the database could not be read to the end ({error})")
+    except _read_errors() as error:
+        report.problems.append(f"the database could not be read to the end ({_said(error)})")
     if anchor is not None:
         report.anchor_checked = True
+        unreadable: tuple[type[Exception], ...] = (*_read_errors(), TypeError)
         try:
             report.problems += _anchor_problems(db, anchor, key)
-        except (sqlite3.DatabaseError, ValueError, TypeError):
+        except unreadable:
             report.problems.append("anchor: the chain could not be read to compare it")
     return report
 
@@ -1048,6 +1318,9 @@ _WRITES = frozenset(
 
 
 def _is_store(db: Db, report: IntegrityReport) -> bool:
+    if is_postgres(db):
+        return _pg_is_store(db, report)
+    db = _sqlite(db)
     try:
         if db.table("audit_events").exists() and db.table("decisions").exists():
             return True
@@ -1058,8 +1331,24 @@ def _is_store(db: Db, report: IntegrityReport) -> bool:
     return False
 
 
+def _pg_is_store(db: Db, report: IntegrityReport) -> bool:
+    """Whether a PostgreSQL database holds this system's tables (in its current schema)."""
+    if {"audit_events", "decisions"} <= set(db.table_names()):  # type: ignore[attr-defined]
+        return True
+    report.problems.append("the database is not a Closure Readiness database (no audit trail)")
+    return False
+
+
 def _readable(db: Db, report: IntegrityReport) -> bool:
-    """SQLite's own check of the file first: nothing else is trusted on a damaged file."""
+    """SQLite's own check of the file first: nothing else is trusted on a damaged file.
+
+    PostgreSQL has no counterpart that any account may run (amcheck's functions need a
+    superuser or a grant of each one): in its place the server checks each page as it reads it
+    (a page whose checksum fails, with data checksums on, is an error), and an error met while
+    reading is reported as a problem, as a damaged SQLite file is."""
+    if is_postgres(db):
+        return _pg_is_store(db, report)
+    db = _sqlite(db)
     try:
         results = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
     except sqlite3.DatabaseError as error:
