@@ -24,8 +24,9 @@ from hypothesis import settings
 from closure_readiness.core.review import Review
 
 if TYPE_CHECKING:
-    from app_support import DemoDatabase
     from bench.postgres_cluster import Cluster
+
+    from app_support import DemoDatabase
     from closure_readiness.service.context import Context
     from workflow_fixtures import Team
 
@@ -138,24 +139,22 @@ def postgres_cluster() -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def staffed(
     engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> tuple[Context, Team]:
+) -> Iterator[tuple[Context, Team]]:
     """A database with the test staff, made once per module and copied for each test."""
-    from workflow_fixtures import add_team, make_context, make_postgres_context
+    from workflow_fixtures import add_team, forget, make_engine_context
 
-    if engine == "postgresql":
-        ctx = make_postgres_context(request.getfixturevalue("postgres_cluster"))
-    else:
-        ctx = make_context(tmp_path_factory.mktemp("staffed"))
-    return ctx, add_team(ctx)
+    ctx = make_engine_context(engine, tmp_path_factory.mktemp("staffed"), request)
+    yield ctx, add_team(ctx)
+    forget(ctx)
 
 
 @pytest.fixture
 def ctx(staffed: tuple[Context, Team], tmp_path: Path) -> Iterator[Context]:
-    """This test's own copy of the staffed database, held open while the test runs."""
-    from workflow_fixtures import copy_context, held_open
+    """This test's own copy of the staffed database, held open while the test runs (on
+    PostgreSQL, dropped afterwards)."""
+    from workflow_fixtures import held_open, private_copy
 
-    ctx = copy_context(staffed[0], tmp_path)
-    with held_open(ctx):
+    with private_copy(staffed[0], tmp_path) as ctx, held_open(ctx):
         yield ctx
 
 

@@ -7,6 +7,10 @@ SQLite error met; a file replaced underneath (moved aside and a backup installed
 restore in docs/operations.md does) is read and written at once, never through an old
 connection; two threads never hold one connection at once; a forked child never touches its
 parent's connections; and the pool is bounded.
+
+Both engines where the rule means something on a server database too (PostgreSQL keeps its
+connections in a pool of its own, `storage.postgres._Pool`): the tests that take `store`. Those
+about the file itself (a file replaced underneath, the write-ahead log) take `path`: SQLite only.
 """
 
 from __future__ import annotations
@@ -22,62 +26,102 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from closure_readiness.core.location import PostgresURL, Store
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import Context
-from closure_readiness.storage import database
+from closure_readiness.storage import database, postgres
 from closure_readiness.storage.database import reading, writing
-from workflow_fixtures import ISSUER, Team, prepare_ready, subject_of, submit
+from workflow_fixtures import (
+    ISSUER,
+    Team,
+    forget,
+    make_engine_context,
+    prepare_ready,
+    subject_of,
+    submit,
+)
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture
 def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every `sqlite3.connect` made from here on, by its first argument."""
+    """Every connection opened from here on (`sqlite3.connect`, `psycopg.connect`), by the
+    path or URL it was opened on."""
     made: list[str] = []
-    real: Callable[..., sqlite3.Connection] = sqlite3.connect
 
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        made.append(str(args[0]))
-        return real(*args, **kwargs)
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def connect(*args: Any, **kwargs: Any) -> Any:
+            made.append(str(args[0]))
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(sqlite3, "connect", connect)
+        return connect
+
+    monkeypatch.setattr(sqlite3, "connect", counted(sqlite3.connect))
+    monkeypatch.setattr(psycopg, "connect", counted(psycopg.connect))
     return made
+
+
+def _with_notes(db_path: Store, engine: str) -> None:
+    key = "INTEGER PRIMARY KEY" if engine == "sqlite" else "bigint GENERATED ALWAYS AS IDENTITY"
+    with writing(db_path) as db:
+        db.execute(f"CREATE TABLE notes (id {key}, text TEXT NOT NULL)")
+        db.execute("INSERT INTO notes (text) VALUES ('first')")
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Iterator[Path]:
-    """A migrated database with a table of notes, no connection kept to it afterwards."""
+    """A migrated database file with a table of notes, no connection kept to it afterwards
+    (for the rules about the file itself: SQLite only)."""
     db_path = tmp_path / "pool.db"
-    with writing(db_path) as db:
-        db.execute("CREATE TABLE notes (text TEXT NOT NULL)")
-        db.execute("INSERT INTO notes VALUES ('first')")
+    _with_notes(db_path, "sqlite")
     yield db_path
     database.release()
 
 
-def notes(db_path: Path) -> list[str]:
+@pytest.fixture
+def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """`path` on either engine: a migrated database with a table of notes."""
+    ctx = make_engine_context(engine, tmp_path, request)
+    _with_notes(ctx.db_path, engine)
+    database.release()
+    yield ctx.db_path
+    database.release()
+    forget(ctx)
+
+
+def notes(db_path: Store) -> list[str]:
     with reading(db_path) as db:
-        return [row[0] for row in db.execute("SELECT text FROM notes ORDER BY rowid")]
+        return [row[0] for row in db.execute("SELECT text FROM notes ORDER BY id")]
 
 
-def raw_notes(db_path: Path) -> list[str]:
+def raw_notes(db_path: Store) -> list[str]:
     """The notes as a connection of its own, opened now, sees them."""
+    if isinstance(db_path, PostgresURL):
+        with psycopg.connect(db_path.url) as pg:
+            return [row[0] for row in pg.execute("SELECT text FROM notes ORDER BY id")]
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return [row[0] for row in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+        return [row[0] for row in conn.execute("SELECT text FROM notes ORDER BY id")]
     finally:
         conn.close()
 
 
-def add_note(db_path: Path, text: str) -> None:
+def add_note(db_path: Store, text: str) -> None:
     with writing(db_path) as db:
-        db.execute("INSERT INTO notes VALUES (?)", [text])
+        db.execute("INSERT INTO notes (text) VALUES (?)", [text])
 
 
-def write_lock_free(db_path: Path) -> bool:
+def write_lock_free(db_path: Store) -> bool:
     """Whether another connection can take the write lock at once (no transaction is left
     open on a kept connection)."""
+    if isinstance(db_path, PostgresURL):
+        with psycopg.connect(db_path.url, autocommit=True) as pg:
+            row = pg.execute("SELECT pg_try_advisory_lock(%s)", (postgres.WRITE_LOCK,)).fetchone()
+            return bool(row and row[0])  # the session's end lets it go
     conn = sqlite3.connect(db_path, timeout=0, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -89,23 +133,29 @@ def write_lock_free(db_path: Path) -> bool:
         conn.close()
 
 
+CLOSED = (sqlite3.ProgrammingError, psycopg.OperationalError)
+"""What a closed connection raises when used (sqlite3's, psycopg's)."""
+
+
 # Reuse ----------------------------------------------------------------------------------------
 
 
-def test_units_of_work_reuse_one_connection(path: Path, connects: list[str]) -> None:
+def test_units_of_work_reuse_one_connection(store: Store, connects: list[str]) -> None:
+    add_note(store, "opens the one connection")
+    connects.clear()
     seen: set[int] = set()
     for n in range(20):
-        with writing(path) as db:
+        with writing(store) as db:
             seen.add(id(db.conn))
-            db.execute("INSERT INTO notes VALUES (?)", [f"note {n}"])
-        with reading(path) as db:
+            db.execute("INSERT INTO notes (text) VALUES (?)", [f"note {n}"])
+        with reading(store) as db:
             seen.add(id(db.conn))
             db.execute("SELECT count(*) FROM notes").fetchone()
-    database.checkpoint(path)
+    database.checkpoint(store)
 
-    assert connects == []  # the connection made by the fixture served all 41
+    assert connects == []  # the connection opened first served all 41
     assert len(seen) == 1
-    assert len(raw_notes(path)) == 21
+    assert len(raw_notes(store)) == 22
 
 
 def test_the_service_opens_no_connection_per_call(
@@ -131,49 +181,63 @@ class Refusal(Exception):
     """A refusal above the database (a service rule said no) in the middle of a write."""
 
 
-def write_then(path: Path, error: BaseException) -> sqlite3.Connection:
+def write_then(store: Store, error: BaseException) -> Any:
     """A write transaction that inserts a note, then fails with `error`; its connection."""
-    used: list[sqlite3.Connection] = []
-    with contextlib.suppress(type(error)), writing(path) as db:
-        used.append(db.conn)
-        db.execute("INSERT INTO notes VALUES ('half done')")
+    used: list[Any] = []
+    with contextlib.suppress(type(error)), writing(store) as db:
+        used.append(db.conn)  # type: ignore[attr-defined]
+        db.execute("INSERT INTO notes (text) VALUES ('half done')")
         raise error
     return used[0]
 
 
-def test_a_refused_unit_of_work_rolls_back_and_its_sound_connection_is_kept(path: Path) -> None:
-    used = write_then(path, Refusal("refused"))
+def test_a_refused_unit_of_work_rolls_back_and_its_sound_connection_is_kept(
+    store: Store,
+) -> None:
+    used = write_then(store, Refusal("refused"))
 
-    assert notes(path) == ["first"]
-    assert write_lock_free(path)
-    with reading(path) as db:
-        assert db.conn is used
+    assert notes(store) == ["first"]
+    assert write_lock_free(store)
+    with reading(store) as db:
+        assert db.conn is used  # type: ignore[attr-defined]
 
 
-def test_a_connection_left_in_a_transaction_is_closed_not_kept(path: Path) -> None:
-    with database._borrowed(path) as db:
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("INSERT INTO notes VALUES ('never committed')")
-        left = db.conn
+def test_a_connection_left_in_a_transaction_is_closed_not_kept(store: Store) -> None:
+    if isinstance(store, PostgresURL):
+        with postgres._borrowed(store) as pg:
+            pg.conn.execute("BEGIN")
+            pg.conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres.WRITE_LOCK,))
+            pg.conn.execute("INSERT INTO notes (text) VALUES ('never committed')")
+            left: Any = pg.conn
+    else:
+        with database._borrowed(store) as db:
+            db.conn.execute("BEGIN IMMEDIATE")
+            db.conn.execute("INSERT INTO notes (text) VALUES ('never committed')")
+            left = db.conn
 
-    with pytest.raises(sqlite3.ProgrammingError):  # closed, its transaction with it
+    with pytest.raises(CLOSED):  # closed, its transaction with it
         left.execute("SELECT 1")
-    assert write_lock_free(path)
-    assert notes(path) == ["first"]
-    with reading(path) as db:
-        assert db.conn is not left
+    assert write_lock_free(store)
+    assert notes(store) == ["first"]
+    with reading(store) as db:
+        assert db.conn is not left  # type: ignore[attr-defined]
 
 
-def test_a_connection_that_met_an_sqlite_error_is_not_reused(path: Path) -> None:
-    failed = write_then(path, sqlite3.OperationalError("disk I/O error"))
+def test_a_connection_that_met_a_database_error_is_not_reused(store: Store) -> None:
+    error: Exception = (
+        psycopg.OperationalError("server closed the connection unexpectedly")
+        if isinstance(store, PostgresURL)
+        else sqlite3.OperationalError("disk I/O error")
+    )
+    failed = write_then(store, error)
 
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(CLOSED):
         failed.execute("SELECT 1")
-    add_note(path, "after")
-    assert notes(path) == ["first", "after"]
+    add_note(store, "after")
+    assert notes(store) == ["first", "after"]
 
 
-# The file underneath ---------------------------------------------------------------------------
+# The file underneath (SQLite only: a server's database is not a file replaced underneath) ----
 
 
 def restore(backup: Path, live: Path, aside: Path) -> None:
@@ -210,8 +274,8 @@ def test_a_database_deleted_and_made_again_is_never_reached_through_an_old_conne
     for part in path.parent.glob(path.name + "*"):
         part.unlink()
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE notes (text TEXT NOT NULL)")
-    conn.execute("INSERT INTO notes VALUES ('new file')")
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    conn.execute("INSERT INTO notes (text) VALUES ('new file')")
     conn.commit()
     conn.close()
 
@@ -220,6 +284,7 @@ def test_a_database_deleted_and_made_again_is_never_reached_through_an_old_conne
     assert raw_notes(path) == ["new file", "written"]
 
 
+# SQLite only: the write-ahead log is a file beside the database's.
 def test_release_leaves_the_file_whole_for_a_plain_copy(path: Path, tmp_path: Path) -> None:
     add_note(path, "in the log")
     database.release(path)
@@ -234,7 +299,7 @@ def test_release_leaves_the_file_whole_for_a_plain_copy(path: Path, tmp_path: Pa
 # Threads, processes, bounds --------------------------------------------------------------------
 
 
-def test_threads_never_share_a_connection_at_once(path: Path) -> None:
+def test_threads_never_share_a_connection_at_once(store: Store) -> None:
     in_use: set[int] = set()
     used: set[int] = set()
     lock = threading.Lock()
@@ -244,8 +309,8 @@ def test_threads_never_share_a_connection_at_once(path: Path) -> None:
         try:
             for n in range(15):
                 unit = writing if n % 3 == 0 else reading
-                with unit(path) as db:
-                    key = id(db.conn)
+                with unit(store) as db:
+                    key = id(db.conn)  # type: ignore[attr-defined]
                     with lock:
                         if key in in_use:
                             problems.append(f"connection {key} used by two threads at once")
@@ -253,7 +318,7 @@ def test_threads_never_share_a_connection_at_once(path: Path) -> None:
                         used.add(key)
                     db.execute("SELECT count(*) FROM notes").fetchone()
                     if unit is writing:
-                        db.execute("INSERT INTO notes VALUES (?)", [f"{number}-{n}"])
+                        db.execute("INSERT INTO notes (text) VALUES (?)", [f"{number}-{n}"])
                     time.sleep(0.002)
                     with lock:
                         in_use.discard(key)
@@ -267,15 +332,16 @@ def test_threads_never_share_a_connection_at_once(path: Path) -> None:
         thread.join(timeout=120)
 
     assert problems == []
-    assert len(raw_notes(path)) == 1 + 6 * 5
+    assert len(raw_notes(store)) == 1 + 6 * 5
     assert len(used) <= 6  # kept and reused, not one per unit of work
-    assert database.idle_connections(path) <= database.MAX_IDLE_PER_DATABASE
+    assert database.idle_connections(store) <= database.MAX_IDLE_PER_DATABASE
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
-def test_a_forked_child_never_uses_its_parents_connections(path: Path) -> None:
+def test_a_forked_child_never_uses_its_parents_connections(store: Store) -> None:
+    path = store
     with reading(path) as db:
-        parents = id(db.conn)
+        parents = id(db.conn)  # type: ignore[attr-defined]
     assert database.idle_connections(path) == 1
     read, write = os.pipe()
     pid = os.fork()
@@ -284,7 +350,7 @@ def test_a_forked_child_never_uses_its_parents_connections(path: Path) -> None:
         with contextlib.suppress(BaseException):
             add_note(path, "from the child")
             with reading(path) as db:
-                fresh = id(db.conn) != parents
+                fresh = id(db.conn) != parents  # type: ignore[attr-defined]
             kept = database.idle_connections(path)
             os.write(write, f"{fresh} {kept}".encode())
             code = 0
@@ -299,46 +365,71 @@ def test_a_forked_child_never_uses_its_parents_connections(path: Path) -> None:
     # The parent's kept connection still works and sees the child's write.
     assert notes(path) == ["first", "from the child"]
     with reading(path) as db:
-        assert id(db.conn) == parents
+        assert id(db.conn) == parents  # type: ignore[attr-defined]
 
 
-def test_a_forked_child_sets_the_parents_connections_aside(path: Path) -> None:
-    with reading(path) as db:
-        parents = db.conn
-    pool = database._POOL
+def test_a_forked_child_sets_the_parents_connections_aside(store: Store) -> None:
+    with reading(store) as db:
+        parents: Any = db.conn  # type: ignore[attr-defined]
+    pool: Any = postgres._POOL if isinstance(store, PostgresURL) else database._POOL
     pool.pid = -1  # as the child of a fork sees it: the pool was made by another process
     try:
-        with reading(path) as db:
-            assert db.conn is not parents
-        assert parents in [kept.db.conn for kept in pool.inherited]
+        with reading(store) as db:
+            assert db.conn is not parents  # type: ignore[attr-defined]
+        if isinstance(store, Path):
+            assert parents in [kept.db.conn for kept in pool.inherited]
+        assert database.idle_connections(store) == 1  # the child's own, not the parent's
         parents.execute("SELECT 1")  # set aside, not closed
     finally:
-        pool.inherited.clear()
+        if isinstance(store, Path):
+            pool.inherited.clear()
         parents.close()
 
 
-def test_the_pool_is_bounded(tmp_path: Path) -> None:
+def _databases(store: Store, tmp_path: Path, count: int) -> list[Store]:
+    """`count` databases to keep connections to: new files, or on PostgreSQL one database
+    under as many URLs (the pool keeps connections by URL; a URL is a database to it)."""
+    if isinstance(store, PostgresURL):
+        return [
+            PostgresURL(f"{store.url}?fallback_application_name=pool-{n}") for n in range(count)
+        ]
+    return [tmp_path / f"db-{n}.db" for n in range(count)]
+
+
+def test_the_pool_is_bounded(store: Store, tmp_path: Path) -> None:
+    bound = postgres.MAX_IDLE if isinstance(store, PostgresURL) else database.MAX_IDLE
     database.release()
-    paths = [tmp_path / f"db-{n}.db" for n in range(database.MAX_IDLE + 4)]
+    paths = _databases(store, tmp_path, bound + 4)
     for each in paths:
         with reading(each) as db:
             db.execute("SELECT 1").fetchone()
 
-    assert database.idle_connections() == database.MAX_IDLE
+    assert database.idle_connections(None) == bound
     assert database.idle_connections(paths[0]) == 0  # the least recently used went first
     assert database.idle_connections(paths[-1]) == 1
     database.release()
-    assert database.idle_connections() == 0
+    assert database.idle_connections(None) == 0
+    assert database.idle_connections(paths[-1]) == 0
+
+
+def _busy_timeout(db: Any) -> int:
+    if database.is_postgres(db):
+        (seconds,) = db.execute(
+            "SELECT extract(epoch FROM current_setting('lock_timeout')::interval)"
+        ).fetchone()
+        return round(float(seconds) * 1000)
+    return int(db.execute("PRAGMA busy_timeout").fetchone()[0])
 
 
 def test_a_changed_busy_timeout_reaches_a_kept_connection(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with reading(path) as db:
-        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == database.BUSY_TIMEOUT_MS
+    with reading(store) as db:
+        assert _busy_timeout(db) == database.BUSY_TIMEOUT_MS
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
-    with reading(path) as db:
-        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 200
+    with reading(store) as db:
+        assert _busy_timeout(db) == 200
+    assert database.idle_connections(store) == 1  # the one kept, not a new one
 
 
 # Sign-off does each piece of work once -----------------------------------------------------------

@@ -1,15 +1,16 @@
 """Audited reads (a decision view, a search, an export, a PDF) never take the write lock to read.
 
 They read, check the seal and build what is shown in a read transaction (WAL readers do not
-wait for a writer), then append their audit event in a short write of its own and return only
-once it is committed. Nothing here is timed: each test shows an ordering (the read finished
-while another connection held the write lock; thirty reads were inside their read at once).
+wait for a writer; PostgreSQL's readers take no lock a writer holds), then append their audit
+event in a short write of its own and return only once it is committed. Nothing here is timed:
+each test shows an ordering (the read finished while another connection held the write lock;
+thirty reads were inside their read at once). Both engines: the write lock is SQLite's
+`BEGIN IMMEDIATE` or PostgreSQL's advisory lock (`workflow_fixtures.write_lock_held`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +26,21 @@ from closure_readiness.storage import queries, repositories
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.queries import DecisionQuery
-from workflow_fixtures import Team, add_team, approve, copy_context, disable, make_context, submit
+from workflow_fixtures import (
+    Team,
+    add_team,
+    approve,
+    busy_errors,
+    disable,
+    forget,
+    held_open,
+    make_engine_context,
+    private_copy,
+    submit,
+    write_lock_held,
+)
+
+pytestmark = pytest.mark.both_engines
 
 WAIT_S = 20.0
 """How long a helper thread waits for the other side before giving up (never reached when the
@@ -43,23 +58,22 @@ class Store:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    ctx = make_context(tmp_path_factory.mktemp("reads"))
+def template(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Store]:
+    ctx = make_engine_context(engine, tmp_path_factory.mktemp("reads"), request)
     team = add_team(ctx)
     _, approved = submit(ctx, team.worker, "CR-2025-0701")
     approve(ctx, team.manager, approved)
     _, pending = submit(ctx, team.worker, "CR-2025-0702")
-    return Store(ctx, team, approved, pending)
+    yield Store(ctx, team, approved, pending)
+    forget(ctx)
 
 
 @pytest.fixture
 def store(template: Store, tmp_path: Path) -> Iterator[Store]:
-    ctx = copy_context(template.ctx, tmp_path)
-    held = sqlite3.connect(ctx.db_path)  # keeps the WAL between calls (see held_open)
-    try:
+    with private_copy(template.ctx, tmp_path) as ctx, held_open(ctx):
         yield Store(ctx, template.team, template.approved, template.pending)
-    finally:
-        held.close()
 
 
 def _events(ctx: Context) -> list[dict[str, Any]]:
@@ -125,16 +139,11 @@ def test_a_read_runs_while_another_connection_holds_the_write_lock(
         read_done.set()
 
     def hold_the_lock() -> None:
-        conn = sqlite3.connect(store.ctx.db_path, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_lock_held(store.ctx):
             locked.set()
             read_done.wait(HOLD_S)  # until the view has read (never, if it needs the lock)
             read_done.wait(0.3)  # and a moment more: its audit write must wait for this
             released.set()
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
 
     _on_first_read(monkeypatch, after_read)
     before = len(_events(store.ctx))
@@ -302,14 +311,8 @@ def test_a_view_whose_audit_write_finds_the_database_busy_says_busy_and_records_
 
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
     before = len(_events(store.ctx))
-    conn = sqlite3.connect(store.ctx.db_path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        with pytest.raises(sqlite3.OperationalError) as raised:
-            auditing.decision_detail(store.ctx, store.team.auditor, store.approved)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    with write_lock_held(store.ctx), pytest.raises(busy_errors()) as raised:
+        auditing.decision_detail(store.ctx, store.team.auditor, store.approved)
 
     line = faults.fault_line(raised.value)
     assert line is not None

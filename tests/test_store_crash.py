@@ -1,9 +1,11 @@
 """kill -9 of a writer at random points: no acknowledged sign-off lost, none half-written.
 
-A writer process prepares and signs off reviews in a loop on a real SQLite file and prints each
+A writer process prepares and signs off reviews in a loop on a real database and prints each
 decision id after `sign_off` returns (the commit is then acknowledged). The test reads those
 lines, kills the writer with SIGKILL after a random number of them, and checks the database.
 CRASH_ROUNDS raises the number of rounds (default 30); CRASH_SEED changes the kill points.
+Both engines: an SQLite file, and a PostgreSQL database whose client is killed (the server
+must roll back what the killed client left open, and let the next writer have the lock).
 """
 
 from __future__ import annotations
@@ -20,16 +22,21 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from closure_readiness import cli
+from closure_readiness.core.location import PostgresURL, Store, parse_store
 from closure_readiness.service import staff
 from closure_readiness.service.context import SYSTEM, Context, Role
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import verify
+from workflow_fixtures import forget, make_engine_context, raw_connection
+
+pytestmark = pytest.mark.both_engines
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -57,7 +64,9 @@ def write_until_killed(db_path: str, round_number: int) -> None:
     worker = Principal(WORKER, "Synthetic caseworker", Role.CASEWORKER, TEAM)
     start = dt.datetime(2025, 5, 30, 9, tzinfo=dt.UTC) + dt.timedelta(hours=round_number)
     ticks = iter(range(10**9))
-    ctx = Context(Path(db_path), clock=lambda: start + dt.timedelta(milliseconds=next(ticks)))
+    ctx = Context(
+        parse_store(db_path), clock=lambda: start + dt.timedelta(milliseconds=next(ticks))
+    )
     document = json.loads(READY.read_text(encoding="utf-8"))
     for index in range(WRITER_LIMIT):
         document["case"]["case_reference"] = f"CR-K{round_number:03d}-{index:04d}"
@@ -69,13 +78,18 @@ def write_until_killed(db_path: str, round_number: int) -> None:
         print(decision_id, flush=True)
 
 
-def _start_writer(path: Path, round_number: int, stderr: Any) -> subprocess.Popen[bytes]:
+def _location(store: Store) -> str:
+    """The database as a process is told it (a path, or the whole URL)."""
+    return store.url if isinstance(store, PostgresURL) else str(store)
+
+
+def _start_writer(path: Store, round_number: int, stderr: Any) -> subprocess.Popen[bytes]:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import test_store_crash as t; "
         "t.write_until_killed(sys.argv[2], int(sys.argv[3]))"
     )
     return subprocess.Popen(
-        [sys.executable, "-c", code, str(TESTS), str(path), str(round_number)],
+        [sys.executable, "-c", code, str(TESTS), _location(path), str(round_number)],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -115,12 +129,26 @@ class _Lines:
             self.read_some(deadline)
 
 
-def _raw_checks(path: Path) -> dict[str, Any]:
+def _file_checks(path: Store) -> dict[str, Any]:
+    """SQLite's checks of the file: its pages, and foreign keys (which SQLite checks only
+    while its pragma is on). PostgreSQL: none from here (the server's pages are its own, and
+    it checks every foreign key on every write)."""
+    if not isinstance(path, Path):
+        return {"integrity": [("ok",)], "foreign_keys": []}
     conn = sqlite3.connect(path)
     try:
         return {
             "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
             "foreign_keys": conn.execute("PRAGMA foreign_key_check").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def _raw_checks(path: Store) -> dict[str, Any]:
+    with raw_connection(path) as conn:
+        return {
+            **_file_checks(path),
             "decisions_without_event": conn.execute(
                 "SELECT d.id FROM decisions d WHERE NOT EXISTS (SELECT 1 FROM audit_events a "
                 "WHERE a.decision_id = d.id AND a.action = 'signed_off')"
@@ -142,13 +170,11 @@ def _raw_checks(path: Path) -> dict[str, Any]:
                 "SELECT case_reference, version FROM reviews WHERE status = 'draft'"
             ).fetchall(),
         }
-    finally:
-        conn.close()
 
 
-def _cli_verify_subprocess(path: Path) -> subprocess.CompletedProcess[str]:
+def _cli_verify_subprocess(path: Store) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "closure_readiness.cli", "verify", "--db", str(path)],
+        [sys.executable, "-m", "closure_readiness.cli", "verify", "--db", _location(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -158,12 +184,20 @@ def _cli_verify_subprocess(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture
+def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Context]:
+    """A new, empty database for the test."""
+    ctx = make_engine_context(engine, tmp_path, request, dt.datetime(2025, 5, 29, 9, tzinfo=dt.UTC))
+    yield ctx
+    forget(ctx)
+
+
 @pytest.mark.slow
 def test_a_writer_killed_at_random_points_loses_no_acknowledged_sign_off(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Context, engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "store.db"
-    ctx = Context(path, clock=lambda: dt.datetime(2025, 5, 29, 9, tzinfo=dt.UTC))
+    ctx = store
+    path = ctx.db_path
     staff.add_staff(
         ctx,
         SYSTEM,
@@ -244,7 +278,7 @@ def test_a_writer_killed_at_random_points_loses_no_acknowledged_sign_off(
             report = verify(db)
         assert report.intact, (where, report.problems[:5])
         capsys.readouterr()
-        assert cli.main(["verify", "--db", str(path)]) == 0, where
+        assert cli.main(["verify", "--db", _location(path)]) == 0, where
         assert ": intact." in capsys.readouterr().out
         if round_number % CLI_SUBPROCESS_EVERY == CLI_SUBPROCESS_EVERY - 1:
             result = _cli_verify_subprocess(path)
@@ -255,7 +289,8 @@ def test_a_writer_killed_at_random_points_loses_no_acknowledged_sign_off(
     assert result.returncode == 0, result.stdout
     with capsys.disabled():
         print(
-            f"\n{ROUNDS} kill -9 rounds (seed {SEED}) in {time.perf_counter() - started:.1f} s: "
+            f"\n{engine}: {ROUNDS} kill -9 rounds (seed {SEED}) in "
+            f"{time.perf_counter() - started:.1f} s: "
             f"{len(acknowledged)} acknowledged sign-offs all present, "
             f"{unacknowledged_commits} committed but killed before the acknowledgement; "
             f"kills landed {dict(landed)}; {result.stdout.strip()}"

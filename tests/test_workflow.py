@@ -5,12 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import sqlite3
 from typing import Any
 
 import pytest
-
-pytestmark = pytest.mark.both_engines
 
 from closure_readiness.checks import CHECKS_VERSION, Resolution, Thresholds
 from closure_readiness.checks.report import NoticeKind
@@ -41,10 +38,13 @@ from workflow_fixtures import (
     prepare_ready,
     raw_connection,
     ready_review,
+    refused_errors,
     sign,
     submit,
     unnotified_review,
 )
+
+pytestmark = pytest.mark.both_engines
 
 
 def _rows(ctx: Context, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -156,16 +156,15 @@ def test_the_database_refuses_an_approval_by_the_person_who_signed(
     (content_hash,) = _rows(ctx, "SELECT content_hash FROM decisions WHERE id = ?", (decision_id,))[
         0
     ]
-    conn = sqlite3.connect(ctx.db_path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="signed off cannot countersign"):
-            conn.execute(
-                "INSERT INTO outcomes (decision_id, outcome, decided_by, decided_at, hash_seen, "
-                "reasons, sealed, outcome_hash) VALUES (?, 'approved', ?, ?, ?, '{}', '{}', ?)",
-                (decision_id, team.worker.staff_id, NOW.isoformat(), content_hash, "a" * 64),
-            )
-    finally:
-        conn.close()
+    with (
+        raw_connection(ctx) as conn,
+        pytest.raises(refused_errors(), match="signed off cannot countersign"),
+    ):
+        conn.execute(
+            "INSERT INTO outcomes (decision_id, outcome, decided_by, decided_at, hash_seen, "
+            "reasons, sealed, outcome_hash) VALUES (?, 'approved', ?, ?, ?, '{}', '{}', ?)",
+            (decision_id, team.worker.staff_id, NOW.isoformat(), content_hash, "a" * 64),
+        )
     assert _rows(ctx, "SELECT count(*) FROM outcomes") == [(0,)]
 
 
@@ -241,21 +240,16 @@ def test_countersign_refuses_a_decision_row_forged_around_the_service(
     sealed["review"] = blocked_review().model_dump(mode="json")
     sealed["signed_at"] = "2025-05-30T10:00:00+00:00"
     text = json.dumps(sealed, sort_keys=True)
-    conn = sqlite3.connect(ctx.db_path)
-    try:
-        with conn:
-            cursor = conn.execute(
-                "INSERT INTO decisions (review_id, case_reference, team, closure_reason, "
-                "signed_by, signed_at, as_of, checks_version, sign_off_possible, exceptions, "
-                "cautions, sealed, content_hash, search_text) SELECT review_id, case_reference, "
-                "team, closure_reason, signed_by, ?, as_of, checks_version, 1, 0, 0, ?, ?, '' "
-                "FROM decisions WHERE id = ?",
-                (sealed["signed_at"], text, sha256_text(text), decision_id),
-            )
-            forged = cursor.lastrowid
-    finally:
-        conn.close()
-    assert forged is not None
+    with raw_connection(ctx) as conn:
+        (forged,) = conn.execute(
+            "INSERT INTO decisions (review_id, case_reference, team, closure_reason, "
+            "signed_by, signed_at, as_of, checks_version, sign_off_possible, exceptions, "
+            "cautions, sealed, content_hash, search_text) SELECT review_id, case_reference, "
+            "team, closure_reason, signed_by, ?, as_of, checks_version, 1, 0, 0, ?, ?, '' "
+            "FROM decisions WHERE id = ? RETURNING id",
+            (sealed["signed_at"], text, sha256_text(text), decision_id),
+        ).fetchone()
+        conn.commit()
 
     with pytest.raises(Refused) as refusal:
         decisions.countersign(ctx, team.manager, forged, hash_seen=sha256_text(text))
@@ -541,15 +535,12 @@ def test_an_exception_for_not_seen_alone_lapses_when_the_worker_records_never_se
 def _store_content(ctx: Context, review_id: int, review: Review) -> None:
     """Write review content around the service, as content from an earlier version of the
     checks (or an import) could hold it: the service never lets a worker write exceptions."""
-    conn = sqlite3.connect(ctx.db_path)
-    try:
-        with conn:
-            conn.execute(
-                "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
-                (review.model_dump_json(), content_hash(review), review_id),
-            )
-    finally:
-        conn.close()
+    with raw_connection(ctx) as conn:
+        conn.execute(
+            "UPDATE reviews SET content = ?, content_hash = ? WHERE id = ?",
+            (review.model_dump_json(), content_hash(review), review_id),
+        )
+        conn.commit()
 
 
 def test_an_exception_to_a_check_no_manager_may_override_is_reported_and_resolves_nothing(

@@ -12,20 +12,20 @@ the database itself is read to check what must always hold:
 - every review's status is what the model expects.
 
 Run with --hypothesis-show-statistics to see how often each path (approval, return,
-exception, re-referral...) was reached.
+exception, re-referral...) was reached. Both engines: the machine, the walk of the table and the
+raw statements run on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
-import functools
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
 from closure_readiness.checks import DEFAULT_THRESHOLDS, evaluate
@@ -74,16 +75,21 @@ from workflow_fixtures import (
     blocked_review,
     caution_review,
     clock_of,
-    copy_context,
-    make_context,
+    make_engine_context,
     prepare,
     prepare_ready,
+    private_copy,
+    raw_connection,
     ready_document,
     ready_review,
+    refused_errors,
+    rows_as_dicts,
     sign,
     unnotified_review,
 )
 from workflow_fixtures import add_team as add_test_team
+
+pytestmark = pytest.mark.both_engines
 
 OPEN = ("draft", "submitted", "returned")
 EDITABLE = ("draft", "returned")
@@ -144,12 +150,26 @@ def _profile_examples() -> int:
     return settings().max_examples
 
 
-@functools.cache
-def _staffed() -> tuple[Context, Team, Principal]:
-    """A database with the staff only, made once and copied for each run of the machine."""
-    folder = Path(tempfile.mkdtemp(prefix="workflow-machine-template-"))
+def _template_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, folder, True)
-    ctx = make_context(folder)
+    return folder
+
+
+Staffed = tuple[Context, Team, Principal]
+_STAFFED: dict[str, Staffed] = {}
+
+
+def _staffed(engine: str, request: pytest.FixtureRequest) -> Staffed:
+    """A database with the staff only, made once per engine and copied for each run of the
+    machine (hypothesis runs many in one test: a fixture would be one database for all)."""
+    if engine not in _STAFFED:
+        _STAFFED[engine] = _new_staffed(engine, request)
+    return _STAFFED[engine]
+
+
+def _new_staffed(engine: str, request: pytest.FixtureRequest) -> Staffed:
+    ctx = make_engine_context(engine, _template_folder("workflow-machine-template-"), request)
     team = add_test_team(ctx)
     second = staff.add_staff(
         ctx,
@@ -165,16 +185,17 @@ def _staffed() -> tuple[Context, Team, Principal]:
 
 
 class WorkflowMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
+    def __init__(self, staffed: Staffed) -> None:
         super().__init__()
-        template, team, second = _staffed()
+        template, team, second = staffed
         self.folder = Path(tempfile.mkdtemp(prefix="workflow-machine-"))
-        self.ctx = copy_context(template, self.folder)
+        self.exits = ExitStack()
+        self.ctx = self.exits.enter_context(private_copy(template, self.folder))
         self.clock = clock_of(self.ctx)
         # Held open for the whole run: each use case's connection then closes without being
         # the last one, so SQLite does not checkpoint the WAL after every step (much faster).
-        self.keep_open = sqlite3.connect(self.ctx.db_path)
-        self.keep_open.row_factory = sqlite3.Row
+        # It reads rows around the service, on either engine.
+        self.keep_open = self.exits.enter_context(raw_connection(self.ctx))
         self.workers = [team.worker, team.colleague]
         self.managers = {
             "manager": team.manager,
@@ -190,7 +211,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.outcomes_seen: dict[int, tuple[str, str, str]] = {}
 
     def teardown(self) -> None:
-        self.keep_open.close()
+        # On PostgreSQL the run's database is dropped, its kept connections closed first: a
+        # thorough run would otherwise fill the cluster's connection slots and its disk.
+        self.exits.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # Helpers -------------------------------------------------------------------------------
@@ -458,7 +481,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     # Invariants ----------------------------------------------------------------------------
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.keep_open.execute(sql)]
+        return rows_as_dicts(self.keep_open.execute(sql))
 
     @invariant()
     def nothing_approved_with_an_unresolved_blocker(self) -> None:
@@ -514,14 +537,31 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert row["n"] == 1
 
 
-WorkflowMachine.TestCase.settings = settings(
-    max_examples=_profile_examples(),
-    stateful_step_count=20,
-    deadline=None,
-    # The explain phase re-runs a failing sequence many times (minutes here); shrinking is enough.
-    phases=[phase for phase in Phase if phase is not Phase.explain],
-)
-TestWorkflowMachine = WorkflowMachine.TestCase
+POSTGRESQL_SHARE = 3
+"""A thorough run (CI) tries a third as many sequences on PostgreSQL (at least the 25 of a
+development run): a step costs about twice SQLite's there, mostly verify after each one, the
+sequences drive the same service, and the whole suite has a time budget."""
+
+
+def _machine_settings(engine: str) -> settings:
+    examples = _profile_examples()
+    if engine == "postgresql":
+        examples = max(min(examples, 25), examples // POSTGRESQL_SHARE)
+    return settings(
+        max_examples=examples,
+        stateful_step_count=20,
+        deadline=None,
+        # The explain phase re-runs a failing sequence many times (minutes here); shrinking is
+        # enough.
+        phases=[phase for phase in Phase if phase is not Phase.explain],
+    )
+
+
+def test_the_workflow_machine_keeps_every_invariant(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    staffed = _staffed(engine, request)
+    run_state_machine_as_test(lambda: WorkflowMachine(staffed), settings=_machine_settings(engine))
 
 
 # The transition table, walked -----------------------------------------------------------------
@@ -588,6 +628,8 @@ class Walked:
     request_id: int
     free_key: str
     """An open overridable gap of the gap review not yet asked about (while it is editable)."""
+    worker: Principal
+    """The caseworker who prepared both reviews."""
 
 
 @dataclass(frozen=True)
@@ -639,15 +681,22 @@ def _walk_review(ctx: Context, team: Team, state: ReviewStatus, number: int) -> 
             approve(ctx, manager, gap_decision)
         if state is ReviewStatus.WITHDRAWN:
             reviews.withdraw(ctx, worker, gap_review_id, reason="No longer closing.")
-    return Walked(review_id, decision_id, gap_review_id, request_id, free)
+    return Walked(review_id, decision_id, gap_review_id, request_id, free, worker)
 
 
-@functools.cache
-def _walk_template() -> WalkTemplate:
-    """One database holding a ready review and a gap review in every state (made once)."""
-    folder = Path(tempfile.mkdtemp(prefix="workflow-walk-template-"))
-    atexit.register(shutil.rmtree, folder, True)
-    ctx = make_context(folder)
+_WALK_TEMPLATES: dict[str, WalkTemplate] = {}
+
+
+def _walk_template(engine: str, request: pytest.FixtureRequest) -> WalkTemplate:
+    """One database holding a ready review and a gap review in every state (made once per
+    engine and test process)."""
+    if engine not in _WALK_TEMPLATES:
+        _WALK_TEMPLATES[engine] = _new_walk_template(engine, request)
+    return _WALK_TEMPLATES[engine]
+
+
+def _new_walk_template(engine: str, request: pytest.FixtureRequest) -> WalkTemplate:
+    ctx = make_engine_context(engine, _template_folder("workflow-walk-template-"), request)
     team = add_test_team(ctx)
     admin = SYSTEM  # the administrator is the command line, not a member of staff
     walked = {
@@ -671,7 +720,7 @@ def _drive(ctx: Context, who: Principal, walked: Walked, action: Action) -> int 
     """Take `action` as `who` through the service; returns the review acted on, or None when
     the state offers nothing to act on (no decision to countersign or return)."""
     if action is Action.EDIT:
-        record = reviews.get_review(ctx, _walk_template().team.worker, walked.review_id)
+        record = reviews.get_review(ctx, walked.worker, walked.review_id)
         changed = caution_review(record.case_reference, rationale=RATIONALE)
         reviews.save_review(ctx, who, walked.review_id, changed, expected_version=record.version)
         return walked.review_id
@@ -684,7 +733,7 @@ def _drive(ctx: Context, who: Principal, walked: Walked, action: Action) -> int 
         decisions.decide_exception(ctx, who, walked.request_id, grant=False, reason="Considered.")
         return walked.gap_review_id
     if action is Action.SIGN_OFF:
-        record = reviews.get_review(ctx, _walk_template().team.worker, walked.review_id)
+        record = reviews.get_review(ctx, walked.worker, walked.review_id)
         reviews.sign_off(ctx, who, walked.review_id, seen_hash=record.content_hash, attested=True)
         return walked.review_id
     if action is Action.WITHDRAW:
@@ -707,11 +756,8 @@ def _drive_or_refuse(ctx: Context, who: Principal, walked: Walked, action: Actio
 
 
 def _one(ctx: Context, sql: str, *params: Any) -> tuple[Any, ...]:
-    conn = sqlite3.connect(ctx.db_path)
-    try:
+    with raw_connection(ctx) as conn:
         row = conn.execute(sql, params).fetchone()
-    finally:
-        conn.close()
     assert row is not None
     return tuple(row)
 
@@ -720,20 +766,24 @@ def _status(ctx: Context, review_id: int) -> str:
     return str(_one(ctx, "SELECT status FROM reviews WHERE id = ?", review_id)[0])
 
 
-def _walk_copy(tmp_path: Path) -> tuple[WalkTemplate, Context]:
-    template = _walk_template()
-    ctx = copy_context(template.ctx, tmp_path)
-    clock_of(ctx).advance(hours=1)  # a second sign-off of the same content seals a new record
-    return template, ctx
+@pytest.fixture
+def walk(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[WalkTemplate, Context]]:
+    """The walk's template, and this test's own copy of its database."""
+    template = _walk_template(engine, request)
+    with private_copy(template.ctx, tmp_path) as ctx:
+        clock_of(ctx).advance(hours=1)  # a second sign-off of the same content seals anew
+        yield template, ctx
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
 @pytest.mark.parametrize("action", list(Action), ids=str)
 @pytest.mark.parametrize("state", list(ReviewStatus), ids=str)
 def test_the_service_allows_exactly_the_rows_of_the_table(
-    state: ReviewStatus, action: Action, role: Role, tmp_path: Path
+    state: ReviewStatus, action: Action, role: Role, walk: tuple[WalkTemplate, Context]
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     walked = template.reviews[state]
     row = transition(state, action, role)
     assert (row is not None) == ((state.value, action.value, role.value) in POLICY)
@@ -753,9 +803,9 @@ def test_the_service_allows_exactly_the_rows_of_the_table(
     ids=lambda row: f"{row.state}-{row.action}",
 )
 def test_an_own_only_move_is_refused_to_a_colleague_of_the_same_team(
-    row: Transition, tmp_path: Path
+    row: Transition, walk: tuple[WalkTemplate, Context]
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     assert row.role is Role.CASEWORKER
     with pytest.raises(NotAllowed):
         _drive(ctx, template.team.colleague, template.reviews[row.state], row.action)
@@ -776,8 +826,10 @@ def test_an_own_only_move_is_refused_to_a_colleague_of_the_same_team(
 
 
 @pytest.mark.parametrize("row", TRANSITIONS, ids=lambda row: f"{row.state}-{row.action}-{row.role}")
-def test_every_move_is_refused_outside_the_team(row: Transition, tmp_path: Path) -> None:
-    template, ctx = _walk_copy(tmp_path)
+def test_every_move_is_refused_outside_the_team(
+    row: Transition, walk: tuple[WalkTemplate, Context]
+) -> None:
+    template, ctx = walk
     outsider = {
         Role.CASEWORKER: template.team.south_worker,
         Role.TEAM_MANAGER: template.team.south_manager,
@@ -793,8 +845,10 @@ def test_every_move_is_refused_outside_the_team(row: Transition, tmp_path: Path)
     )
 
 
-def test_the_one_who_signed_off_is_never_offered_the_countersignature() -> None:
-    template = _walk_template()
+def test_the_one_who_signed_off_is_never_offered_the_countersignature(
+    request: pytest.FixtureRequest,
+) -> None:
+    template = _walk_template("sqlite", request)  # the rule reads no database
     manager = template.team.manager
     offered = {
         "signed by another": reviews.may(
@@ -817,9 +871,11 @@ def test_the_one_who_signed_off_is_never_offered_the_countersignature() -> None:
     assert offered == {"signed by another": True, "signed by them": False}
 
 
-def test_the_service_reads_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_service_reads_the_table(
+    walk: tuple[WalkTemplate, Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Take one row out of the table at run time: the service refuses that move at once."""
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     removed = transition(ReviewStatus.SUBMITTED, Action.WITHDRAW, Role.CASEWORKER)
     assert removed is not None
     monkeypatch.setattr(
@@ -861,12 +917,9 @@ def test_the_moves_only_the_service_refuses_are_the_known_ones() -> None:
 
 
 def _raw(ctx: Context, sql: str, *params: Any) -> None:
-    conn = sqlite3.connect(ctx.db_path)
-    try:
-        with conn:
-            conn.execute(sql, params)
-    finally:
-        conn.close()
+    with raw_connection(ctx) as conn:
+        conn.execute(sql, params)
+        conn.commit()
 
 
 @pytest.mark.parametrize(
@@ -875,37 +928,37 @@ def _raw(ctx: Context, sql: str, *params: Any) -> None:
     ids=lambda status: str(status),
 )
 def test_the_triggers_refuse_a_raw_status_change_the_table_forbids(
-    old: ReviewStatus, new: ReviewStatus, tmp_path: Path
+    old: ReviewStatus, new: ReviewStatus, walk: tuple[WalkTemplate, Context]
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     review_id = template.reviews[old].review_id
     if (old.value, new.value) in RAW_MOVES_NOT_REFUSED:
         _raw(ctx, "UPDATE reviews SET status = ? WHERE id = ?", new.value, review_id)
         assert _status(ctx, review_id) == new.value
         return
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refused_errors()):
         _raw(ctx, "UPDATE reviews SET status = ? WHERE id = ?", new.value, review_id)
     assert _status(ctx, review_id) == old.value
 
 
 @pytest.mark.parametrize("state", [s for s in ReviewStatus if not s.editable], ids=str)
 def test_the_triggers_refuse_editing_a_review_that_is_not_editable(
-    state: ReviewStatus, tmp_path: Path
+    state: ReviewStatus, walk: tuple[WalkTemplate, Context]
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     review_id = template.reviews[state].review_id
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refused_errors()):
         _raw(ctx, "UPDATE reviews SET content = content || ' ' WHERE id = ?", review_id)
 
 
 @pytest.mark.parametrize("state", [s for s in ReviewStatus if not s.editable], ids=str)
 def test_the_triggers_refuse_signing_off_a_review_that_is_not_editable(
-    state: ReviewStatus, tmp_path: Path
+    state: ReviewStatus, walk: tuple[WalkTemplate, Context]
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     walked = template.reviews[state]
     assert walked.decision_id is not None
-    with pytest.raises(sqlite3.IntegrityError, match="only a draft or returned review"):
+    with pytest.raises(refused_errors(), match="only a draft or returned review"):
         _raw(
             ctx,
             "INSERT INTO decisions (review_id, case_reference, team, closure_reason, signed_by, "
@@ -919,9 +972,9 @@ def test_the_triggers_refuse_signing_off_a_review_that_is_not_editable(
 
 
 def test_the_triggers_refuse_a_countersignature_by_the_signer_or_outside_the_role(
-    tmp_path: Path,
+    walk: tuple[WalkTemplate, Context],
 ) -> None:
-    template, ctx = _walk_copy(tmp_path)
+    template, ctx = walk
     walked = template.reviews[ReviewStatus.SUBMITTED]
     (seen, signer) = _one(
         ctx, "SELECT content_hash, signed_by FROM decisions WHERE id = ?", walked.decision_id
@@ -938,6 +991,6 @@ def test_the_triggers_refuse_a_countersignature_by_the_signer_or_outside_the_rol
         (template.team.colleague.staff_id, "only an active manager of the team"),
         (template.team.south_manager.staff_id, "only an active manager of the team"),
     ):
-        with pytest.raises(sqlite3.IntegrityError, match=message):
+        with pytest.raises(refused_errors(), match=message):
             _raw(ctx, insert, walked.decision_id, who, seen, "e" * 64)
     assert _status(ctx, walked.review_id) == "submitted"

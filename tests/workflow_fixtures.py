@@ -1,7 +1,8 @@
 """Shared set-up for workflow tests: a real database, a team of staff, reviews in each state.
 
 Everything is synthetic: invented staff ids, invented case references. Helpers drive the
-service layer exactly as the app does, against a real SQLite file (no mocks).
+service layer exactly as the app does, against a real database (no mocks): an SQLite file,
+or a database in the test run's PostgreSQL cluster.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from closure_readiness.core.canonical import canonical_json
+from closure_readiness.core.location import PostgresURL
 from closure_readiness.core.review import Review
 from closure_readiness.core.seal import search_words
 from closure_readiness.service import decisions, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 from closure_readiness.storage import audit, repositories
 from closure_readiness.storage.database import ensure_migrated, release, writing
-from closure_readiness.storage.location import PostgresURL
 from closure_readiness.storage.integrity import sha256_text
 
 if TYPE_CHECKING:
@@ -75,6 +78,16 @@ def make_postgres_context(cluster: Cluster, now: dt.datetime = NOW) -> Context:
     return Context(url, clock=Clock(now))
 
 
+def make_engine_context(
+    engine: str, folder: Path, request: pytest.FixtureRequest, now: dt.datetime = NOW
+) -> Context:
+    """A Context on a new, empty database of `engine` ("sqlite" or "postgresql"): a file in
+    `folder`, or a database in the test run's cluster (for fixtures that build their own)."""
+    if engine == "postgresql":
+        return make_postgres_context(request.getfixturevalue("postgres_cluster"), now)
+    return make_context(folder, now)
+
+
 def copy_postgres_database(url: str) -> str:
     """A new database in the same cluster, made from the one at `url` as its template."""
     import psycopg
@@ -89,6 +102,18 @@ def copy_postgres_database(url: str) -> str:
             )
         )
     return f"{server}/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Remove a database made for one run (a run of the workflow machine makes one each)."""
+    import psycopg
+    from psycopg import sql
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def copy_context(ctx: Context, folder: Path) -> Context:
@@ -110,6 +135,26 @@ def copy_context(ctx: Context, folder: Path) -> Context:
     )
     ensure_migrated(copy.db_path)  # now, before a test holds a raw transaction open on it
     return copy
+
+
+@contextmanager
+def private_copy(ctx: Context, folder: Path) -> Iterator[Context]:
+    """copy_context for one test. On PostgreSQL the copy is dropped afterwards: a database
+    left per test fills the cluster's disk (12 MB each), and removing hundreds of them with
+    the cluster at the end of the run takes minutes."""
+    copy = copy_context(ctx, folder)
+    try:
+        yield copy
+    finally:
+        forget(copy)
+
+
+def forget(ctx: Context) -> None:
+    """Drop ctx's PostgreSQL database, its idle connections closed first (a file: nothing,
+    the test's folder goes with it)."""
+    if isinstance(ctx.db_path, PostgresURL):
+        release(ctx.db_path)
+        drop_postgres_database(ctx.db_path.url)
 
 
 @contextmanager
@@ -152,6 +197,9 @@ class _RawPostgres:
     def commit(self) -> None:
         """Each statement is committed already."""
 
+    def rollback(self) -> None:
+        """Nothing is left open to roll back: each statement is committed already."""
+
     def close(self) -> None:
         self.conn.close()
 
@@ -164,18 +212,58 @@ def refused_errors() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def raw_connection(ctx: Context) -> Iterator[Any]:
-    """A plain connection to ctx's database, around the service layer (a tamperer's, or a
-    test reading rows directly): sqlite3's on SQLite, a psycopg one on PostgreSQL. SQL is
-    written as for SQLite (`?` placeholders). Statements commit as sqlite3's do (call
-    commit()) on SQLite, and one by one on PostgreSQL."""
+def raw_connection(ctx: Context | Path | PostgresURL) -> Iterator[Any]:
+    """A plain connection to ctx's database (or to a location), around the service layer (a
+    tamperer's, or a test reading rows directly): sqlite3's on SQLite, a psycopg one on
+    PostgreSQL. SQL is written as for SQLite (`?` placeholders). Statements commit as
+    sqlite3's do (call commit()) on SQLite, and one by one on PostgreSQL."""
+    where = ctx.db_path if isinstance(ctx, Context) else ctx
     conn: Any = (
-        _RawPostgres(ctx.db_path.url)
-        if isinstance(ctx.db_path, PostgresURL)
-        else sqlite3.connect(ctx.db_path)
+        _RawPostgres(where.url) if isinstance(where, PostgresURL) else sqlite3.connect(where)
     )
     try:
         yield conn
+    finally:
+        conn.close()
+
+
+def rows_as_dicts(cursor: Any) -> list[dict[str, Any]]:
+    """A raw cursor's rows as dicts by column name, on either engine."""
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def busy_errors() -> tuple[type[BaseException], ...]:
+    """What a write raises when it waited the busy timeout out for the write lock."""
+    from closure_readiness.storage.postgres import BUSY_ERRORS
+
+    return (sqlite3.OperationalError, *BUSY_ERRORS)
+
+
+@contextmanager
+def write_lock_held(ctx: Context) -> Iterator[None]:
+    """Another connection holding the write lock until the block ends (then committing):
+    SQLite's `BEGIN IMMEDIATE`, or PostgreSQL's advisory lock every writer takes first."""
+    if isinstance(ctx.db_path, PostgresURL):
+        import psycopg
+
+        from closure_readiness.storage.postgres import WRITE_LOCK
+
+        with psycopg.connect(ctx.db_path.url, autocommit=True) as server:
+            server.execute("BEGIN")
+            server.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            try:
+                yield
+            finally:
+                server.execute("COMMIT")
+        return
+    conn = sqlite3.connect(ctx.db_path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
     finally:
         conn.close()
 

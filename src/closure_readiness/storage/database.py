@@ -245,10 +245,14 @@ def _postgres() -> Any:
 
 
 def idle_connections(path: Store | None = None) -> int:
-    """How many idle connections this process keeps (to `path`, or in all)."""
+    """How many idle connections this process keeps (to `path`, or in all, on both engines)."""
     if isinstance(path, PostgresURL):
         return int(_postgres().idle_connections(path))
-    return _POOL.idle_count(path)
+    kept = _POOL.idle_count(path)
+    postgres = _postgres_if_loaded()
+    if path is None and postgres is not None:
+        kept += int(postgres.idle_connections(None))
+    return kept
 
 
 @contextmanager

@@ -18,9 +18,13 @@ Transactions keep SQLite's model, so the service layer cannot tell the engines a
   by one writer at a time, on every machine sharing the database;
 - a read is a REPEATABLE READ, READ ONLY transaction: one snapshot, never blocked by a writer;
 - waiting longer than the busy timeout for a lock fails with a lock timeout, which the
-  views turn into "busy, try again" (`database_fault`).
+  views turn into "busy, try again" (`database_fault`). The timeout is the one setting both
+  engines share, `database.BUSY_TIMEOUT_MS`, read at each borrowing: a changed value
+  reaches the connections already kept, as it does on SQLite.
 
-Connections are kept per URL per process, as for SQLite (`_Pool`), and never used across a
+Connections are kept per URL per process, as for SQLite (`_Pool`): at most
+`MAX_IDLE_PER_DATABASE` per database and `MAX_IDLE` in all (the least recently used go
+first: each is a server process and one of its `max_connections`), and never used across a
 fork.
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -41,11 +46,12 @@ from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
 from closure_readiness.core.location import PostgresURL
+from closure_readiness.storage.database import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS
 
-BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK = 0x436C6F7375726552
 """The advisory lock every write transaction takes first ("ClosureR" in ASCII)."""
 MIGRATE_LOCK = WRITE_LOCK + 1
+MAX_IDLE = 16
 MAX_IDLE_PER_DATABASE = 8
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:(\w+)|%|\bCROSS JOIN\b")
@@ -84,9 +90,13 @@ class PgDatabase:
     """A PostgreSQL connection with the calls the storage layer makes on sqlite-utils'
     `Database`."""
 
-    def __init__(self, conn: psycopg.Connection[Any], url: PostgresURL) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], url: PostgresURL, lock_timeout_ms: int = -1
+    ) -> None:
         self.conn = conn
         self.url = url
+        self.lock_timeout_ms = lock_timeout_ms
+        """The lock timeout the session has (-1: not known, set at the next borrowing)."""
 
     def execute(
         self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
@@ -127,39 +137,62 @@ class PgDatabase:
         self.conn.close()
 
 
+def busy_timeout_ms() -> int:
+    """The busy timeout now: one setting for both engines, read at each use (a test changes
+    it; `BUSY_TIMEOUT_MS` here is its default, for a connection made outside the pool)."""
+    from closure_readiness.storage import database
+
+    return database.BUSY_TIMEOUT_MS
+
+
 def _connect(url: PostgresURL) -> PgDatabase:
+    timeout = busy_timeout_ms()
     conn = psycopg.connect(
         url.url,
         autocommit=True,  # transactions are begun and ended here, as for SQLite
         application_name="closure-readiness",
-        options=f"-c lock_timeout={BUSY_TIMEOUT_MS} -c TimeZone=UTC",
+        options=f"-c lock_timeout={timeout} -c TimeZone=UTC",
     )
     # Averages come back as numbers, not Decimals, as SQLite gives them.
     conn.adapters.register_loader("numeric", FloatLoader)
-    return PgDatabase(conn, url)
+    return PgDatabase(conn, url, timeout)
 
 
 class _Pool:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.idle: dict[str, list[PgDatabase]] = {}
+        self.idle: OrderedDict[str, list[PgDatabase]] = OrderedDict()
         self.pid = os.getpid()
 
     def _forked(self) -> None:
         # The parent's connections are the parent's: never used, and never closed here (a
         # close would end the parent's session with the server).
         self.lock = threading.Lock()
-        self.idle = {}
+        self.idle = OrderedDict()
         self.pid = os.getpid()
 
     def take(self, url: PostgresURL) -> PgDatabase:
+        found = None
         with self.lock:
             if self.pid != os.getpid():
                 self._forked()
             idle = self.idle.get(url.url)
             if idle:
-                return idle.pop()
-        return _connect(url)
+                found = idle.pop()
+                if not idle:
+                    del self.idle[url.url]
+        if found is None:
+            return _connect(url)
+        timeout = busy_timeout_ms()
+        if found.lock_timeout_ms != timeout:
+            try:
+                found.conn.execute("SELECT set_config('lock_timeout', %s, false)", (str(timeout),))
+            except BaseException:
+                with suppress(psycopg.Error):
+                    found.close()
+                raise
+            found.lock_timeout_ms = timeout
+        return found
 
     def give_back(self, db: PgDatabase, *, reusable: bool) -> None:
         if os.getpid() != self.pid or db.conn.closed:
@@ -168,13 +201,22 @@ class _Pool:
             with suppress(psycopg.Error):
                 db.close()
             return
+        evicted: list[PgDatabase] = []
         with self.lock:
             idle = self.idle.setdefault(db.url.url, [])
+            self.idle.move_to_end(db.url.url)
             if len(idle) < MAX_IDLE_PER_DATABASE:
                 idle.append(db)
-                return
-        with suppress(psycopg.Error):
-            db.close()
+            else:
+                evicted.append(db)
+            while sum(len(kept) for kept in self.idle.values()) > MAX_IDLE:
+                oldest_url, oldest = next(iter(self.idle.items()))
+                evicted.append(oldest.pop(0))
+                if not oldest:
+                    del self.idle[oldest_url]
+        for old in evicted:
+            with suppress(psycopg.Error):
+                old.close()
 
     def release(self, url: PostgresURL | None = None) -> None:
         with self.lock:
@@ -197,6 +239,10 @@ class _Pool:
 
 
 _POOL = _Pool()
+if hasattr(os, "register_at_fork"):
+    # At once in the child, as for SQLite: a lock held by another thread at the fork would
+    # otherwise be held for ever in the child.
+    os.register_at_fork(after_in_child=lambda: _POOL._forked())
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
