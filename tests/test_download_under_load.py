@@ -70,3 +70,39 @@ def test_other_media_is_deleted_when_streamlit_says() -> None:
     manager.remove_orphaned_files()
     with pytest.raises(MediaFileStorageError):
         storage.get_file(name)
+
+
+def test_a_second_click_making_the_same_file_as_its_last_fetch_lands_keeps_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A record clicked again makes the same bytes, so the same file id. If the first click's
+    last fetch forgot that file while the second click was adding it (seen once in 380
+    downloads under load: "No media file with id ..."), the second click's address pointed at
+    nothing and its download failed as it was built. Adding a download and counting a fetch
+    now take the same lock, so the second click's file is there when its address is asked."""
+    import threading
+
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    manager, storage = _manager()
+    name = _clicked(manager)
+    storage.get_file(name)  # the first click's first fetch; its last is still to come
+
+    adding = MemoryMediaFileStorage.load_and_get_id
+    last_fetch_done = threading.Event()
+
+    def add_while_the_last_fetch_lands(self: ServedOnce, *args: object, **kwargs: object) -> str:
+        file_id = adding(self, *args, **kwargs)  # type: ignore[arg-type]
+        fetch = threading.Thread(
+            target=lambda: (storage.get_file(name), last_fetch_done.set()), daemon=True
+        )
+        fetch.start()
+        last_fetch_done.wait(timeout=0.5)  # it lands now unless the add holds the lock
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", add_while_the_last_fetch_lands)
+    second = _clicked(manager)  # raises MediaFileStorageError when the file was forgotten
+
+    assert second == name
+    assert last_fetch_done.wait(timeout=5)
+    assert storage.get_file(name).content == b"%PDF-1.4 synthetic record"

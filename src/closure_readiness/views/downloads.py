@@ -54,13 +54,16 @@ class ServedOnce(MemoryMediaFileStorage):
         kind: MediaFileKind,
         filename: str | None = None,
     ) -> str:
-        file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
-        if kind is MediaFileKind.DOWNLOADABLE:
-            with self._served_lock:
-                self._forget_expired()
-                # A new click on an unchanged record makes the same file: it starts afresh.
-                self._made_at[file_id] = time.monotonic()
-                self._fetches[file_id] = 0
+        if kind is not MediaFileKind.DOWNLOADABLE:
+            return super().load_and_get_id(path_or_data, mimetype, kind, filename)
+        # Under the lock a fetch takes: a new click on an unchanged record makes the same
+        # file, and the last fetch of the click before must not forget it between its adding
+        # and its counting afresh (the download then failed as it was built).
+        with self._served_lock:
+            self._forget_expired()
+            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+            self._made_at[file_id] = time.monotonic()
+            self._fetches[file_id] = 0
         return file_id
 
     def get_url(self, file_id: str) -> str:
