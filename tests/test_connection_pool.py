@@ -520,3 +520,23 @@ def test_the_fast_text_rule_refuses_exactly_what_the_rule_refuses(multiline: boo
         char = chr(point)
         for value in (f"Safe words{char} then more", f"{char}\u202e after", f"\x01 {char}"):
             assert judged_alike(value), f"U+{point:04X} in {value!r}"
+
+
+def test_a_relative_path_names_one_database_per_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pools and caches key a path by where it leads, worked out once per path: the same
+    relative path from another working folder is another database, and a link is followed."""
+    from closure_readiness.core.location import resolved
+
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "one")
+    monkeypatch.chdir(tmp_path / "one")
+    first = resolved(Path("data.db"))
+    monkeypatch.chdir(tmp_path / "two")
+    second = resolved(Path("data.db"))
+
+    assert first == str((tmp_path / "one" / "data.db").resolve())
+    assert second == str((tmp_path / "two" / "data.db").resolve())
+    assert resolved(tmp_path / "link" / "data.db") == first

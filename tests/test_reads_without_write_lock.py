@@ -318,3 +318,45 @@ def test_a_view_whose_audit_write_finds_the_database_busy_says_busy_and_records_
     assert line is not None
     assert line.startswith(database.BUSY)
     assert len(_events(store.ctx)) == before
+
+
+def test_a_countersign_checks_the_seal_chain_and_checks_before_it_takes_the_write_lock(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sealed decision and its events never change, so the countersign reads and checks
+    them in a snapshot while another writer holds the lock, and writes once it is free."""
+    locked, checked, released = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    checks = decisions.recheck
+
+    def recheck(decision: Any) -> Any:
+        seen["lock held while checking"] = locked.is_set() and not released.is_set()
+        checked.set()
+        return checks(decision)
+
+    def hold_the_lock() -> None:
+        with write_lock_held(store.ctx):
+            locked.set()
+            checked.wait(HOLD_S)  # until the countersign has checked (never, if it needs the lock)
+            checked.wait(0.3)  # and a moment more: its write must wait for this
+            released.set()
+
+    monkeypatch.setattr(decisions, "recheck", recheck)
+    with reading(store.ctx.db_path) as db:
+        sealed = repositories.get_decision(db, store.pending)
+    assert sealed is not None
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert locked.wait(WAIT_S)
+    decisions.countersign(
+        store.ctx, store.team.manager, store.pending, hash_seen=sealed["content_hash"]
+    )
+    returned_after_release = released.is_set()
+    holder.join()
+
+    assert seen == {"lock held while checking": True}
+    assert returned_after_release
+    with reading(store.ctx.db_path) as db:
+        outcome = repositories.get_outcome(db, store.pending)
+    assert outcome is not None
+    assert outcome["outcome"] == "approved"

@@ -19,7 +19,7 @@ from closure_readiness.views import downloads, heap, session
 # tests/test_cold_start_imports.py keeps it so; bench/cold_start_bench.py measures it.
 
 # A local icon: a Material icon name would make every page load fetch it from a font CDN.
-ICON = Path(__file__).resolve().parent / "views" / "icon.png"
+ICON = Path(__file__).parent / "views" / "icon.png"
 
 
 SCRIPTABLE = ("client.showErrorDetails", "client.toolbarMode")

@@ -7,6 +7,8 @@ password never appears in a message, a log line or a page (`str` and `repr` leav
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,4 +56,20 @@ def store_key(store: Store) -> str:
     """One text per database, for caches and pools: the resolved path, or the URL."""
     if isinstance(store, PostgresURL):
         return store.url
-    return str(store.resolve())
+    return resolved(store)
+
+
+def resolved(path: Path) -> str:
+    """The path made absolute with its links followed, as text, worked out once per path.
+
+    Every page run asks for it several times (the pool, migrations, audited reads), and
+    resolving stats each component of the path: under load each stat gives up the GIL and
+    waits its turn to get it back. A link changed after the server started is not followed
+    again; the pool still checks which file the path names before each use (`_identity`)."""
+    text = str(path)
+    return _resolved(text, "" if path.is_absolute() else os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(text: str, cwd: str) -> str:
+    return str(Path(cwd, text).resolve())

@@ -243,16 +243,22 @@ def _decision_step(
     return step
 
 
-def countersign_refusal(ctx: Context, principal: Principal, decision: SealedDecision) -> str | None:
+def countersign_refusal(
+    ctx: Context,
+    principal: Principal,
+    decision: SealedDecision,
+    report: ReadinessReport | None = None,
+) -> str | None:
     """Why this manager may not countersign the decision although the table lets them, or
     None: separation of duties (a setting, on by default), the manager granted an exception
     the sealed decision relies on (a blocker its report resolves by that exception), so
-    another manager of the team must weigh it. Read by `countersign` and by the page."""
+    another manager of the team must weigh it. Read by `countersign` and by the page, which
+    pass the decision's `recheck` report when they have it."""
     if not ctx.separate_exception_and_countersign:
         return None
     excepted = {
         finding.key
-        for finding in recheck(decision).findings()
+        for finding in (report or recheck(decision)).findings()
         if finding.resolution is Resolution.EXCEPTION
     }
     if any(
@@ -271,44 +277,39 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
 
     The checks re-run under the version the decision was sealed with; a decision sealed under
     an earlier version stands on its sealed report (`recheck`).
+
+    A sealed decision and its audit events never change once written (the append-only
+    triggers), so the seal, the chain and the checks are read and run in a snapshot, before
+    the write lock: other writers do not queue behind them. Under the lock only what can have
+    changed since is checked again: the account, the decision still there and still waiting
+    (no outcome recorded meanwhile), and its seal the one seen.
     """
     _require_manager(principal)
     now = ctx.now()
+    with reading(ctx.db_path) as db:
+        ensure_active(db, principal)
+        row = _countersignable(db, principal, decision_id, hash_seen)
+        if check_decision(db, decision_id):
+            raise Refused(
+                "This record failed its integrity check (its seal or audit chain does not "
+                "match), so it cannot be countersigned. Tell the system's support team."
+            )
+    sealed = SealedDecision.from_rows(row, None)
+    report = recheck(sealed)
+    refusal = countersign_refusal(ctx, principal, sealed, report)
+    if refusal is not None:
+        raise Refused(refusal)
+    if not report.sign_off_possible:
+        raise Refused(
+            "Re-running the checks on the sealed review shows open gaps "
+            f"({', '.join(f.check_id for f in report.open_findings)}); return it instead.",
+            blocking=[f.check_id for f in report.open_findings],
+        )
     try:
         with writing(ctx.db_path) as db:
             ensure_active(db, principal)
-            row = repositories.get_decision(db, decision_id)
-            if row is None or row["team"] != principal.team:
-                raise NotFound(f"There is no decision {decision_id} in your team.")
-            if row["signed_by"] == principal.staff_id:
-                raise Refused(
-                    "You signed off this review yourself, so another manager must countersign it."
-                )
-            if repositories.get_outcome(db, decision_id) is not None:
-                raise Refused(
-                    "This decision has already been countersigned, returned or withdrawn."
-                )
-            if hash_seen != row["content_hash"]:
-                raise Refused(
-                    "The decision you saw is not the one sealed. Reload it before countersigning."
-                )
-            if check_decision(db, decision_id):
-                raise Refused(
-                    "This record failed its integrity check (its seal or audit chain does not "
-                    "match), so it cannot be countersigned. Tell the system's support team."
-                )
+            row = _countersignable(db, principal, decision_id, hash_seen)
             step = _decision_step(db, row, Action.COUNTERSIGN, principal)
-            sealed = SealedDecision.from_rows(row, None)
-            refusal = countersign_refusal(ctx, principal, sealed)
-            if refusal is not None:
-                raise Refused(refusal)
-            report = recheck(sealed)
-            if not report.sign_off_possible:
-                raise Refused(
-                    "Re-running the checks on the sealed review shows open gaps "
-                    f"({', '.join(f.check_id for f in report.open_findings)}); return it instead.",
-                    blocking=[f.check_id for f in report.open_findings],
-                )
             record_outcome(
                 db,
                 decision_id=decision_id,
@@ -321,6 +322,27 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
             repositories.set_review_status(db, row["review_id"], step.to, now.isoformat())
     except ConstraintRefused as error:
         raise Refused(f"The countersignature was refused: {error}.") from None
+
+
+def _countersignable(
+    db: Any, principal: Principal, decision_id: int, hash_seen: str
+) -> dict[str, Any]:
+    """The decision's row, if this manager may countersign it now: in their team, not signed
+    off by them, no outcome yet, and sealed with the hash they saw."""
+    row = repositories.get_decision(db, decision_id)
+    if row is None or row["team"] != principal.team:
+        raise NotFound(f"There is no decision {decision_id} in your team.")
+    if row["signed_by"] == principal.staff_id:
+        raise Refused(
+            "You signed off this review yourself, so another manager must countersign it."
+        )
+    if repositories.get_outcome(db, decision_id) is not None:
+        raise Refused("This decision has already been countersigned, returned or withdrawn.")
+    if hash_seen != row["content_hash"]:
+        raise Refused(
+            "The decision you saw is not the one sealed. Reload it before countersigning."
+        )
+    return row
 
 
 def return_review(

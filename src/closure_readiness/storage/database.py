@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from closure_readiness.core.location import PostgresURL, Store
+from closure_readiness.core.location import PostgresURL, Store, resolved
 
 BUSY_TIMEOUT_MS = 30_000
 MAX_IDLE = 16
@@ -130,7 +130,7 @@ class _Pool:
         self.pid = os.getpid()
 
     def take(self, path: Path) -> tuple[str, _Kept]:
-        key = str(path.resolve())
+        key = resolved(path)
         identity = _identity(path)
         stale: list[_Kept] = []
         found = None
@@ -190,7 +190,7 @@ class _Pool:
                 closing = [kept for idle in self.idle.values() for kept in idle]
                 self.idle.clear()
             else:
-                closing = self.idle.pop(str(path.resolve()), [])
+                closing = self.idle.pop(resolved(path), [])
         for kept in closing:
             _close(kept.db)
 
@@ -198,7 +198,7 @@ class _Pool:
         with self.lock:
             if path is None:
                 return sum(len(idle) for idle in self.idle.values())
-            return len(self.idle.get(str(path.resolve()), []))
+            return len(self.idle.get(resolved(path), []))
 
 
 def _close(db: Database) -> None:
@@ -278,7 +278,7 @@ def ensure_migrated(path: Store) -> None:
     if isinstance(path, PostgresURL):
         _postgres().ensure_migrated(path)
         return
-    key = str(path.resolve())
+    key = resolved(path)
     if key in _migrated:
         return
     with _migrate_lock:
@@ -485,7 +485,7 @@ def use_as_is(path: Store) -> None:
     if isinstance(path, PostgresURL):
         _postgres().mark_migrated(path)
         return
-    _migrated.add(str(path.resolve()))
+    _migrated.add(resolved(path))
 
 
 def backup(path: Path, out: Path) -> None:

@@ -269,14 +269,18 @@ def _check_decision(db: Db, decision_id: int) -> list[str]:
     if outcome is not None:
         problems += _outcome_problems(outcome)[1]
     sealed_in_chain = False
-    for event in db.query(
-        "SELECT * FROM audit_events WHERE decision_id = ? ORDER BY seq", [decision_id]
+    # Each event with the hash of the one before it, in one query (a query per event gave up
+    # the GIL and waited to get it back once per event: slow under load).
+    for found in db.query(
+        "SELECT e.*, p.hash AS prior_hash FROM audit_events e "
+        "LEFT JOIN audit_events p ON p.seq = e.seq - 1 "
+        "WHERE e.decision_id = ? ORDER BY e.seq",
+        [decision_id],
     ):
+        prior_hash = found.pop("prior_hash")
+        event = found
         problems += _event_problems(event)
-        prior = db.execute(
-            "SELECT hash FROM audit_events WHERE seq = ?", [event["seq"] - 1]
-        ).fetchone()
-        expected_prev = prior[0] if prior else GENESIS_HASH
+        expected_prev = GENESIS_HASH if prior_hash is None else prior_hash
         if event["prev_hash"] != expected_prev:
             problems.append(f"audit event {event['seq']}: not linked to the event before it")
         if event["action"] == "signed_off":

@@ -401,7 +401,7 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
 def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
     """The hash being approved, what the current checks say, and the countersign button."""
     decision = detail.decision
-    refusal = decisions.countersign_refusal(session.context(), principal, decision)
+    refusal = decisions.countersign_refusal(session.context(), principal, decision, detail.report)
     if refusal is not None:
         st.info(refusal)
         return
