@@ -45,15 +45,16 @@ from closure_readiness.checks import evaluate
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.core.review import Review
 from closure_readiness.core.seal import seal_hash
-from closure_readiness.service import reviews, staff
+from closure_readiness.service import auditing, reviews, staff
 from closure_readiness.service.context import SYSTEM, Context, Principal, Role
 from closure_readiness.service.decisions import countersign, return_review
+from closure_readiness.storage import versions
 from closure_readiness.storage.audit import event_hash
 from closure_readiness.storage.database import ensure_migrated, reading, release
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.schema import GENESIS_HASH
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 """Bump when the builder changes what it writes. The schema, and a digest of what the real
 service writes for the template reviews, are part of the cache key too."""
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -86,16 +87,27 @@ _STARTED, _SAVED, _SIGNED, _DECIDED = (
     dt.datetime(2031, 1, 2, hour, 7, 11, tzinfo=dt.UTC).isoformat() for hour in (1, 2, 3, 4)
 )
 _REVIEW_ID, _DECISION_ID = "@REVIEW_ID@", "@DECISION_ID@"
-_STARTED_HASH, _SAVED_HASH = "@STARTED_HASH@", "@SAVED_HASH@"
 _SEAL_HASH, _OUTCOME_HASH = "@SEAL_HASH@", "@OUTCOME_HASH@"
+_AS_OF = "@AS_OF@"
+"""A view's `as_of_event`, the newest event its read saw: the event just before its own in the
+chain (filled in as the chain is written, `_Chain.append`)."""
 _PLACEHOLDERS = (
     *(_REF, _TEAM, _WORKER, _WORKER_NAME, _MANAGER, _MANAGER_NAME),
     *(_STARTED, _SAVED, _SIGNED, _DECIDED, _REVIEW_ID, _DECISION_ID),
-    *(_STARTED_HASH, _SAVED_HASH, _SEAL_HASH, _OUTCOME_HASH),
+    *(_SEAL_HASH, _OUTCOME_HASH, _AS_OF),
 )
 _SPLIT = re.compile(
-    "(" + "|".join(re.escape(p) for p in sorted(_PLACEHOLDERS, key=len, reverse=True)) + ")"
+    "("
+    + "|".join(re.escape(p) for p in sorted(_PLACEHOLDERS, key=len, reverse=True))
+    + r"|@V\d+_HASH@)"
 )
+
+
+def _version_hash(version: int) -> str:
+    """The placeholder of a saved version's content hash."""
+    return f"@V{version}_HASH@"
+
+
 _LEFT_OVER = re.compile(r"TEMPLATE|[Tt]emplate|2031-01-02|@[A-Z_]+@")
 """What a template text must not hold once split: a placeholder written another way (a date
 alone, say) would otherwise be stored unfilled."""
@@ -186,19 +198,24 @@ class Template:
     """Each table's columns and rows (reviews stored as they ended)."""
     events: tuple[tuple[_Cell, ...], ...]
     """(at, actor, action, review_id, decision_id, detail) in the order they were written."""
-    started: _Text
-    """The review as first stored, as canonical JSON (what its hash hashes)."""
-    saved: _Text
-    """The review as saved last, as canonical JSON."""
+    versions: tuple[_Text, ...]
+    """The review as stored at each version (the first when started, then each save), whole,
+    as canonical JSON (what each version's hash hashes)."""
     sealed: _Text | None
     outcome: _Text | None
 
+    @property
+    def saved_hash(self) -> str:
+        """The placeholder of the last saved version's hash."""
+        return _version_hash(len(self.versions))
+
     def values(self, **placeholders: Any) -> dict[str, Any]:
         """The placeholders' values, with the hashes worked out from them (in the order one
-        depends on the other: a review's hash, the seal, then the outcome sealing that)."""
+        depends on the other: each version's hash, the seal, then the outcome sealing that)."""
         values = dict(placeholders)
-        values[_STARTED_HASH] = seal_hash(self.started.fill(values))
-        values[_SAVED_HASH] = seal_hash(self.saved.fill(values))
+        values[_AS_OF] = _AS_OF  # left for the chain to fill
+        for version, text in enumerate(self.versions, start=1):
+            values[_version_hash(version)] = seal_hash(text.fill(values))
         if self.sealed is not None:
             values[_SEAL_HASH] = seal_hash(self.sealed.fill(values))
         if self.outcome is not None:
@@ -237,8 +254,11 @@ class _Clock:
 
 
 def _lifecycle(review: Review) -> dict[str, Template]:
-    """Start, save, sign off, then countersign (and, on a copy, return) one review with the
-    real service, capturing what it stored after each step."""
+    """One review's life through the real service, as people live it, capturing what it
+    stored after each stage: started, then saved a step at a time (`_editing_history`); signed
+    off; then the manager opens it, countersigns (or, on a copy, returns) and the page shows it
+    again; then an auditor opens it and exports its record. About 40-50 audit events a review,
+    where one save and no views made 3.8."""
     review = review.model_copy(
         update={
             "case": review.case.model_copy(
@@ -268,9 +288,12 @@ def _lifecycle(review: Review) -> dict[str, Template]:
             )
         ]
         worker, manager = people
+        auditor = _template_auditor(ctx)
         review_id = reviews.start_review(ctx, worker, review.case)
         clock.now = dt.datetime.fromisoformat(_SAVED)
-        reviews.save_review(ctx, worker, review_id, review, expected_version=1)
+        version = 1
+        for step in _editing_history(review):
+            version = reviews.save_review(ctx, worker, review_id, step, expected_version=version)
         captured["draft"] = _capture(path, "draft")
         seen = reviews.get_review(ctx, worker, review_id).content_hash
         clock.now = dt.datetime.fromisoformat(_SIGNED)
@@ -278,16 +301,44 @@ def _lifecycle(review: Review) -> dict[str, Template]:
         captured["submitted"] = _capture(path, "submitted")
         _backup(path, copy)
         clock.now = dt.datetime.fromisoformat(_DECIDED)
-        with reading(path) as db:
-            seal = db.execute("SELECT content_hash FROM decisions WHERE id = ?", [decision_id])
-            hash_seen = seal.fetchone()[0]
-        countersign(ctx, manager, decision_id, hash_seen=hash_seen)
+        decide(ctx, manager, auditor, decision_id, "approved")
         captured["approved"] = _capture(path, "approved")
-        return_review(Context(copy, clock=clock), manager, decision_id, overall=RETURN_REASON)
+        decide(Context(copy, clock=clock), manager, auditor, decision_id, "returned")
         captured["returned"] = _capture(copy, "returned")
         release(path)
         release(copy)
     return captured
+
+
+def decide(
+    ctx: Context, manager: Principal, auditor: Principal, decision_id: int, kind: str
+) -> None:
+    """The decision's life after sign-off, through the service: the manager opens it, then
+    countersigns (`kind` "approved") or returns it, and the page opens it again; an auditor
+    then opens it and exports its record. Each view and export is an audit event."""
+    seen = auditing.decision_detail(ctx, manager, decision_id).decision.content_hash
+    if kind == "returned":
+        return_review(ctx, manager, decision_id, overall=RETURN_REASON)
+    else:
+        countersign(ctx, manager, decision_id, hash_seen=seen)
+    auditing.decision_detail(ctx, manager, decision_id)
+    auditing.decision_detail(ctx, auditor, decision_id)
+    auditing.decision_record_pdf(ctx, auditor, decision_id)
+
+
+def _template_auditor(ctx: Context) -> Principal:
+    """The bulk store's auditor, added to the template's store (its events name them)."""
+    person = next(p for p in staff_list() if p.role is Role.AUDITOR)
+    return staff.add_staff(
+        ctx,
+        SYSTEM,
+        staff_id=person.staff_id,
+        issuer=ISSUER,
+        subject=person.staff_id.lower(),
+        display_name=person.name,
+        role=person.role,
+        team=person.team,
+    ).principal()
 
 
 def _backup(source: Path, target: Path) -> None:
@@ -316,16 +367,24 @@ def _capture(path: Path, kind: str) -> Template:
             for table in _TABLES
         }
         events = conn.execute(
-            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM audit_events "
+            f"SELECT seq, {', '.join(_EVENT_COLUMNS)} FROM audit_events "
             "WHERE action NOT IN ('staff_added', 'staff_changed') ORDER BY seq"
         ).fetchall()
     finally:
         conn.close()
     assert not raw["exception_requests"], "the template reviews need no exceptions"
-    versions = {row["version"]: row for row in raw["review_versions"]}
-    first, last = versions[1], versions[max(versions)]
-    # The hashes the service worked out become placeholders, worked out again for each review.
-    hashes = {first["content_hash"]: _STARTED_HASH, last["content_hash"]: _SAVED_HASH}
+    # Each version's whole content (a saved version may be kept as a delta against the one
+    # before it; the first version is always whole). Its hash becomes a placeholder, worked out
+    # again for each review.
+    ordered = sorted((dict(row) for row in raw["review_versions"]), key=lambda r: r["version"])
+    assert [row["version"] for row in ordered] == list(range(1, len(ordered) + 1))
+    wholes = []
+    for each in versions.rebuilt(ordered):
+        assert each.document is not None
+        assert each.matches, f"version {each.row['version']} rebuilds to its hash"
+        wholes.append(canonical_json(each.document))
+    hashes = {row["content_hash"]: _version_hash(row["version"]) for row in ordered}
+    assert len(hashes) == len(ordered), "every saved version differs from the one before"
     texts: dict[str, str] = {}
     for table, key, hash_column, placeholder in (
         ("decisions", "review_id", "content_hash", _SEAL_HASH),
@@ -354,12 +413,9 @@ def _capture(path: Path, kind: str) -> Template:
         assert value is None or isinstance(value, int | float)
         return value
 
-    # The review as saved last is the review row's content (a saved version may be kept as a
-    # delta against the one before it; the first version is always whole).
+    # The review as saved last is the review row's content.
     (review_row,) = raw["reviews"]
-    started, saved = json.loads(first["content"]), json.loads(review_row["content"])
-    assert seal_hash(canonical_json(started)) == first["content_hash"]
-    assert seal_hash(canonical_json(saved)) == last["content_hash"]
+    assert canonical_json(json.loads(review_row["content"])) == wholes[-1]
     return Template(
         kind=kind,
         tables={
@@ -370,13 +426,27 @@ def _capture(path: Path, kind: str) -> Template:
             for table in _TABLES
         },
         events=tuple(
-            tuple(cell("audit_events", c, event[c]) for c in _EVENT_COLUMNS) for event in events
+            tuple(cell("audit_events", c, _as_of(event, c)) for c in _EVENT_COLUMNS)
+            for event in events
         ),
-        started=text(canonical_json(started)),
-        saved=text(canonical_json(saved)),
+        versions=tuple(text(whole) for whole in wholes),
         sealed=text(texts["decisions"]) if "decisions" in texts else None,
         outcome=text(texts["outcomes"]) if "outcomes" in texts else None,
     )
+
+
+_AS_OF_FIELD = re.compile(r'"as_of_event":(\d+)')
+
+
+def _as_of(event: sqlite3.Row, column: str) -> Any:
+    """A view's detail with the newest event it saw made a placeholder: the event before its
+    own, as it is whenever no one else wrote between the read and its audit write."""
+    value = event[column]
+    if column != "detail" or not isinstance(value, str):
+        return value
+    found = _AS_OF_FIELD.findall(value)
+    assert found in ([], [str(event["seq"] - 1)]), "a view saw the event just before its own"
+    return _AS_OF_FIELD.sub(f'"as_of_event":{_AS_OF}', value)
 
 
 def _with_id(text: str, key: str, placeholder: str) -> str:
@@ -485,6 +555,8 @@ class _Chain:
         detail: str,
     ) -> None:
         self.seq += 1
+        if _AS_OF in detail:
+            detail = detail.replace(_AS_OF, str(self.seq - 1))
         digest = event_hash(
             prev_hash=self.prev_hash,
             seq=self.seq,
@@ -689,7 +761,7 @@ def _drafts(templates: dict[tuple[int, str], Template], first_id: int, count: in
             **{_REF: f"CR-S{review_id:07d}", _REVIEW_ID: review_id, _DECISION_ID: review_id},
         }
         values = templates[(0, "draft")].values(**placeholders)
-        drafts.append(_Draft(review_id, values[_SAVED_HASH], placeholders))
+        drafts.append(_Draft(review_id, values[templates[(0, "draft")].saved_hash], placeholders))
     return drafts
 
 

@@ -17,7 +17,6 @@ from closure_readiness.checks import REGISTRY
 from closure_readiness.core.review import Review
 from closure_readiness.service import reviews
 from closure_readiness.service.context import Context, Principal
-from closure_readiness.service.decisions import countersign, return_review
 from closure_readiness.storage.database import reading
 from closure_readiness.storage.integrity import verify
 
@@ -117,8 +116,11 @@ def test_a_small_bulk_built_store_verifies_intact(
     assert report.problems == []
     assert report.decisions_checked == SMALL
     assert report.outcomes_checked == SMALL * 8 // 10
-    # Staff, then started, saved, signed off for every review, decided for 8 in 10.
-    assert events == len(store_bench.staff_list()) + SMALL * 3 + SMALL * 8 // 10
+    # Staff, then every event of each review's template: started, each save, signed off, and
+    # for 8 in 10 the manager's views and outcome and an auditor's view and export.
+    kinds = [(i % 2, store_bench._kind(i)) for i in range(1, SMALL + 1)]
+    assert events == len(store_bench.staff_list()) + sum(len(templates[k].events) for k in kinds)
+    assert events / SMALL > 30, "a review's life, not a handful of events"
     assert ats == sorted(ats), "events are chained in the order of their times"
 
 
@@ -210,6 +212,8 @@ def _through_the_service(path: Path, decisions: int) -> None:
         person = people[staff_id]
         return Principal(staff_id, names[staff_id], person.role, person.team)
 
+    auditor = principal("AU-1")
+
     steps: list[tuple[dt.datetime, int, Callable[[], object]]] = []
     for i in range(1, decisions + 1):
         t = i % len(store_bench.TEAMS)
@@ -232,20 +236,17 @@ def _through_the_service(path: Path, decisions: int) -> None:
             return reviews.start_review(ctx, worker, case)
 
         def save(i: int = i, review: Review = review, worker: Principal = worker) -> object:
-            return reviews.save_review(ctx, worker, i, review, expected_version=1)
+            version = 1
+            for step in store_bench._editing_history(review):
+                version = reviews.save_review(ctx, worker, i, step, expected_version=version)
+            return version
 
         def sign(i: int = i, worker: Principal = worker) -> object:
             seen = reviews.get_review(ctx, worker, i).content_hash
             return reviews.sign_off(ctx, worker, i, seen_hash=seen, attested=True)
 
         def decide(i: int = i, manager: Principal = manager, kind: str = kind) -> None:
-            if kind == "returned":
-                return_review(ctx, manager, i, overall=store_bench.RETURN_REASON)
-                return
-            with reading(path) as db:
-                seal = db.execute("SELECT content_hash FROM decisions WHERE id = ?", [i])
-                hash_seen = seal.fetchone()[0]
-            countersign(ctx, manager, i, hash_seen=hash_seen)
+            store_bench.decide(ctx, manager, auditor, i, kind)
 
         steps += [
             (signed - store_bench.STARTED_BEFORE, i, start),

@@ -32,7 +32,7 @@ from closure_readiness.service.records import (
     refuse_disposed,
 )
 from closure_readiness.service.reviews import (
-    earlier_return,
+    earlier_returns,
     evaluated_content,
     record_outcome,
 )
@@ -109,10 +109,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
         contents = {
             row["review_id"]: repositories.get_review(db, row["review_id"]) for row in requests
         }
-        earlier = {
-            row["review_id"]: earlier_return(db, row["case_reference"], row["review_id"])
-            for row in rows
-        }
+        earlier = earlier_returns(db, [(row["case_reference"], row["review_id"]) for row in rows])
     pending: list[PendingException] = []
     own_pending: list[PendingException] = []
     for row in requests:
@@ -145,7 +142,7 @@ def queue(ctx: Context, principal: Principal) -> Queue:
 def _queue_items(
     rows: list[dict[str, Any]],
     names: dict[str, Any],
-    earlier: dict[int, EarlierReturn | None],
+    earlier: dict[int, EarlierReturn],
     principal: Principal,
     today: dt.date,
 ) -> tuple[list[QueueItem], list[QueueItem]]:
@@ -164,7 +161,7 @@ def _queue_items(
             exceptions=row["exceptions"],
             cautions=row["cautions"],
             days_waiting=(today - dt.datetime.fromisoformat(row["signed_at"]).date()).days,
-            earlier_return=earlier[row["review_id"]],
+            earlier_return=earlier.get(row["review_id"]),
         )
         (own_submitted if row["signed_by"] == principal.staff_id else submitted).append(item)
     return submitted, own_submitted

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from closure_readiness.core.seal import (
     evidence_register,
     seal_hash,
 )
+from closure_readiness.core.sized_cache import SizedCache, digest
 from closure_readiness.core.text import LONG_TEXT_MAX
 from closure_readiness.core.workflow import (
     Action,
@@ -64,14 +64,22 @@ def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
     return evaluate(review, as_of=review.case.proposed_closure_on, thresholds=ctx.thresholds)
 
 
-@functools.lru_cache(maxsize=128)
+CACHED_REVIEWS_BUDGET = 2_000_000
+"""How much stored review JSON (in characters) each cache below stands for: parsed and checked,
+an entry takes about 14 times its JSON (about 150 KiB for a 30-item review, docs/performance.md),
+so each cache holds at most about 28 MiB, however large the reviews grow. About 180 reviews of
+30 items, or 25 of 200, for every session of a server at once."""
+
+_parsed: SizedCache[Review] = SizedCache(CACHED_REVIEWS_BUDGET)
+_checked: SizedCache[tuple[Review, ReadinessReport]] = SizedCache(CACHED_REVIEWS_BUDGET)
+
+
 def _load(content: str) -> Review:
     """A stored review, parsed once per distinct content: the model is frozen, so one parse
     serves every reader (a save reads the content the page has just shown)."""
-    return Review.model_validate_json(content)
+    return _parsed.get(digest(content), len(content), lambda: Review.model_validate_json(content))
 
 
-@functools.lru_cache(maxsize=128)
 def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessReport]:
     """A stored review and its report, worked out once per distinct content and thresholds.
 
@@ -80,8 +88,13 @@ def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessR
     The checks depend only on the review (its proposed closure date included) and the
     thresholds, and both models are frozen, so one result serves every session.
     """
-    review = _load(content)
-    return review, evaluate(review, as_of=review.case.proposed_closure_on, thresholds=thresholds)
+
+    def work_out() -> tuple[Review, ReadinessReport]:
+        review = _load(content)
+        as_of = review.case.proposed_closure_on
+        return review, evaluate(review, as_of=as_of, thresholds=thresholds)
+
+    return _checked.get((digest(content), thresholds), len(content), work_out)
 
 
 def evaluated_content(ctx: Context, content: str) -> tuple[Review, ReadinessReport]:
@@ -92,8 +105,8 @@ def evaluated_content(ctx: Context, content: str) -> tuple[Review, ReadinessRepo
 
 def forget_evaluations() -> None:
     """Empty the caches of parsed and evaluated reviews (tests that count evaluations)."""
-    _evaluated.cache_clear()
-    _load.cache_clear()
+    _checked.clear()
+    _parsed.clear()
 
 
 def _may_read(principal: Principal, row: dict[str, Any]) -> bool:
@@ -214,10 +227,15 @@ _LATEST = 2**63 - 1
 def earlier_return(db: Any, case_reference: str, review_id: int) -> EarlierReturn | None:
     """A review of this case returned and then withdrawn before `review_id` was started
     (since the case's last approved closure), with the reasons it was returned with."""
-    row = queries.withdrawn_return_before(db, case_reference, review_id)
-    if row is None:
-        return None
-    return EarlierReturn(review_id=row["review_id"], note=ReturnNote.from_decision(row))
+    return earlier_returns(db, [(case_reference, review_id)]).get(review_id)
+
+
+def earlier_returns(db: Any, wanted: list[tuple[str, int]]) -> dict[int, EarlierReturn]:
+    """`earlier_return` for many (case reference, review id) pairs at once, by review id."""
+    return {
+        review_id: EarlierReturn(review_id=row["review_id"], note=ReturnNote.from_decision(row))
+        for review_id, row in queries.withdrawn_returns_before(db, wanted).items()
+    }
 
 
 def _insert_review(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -505,23 +505,50 @@ def withdrawn_return_before(db: Db, case_reference: str, review_id: int) -> Row 
     The returned decision's row (id, review_id, sealed) with its outcome (decided_by,
     decided_at, reasons). Earlier reviews are final once a later one is started (one open
     review per case), so the answer never changes."""
-    earlier = db.query(
-        "SELECT id, status FROM reviews WHERE case_reference = ? AND id < ? ORDER BY id DESC",
-        [case_reference, review_id],
+    return withdrawn_returns_before(db, [(case_reference, review_id)]).get(review_id)
+
+
+def withdrawn_returns_before(db: Db, wanted: Sequence[tuple[str, int]]) -> dict[int, Row]:
+    """`withdrawn_return_before` for many reviews at once, by review id (those with none are
+    left out): two queries however many (a queue asked one per row, and each query waited its
+    turn for the server and the GIL)."""
+    if not wanted:
+        return {}
+    references = sorted({reference for reference, _ in wanted})
+    marks = ", ".join("?" * len(references))
+    by_case: dict[str, list[Row]] = {}
+    for review in db.query(
+        f"SELECT id, case_reference, status FROM reviews WHERE case_reference IN ({marks}) "
+        "ORDER BY id DESC",
+        references,
+    ):
+        by_case.setdefault(review["case_reference"], []).append(review)
+    withdrawn = sorted(
+        {
+            review["id"]
+            for reviews in by_case.values()
+            for review in reviews
+            if review["status"] == ReviewStatus.WITHDRAWN
+        }
     )
-    for review in earlier:
-        if review["status"] == ReviewStatus.APPROVED:
-            return None
-        if review["status"] != ReviewStatus.WITHDRAWN:
-            continue
-        returned = list(
-            db.query(
-                "SELECT d.id, d.review_id, d.sealed, o.decided_by, o.decided_at, o.reasons "
-                "FROM decisions d JOIN outcomes o ON o.decision_id = d.id "
-                "WHERE d.review_id = ? AND o.outcome = ? ORDER BY d.id DESC LIMIT 1",
-                [review["id"], Outcome.RETURNED.value],
-            )
-        )
-        if returned:
-            return returned[0]
-    return None
+    returns: dict[int, Row] = {}
+    if withdrawn:
+        marks = ", ".join("?" * len(withdrawn))
+        for row in db.query(
+            "SELECT d.id, d.review_id, d.sealed, o.decided_by, o.decided_at, o.reasons "
+            "FROM decisions d JOIN outcomes o ON o.decision_id = d.id "
+            f"WHERE d.review_id IN ({marks}) AND o.outcome = ? ORDER BY d.id DESC",
+            [*withdrawn, Outcome.RETURNED.value],
+        ):
+            returns.setdefault(row["review_id"], row)  # the latest return of each review
+    found: dict[int, Row] = {}
+    for reference, review_id in wanted:
+        for review in by_case.get(reference, []):
+            if review["id"] >= review_id:
+                continue
+            if review["status"] == ReviewStatus.APPROVED:
+                break
+            if review["id"] in returns:
+                found[review_id] = returns[review["id"]]
+                break
+    return found
