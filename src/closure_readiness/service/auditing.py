@@ -186,10 +186,8 @@ def decision_detail(ctx: Context, principal: Principal, decision_id: int) -> Dec
     def read(db: Any) -> Shown[DecisionDetail]:
         row = _visible_decision(db, principal, decision_id)
         outcome = repositories.get_outcome(db, decision_id)
-        problems = check_decision(db, decision_id)
-        trail = audit.events_for(db, review_id=row["review_id"])
-        trail += [e for e in audit.events_for(db, decision_id=decision_id) if e.review_id is None]
-        trail.sort(key=lambda event: event.seq)
+        problems = check_decision(db, decision_id, read=(row, outcome))
+        trail = audit.trail_for(db, review_id=row["review_id"], decision_id=decision_id)
         re_referrals = [
             r["id"]
             for r in db.query("SELECT id FROM reviews WHERE re_referral_of = ?", [row["review_id"]])

@@ -286,7 +286,7 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
     with reading(ctx.db_path) as db:
         ensure_active(db, principal)
         row = _countersignable(db, principal, decision_id, hash_seen)
-        if check_decision(db, decision_id):
+        if check_decision(db, decision_id, read=(row, None)):
             raise Refused(
                 "This record failed its integrity check (its seal or audit chain does not "
                 "match), so it cannot be countersigned. Tell the system's support team."

@@ -252,20 +252,34 @@ def _outcome_problems(row: dict[str, Any]) -> tuple[SealedOutcomeDoc | None, lis
 # One decision (its page, and before a countersignature) ---------------------------------------
 
 
-def check_decision(db: Db, decision_id: int) -> list[str]:
-    """The seals of one decision and its outcome, and the audit events that name them."""
+def check_decision(
+    db: Db,
+    decision_id: int,
+    *,
+    read: tuple[dict[str, Any], dict[str, Any] | None] | None = None,
+) -> list[str]:
+    """The seals of one decision and its outcome, and the audit events that name them.
+
+    `read`: the decision's row and its outcome's (None if none), as the caller read them in
+    this same transaction, so they are not read again."""
     try:
-        return _check_decision(db, decision_id)
+        return _check_decision(db, decision_id, read)
     except _read_errors() as error:
         return [f"decision {decision_id}: the database could not be read ({_said(error)})"]
 
 
-def _check_decision(db: Db, decision_id: int) -> list[str]:
-    row = next(db.query("SELECT * FROM decisions WHERE id = ?", [decision_id]), None)
-    if row is None:
-        return [f"decision {decision_id}: missing"]
+def _check_decision(
+    db: Db, decision_id: int, read: tuple[dict[str, Any], dict[str, Any] | None] | None
+) -> list[str]:
+    if read is None:
+        row = next(db.query("SELECT * FROM decisions WHERE id = ?", [decision_id]), None)
+        if row is None:
+            return [f"decision {decision_id}: missing"]
+        query = db.query("SELECT * FROM outcomes WHERE decision_id = ?", [decision_id])
+        outcome = next(query, None)
+    else:
+        row, outcome = read
     _, problems = _decision_problems(db, row)
-    outcome = next(db.query("SELECT * FROM outcomes WHERE decision_id = ?", [decision_id]), None)
     if outcome is not None:
         problems += _outcome_problems(outcome)[1]
     sealed_in_chain = False
