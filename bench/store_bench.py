@@ -328,17 +328,7 @@ def decide(
 
 def _template_auditor(ctx: Context) -> Principal:
     """The bulk store's auditor, added to the template's store (its events name them)."""
-    person = next(p for p in staff_list() if p.role is Role.AUDITOR)
-    return staff.add_staff(
-        ctx,
-        SYSTEM,
-        staff_id=person.staff_id,
-        issuer=ISSUER,
-        subject=person.staff_id.lower(),
-        display_name=person.name,
-        role=person.role,
-        team=person.team,
-    ).principal()
+    return _add_person(ctx, next(p for p in staff_list() if p.role is Role.AUDITOR))
 
 
 def _backup(source: Path, target: Path) -> None:
@@ -509,17 +499,22 @@ def _add_staff(path: Path) -> dict[str, str]:
     """The staff, added through the service (their rows and events are its own); their names."""
     ctx = Context(path, clock=lambda: FIRST_SIGN_OFF - dt.timedelta(days=30))
     for person in staff_list():
-        staff.add_staff(
-            ctx,
-            SYSTEM,
-            staff_id=person.staff_id,
-            issuer=ISSUER,
-            subject=person.staff_id.lower(),
-            display_name=person.name,
-            role=person.role,
-            team=person.team,
-        )
+        _add_person(ctx, person)
     return {person.staff_id: person.name for person in staff_list()}
+
+
+def _add_person(ctx: Context, person: Person) -> Principal:
+    """One of the bulk store's staff, added through the service."""
+    return staff.add_staff(
+        ctx,
+        SYSTEM,
+        staff_id=person.staff_id,
+        issuer=ISSUER,
+        subject=person.staff_id.lower(),
+        display_name=person.name,
+        role=person.role,
+        team=person.team,
+    ).principal()
 
 
 class _Chain:

@@ -24,9 +24,9 @@ from workflow_fixtures import (
 CASE = "CR-2025-0201"
 
 
-def _returned_and_withdrawn(ctx: Context, team: Team) -> int:
+def _returned_and_withdrawn(ctx: Context, team: Team, case: str = CASE) -> int:
     """A sign-off returned with reasons overall, for a step and for a finding, then withdrawn."""
-    review_id, decision_id = submit(ctx, team.worker, CASE)
+    review_id, decision_id = submit(ctx, team.worker, case)
     decisions.return_review(
         ctx,
         team.manager,
@@ -163,3 +163,27 @@ def test_the_queue_tells_the_manager_a_sign_off_follows_a_withdrawn_return(
 
     assert not at.exception
     assert "Follows a returned review of this case that was withdrawn" in as_seen(all_text(at))
+
+
+def test_a_queue_of_several_cases_names_each_earlier_return_as_its_decision_page_does(
+    ctx: Context, team: Team
+) -> None:
+    """The queue reads every row's earlier return at once (two queries, not one per row):
+    each is the one the decision's own page finds, and a case without one has none."""
+    linked = {case: _returned_and_withdrawn(ctx, team, case) for case in ("CR-2025-0211", CASE)}
+    unlinked = prepare_ready(ctx, team.worker, "CR-2025-0212")
+    reviews.withdraw(ctx, team.worker, unlinked, reason="Opened on the wrong case.")
+    waiting = {
+        case: sign(ctx, team.worker, prepare_ready(ctx, team.worker, case))
+        for case in ("CR-2025-0211", CASE, "CR-2025-0212", "CR-2025-0213")
+    }
+
+    items = {item.case_reference: item for item in decisions.queue(ctx, team.manager).submitted}
+
+    assert set(items) == set(waiting)
+    for case, decision_id in waiting.items():
+        on_page = auditing.decision_detail(ctx, team.manager, decision_id).earlier_return
+        in_queue = items[case].earlier_return
+        assert in_queue == on_page, case
+        expected = linked.get(case)
+        assert (in_queue.review_id if in_queue else None) == expected, case

@@ -72,8 +72,7 @@ def test_the_key_is_a_digest_not_the_text() -> None:
 @pytest.fixture
 def small_budget(monkeypatch: pytest.MonkeyPatch) -> int:
     budget = 60_000
-    monkeypatch.setattr(reviews, "_parsed", SizedCache(budget))
-    monkeypatch.setattr(reviews, "_checked", SizedCache(budget))
+    monkeypatch.setattr(reviews, "_reviews", SizedCache(budget))
     return budget
 
 
@@ -87,9 +86,10 @@ def test_growing_reviews_keep_the_review_caches_within_their_budget(small_budget
         assert review.model_dump_json() == content
         assert report.checks_version
 
-    assert 0 < reviews._checked.weight <= small_budget
-    assert 0 < reviews._parsed.weight <= small_budget
-    # The newest are kept: the last content is answered from the cache.
-    misses = reviews._checked.misses
+    assert 0 < reviews._reviews.weight <= small_budget
+    # The newest are kept, parsed and checked: the last content is answered from the cache,
+    # and a save reading it back parses nothing either.
+    misses = reviews._reviews.misses
     reviews._evaluated(contents[-1], DEFAULT_THRESHOLDS)
-    assert reviews._checked.misses == misses
+    reviews._load(contents[-1])
+    assert reviews._reviews.misses == misses

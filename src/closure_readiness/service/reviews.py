@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,19 +66,34 @@ def evaluate_review(ctx: Context, review: Review) -> ReadinessReport:
 
 
 CACHED_REVIEWS_BUDGET = 2_000_000
-"""How much stored review JSON (in characters) each cache below stands for: parsed and checked,
+"""How much stored review JSON (in characters) the cache below stands for: parsed and checked,
 an entry takes about 14 times its JSON (about 150 KiB for a 30-item review, docs/performance.md),
-so each cache holds at most about 28 MiB, however large the reviews grow. About 180 reviews of
+so the cache holds at most about 28 MiB, however large the reviews grow: about 180 reviews of
 30 items, or 25 of 200, for every session of a server at once."""
 
-_parsed: SizedCache[Review] = SizedCache(CACHED_REVIEWS_BUDGET)
-_checked: SizedCache[tuple[Review, ReadinessReport]] = SizedCache(CACHED_REVIEWS_BUDGET)
+
+@dataclass
+class _Parsed:
+    """A stored review parsed, and its report under each set of thresholds asked for."""
+
+    review: Review
+    reports: dict[Thresholds, ReadinessReport] = field(default_factory=dict)
+
+
+_reviews: SizedCache[_Parsed] = SizedCache(CACHED_REVIEWS_BUDGET)
+"""One entry per distinct stored content: the parsed review and its reports leave together."""
+
+
+def _parsed(content: str) -> _Parsed:
+    return _reviews.get(
+        digest(content), len(content), lambda: _Parsed(Review.model_validate_json(content))
+    )
 
 
 def _load(content: str) -> Review:
     """A stored review, parsed once per distinct content: the model is frozen, so one parse
     serves every reader (a save reads the content the page has just shown)."""
-    return _parsed.get(digest(content), len(content), lambda: Review.model_validate_json(content))
+    return _parsed(content).review
 
 
 def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessReport]:
@@ -86,15 +102,16 @@ def _evaluated(content: str, thresholds: Thresholds) -> tuple[Review, ReadinessR
     Every rerun of a page showing a review, and every row of a list, read the same stored
     JSON: validating it and running the checks again each time cost more than the database.
     The checks depend only on the review (its proposed closure date included) and the
-    thresholds, and both models are frozen, so one result serves every session.
+    thresholds, and both models are frozen, so one result serves every session. Two sessions
+    missing the same report at once both work it out; either is kept (they are equal).
     """
-
-    def work_out() -> tuple[Review, ReadinessReport]:
-        review = _load(content)
-        as_of = review.case.proposed_closure_on
-        return review, evaluate(review, as_of=as_of, thresholds=thresholds)
-
-    return _checked.get((digest(content), thresholds), len(content), work_out)
+    entry = _parsed(content)
+    report = entry.reports.get(thresholds)
+    if report is None:
+        as_of = entry.review.case.proposed_closure_on
+        report = evaluate(entry.review, as_of=as_of, thresholds=thresholds)
+        entry.reports[thresholds] = report
+    return entry.review, report
 
 
 def evaluated_content(ctx: Context, content: str) -> tuple[Review, ReadinessReport]:
@@ -105,8 +122,7 @@ def evaluated_content(ctx: Context, content: str) -> tuple[Review, ReadinessRepo
 
 def forget_evaluations() -> None:
     """Empty the caches of parsed and evaluated reviews (tests that count evaluations)."""
-    _checked.clear()
-    _parsed.clear()
+    _reviews.clear()
 
 
 def _may_read(principal: Principal, row: dict[str, Any]) -> bool:
