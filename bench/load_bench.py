@@ -8,9 +8,9 @@ Streamlit's web socket (/_stcore/stream) for each, with the sign-in and XSRF coo
 drives the pages with Streamlit's own messages: a page is asked for with `rerun_script`
 (its address and widget values) and is done when `script_finished` arrives.
 
-Session i works as `ROLES[i % 6]`: half are caseworkers, each on a draft review of their own
+Session i works as `ROLES[i % 6]`: half are caseworkers, each on draft reviews of their own
 (open the family step, change an answer: a checkbox; open the evidence step, add an evidence
-item); a third are auditors (search the decisions for a word, open a decision, fetch its
+item; the next draft after `DRAFT_ITEMS` items, as a review has 5-30); a third are auditors (search the decisions for a word, open a decision, fetch its
 record as a PDF: the download's address asked for as the page does, then the file fetched
 over HTTP); a sixth are managers, each with sign-offs of their own waiting (open the queue,
 open a sign-off, countersign it). Each session waits `THINK` seconds (0.5-1.5, at random)
@@ -80,6 +80,10 @@ from closure_readiness.core.location import PostgresURL, Store
 from closure_readiness.storage.database import reading, release
 
 THINK = (0.5, 1.5)
+DRAFT_ITEMS = 25
+"""A caseworker moves to their next draft (their next case) after adding this many evidence
+items: a real review has 5-30, and a draft that grew without end made the server's memory grow
+with it over a soak."""
 """Seconds a session waits between two actions (at random in this range), as a person does."""
 RSS_EVERY = 5.0
 """Seconds between two readings of the Streamlit server's resident memory."""
@@ -396,13 +400,21 @@ class Tally:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What the sessions work on: a draft review for each caseworker, decisions to open."""
+    """What the sessions work on: draft reviews for each caseworker, decisions to open."""
 
     reviews: list[int]
+    """Each caseworker's first draft."""
     decisions: list[int]
     day: dt.date
     waiting: list[list[int]] = dataclasses.field(default_factory=list)
     """Sign-offs waiting for a manager, a list for each manager session."""
+    later: list[list[int]] = dataclasses.field(default_factory=list)
+    """Each caseworker's next drafts, taken in turn every DRAFT_ITEMS evidence items."""
+
+    def drafts(self, caseworker: int) -> list[int]:
+        """The drafts caseworker number `caseworker` works on, in order."""
+        later = self.later[caseworker] if caseworker < len(self.later) else []
+        return [self.reviews[caseworker], *later]
 
 
 class Worker:
@@ -435,9 +447,11 @@ class Worker:
             return None
         return drawn if drawn is not None else True
 
-    async def caseworker(self, review: int, plan: Plan, until: float) -> None:
+    async def caseworker(self, drafts: list[int], plan: Plan, until: float) -> None:
         session, tally = self.session, self.tally
         while time.monotonic() < until:
+            # The next case once this draft has a real review's evidence (DRAFT_ITEMS).
+            review = drafts[min(self.written // DRAFT_ITEMS, len(drafts) - 1)]
             if self.evidence_next:  # where the last turn stopped
                 self.evidence_next = False
                 await self.add_evidence(review, plan)
@@ -651,11 +665,12 @@ class Load:
         self.workers = [
             Worker(person, self.tally, index, floor) for index, person in enumerate(self.people)
         ]
-        reviews, waiting = iter(plan.reviews), iter([list(w) for w in plan.waiting])
+        drafts = iter(plan.drafts(n) for n in range(len(plan.reviews)))
+        waiting = iter([list(w) for w in plan.waiting])
         self.work: list[Callable[[float], Awaitable[None]]] = []
         for worker, role in zip(self.workers, self.roles, strict=True):
             if role == CASEWORKER:
-                self.work.append(partial(worker.caseworker, next(reviews), plan))
+                self.work.append(partial(worker.caseworker, next(drafts), plan))
             elif role == MANAGER:
                 self.work.append(partial(worker.manager, next(waiting), plan))
             else:
@@ -734,8 +749,9 @@ async def drive(
 
 
 def seed_load(db: Store, *, issuer: str, sessions: int, seconds: float, today: dt.date) -> Plan:
-    """The demo's data, plus a draft review of its own for each caseworker session and, for
-    each manager session, sign-offs waiting (one for every 3 s of load and warm-up)."""
+    """The demo's data, plus draft reviews of its own for each caseworker session (one for
+    every DRAFT_ITEMS items it may add) and, for each manager session, sign-offs waiting (one
+    for every 3 s of load and warm-up)."""
     from closure_readiness.demo.seed import READY, _load, seed
     from closure_readiness.service import reviews, staff
     from closure_readiness.service.context import Context
@@ -760,13 +776,19 @@ def seed_load(db: Store, *, issuer: str, sessions: int, seconds: float, today: d
             reviews.sign_off(ctx, worker, review_id, seen_hash=record.content_hash, attested=True)
         )
 
-    drafts = [started() for role in roles if role == CASEWORKER]
+    # Enough drafts that none passes DRAFT_ITEMS (an item added every 5 s or so; 4 s leaves room).
+    per = int((seconds + WARMUP) / 4 / DRAFT_ITEMS) + 1
+    caseworkers = [[started() for _ in range(per)] for role in roles if role == CASEWORKER]
     each = max(1, int((seconds + WARMUP) // 3) + 1)
     waiting = [[signed() for _ in range(each)] for role in roles if role == MANAGER]
     with reading(db) as conn:
         decisions = [int(row[0]) for row in conn.execute("SELECT id FROM decisions ORDER BY id")]
     return Plan(
-        reviews=drafts, decisions=decisions, day=today - dt.timedelta(days=2), waiting=waiting
+        reviews=[drafts[0] for drafts in caseworkers],
+        decisions=decisions,
+        day=today - dt.timedelta(days=2),
+        waiting=waiting,
+        later=[drafts[1:] for drafts in caseworkers],
     )
 
 
