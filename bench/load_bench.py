@@ -10,11 +10,12 @@ drives the pages with Streamlit's own messages: a page is asked for with `rerun_
 
 Session i works as `ROLES[i % 6]`: half are caseworkers, each on draft reviews of their own
 (open the family step, change an answer: a checkbox; open the evidence step, add an evidence
-item; the next draft after `DRAFT_ITEMS` items, as a review has 5-30); a third are auditors (search the decisions for a word, open a decision, fetch its
-record as a PDF: the download's address asked for as the page does, then the file fetched
-over HTTP); a sixth are managers, each with sign-offs of their own waiting (open the queue,
-open a sign-off, countersign it). Each session waits `THINK` seconds (0.5-1.5, at random)
-between actions, as a person does. Sign-in is timed but not part of the load window.
+item; the next draft after `DRAFT_ITEMS` items, as a review has 5-30); a third are auditors
+(search the decisions for a word, open a decision, fetch its record as a PDF: the download's
+address asked for as the page does, then the file fetched over HTTP); a sixth are managers,
+each with sign-offs of their own waiting (open the queue, open a sign-off, countersign it).
+Each session waits `THINK` seconds (0.5-1.5, at random) between actions, as a person does.
+Sign-in is timed but not part of the load window.
 
 Reported per kind of page: p50/p95/max latency, errors (an exception on the page, "database is
 locked" anywhere, our app's plain database fault line, a closed socket, a page that never
@@ -427,9 +428,16 @@ class Worker:
         """A caseworker whose turn ended after the answer change adds evidence first."""
 
     async def timed(self, kind: str, action: Callable[[], Awaitable[Drawn | None]]) -> Any:
+        import httpx
+
         start = time.perf_counter()
         try:
             drawn = await asyncio.wait_for(action(), PAGE_DEADLINE)
+        except httpx.TransportError as error:
+            # A download's connection closed under it: an error of that page, counted and
+            # shown, never the end of the run (a soak lost its numbers to one).
+            self.tally.failed(kind, f"the connection failed: {type(error).__name__}: {error}")
+            return None
         except (PageFailed, TimeoutError) as error:
             self.tally.failed(kind, str(error) or "the page never finished")
             with contextlib.suppress(Exception):
