@@ -28,11 +28,11 @@ from closure_readiness.core.location import PostgresURL
 from closure_readiness.core.location import Store as Location
 from closure_readiness.core.review import Review
 from closure_readiness.service import decisions, reviews, staff
-from closure_readiness.service.context import SYSTEM, Context, Principal, Role
+from closure_readiness.service.context import SYSTEM, Context, Principal, Refused, Role
 from closure_readiness.storage.audit import event_hash
 from closure_readiness.storage.database import release
 from closure_readiness.storage.integrity import sha256_text
-from tamper_support import copy_store, tampering
+from tamper_support import copy_store, raw, tampering
 
 pytestmark = pytest.mark.both_engines
 
@@ -225,6 +225,31 @@ def test_one_field_changed_inside_a_sealed_decision_names_that_decision(
     assert _failures(result) == [
         f"FAIL decision {decision}: sealed content does not match its hash"
     ]
+
+
+def test_a_tampered_decision_waiting_cannot_be_countersigned_and_nothing_is_stored(
+    copy: Location, ids: dict[str, int]
+) -> None:
+    """The countersign checks the seal and the chain before it takes the write lock (decision
+    #73): a waiting decision softened after sealing is refused in words, with no outcome."""
+    decision = ids["waiting"]
+    ctx = Context(copy)
+    manager = staff.identify(ctx, issuer="http://127.0.0.1:9400", subject="tm-1")
+    seen = decisions.get_decision(ctx, manager, decision).content_hash
+
+    def soften(sealed: Any) -> None:
+        sealed["review"]["case"]["risk_now"] = "none"
+
+    with _tampering(copy) as conn:
+        _edit_sealed(conn, decision, soften)
+    with pytest.raises(Refused) as refused:
+        decisions.countersign(ctx, manager, decision, hash_seen=seen)
+    release(copy)
+
+    assert "failed its integrity check" in refused.value.message
+    with raw(copy) as conn:
+        found = conn.execute("SELECT count(*) FROM outcomes WHERE decision_id = ?", [decision])
+        assert found.fetchone()[0] == 0
 
 
 def test_a_sealed_decision_re_hashed_after_an_edit_is_named_by_the_audit_chain(

@@ -37,11 +37,6 @@ def _hold_client_settings() -> None:
 
 
 def main() -> None:
-    import os
-    import sys  # EXPERIMENT
-
-    if os.environ.get("CLOSURE_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["CLOSURE_SWITCH_INTERVAL"]))
     _hold_client_settings()
     heap.freeze_imports()  # collections skip what lives as long as the server
     heap.collect_now_and_then()

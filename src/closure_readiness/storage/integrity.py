@@ -285,14 +285,13 @@ def _check_decision(
     sealed_in_chain = False
     # Each event with the hash of the one before it, in one query (a query per event gave up
     # the GIL and waited to get it back once per event: slow under load).
-    for found in db.query(
+    for event in db.query(
         "SELECT e.*, p.hash AS prior_hash FROM audit_events e "
         "LEFT JOIN audit_events p ON p.seq = e.seq - 1 "
         "WHERE e.decision_id = ? ORDER BY e.seq",
         [decision_id],
     ):
-        prior_hash = found.pop("prior_hash")
-        event = found
+        prior_hash = event.pop("prior_hash")
         problems += _event_problems(event)
         expected_prev = GENESIS_HASH if prior_hash is None else prior_hash
         if event["prev_hash"] != expected_prev:

@@ -497,21 +497,16 @@ def re_referral_checks(db: Db) -> list[Row]:
     )
 
 
-def withdrawn_return_before(db: Db, case_reference: str, review_id: int) -> Row | None:
-    """The latest return of a review of this case that was then withdrawn, among the reviews
-    started before `review_id` and after the case's last approved closure: a review started
-    again after a withdrawal carries its returns with it. None when there is none.
-
-    The returned decision's row (id, review_id, sealed) with its outcome (decided_by,
-    decided_at, reasons). Earlier reviews are final once a later one is started (one open
-    review per case), so the answer never changes."""
-    return withdrawn_returns_before(db, [(case_reference, review_id)]).get(review_id)
-
-
 def withdrawn_returns_before(db: Db, wanted: Sequence[tuple[str, int]]) -> dict[int, Row]:
-    """`withdrawn_return_before` for many reviews at once, by review id (those with none are
-    left out): two queries however many (a queue asked one per row, and each query waited its
-    turn for the server and the GIL)."""
+    """For each (case reference, review id): the latest return of a review of that case that
+    was then withdrawn, among the reviews started before it and after the case's last approved
+    closure (a review started again after a withdrawal carries its returns with it). By review
+    id; a review with none is left out.
+
+    Each is the returned decision's row (id, review_id, sealed) with its outcome (decided_by,
+    decided_at, reasons). Earlier reviews are final once a later one is started (one open
+    review per case), so an answer never changes. Two queries however many are asked (a queue
+    asked one per row, and each query waited its turn for the server and the GIL)."""
     if not wanted:
         return {}
     references = sorted({reference for reference, _ in wanted})
