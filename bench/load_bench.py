@@ -128,6 +128,20 @@ def roles_for(sessions: int) -> list[str]:
     return [ROLES[index % len(ROLES)] for index in range(sessions)]
 
 
+def processes_for(roles: list[str], processes: int) -> list[int]:
+    """The server process each session stays with: each role's sessions in turn across the
+    processes, so each process serves the council's mix, as the proxy's hash of a random
+    cookie does on average (decision #63). (Session i on process i mod N put every manager on
+    the first of two processes beside two thirds of the caseworkers and no auditor: the period
+    of ROLES is even.)"""
+    seen: dict[str, int] = {}
+    placed = []
+    for role in roles:
+        placed.append(seen.get(role, 0) % processes)
+        seen[role] = seen.get(role, 0) + 1
+    return placed
+
+
 # One session over the web socket --------------------------------------------------------------
 
 
@@ -666,9 +680,11 @@ class Load:
             httpx.AsyncClient(follow_redirects=False, timeout=PAGE_DEADLINE) for _ in self.roles
         ]
         # With several server processes each session stays with one, as the proxy keeps a
-        # browser with one (decision #63): session i on process i mod N.
+        # browser with one (decision #63), each process with the same mix of roles.
+        placed = processes_for(self.roles, len(bases))
         self.people = [
-            Session(bases[index % len(bases)], client) for index, client in enumerate(self.clients)
+            Session(bases[process], client)
+            for process, client in zip(placed, self.clients, strict=True)
         ]
         self.workers = [
             Worker(person, self.tally, index, floor) for index, person in enumerate(self.people)

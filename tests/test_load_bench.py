@@ -15,9 +15,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import load_bench
 
-pytestmark = pytest.mark.slow
 
 
+def test_each_server_process_serves_the_same_mix_of_roles() -> None:
+    roles = load_bench.roles_for(50)
+    placed = load_bench.processes_for(roles, 2)
+
+    for role in (load_bench.CASEWORKER, load_bench.MANAGER, load_bench.AUDITOR):
+        on = [process for process, r in zip(placed, roles, strict=True) if r == role]
+        assert abs(on.count(0) - on.count(1)) <= 1, (role, on)
+    assert load_bench.processes_for(roles, 1) == [0] * 50
+
+
+@pytest.mark.slow
 def test_the_load_benchmark_signs_in_works_and_finds_every_acknowledged_write_stored() -> None:
     result = load_bench.load(sessions=2, seconds=10)
 
