@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import load_bench
 
 
-
 def test_each_server_process_serves_the_same_mix_of_roles() -> None:
     roles = load_bench.roles_for(50)
     placed = load_bench.processes_for(roles, 2)

@@ -2,6 +2,10 @@
 
 Every write runs in `BEGIN IMMEDIATE` so concurrent writers queue on the busy timeout instead
 of failing with "database is locked" when a deferred transaction tries to upgrade its lock.
+Writers queue promptly (`_writer_turn`): the threads of one process on a lock of their own,
+woken as soon as the writer before them finishes, so only one of them at a time asks SQLite;
+that one asks again every millisecond while another process holds the lock, where SQLite's own
+wait sleeps up to 100 ms between tries (and a writer that keeps losing can wait for many).
 
 Opening a connection costs more than most units of work (setting the pragmas, then SQLite
 reading the schema again on the first statement), so each process keeps the connections it has
@@ -18,14 +22,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlite_utils import Database
+from sqlite_utils.utils import dedupe_keys
 
 from closure_readiness.core.location import PostgresURL, Store, resolved
 
@@ -84,13 +90,35 @@ def is_postgres(db: Db) -> bool:
     return not isinstance(db, Database)
 
 
+class _Database(Database):
+    """sqlite-utils' Database, its `query` running a SELECT as it is.
+
+    sqlite-utils 4 runs each `query` inside a savepoint, to undo a statement that turns out to
+    return no rows: three statements where one does, and each gives up the GIL and, on a busy
+    server, waits for it again (a decision view ran 33 statements for 11 queries; decision
+    #77). Every query here is a SELECT inside a transaction of ours (writes go through
+    `execute`, which `writing` rolls back on any error), so the guard buys nothing. PRAGMAs
+    still go through sqlite-utils' own handling."""
+
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> Generator[dict[str, Any], None, None]:
+        if sql.lstrip()[:6].upper() == "PRAGMA":
+            return super().query(sql, params)
+        cursor = self.conn.execute(sql, params if params is not None else ())
+        if cursor.description is None:
+            raise ValueError("query() is for SQL that returns rows: use execute()")
+        keys = dedupe_keys(column[0] for column in cursor.description)
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
 def _open(path: Path) -> Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
     # recursive_triggers on: INSERT OR REPLACE then fires DELETE triggers as well.
-    return Database(conn, recursive_triggers=True, execute_plugins=False)
+    return _Database(conn, recursive_triggers=True, execute_plugins=False)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -129,7 +157,10 @@ class _Pool:
         self.idle = OrderedDict()
         self.pid = os.getpid()
 
-    def take(self, path: Path) -> tuple[str, _Kept]:
+    def take(self, path: Path, busy_timeout_ms: int) -> tuple[str, _Kept]:
+        """An idle connection to the file `path` names now, or a new one, waiting
+        `busy_timeout_ms` for a lock: one already set so if there is one (writers ask for
+        none, readers for BUSY_TIMEOUT_MS, so the writers' connection stays theirs)."""
         key = resolved(path)
         identity = _identity(path)
         stale: list[_Kept] = []
@@ -137,23 +168,26 @@ class _Pool:
         with self.lock:
             if self.pid != os.getpid():
                 self._forked()
-            kept = self.idle.get(key)
-            while kept:
-                candidate = kept.pop()
+            fresh = []
+            for candidate in self.idle.pop(key, []):
                 if candidate.identity == identity and identity is not None:
-                    found = candidate
-                    break
-                stale.append(candidate)
-            if kept is not None and not kept:
-                del self.idle[key]
+                    fresh.append(candidate)
+                else:
+                    stale.append(candidate)
+            if fresh:
+                matching = [
+                    n for n, kept in enumerate(fresh) if kept.busy_timeout_ms == busy_timeout_ms
+                ]
+                found = fresh.pop(matching[-1] if matching else -1)
+            if fresh:
+                self.idle[key] = fresh
         for old in stale:
             _close(old.db)
         if found is None:
-            db = _open(path)
-            found = _Kept(db, _identity(path), BUSY_TIMEOUT_MS)
-        elif found.busy_timeout_ms != BUSY_TIMEOUT_MS:
-            found.db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            found.busy_timeout_ms = BUSY_TIMEOUT_MS
+            found = _Kept(_open(path), _identity(path), BUSY_TIMEOUT_MS)
+        if found.busy_timeout_ms != busy_timeout_ms:
+            found.db.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            found.busy_timeout_ms = busy_timeout_ms
         return key, found
 
     def give_back(self, key: str, kept: _Kept, *, reusable: bool) -> None:
@@ -256,10 +290,12 @@ def idle_connections(path: Store | None = None) -> int:
 
 
 @contextmanager
-def _borrowed(path: Path) -> Iterator[Database]:
+def _borrowed(path: Path, *, busy_timeout_ms: int | None = None) -> Iterator[Database]:
     """A connection to `path` for one unit of work by one thread, given back afterwards:
-    kept only if no transaction is left open and no SQLite error was met on it."""
-    key, kept = _POOL.take(path)
+    kept only if no transaction is left open and no SQLite error was met on it. It waits
+    `busy_timeout_ms` for a lock (BUSY_TIMEOUT_MS if None)."""
+    wait = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+    key, kept = _POOL.take(path, wait)
     reusable = False
     try:
         yield kept.db
@@ -310,8 +346,8 @@ def writing(path: Store) -> Iterator[Db]:
             yield pg
         return
     ensure_migrated(path)
-    with _borrowed(path) as db:
-        db.conn.execute("BEGIN IMMEDIATE")
+    with _writer_turn(path) as deadline, _borrowed(path, busy_timeout_ms=0) as db:
+        _begin_immediate(db, deadline)
         try:
             yield db
             db.conn.execute("COMMIT")
@@ -321,6 +357,58 @@ def writing(path: Store) -> Iterator[Db]:
         except BaseException:
             db.rollback()
             raise
+
+
+class _Turns:
+    """This process's writers' turns, one lock per database."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.turns: dict[str, threading.Lock] = {}
+        self.pid = os.getpid()
+
+    def of(self, path: Path) -> threading.Lock:
+        key = resolved(path)
+        with self.lock:
+            if self.pid != os.getpid():  # after a fork a parent's thread may hold a turn
+                self.turns, self.pid = {}, os.getpid()
+            return self.turns.setdefault(key, threading.Lock())
+
+
+_TURNS = _Turns()
+POLL_SECONDS = 0.001
+"""How often a writer asks for SQLite's write lock again while another process holds it."""
+
+
+@contextmanager
+def _writer_turn(path: Path) -> Iterator[float]:
+    """This thread's turn to write to `path` among the process's threads, and the moment
+    (time.monotonic) by which it must have SQLite's lock: the busy timeout counts from the
+    start of the wait, however it is spent. A turn not had in time is SQLite's own "database
+    is locked", which the app shows as its "busy, try again" line."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    turn = _TURNS.of(path)
+    if not turn.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        raise sqlite3.OperationalError("database is locked (by this process's other writers)")
+    try:
+        yield deadline
+    finally:
+        turn.release()
+
+
+def _begin_immediate(db: Database, deadline: float) -> None:
+    """BEGIN IMMEDIATE on a connection that does not wait for locks itself, asking again
+    every POLL_SECONDS until `deadline` while another process holds the write lock. A refused
+    BEGIN leaves no transaction open. Inside the transaction nothing waits for a lock (in WAL
+    mode the writer holds the only one a commit needs)."""
+    while True:
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if database_fault(error) != BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(POLL_SECONDS)
 
 
 @contextmanager
@@ -433,7 +521,7 @@ def read_only(path: Store) -> Iterator[Db]:
     conn = _open_read_only(path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db = Database(conn, execute_plugins=False)
+        db = _Database(conn, execute_plugins=False)
         conn.execute("BEGIN")
         try:
             yield db
