@@ -105,6 +105,11 @@ APPROVE = "Approve the closure (countersign)"
 XSRF = "_streamlit_xsrf"
 FAULT_ICON = ":material/database:"
 """The icon of our app's plain line for a database fault (views/session.py)."""
+KEEP_IDLE = 2.0
+"""Seconds a session keeps an idle HTTP connection for its next fetch. The server (uvicorn,
+under Streamlit) closes one idle for 5 s, httpx's default: a fetch that reused a connection
+at that moment found it closed ("Server disconnected without sending a response", a
+`ReadError`), where a browser sends the request again on a new one."""
 
 KINDS = (
     "sign-in",
@@ -677,7 +682,12 @@ class Load:
         self.plan, self.floor, self.tally = plan, floor, Tally()
         self.roles = roles_for(sessions)
         self.clients = [
-            httpx.AsyncClient(follow_redirects=False, timeout=PAGE_DEADLINE) for _ in self.roles
+            httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=PAGE_DEADLINE,
+                limits=httpx.Limits(keepalive_expiry=KEEP_IDLE),
+            )
+            for _ in self.roles
         ]
         # With several server processes each session stays with one, as the proxy keeps a
         # browser with one (decision #63), each process with the same mix of roles.

@@ -50,6 +50,7 @@ from closure_readiness.storage.database import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_M
 
 WRITE_LOCK = 0x436C6F7375726552
 """The advisory lock every write transaction takes first ("ClosureR" in ASCII)."""
+_BEGIN_AND_LOCK = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 MIGRATE_LOCK = WRITE_LOCK + 1
 MAX_IDLE = 16
 MAX_IDLE_PER_DATABASE = 8
@@ -311,9 +312,10 @@ def writing(url: PostgresURL) -> Iterator[PgDatabase]:
 
     ensure_migrated(url)
     with _borrowed(url) as db:
-        db.conn.execute("BEGIN")
         try:
-            db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            # One round trip, not two: without parameters psycopg sends both statements in
+            # one simple query (and never prepares a query of several statements).
+            db.conn.execute(_BEGIN_AND_LOCK)
             yield db
             db.conn.execute("COMMIT")
         except errors.IntegrityError as error:
