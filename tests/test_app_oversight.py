@@ -357,6 +357,27 @@ def test_approving_countersigns_the_decision(demo: DemoDatabase) -> None:
     assert record.status == "approved"
 
 
+def test_an_approval_from_a_page_behind_says_why_and_shows_the_decision_as_stored(
+    demo: DemoDatabase,
+) -> None:
+    decision_id = _pending_decision(demo, "submitted")
+    first = app_test("manager", page="decision", query={"decision": str(decision_id)})
+    behind = app_test("manager", page="decision", query={"decision": str(decision_id)})
+    button(first, APPROVE).click().run()
+
+    button(behind, APPROVE).click().run()
+
+    assert not behind.exception
+    assert _text_of(behind.error) == [
+        "This decision has already been countersigned, returned or withdrawn."
+    ]
+    # Read again after the refusal: the approval stored by the first page, no button.
+    assert f"approve.{decision_id}" not in [b.key for b in behind.button]
+    assert not any(s.startswith("Closure approved.") for s in _text_of(behind.success))
+    sealed = decisions.get_decision(demo.context(), demo.principal("auditor"), decision_id)
+    assert sealed.outcome == "approved"
+
+
 def test_returning_needs_a_reason(demo: DemoDatabase) -> None:
     decision_id = _pending_decision(demo, "submitted")
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})

@@ -416,27 +416,31 @@ def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessRepo
             f"{len(detail.current.open_findings)} open "
             f"gap{'' if len(detail.current.open_findings) == 1 else 's'} in it, shown above."
         )
-    if not st.button(
+    # Countersigned in the click's callback, before the page is drawn: one run shows the
+    # outcome (a countersign then a rerun drew the page twice).
+    st.button(
         "Approve the closure (countersign)",
         type="primary",
         disabled=bool(report.open_findings),
         key=f"approve.{decision.id}",
-    ):
-        return
-    try:
-        decisions.countersign(
-            session.context(), principal, decision.id, hash_seen=decision.content_hash
-        )
-    except ServiceError as error:
-        st.error(error.message)
-        return
-    st.session_state.pop(f"detail:{decision.id}", None)
+        on_click=_countersign,
+        args=(decision.id, decision.content_hash),
+    )
+
+
+@session.guarded
+def _countersign(decision_id: int, hash_seen: str) -> None:
+    """The manager's approval of the decision they saw (sealed with `hash_seen`). Approved or
+    refused, the page reads the decision again, so it shows what is stored now; a refusal is
+    shown under its title (`session.guarded`)."""
+    st.session_state.pop(f"detail:{decision_id}", None)
+    principal: Principal = st.session_state["principal"]
+    decisions.countersign(session.context(), principal, decision_id, hash_seen=hash_seen)
     st.session_state["flash"] = (
         "success",
         "Closure approved. The decision record is sealed; download the family summary "
         "below and send it to the young person and family.",
     )
-    st.rerun()
 
 
 def _return_form(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
