@@ -229,13 +229,20 @@ def under_current_checks(decision: SealedDecision) -> ReadinessReport | None:
 
 
 def _decision_step(
-    db: Any, row: dict[str, Any], action: Action, principal: Principal
+    db: Any,
+    row: dict[str, Any],
+    action: Action,
+    principal: Principal,
+    *,
+    outcome_checked: bool = False,
 ) -> Transition:
     """The table's row for the manager's outcome on a decision: its review must be waiting
-    for countersignature with this decision (no outcome yet)."""
+    for countersignature with this decision (no outcome yet: `outcome_checked` when this
+    transaction has just found none)."""
     review_row = repositories.get_review(db, row["review_id"])
     step = transition(review_row["status"], action, principal.role) if review_row else None
-    if step is None or repositories.get_outcome(db, row["id"]) is not None:
+    decided = not outcome_checked and repositories.get_outcome(db, row["id"]) is not None
+    if step is None or decided:
         raise Refused("This decision has already been countersigned, returned or withdrawn.")
     return step
 
@@ -304,9 +311,9 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
         )
     try:
         with writing(ctx.db_path) as db:
-            ensure_active(db, principal)
+            staff_row = ensure_active(db, principal)
             row = _countersignable(db, principal, decision_id, hash_seen)
-            step = _decision_step(db, row, Action.COUNTERSIGN, principal)
+            step = _decision_step(db, row, Action.COUNTERSIGN, principal, outcome_checked=True)
             record_outcome(
                 db,
                 decision_id=decision_id,
@@ -315,6 +322,7 @@ def countersign(ctx: Context, principal: Principal, decision_id: int, *, hash_se
                 at=now,
                 hash_seen=hash_seen,
                 reasons={},
+                by_row=staff_row,
             )
             repositories.set_review_status(db, row["review_id"], step.to, now.isoformat())
     except ConstraintRefused as error:

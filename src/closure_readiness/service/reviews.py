@@ -723,12 +723,16 @@ def record_outcome(
     at: dt.datetime,
     hash_seen: str,
     reasons: dict[str, Any],
+    by_row: dict[str, Any] | None = None,
 ) -> str:
+    """Seal and store a manager's outcome, with its audit event. `by_row`: the decider's
+    staff row if this transaction has just read it (`ensure_active`), for the name sealed."""
+    name = str(by_row["display_name"]) if by_row is not None else _staff_name(db, by)
     document = SealedOutcomeDoc(
         decision_id=decision_id,
         outcome=Outcome(outcome),
         decided_by=by,
-        decided_by_name=_staff_name(db, by),
+        decided_by_name=name,
         decided_at=at.isoformat(),
         hash_seen=hash_seen,
         reasons=reasons,

@@ -177,16 +177,18 @@ def update_staff(
     return StaffMember.from_row(row)
 
 
-def ensure_active(db: Any, principal: Principal) -> None:
-    """Re-read the principal inside the transaction: a disabled or moved account acts no more."""
+def ensure_active(db: Any, principal: Principal) -> dict[str, Any] | None:
+    """Re-read the principal inside the transaction: a disabled or moved account acts no more.
+    Their staff row as read (None for the command line's SYSTEM)."""
     if principal.staff_id == SYSTEM.staff_id:
-        return
+        return None
     row = repositories.get_staff(db, principal.staff_id)
     if row is None or not row["active"]:
         raise NotAllowed("Your account has been disabled. Ask your system administrator.")
     if row["role"] != principal.role.value or row["team"] != principal.team:
         raise NotAllowed("Your role or team has changed; sign in again.")
     refuse_without_team(principal)
+    return row
 
 
 def refuse_without_team(principal: Principal) -> None:
