@@ -95,7 +95,7 @@ class _Database(Database):
 
     sqlite-utils 4 runs each `query` inside a savepoint, to undo a statement that turns out to
     return no rows: three statements where one does, and each gives up the GIL and, on a busy
-    server, waits for it again (a decision view ran 33 statements for 11 queries; decision
+    server, waits for it again (a decision view ran 41 statements for 14 queries; decision
     #77). Every query here is a SELECT inside a transaction of ours (writes go through
     `execute`, which `writing` rolls back on any error), so the guard buys nothing. PRAGMAs
     still go through sqlite-utils' own handling."""
