@@ -10,10 +10,12 @@ threads held. SQLite only: PostgreSQL's writers queue on the server's advisory l
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,31 @@ def path(tmp_path: Path) -> Iterator[Path]:
     database.release(db_path)
 
 
+@contextlib.contextmanager
+def _held_by_another_thread(
+    enter: Callable[[], AbstractContextManager[Any]],
+    inside: Callable[[Any], object] = lambda _: None,
+) -> Iterator[None]:
+    """`enter()` entered by another thread (which then runs `inside` on what it gave) and held
+    there until the block ends."""
+    entered, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with enter() as held:
+            inside(held)
+            entered.set()
+            go_on.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert entered.wait(10)
+        yield
+    finally:
+        go_on.set()
+        thread.join(10)
+
+
 def _notes(path: Path) -> list[str]:
     with reading(path) as db:
         return [row[0] for row in db.execute("SELECT text FROM notes ORDER BY id").fetchall()]
@@ -49,15 +76,7 @@ def test_writers_of_one_process_waiting_for_their_turn_hold_no_connection(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", connect)
-    inside = threading.Event()
-    go_on = threading.Event()
     failures: list[BaseException] = []
-
-    def first() -> None:
-        with writing(path) as db:
-            db.execute("INSERT INTO notes (text) VALUES ('first')")
-            inside.set()
-            go_on.wait(10)
 
     def another(n: int) -> None:
         try:
@@ -66,19 +85,16 @@ def test_writers_of_one_process_waiting_for_their_turn_hold_no_connection(
         except BaseException as error:  # pragma: no cover - reported below
             failures.append(error)
 
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert inside.wait(10)
     others = [threading.Thread(target=another, args=(n,)) for n in range(7)]
-    for thread in others:
-        thread.start()
-    # Seven writers are waiting while the first holds the lock: none of them has opened a
-    # connection to wait on SQLite's lock with.
-    for thread in others:
-        thread.join(0.05)
-    assert len(opened) == 1, opened
-    go_on.set()
-    holder.join(10)
+    first = "INSERT INTO notes (text) VALUES ('first')"
+    with _held_by_another_thread(lambda: writing(path), lambda db: db.execute(first)):
+        for thread in others:
+            thread.start()
+        # Seven writers are waiting while the first holds the lock: none of them has opened
+        # a connection to wait on SQLite's lock with.
+        for thread in others:
+            thread.join(0.05)
+        assert len(opened) == 1, opened
     for thread in others:
         thread.join(10)
     assert not failures
@@ -91,25 +107,11 @@ def test_a_writer_that_does_not_get_its_turn_in_time_is_told_busy_and_stores_not
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
-    inside = threading.Event()
-    go_on = threading.Event()
-
-    def holder() -> None:
-        with writing(path) as db:
-            db.execute("INSERT INTO notes (text) VALUES ('held')")
-            inside.set()
-            go_on.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert inside.wait(10)
+    held = "INSERT INTO notes (text) VALUES ('held')"
+    with _held_by_another_thread(lambda: writing(path), lambda db: db.execute(held)):
         with pytest.raises(sqlite3.OperationalError) as raised, writing(path) as db:
             db.execute("INSERT INTO notes (text) VALUES ('too late')")
         assert database.database_fault(raised.value) == database.BUSY
-    finally:
-        go_on.set()
-        thread.join(10)
     assert _notes(path) == ["held"]
 
 
@@ -150,23 +152,9 @@ def _child_writes(path: str) -> None:
 
 
 def test_a_forked_child_does_not_wait_for_a_turn_its_parent_held(path: Path) -> None:
-    taken = threading.Event()
-    go_on = threading.Event()
-
-    def hold_the_turn() -> None:
-        with database._writer_turn(path):
-            taken.set()
-            go_on.wait(20)
-
-    thread = threading.Thread(target=hold_the_turn)
-    thread.start()
-    try:
-        assert taken.wait(10)
+    with _held_by_another_thread(lambda: database._writer_turn(path)):
         child = multiprocessing.get_context("fork").Process(target=_child_writes, args=(path,))
         child.start()
         child.join(20)
         assert child.exitcode == 0
-    finally:
-        go_on.set()
-        thread.join(10)
     assert _notes(path) == ["child"]
