@@ -81,11 +81,11 @@ from closure_readiness.core.location import PostgresURL, Store
 from closure_readiness.storage.database import reading, release
 
 THINK = (0.5, 1.5)
+"""Seconds a session waits between two actions (at random in this range), as a person does."""
 DRAFT_ITEMS = 25
 """A caseworker moves to their next draft (their next case) after adding this many evidence
 items: a real review has 5-30, and a draft that grew without end made the server's memory grow
 with it over a soak."""
-"""Seconds a session waits between two actions (at random in this range), as a person does."""
 RSS_EVERY = 5.0
 """Seconds between two readings of the Streamlit server's resident memory."""
 PAGE_DEADLINE = 120.0

@@ -164,7 +164,6 @@ class _Pool:
         key = resolved(path)
         identity = _identity(path)
         stale: list[_Kept] = []
-        found = None
         with self.lock:
             if self.pid != os.getpid():
                 self._forked()
@@ -174,11 +173,9 @@ class _Pool:
                     fresh.append(candidate)
                 else:
                     stale.append(candidate)
-            if fresh:
-                matching = [
-                    n for n, kept in enumerate(fresh) if kept.busy_timeout_ms == busy_timeout_ms
-                ]
-                found = fresh.pop(matching[-1] if matching else -1)
+            # The most recently kept of those already waiting as asked, else of any.
+            fresh.sort(key=lambda kept: kept.busy_timeout_ms == busy_timeout_ms)
+            found = fresh.pop() if fresh else None
             if fresh:
                 self.idle[key] = fresh
         for old in stale:
