@@ -96,8 +96,6 @@ def page() -> None:
         f"{OUTCOME_WORDS[decision.outcome]} · {decision.review.case.involvement.label} · "
         f"{plain(decision.review.case.closure_reason)} · team {escape_markdown(decision.team)}"
     )
-    if flash:
-        getattr(st, flash[0])(flash[1])
     _integrity(detail)
     _signatures(detail)
     report = detail.report
@@ -116,6 +114,8 @@ def page() -> None:
             + "\n".join(f"- {escape_markdown(line)}" for line in earlier.reason_lines())
         )
     family_summary_read_only(decision.review)
+    if flash:  # what came of the manager's decision, where they made it
+        getattr(st, flash[0])(flash[1])
     if may_decide(principal, decision):
         _decide(detail, principal, report)
     _downloads(detail, principal)
@@ -432,7 +432,7 @@ def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessRepo
 def _countersign(decision_id: int, hash_seen: str) -> None:
     """The manager's approval of the decision they saw (sealed with `hash_seen`). Approved or
     refused, the page reads the decision again, so it shows what is stored now; a refusal is
-    shown under its title (`session.guarded`)."""
+    shown where the decision is made (`session.guarded`)."""
     st.session_state.pop(f"detail:{decision_id}", None)
     principal: Principal = st.session_state["principal"]
     decisions.countersign(session.context(), principal, decision_id, hash_seen=hash_seen)
