@@ -191,7 +191,7 @@ def nearly_ready(make_review: Callable[..., int]) -> Callable[..., int]:
         closure = dt.date.fromisoformat(document["case"]["proposed_closure_on"])
         target = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
         document = shifted(document, (target - closure).days)
-        document["case"]["case_reference"] = f"CR-E2E-{uuid.uuid4().hex[:6].upper()}"
+        document["case"]["case_reference"] = f"CR-E2E-{uuid.uuid4().int % 10**8:08d}"
         change(document)
         return make_review(document)
 

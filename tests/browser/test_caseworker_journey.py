@@ -97,7 +97,7 @@ def chosen(scope: Any, label: str) -> Any:
 
 
 def unique_reference() -> str:
-    return f"CR-E2E-{uuid.uuid4().hex[:6].upper()}"
+    return f"CR-E2E-{uuid.uuid4().int % 10**8:08d}"
 
 
 @pytest.fixture

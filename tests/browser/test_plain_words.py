@@ -40,7 +40,7 @@ def a_review(**parts: Any) -> dict[str, Any]:
     day = today()
     document: dict[str, Any] = {
         "case": {
-            "case_reference": f"CR-PW-{uuid.uuid4().hex[:6].upper()}",
+            "case_reference": f"CR-PW-{uuid.uuid4().int % 10**8:08d}",
             "birth_month": "2009-04",
             "involvement": "child_in_need",
             "opened_on": (day - dt.timedelta(days=200)).isoformat(),
