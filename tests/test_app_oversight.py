@@ -381,14 +381,48 @@ def test_an_approval_from_a_page_behind_says_why_and_shows_the_decision_as_store
 def test_returning_needs_a_reason(demo: DemoDatabase) -> None:
     decision_id = _pending_decision(demo, "submitted")
     at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+    text_input(at, "Onward support").set_value("Confirm the mentoring start date.")
 
     button(at, "Return to the caseworker").click()
     at.run()
 
     assert not at.exception
+    # Said in the form, beside the button pressed, with what was typed kept.
+    returning = form(at, "Return to the caseworker")
+    assert _text_of(returning.error) == ["Write the reason for returning the review."]
     assert _text_of(at.error) == ["Write the reason for returning the review."]
+    assert text_input(at, "Onward support").value == "Confirm the mentoring start date."
     record = reviews.get_review(demo.context(), demo.principal("manager"), demo.ids["submitted"])
     assert record.status == "submitted"
+
+
+def test_a_return_goes_on_to_the_queue_without_drawing_the_decision_again(
+    demo: DemoDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Returned in the button's callback: the run after the click goes straight on to the
+    queue (a return made during the run drew the whole decision page first)."""
+    from closure_readiness.views import decision as decision_page
+
+    decision_id = _pending_decision(demo, "submitted_2")
+    at = app_test("manager", page="decision", query={"decision": str(decision_id)})
+    text_area(at, RETURN_REASON).set_value("Check the support plan again.")
+    drawn: list[int] = []
+    draw_report = decision_page._report
+    monkeypatch.setattr(
+        decision_page,
+        "_report",
+        lambda report, decision, *, key: (
+            drawn.append(decision.id),
+            draw_report(report, decision, key=key),
+        ),
+    )
+
+    button(at, "Return to the caseworker").click().run()
+
+    assert not at.exception
+    assert _text_of(at.title) == ["Waiting for me"]
+    assert "Returned to the caseworker with your reasons." in _text_of(at.success)
+    assert drawn == []
 
 
 def test_returning_with_reasons_reaches_the_caseworker_at_that_step(demo: DemoDatabase) -> None:

@@ -33,6 +33,9 @@ from closure_readiness.views.findings import (
 from closure_readiness.views.review.family import family_summary_read_only
 from closure_readiness.views.safe import escape_markdown
 
+_RETURNED = "decision.returned"
+"""The decision just returned (by `_send_back`): the page goes on to the queue at once."""
+
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
@@ -77,6 +80,8 @@ def page() -> None:
         st.title("Decision", anchor=False)
         st.error("There is no such decision.")
         return
+    if st.session_state.pop(_RETURNED, None) == decision_id:
+        pages.go("queue")  # returned in the button's callback; the flash is shown there
     cache_key = f"detail:{decision_id}"
     # A view is an audit event: fetch once per visit, not on every widget interaction.
     detail: DecisionDetail | None = st.session_state.get(cache_key)
@@ -395,7 +400,7 @@ def _decide(detail: DecisionDetail, principal: Principal, report: ReadinessRepor
         st.info("You signed this review off yourself, so another manager must countersign it.")
         return
     _approve(detail, principal, report)
-    _return_form(detail, principal, report)
+    _return_form(detail, report)
 
 
 def _approve(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
@@ -443,77 +448,78 @@ def _countersign(decision_id: int, hash_seen: str) -> None:
     )
 
 
-def _return_form(detail: DecisionDetail, principal: Principal, report: ReadinessReport) -> None:
-    """Return to the caseworker: a reason overall, and optionally per step and per finding."""
+def _return_form(detail: DecisionDetail, report: ReadinessReport) -> None:
+    """Return to the caseworker: a reason overall, and optionally per step and per finding.
+
+    Returned in the button's callback, before the page is drawn: the run that follows goes
+    straight on to the queue (a return during the run drew the decision page first)."""
     decision = detail.decision
     with st.form(f"return.{decision.id}"):
         st.subheader("Or return it to the caseworker", anchor=False)
-        overall = st.text_area(
+        st.text_area(
             "Reason for returning (required)",
             max_chars=decisions.MAX_REASON,
             key=f"return.{decision.id}.overall",
         )
-        per_theme = _step_reasons(decision.id)
-        per_finding = _finding_reasons(decision.id, report)
-        if st.form_submit_button("Return to the caseworker"):
-            _send_back(detail, principal, overall, per_theme=per_theme, per_finding=per_finding)
+        _step_reasons(decision.id)
+        findings = _finding_reasons(decision.id, report)
+        refusal = st.session_state.pop(f"return.{decision.id}.refused", None)
+        if refusal:  # said in the form, beside the button that was pressed
+            st.error(refusal)
+        st.form_submit_button(
+            "Return to the caseworker",
+            on_click=_send_back,
+            args=(decision.id, findings),
+        )
 
 
-def _send_back(
-    detail: DecisionDetail,
-    principal: Principal,
-    overall: str,
-    *,
-    per_theme: dict[str, str],
-    per_finding: dict[str, str],
-) -> None:
+@session.guarded
+def _send_back(decision_id: int, findings: list[str]) -> None:
     """Return the review with the reasons typed (the service leaves out the blank ones), then
     on to the queue; a refusal is said in the form."""
-    decision = detail.decision
+    typed = st.session_state
+    principal: Principal = typed["principal"]
     try:
         decisions.return_review(
             session.context(),
             principal,
-            decision.id,
-            overall=overall,
-            findings=per_finding,
-            themes=per_theme,
+            decision_id,
+            overall=typed.get(f"return.{decision_id}.overall", ""),
+            findings={key: typed.get(f"return.{decision_id}.{key}", "") for key in findings},
+            themes={t.key: typed.get(f"return.{decision_id}.{t.key}", "") for t in THEMES},
         )
     except ServiceError as error:
-        st.error(error.message)
+        typed[f"return.{decision_id}.refused"] = error.message
         return
-    st.session_state.pop(f"detail:{decision.id}", None)
-    st.session_state["flash"] = ("success", "Returned to the caseworker with your reasons.")
-    pages.go("queue")
+    typed.pop(f"detail:{decision_id}", None)
+    typed["flash"] = ("success", "Returned to the caseworker with your reasons.")
+    typed[_RETURNED] = decision_id
 
 
-def _step_reasons(decision_id: int) -> dict[str, str]:
-    """A reason field per step, folded away: what was typed, by step."""
-    per_theme: dict[str, str] = {}
+def _step_reasons(decision_id: int) -> None:
+    """A reason field per step, folded away."""
     with st.expander("Reasons for particular steps (shown to the caseworker at each step)"):
         for theme in THEMES:
-            per_theme[theme.key] = st.text_input(
+            st.text_input(
                 theme.title,
                 max_chars=decisions.MAX_REASON,
                 key=f"return.{decision_id}.{theme.key}",
             )
-    return per_theme
 
 
-def _finding_reasons(decision_id: int, report: ReadinessReport) -> dict[str, str]:
-    """A reason field per finding of the report, folded away: what was typed, by finding."""
-    per_finding: dict[str, str] = {}
+def _finding_reasons(decision_id: int, report: ReadinessReport) -> list[str]:
+    """A reason field per finding of the report, folded away; the findings' keys."""
     findings = report.findings()
     if findings:
         with st.expander("Reasons about particular findings"):
             for finding in findings:
-                per_finding[finding.key] = st.text_input(
+                st.text_input(
                     # Labels render Markdown (images too): escape the quoted stored text.
                     escape_markdown(f"{check_words(finding.check_id)}: {finding.message}"[:240]),
                     max_chars=decisions.MAX_REASON,
                     key=f"return.{decision_id}.{finding.key}",
                 )
-    return per_finding
+    return [finding.key for finding in findings]
 
 
 def _downloads(detail: DecisionDetail, principal: Principal) -> None:
