@@ -818,6 +818,28 @@ def test_every_auditor_view_of_a_decision_is_an_audit_event(demo: DemoDatabase) 
     assert _events(demo, "decision_viewed", decision_id) == before + 3
 
 
+def test_a_session_keeps_only_the_decision_it_shows_and_lets_it_go_on_leaving(
+    demo: DemoDatabase,
+) -> None:
+    """Each decision a session opened stayed in its state for as long as it was signed in: an
+    auditor reading a hundred decisions held a hundred, and the server's memory grew."""
+    from closure_readiness.service.auditing import DecisionDetail
+    from closure_readiness.views.pages import SHOWN_DECISION
+
+    ids = _decision_ids(demo)
+    first, second = ids["CR-DEMO-1001"][0], ids["CR-DEMO-1002"][0]
+    at = app_test("auditor", page="decision", query={"decision": str(first)})
+    open_page(at, "decision", query={"decision": str(second)})
+
+    assert _text_of(at.title) == [f"Decision {second}: CR-DEMO-1002"]
+    kept = [value for value in at.session_state.values() if isinstance(value, DecisionDetail)]
+    assert len(kept) == 1
+    assert at.session_state[SHOWN_DECISION].decision.id == second
+
+    open_page(at, "decisions")
+    assert SHOWN_DECISION not in at.session_state
+
+
 def test_a_deep_link_opens_the_decision_directly(demo: DemoDatabase) -> None:
     decision_id = _decision_ids(demo)["CR-DEMO-1002"][0]
     at = app_test("auditor", run=False)

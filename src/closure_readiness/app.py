@@ -73,8 +73,9 @@ def _signed_in_page(where: list[str]) -> None:
         st.stop()
     current = st.navigation(pages.pages_for(principal))
     if current.url_path != "decision":
-        # Leaving the decision page ends the visit: coming back is another (audited) view.
-        st.session_state.pop("detail_for", None)
+        # Leaving the decision page ends the visit: coming back is another (audited) view,
+        # and the decision read for it is let go (a session kept one per decision it opened).
+        st.session_state.pop(pages.SHOWN_DECISION, None)
     if current.title != "Decisions":  # (the default page's url_path is empty)
         # Coming back to the list searches again, so decisions made meanwhile show.
         st.session_state.pop("last_query", None)

@@ -82,18 +82,18 @@ def page() -> None:
         return
     if st.session_state.pop(_RETURNED, None) == decision_id:
         pages.go("queue")  # returned in the button's callback; the flash is shown there
-    cache_key = f"detail:{decision_id}"
-    # A view is an audit event: fetch once per visit, not on every widget interaction.
-    detail: DecisionDetail | None = st.session_state.get(cache_key)
-    if detail is None or st.session_state.get("detail_for") != decision_id:
+    # A view is an audit event: fetch once per visit, not on every widget interaction. Only
+    # the decision on the page is kept, and only while the page is open (app.py).
+    detail: DecisionDetail | None = st.session_state.get(pages.SHOWN_DECISION)
+    if detail is None or detail.decision.id != decision_id:
+        st.session_state.pop(pages.SHOWN_DECISION, None)
         try:
             detail = auditing.decision_detail(session.context(), principal, decision_id)
         except ServiceError as error:
             st.title("Decision", anchor=False)
             st.error(error.message)
             return
-        st.session_state[cache_key] = detail
-        st.session_state["detail_for"] = decision_id
+        st.session_state[pages.SHOWN_DECISION] = detail
     flash = st.session_state.pop("flash", None)
     decision = detail.decision
     st.title(f"Decision {decision.id}: {escape_markdown(decision.case_reference)}", anchor=False)
@@ -438,7 +438,7 @@ def _countersign(decision_id: int, hash_seen: str) -> None:
     """The manager's approval of the decision they saw (sealed with `hash_seen`). Approved or
     refused, the page reads the decision again, so it shows what is stored now; a refusal is
     shown where the decision is made (`session.guarded`)."""
-    st.session_state.pop(f"detail:{decision_id}", None)
+    st.session_state.pop(pages.SHOWN_DECISION, None)
     principal: Principal = st.session_state["principal"]
     decisions.countersign(session.context(), principal, decision_id, hash_seen=hash_seen)
     st.session_state["flash"] = (
@@ -491,7 +491,7 @@ def _send_back(decision_id: int, findings: list[str]) -> None:
     except ServiceError as error:
         typed[f"return.{decision_id}.refused"] = error.message
         return
-    typed.pop(f"detail:{decision_id}", None)
+    typed.pop(pages.SHOWN_DECISION, None)
     typed["flash"] = ("success", "Returned to the caseworker with your reasons.")
     typed[_RETURNED] = decision_id
 

@@ -44,6 +44,10 @@ def pages_for(principal: Principal) -> list[st.Page]:
 
 
 # Pages opened from a list with a query parameter: not in the menu on their own.
+SHOWN_DECISION = "decision.shown"
+"""Where the decision page keeps the decision it shows, read once per visit (a view is an
+audit event); app.py lets it go when the person leaves the page."""
+
 _HIDDEN = frozenset({"review", "decision"})
 
 
