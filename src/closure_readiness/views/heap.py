@@ -1,29 +1,63 @@
-"""Keep what lives as long as the server out of Python's garbage collections, and collect the
-rest now and then rather than after every run.
+"""Keep what lives long out of Python's garbage collections, collect the rest now and then
+rather than after every run, and give freed memory back to the system.
 
 A full collection walks every tracked object: the modules, classes and validators imported
-once (Streamlit, pandas, pydantic, the checks), and every session's widgets, state and page
-objects. Freezing what was imported (`gc.freeze`) moves it out of every later collection.
-Streamlit's forced collection after every run (`runner.postScriptGC`) is off: its cost grows
-with the sessions on the server, and under 20 sessions it took half the server's CPU
-(docs/decisions.md #70). Python's own generational collection still runs, but it lets the
-old generation grow by a quarter before walking it, so a busy server also collects fully at
-most every `COLLECT_EVERY` seconds (`collect_now_and_then`): one walk a few seconds apart
-instead of one per run, and garbage never waits long."""
+once (Streamlit, pandas, pydantic, the checks), the cache of checked reviews (about half a
+million objects at its budget, service/reviews.py), and every session's widgets, state and
+page objects. Walking them all took about 0.3 s under 20 sessions, every run of every session
+waiting meanwhile. Streamlit's forced collection after every run (`runner.postScriptGC`) is off
+(docs/decisions.md #70), and a busy server collects at most every `COLLECT_EVERY` seconds
+(`collect_now_and_then`): what survives a collection is frozen (`gc.freeze`), so the next
+walks only what was made since. Refcounting still frees a frozen object the moment nothing
+holds it; only a cycle that died after it was frozen waits, for the sweep that thaws and walks
+everything once every `SWEEP_EVERY` seconds (decision #79).
+
+glibc's allocator keeps what was freed in its arenas, one per thread that allocated, and
+Streamlit runs every script in a new thread: a 10-minute soak held 50 MiB more free memory
+than at its start, while what was in use stayed level. Each collection gives the free pages
+back (`malloc_trim`)."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _frozen_with = 0
 """How many modules were loaded when the heap was last frozen."""
 COLLECT_EVERY = 10.0
-"""Seconds between two full collections on a busy server."""
+"""Seconds between two collections (of what is new since the last) on a busy server."""
+SWEEP_EVERY = 300.0
+"""Seconds between two sweeps: the frozen heap thawed and everything walked once."""
 _collected_at = time.monotonic()
+_swept_at = time.monotonic()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where the C library has it (not on macOS, Windows or musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_trim = _malloc_trim()
+
+
+def give_back_free_memory() -> bool:
+    """Return the allocator's free pages to the system; whether it could (glibc only). ctypes
+    lets go of the GIL for the call, so the sessions go on meanwhile."""
+    if _trim is None:
+        return False
+    _trim(0)
+    return True
 
 
 def freeze_imports() -> bool:
@@ -47,18 +81,27 @@ def freeze_imports() -> bool:
 
 
 def collect_now_and_then() -> bool:
-    """A full collection if the last was `COLLECT_EVERY` seconds ago or more; returns whether
-    it collected now. Called at the start of each script run: one run in many pays for it
-    (about 50 ms under 20 sessions), and only one session at a time."""
-    global _collected_at
+    """A collection if the last was `COLLECT_EVERY` seconds ago or more; returns whether it
+    collected now. Called at the start of each script run: one run in many pays for it, and
+    only one session at a time.
+
+    It walks what was made since the last collection, then freezes what survived; once every
+    `SWEEP_EVERY` seconds it thaws the frozen heap first and walks it all."""
+    global _collected_at, _swept_at
     if time.monotonic() - _collected_at < COLLECT_EVERY:
         return False
     if not _lock.acquire(blocking=False):
         return False  # another session is collecting or freezing now
     try:
-        if time.monotonic() - _collected_at < COLLECT_EVERY:
+        now = time.monotonic()
+        if now - _collected_at < COLLECT_EVERY:
             return False
+        if now - _swept_at >= SWEEP_EVERY:
+            gc.unfreeze()
+            _swept_at = now
         gc.collect()
+        gc.freeze()
+        give_back_free_memory()
         _collected_at = time.monotonic()
     finally:
         _lock.release()
