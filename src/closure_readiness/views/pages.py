@@ -43,11 +43,11 @@ def pages_for(principal: Principal) -> list[st.Page]:
     return [page(name) if name not in _HIDDEN else hidden(name) for name in names]
 
 
-# Pages opened from a list with a query parameter: not in the menu on their own.
 SHOWN_DECISION = "decision.shown"
 """Where the decision page keeps the decision it shows, read once per visit (a view is an
 audit event); app.py lets it go when the person leaves the page."""
 
+# Pages opened from a list with a query parameter: not in the menu on their own.
 _HIDDEN = frozenset({"review", "decision"})
 
 
