@@ -35,8 +35,10 @@ def quiet_heap(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         gc.enable()
 
 
-def _due(monkeypatch: pytest.MonkeyPatch) -> None:
+def _collect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collection of the next run, the interval having passed."""
     monkeypatch.setattr(heap, "_collected_at", time.monotonic() - heap.COLLECT_EVERY - 1)
+    assert heap.collect_now_and_then()
 
 
 def test_a_collection_runs_once_the_interval_has_passed_and_frees_cycles(
@@ -44,9 +46,8 @@ def test_a_collection_runs_once_the_interval_has_passed_and_frees_cycles(
 ) -> None:
     dead = weakref.ref(_Cycle())
     assert dead() is not None  # a cycle: only a collection frees it
-    _due(monkeypatch)
 
-    assert heap.collect_now_and_then()
+    _collect(monkeypatch)
 
     assert dead() is None
 
@@ -55,9 +56,8 @@ def test_what_survives_a_collection_is_frozen_so_the_next_does_not_walk_it(
     monkeypatch: pytest.MonkeyPatch, quiet_heap: None
 ) -> None:
     kept = _Cycle()
-    _due(monkeypatch)
 
-    assert heap.collect_now_and_then()
+    _collect(monkeypatch)
 
     assert not any(o is kept for o in gc.get_objects())  # gc.get_objects() is what it walks
     assert gc.get_freeze_count() > 0
@@ -68,16 +68,13 @@ def test_a_cycle_that_died_frozen_is_freed_by_the_next_sweep(
 ) -> None:
     kept = _Cycle()
     dead = weakref.ref(kept)
-    _due(monkeypatch)
-    assert heap.collect_now_and_then()  # frozen
+    _collect(monkeypatch)  # frozen
     del kept
-    _due(monkeypatch)
-    assert heap.collect_now_and_then()
+    _collect(monkeypatch)
     assert dead() is not None  # frozen cycles wait for the sweep
 
     monkeypatch.setattr(heap, "_swept_at", time.monotonic() - heap.SWEEP_EVERY - 1)
-    _due(monkeypatch)
-    assert heap.collect_now_and_then()
+    _collect(monkeypatch)
 
     assert dead() is None
 
@@ -87,8 +84,7 @@ def test_an_object_nothing_holds_is_freed_at_once_though_frozen(
 ) -> None:
     kept = _Plain()
     dead = weakref.ref(kept)
-    _due(monkeypatch)
-    assert heap.collect_now_and_then()  # frozen
+    _collect(monkeypatch)  # frozen
 
     del kept
 
