@@ -22,6 +22,15 @@ Transactions keep SQLite's model, so the service layer cannot tell the engines a
   engines share, `database.BUSY_TIMEOUT_MS`, read at each borrowing: a changed value
   reaches the connections already kept, as it does on SQLite.
 
+Statements ride together (psycopg's pipeline mode; decision #80). Inside a transaction each
+statement is sent at once and the client waits only for a result it reads: a write's inserts
+and updates go on with the next query that returns rows, or with the `COMMIT`, and a
+transaction's `BEGIN` goes with its first query. Under load every wait for the server gives up
+the GIL and waits to get it back, and a write holds the write lock through all of them. So an
+error a statement meets (a constraint, a trigger's refusal, the lock timeout) is raised where
+the transaction next waits, and ends the whole transaction as before; a `rowcount` is read
+once the statements before it are done (`_Sent`).
+
 Connections are kept per URL per process, as for SQLite (`_Pool`): at most
 `MAX_IDLE_PER_DATABASE` per database and `MAX_IDLE` in all (the least recently used go
 first: each is a server process and one of its `max_connections`), and never used across a
@@ -50,7 +59,8 @@ from closure_readiness.storage.database import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_M
 
 WRITE_LOCK = 0x436C6F7375726552
 """The advisory lock every write transaction takes first ("ClosureR" in ASCII)."""
-_BEGIN_AND_LOCK = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 MIGRATE_LOCK = WRITE_LOCK + 1
 MAX_IDLE = 16
 MAX_IDLE_PER_DATABASE = 8
@@ -87,6 +97,30 @@ def _parameters(parameters: Sequence[Any] | Mapping[str, Any] | None) -> Any:
     return [_plain(value) for value in parameters]
 
 
+class _Sent:
+    """A statement sent in a pipeline: rows are read as from psycopg's cursor (which waits
+    for them), and its `rowcount` once the server has answered it (the cursor's own is not
+    set until then)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
 class PgDatabase:
     """A PostgreSQL connection with the calls the storage layer makes on sqlite-utils'
     `Database`."""
@@ -98,13 +132,15 @@ class PgDatabase:
         self.url = url
         self.lock_timeout_ms = lock_timeout_ms
         """The lock timeout the session has (-1: not known, set at the next borrowing)."""
+        self.pipeline: psycopg.Pipeline | None = None
+        """The pipeline of the transaction under way (`writing`, `reading`), if any."""
 
     def execute(
         self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
-    ) -> psycopg.Cursor[Any]:
+    ) -> psycopg.Cursor[Any] | _Sent:
         cursor = self.conn.cursor()
         cursor.execute(translate(sql), _parameters(parameters))
-        return cursor
+        return cursor if self.pipeline is None else _Sent(cursor, self.pipeline)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]]) -> None:
         with self.conn.cursor() as cursor:
@@ -305,19 +341,39 @@ def mark_migrated(url: PostgresURL) -> None:
 
 
 @contextmanager
+def _pipelined(db: PgDatabase) -> Iterator[None]:
+    """The statements inside sent in a pipeline (see the module's docstring); on leaving,
+    everything sent has been answered, and any error among it raised."""
+    with db.conn.pipeline() as pipeline:
+        db.pipeline = pipeline
+        try:
+            yield
+        except BaseException:
+            # Brought to rest here: leaving an aborted pipeline logs the error raised again.
+            with suppress(psycopg.Error):
+                pipeline.sync()
+            raise
+        finally:
+            db.pipeline = None
+
+
+@contextmanager
 def writing(url: PostgresURL) -> Iterator[PgDatabase]:
     """A write transaction holding the write lock: committed on success, rolled back on any
-    error; a constraint or a trigger's refusal raises ConstraintRefused."""
+    error; a constraint or a trigger's refusal raises ConstraintRefused.
+
+    The `BEGIN` and the lock go with the first query that returns rows, and the inserts and
+    updates before the `COMMIT` with it: a write waits for the server only where it reads."""
     from closure_readiness.storage.database import ConstraintRefused
 
     ensure_migrated(url)
     with _borrowed(url) as db:
         try:
-            # One round trip, not two: without parameters psycopg sends both statements in
-            # one simple query (and never prepares a query of several statements).
-            db.conn.execute(_BEGIN_AND_LOCK)
-            yield db
-            db.conn.execute("COMMIT")
+            with _pipelined(db):
+                db.conn.execute("BEGIN")
+                db.conn.execute(_TAKE_WRITE_LOCK)
+                yield db
+                db.conn.execute("COMMIT")
         except errors.IntegrityError as error:
             db.rollback()
             raise ConstraintRefused(_refusal(error)) from error
@@ -328,15 +384,22 @@ def writing(url: PostgresURL) -> Iterator[PgDatabase]:
 
 @contextmanager
 def reading(url: PostgresURL, *, migrate: bool = True) -> Iterator[PgDatabase]:
-    """A read-only transaction on one snapshot; never waits for a writer."""
+    """A read-only transaction on one snapshot; never waits for a writer. Its `BEGIN` goes
+    with its first query, its `ROLLBACK` alone."""
     if migrate:
         ensure_migrated(url)
     with _borrowed(url) as db:
-        db.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            yield db
+            with _pipelined(db):
+                db.conn.execute(_BEGIN_READ)
+                try:
+                    yield db
+                finally:
+                    # Ended whatever the state the pipeline reports: a ROLLBACK outside a
+                    # transaction only warns.
+                    db.conn.execute("ROLLBACK")
         finally:
-            db.rollback()
+            db.rollback()  # after an error, the pipeline's ROLLBACK was never run
 
 
 BUSY_ERRORS = (
