@@ -151,7 +151,9 @@ TAMPERING: dict[str, list[Tampering]] = {
         "DELETE FROM decisions",
         {
             "sqlite": "INSERT OR REPLACE INTO decisions SELECT * FROM decisions WHERE id = 1",
-            "postgresql": "INSERT INTO decisions SELECT * FROM decisions WHERE id = 2",
+            # Columns named: PostgreSQL's stored words are generated, never inserted (p010).
+            "postgresql": f"INSERT INTO decisions ({_DECISION_COLUMNS}) "
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE id = 2",
         },
         {
             "sqlite": f"REPLACE INTO decisions ({_DECISION_COLUMNS}) {_FORGED_DECISION} "
@@ -160,8 +162,13 @@ TAMPERING: dict[str, list[Tampering]] = {
             "WHERE id = 2 ON CONFLICT (id) DO UPDATE SET signed_by = excluded.signed_by, "
             "content_hash = excluded.content_hash",
         },
-        "INSERT INTO decisions SELECT * FROM decisions WHERE id = 1 "
-        "ON CONFLICT (id) DO UPDATE SET signed_by = 'SW-N2'",
+        {
+            "sqlite": "INSERT INTO decisions SELECT * FROM decisions WHERE id = 1 "
+            "ON CONFLICT (id) DO UPDATE SET signed_by = 'SW-N2'",
+            "postgresql": f"INSERT INTO decisions ({_DECISION_COLUMNS}) "
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE id = 1 "
+            "ON CONFLICT (id) DO UPDATE SET signed_by = 'SW-N2'",
+        },
     ],
     "outcomes": [
         "UPDATE outcomes SET outcome = 'returned' WHERE decision_id = 1",

@@ -38,6 +38,7 @@ from closure_readiness.storage import queries
 from closure_readiness.storage.database import Db, ensure_migrated, read_only, reading
 from closure_readiness.storage.integrity import verify
 from closure_readiness.storage.queries import DecisionQuery, count_decisions, list_decisions
+from closure_readiness.storage.schema_postgres import STORED_WORDS
 from tamper_support import tamper
 from test_retention import SHORT, SIGNED, TODAY, young
 from workflow_fixtures import Clock, add_team, approve, make_postgres_context, prepare, sign
@@ -617,14 +618,18 @@ def _many_matches(path: Path, matching: int) -> Synthetic:
     return store
 
 
+FILTERED_SEARCHES = [
+    DecisionQuery(text="police", team="South"),
+    DecisionQuery(text="police attendance", team="South", status="submitted"),
+    DecisionQuery(text="polic", signed_to="2024-01-01"),
+    DecisionQuery(text="police", has_exceptions=True),
+]
+"""Common words, a filter few decisions pass."""
+
+
 @pytest.mark.parametrize(
     "query",
-    [
-        DecisionQuery(text="police", team="South"),
-        DecisionQuery(text="police attendance", team="South", status="submitted"),
-        DecisionQuery(text="polic", signed_to="2024-01-01"),
-        DecisionQuery(text="police", has_exceptions=True),
-    ],
+    FILTERED_SEARCHES,
     ids=["team", "two words, team and status", "a date range", "no match"],
 )
 def test_a_filtered_search_visits_no_more_rows_with_ten_times_the_matches(
@@ -661,7 +666,7 @@ def test_a_filtered_search_visits_no_more_rows_with_ten_times_the_matches(
     assert merged[1] < 1.3 * merged[0], merged
 
 
-# On PostgreSQL: the words are matched in their index alone, never worked out again ---------
+# On PostgreSQL: the stored words, read where they are, and the page where it ends ------------
 
 POSTGRES_SEARCHES = [
     DecisionQuery(text="police", team="South"),
@@ -720,14 +725,11 @@ def many_on_postgres(request: pytest.FixtureRequest) -> Iterator[Synthetic]:
         "words alone",
     ],
 )
-def test_postgresql_matches_the_words_in_their_index_and_never_in_a_row(
+def test_postgresql_never_works_out_a_decisions_words_again(
     many_on_postgres: Synthetic, query: DecisionQuery
 ) -> None:
-    """Working out a decision's words again reads and parses its whole search text (~1 ms),
-    which PostgreSQL's planner prices at a fraction of that: left to itself, it walks the
-    decisions by a filter's index or newest first doing so (seconds at 30,000 decisions).
-    The list and the count read the words' GIN index instead, exactly (no page lossy, no
-    row checked again), and the filters' rows: no plan line filters on the words."""
+    """A decision's words are stored beside it (p010): no plan works them out again from its
+    text (~1 ms a decision), whichever way in the planner takes (decision #81)."""
     store = many_on_postgres
     with reading(store.store) as db:
         explained = _Explained(db)
@@ -737,11 +739,103 @@ def test_postgresql_matches_the_words_in_their_index_and_never_in_a_row(
     assert (listed, counted) == (expected[: query.limit], len(expected))
     assert len(explained.plans) == 2
     for plan in explained.plans:
-        assert "Bitmap Index Scan on decisions_search_words" in plan, plan
-        lines = plan.splitlines()
-        assert not [line for line in lines if "to_tsvector" in line and "Filter:" in line], plan
-        assert "Index Recheck" not in plan, plan
-        assert "lossy" not in plan, plan
+        assert "to_tsvector" not in plan, plan
+
+
+def test_the_stored_words_cannot_be_written(many_on_postgres: Synthetic) -> None:
+    """The server generates them from the row's own text: a decision's words cannot be made
+    to differ from it (nothing else keeps them, so `verify` has nothing to compare)."""
+    from psycopg.errors import GeneratedAlways
+
+    conn = many_on_postgres.conn
+    try:
+        with pytest.raises(GeneratedAlways):
+            conn.execute(f"UPDATE decisions SET {STORED_WORDS} = to_tsvector('forged')")
+    finally:
+        conn.conn.rollback()
+
+
+def test_a_database_made_before_p010_has_its_decisions_words_stored_by_the_migration(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decisions written under p009 alone (words in an index on an expression) are found
+    alike once p010 has stored their words, and nothing is left to migrate."""
+    from closure_readiness.storage import postgres, schema_postgres
+
+    url = new_store("postgresql", Path(), request)
+    assert isinstance(url, PostgresURL)
+    with monkeypatch.context() as before:
+        before.setattr(schema_postgres, "MIGRATIONS", [schema_postgres.p009_schema])
+        store = _filled(Synthetic(url))
+    store.conn.close()
+    postgres._migrated.discard(url.url)
+    ensure_migrated(url)
+    with reading(url) as db:
+        assert schema_postgres.pending(db) == []  # type: ignore[arg-type]
+        for query in (DecisionQuery(text="police"), DecisionQuery(text="youth", team="North")):
+            found = [row["id"] for row in list_decisions(db, query)]
+            assert found == brute_force(store.rows, query)[: query.limit], query
+            assert found
+
+
+def _rows_read(plan: str) -> int:
+    """The decisions and reviews a plan read (EXPLAIN ANALYZE): those each scan returned, and
+    those it turned away."""
+    read = 0
+    scanning = False
+    for line in plan.splitlines():
+        scan = re.search(
+            r"Scan.* on (decisions|reviews)(?: \w+)? \(actual rows=(\d+) loops=(\d+)", line
+        )
+        if scan:
+            read += int(scan.group(2)) * int(scan.group(3))
+            scanning = True
+        elif scanning and (
+            removed := re.search(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", line)
+        ):
+            read += int(removed.group(1))
+        elif "->" in line:
+            scanning = False
+    return read
+
+
+@pytest.mark.parametrize(
+    "query",
+    FILTERED_SEARCHES,
+    ids=["team", "two words, team and status", "a date range", "no match"],
+)
+def test_a_filtered_search_on_postgresql_reads_no_more_rows_with_ten_times_the_matches(
+    postgres_growth: tuple[Synthetic, Synthetic], query: DecisionQuery
+) -> None:
+    """Ten times the decisions matching the words, the same few matching the filter: the
+    words' index alone would read every match, and working each one's words out again ~1 ms
+    each. A list's page and its capped count read about the same rows at both sizes: the
+    planner walks a filter's index, or the decisions newest first, and stops."""
+    read = []
+    for store in postgres_growth:
+        with reading(store.store) as db:
+            explained = _Explained(db)
+            listed = list_decisions(explained, query)  # type: ignore[arg-type]
+            counted = count_decisions(explained, query)  # type: ignore[arg-type]
+        expected = brute_force(store.rows, query)
+        assert ([row["id"] for row in listed], counted) == (
+            expected[: query.limit],
+            min(len(expected), queries.COUNT_CAP + 1),
+        )
+        read.append(sum(_rows_read(plan) for plan in explained.plans))
+    assert read[1] <= 1.3 * read[0] + 10, (read, explained.plans)
+
+
+@pytest.fixture(scope="module")
+def postgres_growth(request: pytest.FixtureRequest) -> Iterator[tuple[Synthetic, Synthetic]]:
+    """300 and 3,000 decisions with the same words in PostgreSQL, analysed."""
+    stores = tuple(_many_matches(new_store("postgresql", Path(), request), n) for n in (300, 3000))
+    for store in stores:
+        store.conn.execute("ANALYZE")
+        store.commit()
+    yield stores  # type: ignore[misc]
+    for store in stores:
+        store.conn.close()
 
 
 # Words: the same decisions found on both engines ---------------------------------------------

@@ -30,6 +30,7 @@ from closure_readiness.service.context import SYSTEM, Context
 from closure_readiness.storage import integrity, versions
 from closure_readiness.storage.database import read_only, reading, writing
 from closure_readiness.storage.integrity import IntegrityReport, verify
+from closure_readiness.storage.schema_postgres import STORED_WORDS
 from tamper_support import (
     copy_store,
     drop_trigger,
@@ -736,8 +737,12 @@ def test_a_column_added_to_a_sealed_table_is_neither_sealed_nor_derived(copy: Lo
 
 
 def test_every_column_of_the_sealed_tables_is_sealed_derived_or_storage(copy: Location) -> None:
+    """And on PostgreSQL the decisions' stored words, which the server generates from the
+    row's own text (p010)."""
     for table, model in (("decisions", SealedDecisionDoc), ("outcomes", SealedOutcomeDoc)):
         covered = {*model.SEALED_COLUMNS, *model.DERIVED_COLUMNS, *model.STORAGE_COLUMNS}
+        if isinstance(copy, PostgresURL) and table == "decisions":
+            covered.add(STORED_WORDS)
         assert table_columns(copy, table) == covered, table
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from closure_readiness.core.canonical import canonical_json
 from closure_readiness.storage import audit
 from closure_readiness.storage.database import Db, is_postgres
+from closure_readiness.storage.repositories import DECISION_COLUMNS
 
 DISPOSAL_ACTION = "review_disposed"
 
@@ -80,7 +81,11 @@ def kept_rows(db: Db, review_id: int) -> dict[str, list[dict[str, Any]]]:
         "reviews": ("SELECT * FROM reviews WHERE id = ?", "id"),
         "review_versions": ("SELECT * FROM review_versions WHERE review_id = ?", "version"),
         "evidence": ("SELECT * FROM evidence WHERE review_id = ?", "evidence_id"),
-        "decisions": ("SELECT * FROM decisions WHERE review_id = ?", "id"),
+        # The columns both engines hold: PostgreSQL's stored words follow the text (p010).
+        "decisions": (
+            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions WHERE review_id = ?",
+            "id",
+        ),
         "decision_findings": (
             f"SELECT * FROM decision_findings WHERE decision_id IN ({where_decisions})",
             "decision_id, finding_key",

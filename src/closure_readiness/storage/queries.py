@@ -12,15 +12,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from closure_readiness.core.words import start_of_day_utc
 from closure_readiness.core.workflow import DECISION_STATUSES, Outcome, ReviewStatus
 from closure_readiness.storage.database import Db, is_postgres
-from closure_readiness.storage.schema_postgres import SEARCH_WORDS
+from closure_readiness.storage.schema_postgres import STORED_WORDS
 
 Row = dict[str, Any]
 
@@ -233,9 +232,6 @@ class _Plan:
     order: str
     nothing: bool = False
     """No decision can match (an empty date range): no query at all."""
-    matching: str = ""
-    """PostgreSQL with search words: the WITH clause naming the decisions whose words match
-    (`_postgres_plan`), its parameter first in `params`."""
 
 
 def _plan(db: Db, query: DecisionQuery, *, counting: bool = False) -> _Plan:
@@ -306,22 +302,12 @@ def _filter_clauses(query: DecisionQuery) -> tuple[list[str], list[Any]]:
 
 
 def _postgres_plan(query: DecisionQuery) -> _Plan:
-    """The SQL of a list or count on PostgreSQL. The filters are plain predicates, served by
-    the decisions' own indexes. Search words are matched in their GIN index alone
-    (`SEARCH_WORDS`), in a CTE of their own (`matching`); the filters and the order are then
-    applied to the decisions it names.
-
-    A row's words are never worked out again: that reads and parses its whole search text
-    (~1 ms a decision), which the planner prices at a fraction of that. Left to itself it
-    walks the decisions newest first, or by a filter's index, working out each one's words,
-    or scans the table: seconds at 30,000 decisions. The CTE is planned with sequential scans
-    off (`_words_from_their_index`), which leaves it one way in, a bitmap of the index: exact
-    (no row checked again) while it fits in work_mem, 4 MB by default, a few hundred
-    thousand decisions; past that its pages go lossy and their rows are checked again.
-
-    So the work grows with the decisions matching the words (a few µs each: where they are,
-    never their text), whatever the filters: not bounded as SQLite's facets make it, but
-    never the table and never a text parsed again.
+    """The SQL of a list or count on PostgreSQL: the words matched in their stored column
+    (`STORED_WORDS`, p010) beside the filters, as plain predicates, and the planner left to
+    choose (decision #81). Checking a row's stored words takes microseconds, so every way in
+    is bounded by what it reads: for words most decisions hold, the decisions newest first (or
+    by a filter's index) until the page is full; for rare words, their GIN index, which reads
+    only where they are. No plan works a decision's words out again from its text.
 
     PostgreSQL text holds no NUL character, so a filter with one matches nothing (and is
     never sent: the driver refuses it)."""
@@ -329,37 +315,24 @@ def _postgres_plan(query: DecisionQuery) -> _Plan:
         return _Plan("", "", [], "", nothing=True)
     clauses, params = _filter_clauses(query)
     clauses.append("d.disposed_on IS NULL")  # a disposed decision is a tombstone, not a record
-    where = " AND ".join(clauses)
-    outcomes = "LEFT JOIN outcomes o ON o.decision_id = d.id"
     words = tsquery_expression(query.text or "")
-    if words is None:
-        return _Plan(f"decisions d {outcomes}", where, params, "d.id")
-    matching = (
-        "WITH matching AS MATERIALIZED (SELECT id FROM decisions "
-        f"WHERE {SEARCH_WORDS} @@ to_tsquery('simple', ?)) "
-    )
-    joins = f"matching m JOIN decisions d ON d.id = m.id {outcomes}"
-    return _Plan(joins, where, [words, *params], "d.id", matching=matching)
-
-
-@contextmanager
-def _words_from_their_index(db: Db, plan: _Plan) -> Iterator[None]:
-    """Sequential scans off for the statement run inside (`_postgres_plan` says why), then on
-    again for the rest of the transaction (an error ends it, and the setting with it)."""
-    if not plan.matching:
-        yield
-        return
-    db.execute("SET LOCAL enable_seqscan = off")
-    yield
-    db.execute("SET LOCAL enable_seqscan TO DEFAULT")
+    if words is not None:
+        clauses.insert(0, f"d.{STORED_WORDS} @@ to_tsquery('simple', ?)")
+        params.insert(0, words)
+    outcomes = "LEFT JOIN outcomes o ON o.decision_id = d.id"
+    return _Plan(f"decisions d {outcomes}", " AND ".join(clauses), params, "d.id")
 
 
 def list_decisions(db: Db, query: DecisionQuery) -> list[Row]:
     plan = _plan(db, query)
     if plan.nothing:
         return []
-    # 0 or 1 on both engines (PostgreSQL's EXISTS is a boolean): the pages and exports show it.
-    re_referred = f"({RE_REFERRED})::int" if is_postgres(db) else RE_REFERRED
+    # 0 or 1 on both engines: the pages and exports show it. Asked once per decision shown:
+    # as an EXISTS, PostgreSQL may answer it for the whole page by hashing every re-referral
+    # (it read all the reviews for each page of a list).
+    re_referred = (
+        "coalesce((SELECT 1 FROM reviews r WHERE r.re_referral_of = d.review_id LIMIT 1), 0)"
+    )
     sql = (
         "SELECT d.id, d.review_id, d.case_reference, d.team, d.closure_reason, d.signed_by, "
         "d.signed_at, d.as_of, d.checks_version, d.exceptions, d.cautions, d.content_hash, "
@@ -368,8 +341,7 @@ def list_decisions(db: Db, query: DecisionQuery) -> list[Row]:
         f"FROM {plan.joins} WHERE {plan.where} "
         f"ORDER BY {plan.order} DESC LIMIT ? OFFSET ?"
     )
-    with _words_from_their_index(db, plan):
-        return list(db.query(plan.matching + sql, [*plan.params, query.limit, query.offset]))
+    return list(db.query(sql, [*plan.params, query.limit, query.offset]))
 
 
 def count_decisions(db: Db, query: DecisionQuery, *, cap: int = COUNT_CAP) -> int:
@@ -378,12 +350,10 @@ def count_decisions(db: Db, query: DecisionQuery, *, cap: int = COUNT_CAP) -> in
     if plan.nothing:
         return 0
     named = " AS counted" if is_postgres(db) else ""  # PostgreSQL names every derived table
-    with _words_from_their_index(db, plan):
-        row = db.execute(
-            f"{plan.matching}SELECT count(*) FROM "
-            f"(SELECT 1 FROM {plan.joins} WHERE {plan.where} LIMIT ?){named}",
-            [*plan.params, cap + 1],
-        ).fetchone()
+    row = db.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {plan.joins} WHERE {plan.where} LIMIT ?){named}",
+        [*plan.params, cap + 1],
+    ).fetchone()
     return int(row[0])
 
 

@@ -233,15 +233,38 @@ def insert_decision_findings(db: Db, decision_id: int, findings: Iterable[Row]) 
     )
 
 
+DECISION_COLUMNS = (
+    "id",
+    "review_id",
+    "case_reference",
+    "team",
+    "closure_reason",
+    "signed_by",
+    "signed_at",
+    "as_of",
+    "checks_version",
+    "sign_off_possible",
+    "exceptions",
+    "cautions",
+    "sealed",
+    "content_hash",
+    "search_text",
+    "disposed_on",
+)
+"""A decision row as both engines hold it: not PostgreSQL's stored words (p010), which only
+its search reads. `verify` reads every column (`SELECT *`), to find any column added."""
+_DECISION = ", ".join(f"d.{column}" for column in DECISION_COLUMNS)
+
+
 def get_decision(db: Db, decision_id: int) -> Row | None:
-    return _one(db, "SELECT * FROM decisions WHERE id = ?", [decision_id])
+    return _one(db, f"SELECT {_DECISION} FROM decisions d WHERE d.id = ?", [decision_id])
 
 
 def pending_decision(db: Db, review_id: int) -> Row | None:
     """The sign-off of a review that has no outcome yet."""
     return _one(
         db,
-        "SELECT d.* FROM decisions d WHERE d.review_id = ? AND NOT EXISTS "
+        f"SELECT {_DECISION} FROM decisions d WHERE d.review_id = ? AND NOT EXISTS "
         "(SELECT 1 FROM outcomes o WHERE o.decision_id = d.id) ORDER BY d.id DESC LIMIT 1",
         [review_id],
     )
@@ -250,7 +273,8 @@ def pending_decision(db: Db, review_id: int) -> Row | None:
 def decisions_for_review(db: Db, review_id: int) -> list[Row]:
     return list(
         db.query(
-            "SELECT d.*, o.outcome, o.decided_by, o.decided_at, o.reasons FROM decisions d "
+            f"SELECT {_DECISION}, o.outcome, o.decided_by, o.decided_at, o.reasons "
+            "FROM decisions d "
             "LEFT JOIN outcomes o ON o.decision_id = d.id WHERE d.review_id = ? ORDER BY d.id",
             [review_id],
         )
