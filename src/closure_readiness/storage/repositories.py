@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from closure_readiness.core.seal import SealedDecisionDoc
 from closure_readiness.storage.database import Db, execute_many
 
 Row = dict[str, Any]
@@ -234,22 +235,9 @@ def insert_decision_findings(db: Db, decision_id: int, findings: Iterable[Row]) 
 
 
 DECISION_COLUMNS = (
-    "id",
-    "review_id",
-    "case_reference",
-    "team",
-    "closure_reason",
-    "signed_by",
-    "signed_at",
-    "as_of",
-    "checks_version",
-    "sign_off_possible",
-    "exceptions",
-    "cautions",
-    "sealed",
-    "content_hash",
-    "search_text",
-    "disposed_on",
+    *SealedDecisionDoc.STORAGE_COLUMNS,
+    *SealedDecisionDoc.SEALED_COLUMNS,
+    *SealedDecisionDoc.DERIVED_COLUMNS,
 )
 """A decision row as both engines hold it: not PostgreSQL's stored words (p010), which only
 its search reads. `verify` reads every column (`SELECT *`), to find any column added."""
