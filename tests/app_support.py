@@ -11,7 +11,10 @@ import datetime as dt
 import json
 import re
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
+from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed, shifted
 from closure_readiness.service import staff
@@ -50,6 +54,59 @@ PAGE_SCRIPTS = {
     )
 }
 """Page scripts, relative to the root app.py, as AppTest.switch_page wants them."""
+
+
+_RUNS = threading.local()
+"""Whether the last AppTest run drew fragments alone, and whether tests want to see that."""
+
+
+def _fragments_alone(runner: LocalScriptRunner) -> bool:
+    """A run that drew only fragments: every element it sent belongs to one."""
+    deltas = [msg.delta for msg in runner.forward_msgs() if msg.HasField("delta")]
+    return bool(deltas) and all(delta.fragment_id for delta in deltas)
+
+
+def _see_the_whole_page() -> None:
+    """Make AppTest show the page a browser shows after a run of fragments alone.
+
+    A changed answer runs only the review page's keyed fragments (views/review/live.py). A
+    browser keeps the rest of the page; AppTest keeps only the last run's elements, so it
+    would show the fragments alone. After such a run the page's own run follows, with no
+    widget changed, which draws the whole page as the fragments left it (nothing is saved
+    again: the widgets hold what is stored). `fragments_alone()` turns this off for a test
+    of the fragment run itself."""
+    run, app_run = LocalScriptRunner.run, AppTest._run
+
+    def runner_run(self: LocalScriptRunner, *args: Any, **kwargs: Any) -> Any:
+        tree = run(self, *args, **kwargs)
+        _RUNS.fragments = _fragments_alone(self)
+        return tree
+
+    def app_test_run(self: AppTest, widget_state: Any = None, timeout: Any = None) -> AppTest:
+        done = app_run(self, widget_state, timeout)
+        if getattr(_RUNS, "fragments", False) and not getattr(_RUNS, "as_drawn", False):
+            done = app_run(self, None, timeout)
+        return done
+
+    LocalScriptRunner.run = runner_run  # type: ignore[method-assign]
+    AppTest._run = app_test_run  # type: ignore[method-assign]
+
+
+_see_the_whole_page()
+
+
+@contextmanager
+def fragments_alone() -> Iterator[None]:
+    """AppTest shows each run's elements as sent: a run of fragments alone shows them only."""
+    _RUNS.as_drawn = True
+    try:
+        yield
+    finally:
+        _RUNS.as_drawn = False
+
+
+def last_run_was_fragments_alone() -> bool:
+    return bool(getattr(_RUNS, "fragments", False))
 
 
 @dataclass(frozen=True)

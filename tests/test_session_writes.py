@@ -192,7 +192,8 @@ UNGUARDED = {
 
 
 def _callbacks() -> list[tuple[Path, str]]:
-    """Every `on_click=` and `on_change=` given a function (not "rerun" or "ignore")."""
+    """Every `on_click=` and `on_change=` given a function (not "rerun" or "ignore"), also
+    as a dict's entry handed on to a widget (`{"on_change": answer_changed, ...}`)."""
     found: list[tuple[Path, str]] = []
     for path in [APP_FILE, *sorted(VIEWS.rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -202,7 +203,19 @@ def _callbacks() -> list[tuple[Path, str]]:
                 and not isinstance(node.value, ast.Constant)
             ):
                 found.append((path, ast.unparse(node.value)))
+            if isinstance(node, ast.Dict):
+                found.extend(
+                    (path, ast.unparse(value))
+                    for name, value in zip(node.keys, node.values, strict=True)
+                    if isinstance(name, ast.Constant)
+                    and name.value in ("on_click", "on_change")
+                    and not isinstance(value, ast.Constant)
+                )
     return found
+
+
+def test_a_callback_handed_on_in_a_dict_is_found() -> None:
+    assert (VIEWS / "review" / "live.py", "answer_changed") in _callbacks()
 
 
 def test_every_callback_that_can_write_checks_the_session_first() -> None:

@@ -442,3 +442,67 @@ def test_answers_survive_a_reload_mid_wizard(
     open_step(page, review_id, "sign_off")
     expect(page.get_by_text("Agreed at the final meeting ![x]", exact=False)).to_be_visible()
     assert [url for url in page.requests_outside if url.startswith("http://127.0.0.1:9/")] == []
+
+
+def _runs_finished(page: Any) -> list[str]:
+    """How each script run the page hears of ends, from the server's own messages: "page" for
+    the whole page's run, "fragments" for a run of the page's fragments alone."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ends = {
+        ForwardMsg.FINISHED_SUCCESSFULLY: "page",
+        ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "fragments",
+    }
+    heard: list[str] = []
+
+    def frame(payload: Any) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.HasField("script_finished") and message.script_finished in ends:
+                heard.append(ends[message.script_finished])
+
+    page.on("websocket", lambda socket: socket.on("framereceived", frame))
+    return heard
+
+
+def test_a_changed_answer_is_saved_and_only_the_checks_are_drawn_again(
+    page: Any, demo: Any, sign_in: Any, settle: Any, open_step: Any, make_review: Any
+) -> None:
+    """Decision #82: the answer saves itself; the step's checks and the gap panel follow it,
+    the rest of the page is not run again; a reload shows the answer stored."""
+    today = dt.datetime.now(dt.UTC).date()
+    review_id = make_review(
+        {
+            "case": {
+                "case_reference": unique_reference(),
+                "birth_month": "2009-11",
+                "involvement": "child_in_need",
+                "opened_on": (today - dt.timedelta(days=300)).isoformat(),
+                "proposed_closure_on": (today + dt.timedelta(days=21)).isoformat(),
+            }
+        }
+    )
+    runs = _runs_finished(page)
+    sign_in(page, "caseworker")
+    open_step(page, review_id, "family")
+    checks = page.get_by_test_id("stMain").get_by_text("family.W003 Other children not considered")
+    expect(checks).to_have_count(2)  # the step's own checks, and the gap panel
+    expect(gap_panel(page).get_by_text("family.W003", exact=False)).to_have_count(1)
+    heard = len(runs)
+
+    page.get_by_text("Impact on other children considered", exact=True).click()
+    settle(page)
+
+    expect(checks).to_have_count(0)
+    expect(page.get_by_text("family.W002 Father or male carer", exact=False)).to_have_count(2)
+    assert runs[heard:] == ["fragments"]
+    ctx = Context(demo.db)
+    worker = staff.identify(ctx, issuer=demo.provider_url, subject="caseworker")
+    stored = reviews.get_review(ctx, worker, review_id)
+    assert stored.review.answers.family.siblings_considered is True
+
+    page.reload()
+    settle(page)
+    box = page.get_by_role("checkbox", name="Impact on other children considered", exact=True)
+    expect(box).to_be_checked(timeout=30_000)
+    expect(checks).to_have_count(0)

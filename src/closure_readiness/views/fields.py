@@ -36,6 +36,22 @@ CITED_LABEL = "Evidence this answer relies on"
 
 E = TypeVar("E", bound=Enum)
 
+Loc = tuple[int | str, ...]
+Live = Callable[[Loc, Callable[[], Any]], dict[str, Any]]
+"""Makes a widget save its answer the moment it changes (views/review/live.py): given the
+field's place in the review and how to read, from the widget's state, the value it now stands
+for (as stored), the widget's `on_change` and `args`. Widgets drawn without one are saved by
+the page's next run, as before."""
+
+
+def _changes(live: Live | None, loc: Loc, read: Callable[[], Any]) -> dict[str, Any]:
+    """The `on_change` and `args` that make a widget save itself, or none."""
+    return live(loc, read) if live is not None and loc else {}
+
+
+def _state(key: str) -> Any:
+    return st.session_state.get(key)
+
 
 def _strip_annotated(annotation: Any) -> Any:
     while typing.get_origin(annotation) is typing.Annotated:
@@ -231,13 +247,26 @@ def typed_date(
     return day, problem
 
 
+def typed_date_problems_shown() -> bool:
+    """Whether a date typed on this page is not a date (before the summary takes them)."""
+    return bool(st.session_state.get(TYPED_DATE_PROBLEMS))
+
+
 def typed_date_problems() -> list[FieldProblem]:
     """Dates typed on this page that are not dates (each field shows its own message too)."""
     found: list[FieldProblem] = st.session_state.pop(TYPED_DATE_PROBLEMS, [])
     return found
 
 
-def yes_no(label: str, value: bool | None, *, key: str, help: str | None = None) -> bool | None:
+def yes_no(
+    label: str,
+    value: bool | None,
+    *,
+    key: str,
+    help: str | None = None,
+    live: Live | None = None,
+    loc: Loc = (),
+) -> bool | None:
     """A yes-or-no question that may not be answered yet: "Not recorded", "Yes", "No".
 
     Stores None, True or False. The options are words, so what is checked is what is shown.
@@ -250,14 +279,26 @@ def yes_no(label: str, value: bool | None, *, key: str, help: str | None = None)
         key=key,
         help=help,
         horizontal=True,
+        **_changes(live, loc, lambda: _from_yes_no(_state(key))),
     )
-    return None if picked == NOT_RECORDED else picked == YES
+    return _from_yes_no(picked)
+
+
+def _from_yes_no(picked: Any) -> bool | None:
+    return None if picked in (NOT_RECORDED, None) else picked == YES
 
 
 def optional_choice(
-    label: str, choices: type[E], value: E | None, *, key: str, help: str | None = None
+    label: str,
+    choices: type[E],
+    value: E | None,
+    *,
+    key: str,
+    help: str | None = None,
+    saving: dict[str, Any] | None = None,
 ) -> E | None:
-    """A choice from a vocabulary that may not be made yet: "Not recorded" comes first."""
+    """A choice from a vocabulary that may not be made yet: "Not recorded" comes first.
+    `saving` is the widget's `on_change` and `args` (fields.Live), if it saves itself."""
     options: list[Any] = [NOT_RECORDED, *choices]
     picked = st.selectbox(
         label,
@@ -266,7 +307,13 @@ def optional_choice(
         format_func=_label,
         key=key,
         help=help,
+        **(saving or {}),
     )
+    return optional_from(choices, picked)
+
+
+def optional_from(choices: type[E], picked: Any) -> E | None:
+    """What an optional choice's widget state stands for: None while "Not recorded"."""
     return None if picked == NOT_RECORDED or picked is None else choices(picked)
 
 
@@ -281,12 +328,15 @@ def field_widget(
     cited_label: str = CITED_LABEL,
     loc: tuple[int | str, ...] = (),
     in_form: bool = False,
+    live: Live | None = None,
 ) -> Any:
     """One widget for one field; returns the value it now holds (JSON-compatible).
 
     `loc` is where the field sits in the review: a field with a problem gets an anchor the
     error summary links to. In a form (`in_form`) a date is picked from a calendar or typed,
     and saved with the form; elsewhere it is typed as dd/mm/yyyy and saved on Enter or Tab.
+    With `live`, the widget saves its answer itself when changed (a typed date does not: it
+    is tidied on change, and saved by the page's run).
     """
     errors = list(errors)
     if errors and loc:
@@ -294,20 +344,28 @@ def field_widget(
     annotation, _ = _unwrap_optional(field.annotation)
     result: Any
     if name == "cited":
-        result = _cited_widget(cited_label, value, key=key, evidence=evidence)
+        changes = _changes(live, loc, lambda: list(_state(key) or []))
+        result = _cited_widget(cited_label, value, key=key, evidence=evidence, saving=changes)
     elif annotation is dt.date and not in_form:
         result, problem = _typed_date_widget(
             title_of(name, field), field, value, key=key, loc=loc, errors_shown=bool(errors)
         )
         errors += [problem] if problem else []
     else:
-        result = _plain_widget(name, field, value, key=key, in_form=in_form)
+        result = _plain_widget(name, field, value, key=key, in_form=in_form, live=live, loc=loc)
     for message in errors:
         st.error(message, icon=":material/error:")
     return result
 
 
-def _cited_widget(label: str, value: Any, *, key: str, evidence: list[EvidenceItem]) -> list[str]:
+def _cited_widget(
+    label: str,
+    value: Any,
+    *,
+    key: str,
+    evidence: list[EvidenceItem],
+    saving: dict[str, Any],
+) -> list[str]:
     """Evidence cited, picked from the register, then listed in full below."""
     by_id = {item.id: item for item in evidence}
     chosen = [ref for ref in value or [] if ref in by_id]
@@ -319,6 +377,7 @@ def _cited_widget(label: str, value: Any, *, key: str, evidence: list[EvidenceIt
         key=key,
         help="Pick items from the evidence register. Add missing items there first.",
         placeholder="Choose evidence items",
+        **saving,
     )
     _cited_list([by_id[ref] for ref in picked if ref in by_id])
     return picked
@@ -341,21 +400,35 @@ def _typed_date_widget(
     return (typed.isoformat() if typed else None), problem
 
 
-def _plain_widget(name: str, field: FieldInfo, value: Any, *, key: str, in_form: bool) -> Any:
+def _plain_widget(
+    name: str,
+    field: FieldInfo,
+    value: Any,
+    *,
+    key: str,
+    in_form: bool,
+    live: Live | None = None,
+    loc: Loc = (),
+) -> Any:
     """The widget for a field's type: yes or no, a tick, a date picked in a form, a choice,
-    several choices, a whole number, or text."""
+    several choices, a whole number, or text. With `live`, it saves itself when changed."""
     label, help_text = title_of(name, field), field.description
     annotation, optional = _unwrap_optional(field.annotation)
     if annotation is bool and optional:
-        return yes_no(label, value, key=key, help=help_text)
+        return yes_no(label, value, key=key, help=help_text, live=live, loc=loc)
     if annotation is bool:
-        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+        changes = _changes(live, loc, lambda: bool(_state(key)))
+        return st.checkbox(label, value=bool(value), key=key, help=help_text, **changes)
     if annotation is dt.date:
         return picked_date(label, value, key=key, help=help_text)
     if _is_enum(annotation):
-        return _choice(label, annotation, value, optional=optional, key=key, help=help_text)
+        return _choice(
+            label, annotation, value, optional=optional, key=key, help=help_text, live=live, loc=loc
+        )
     if typing.get_origin(annotation) is list and _is_enum(typing.get_args(annotation)[0]):
-        return _choices(label, typing.get_args(annotation)[0], value, key=key, help=help_text)
+        changes = _changes(live, loc, lambda: _values(_state(key)))
+        vocabulary = typing.get_args(annotation)[0]
+        return _choices(label, vocabulary, value, key=key, help=help_text, saving=changes)
     if annotation is int:
         number = st.number_input(
             label,
@@ -365,15 +438,25 @@ def _plain_widget(name: str, field: FieldInfo, value: Any, *, key: str, in_form:
             step=1,
             key=key,
             help=help_text,
+            **_changes(live, loc, lambda: _whole(_state(key))),
         )
-        return int(number) if number is not None else None
+        return _whole(number)
     if annotation is str:
         limit = _max_length(field)
         # A new entry has no text yet: an empty box, never "no answer" (None) to refuse.
         text = value if value is not None else ""
         box = st.text_area if limit > SHORT_TEXT_MAX else st.text_input
-        return box(label, value=text, max_chars=limit, key=key, help=help_text)
+        changes = _changes(live, loc, lambda: str(_state(key) or ""))
+        return box(label, value=text, max_chars=limit, key=key, help=help_text, **changes)
     raise TypeError(f"no widget for field {name}: {annotation!r}")
+
+
+def _whole(number: Any) -> int | None:
+    return int(number) if number is not None else None
+
+
+def _values(picked: Any) -> list[Any]:
+    return [option.value for option in picked or []]
 
 
 def picked_date(
@@ -395,12 +478,21 @@ def picked_date(
 
 
 def _choice(
-    label: str, choices: type[Enum], value: Any, *, optional: bool, key: str, help: str | None
+    label: str,
+    choices: type[Enum],
+    value: Any,
+    *,
+    optional: bool,
+    key: str,
+    help: str | None,
+    live: Live | None = None,
+    loc: Loc = (),
 ) -> Any:
     """One choice from a vocabulary, as its stored value (None while not made)."""
     current = choices(value) if value is not None else None
     if optional:
-        picked = optional_choice(label, choices, current, key=key, help=help)
+        changes = _changes(live, loc, lambda: _value(optional_from(choices, _state(key))))
+        picked = optional_choice(label, choices, current, key=key, help=help, saving=changes)
     else:
         options: list[Any] = list(choices)
         picked = st.selectbox(
@@ -412,12 +504,23 @@ def _choice(
             key=key,
             help=help,
             placeholder="Choose",
+            **_changes(live, loc, lambda: _value(_state(key))),
         )
+    return _value(picked)
+
+
+def _value(picked: Any) -> Any:
     return picked.value if picked is not None else None
 
 
 def _choices(
-    label: str, choices: type[Enum], value: Any, *, key: str, help: str | None
+    label: str,
+    choices: type[Enum],
+    value: Any,
+    *,
+    key: str,
+    help: str | None,
+    saving: dict[str, Any],
 ) -> list[Any]:
     """Several choices from a vocabulary, as their stored values."""
     picked = st.multiselect(
@@ -428,8 +531,9 @@ def _choices(
         key=key,
         help=help,
         placeholder="Choose",
+        **saving,
     )
-    return [option.value for option in picked]
+    return _values(picked)
 
 
 def _cited_list(items: list[EvidenceItem]) -> None:
@@ -461,10 +565,12 @@ def model_fields(
     list_editor: Callable[[str, FieldInfo, list[Any]], list[Any]] | None = None,
     cited_label: str = CITED_LABEL,
     in_form: bool = False,
+    live: Live | None = None,
 ) -> dict[str, Any]:
     """Widgets for every simple field of a model; lists of models go to `list_editor`.
 
-    `loc` is where the model sits in the review (problems are matched to fields by it)."""
+    `loc` is where the model sits in the review (problems are matched to fields by it). With
+    `live`, each widget saves its answer itself when changed (fields.Live)."""
     updated = dict(current)
     for name, field in model.model_fields.items():
         if name in skip:
@@ -488,6 +594,7 @@ def model_fields(
             cited_label=cited_label,
             loc=(*loc, name) if loc else (),
             in_form=in_form,
+            live=live,
         )
     return updated
 

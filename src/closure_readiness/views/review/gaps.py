@@ -22,9 +22,16 @@ from closure_readiness.views.findings import (
     step_of,
     step_title,
 )
+from closure_readiness.views.review import live
 from closure_readiness.views.review.returns import STEP_ORDER, finding_reason, manager_words
 from closure_readiness.views.review.state import key, set_step
 from closure_readiness.views.safe import escape_markdown
+
+
+@live.fragment(live.GAPS)
+def live_gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool) -> None:
+    """The gap panel beside a step whose answers save themselves: drawn again on its own."""
+    gap_panel(record, editable=editable, step=step, links=links)
 
 
 def gap_panel(record: ReviewRecord, *, editable: bool, step: str, links: bool = True) -> None:

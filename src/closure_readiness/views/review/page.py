@@ -10,7 +10,8 @@ from closure_readiness.service import reviews
 from closure_readiness.service.context import Principal, Role, ServiceError
 from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import pages, session
-from closure_readiness.views.review.gaps import gap_panel
+from closure_readiness.views.review import live
+from closure_readiness.views.review.gaps import gap_panel, live_gap_panel
 from closure_readiness.views.review.register import evidence_step, incidents_step
 from closure_readiness.views.review.returns import returned_banner
 from closure_readiness.views.review.sign_off import sign_off_step
@@ -54,6 +55,7 @@ def page() -> None:
     # On the task list the list itself links every step: no step menu and no "Go to" buttons
     # in the gap panel, which would say the same again (and weigh on every page load).
     on_task_list = editable and step == "tasks"
+    live.forbid(record.id)  # until a question step that saves its answers live says so
     main, side = st.columns([3, 2], gap="large")
     with main:
         if not on_task_list:
@@ -62,7 +64,8 @@ def page() -> None:
         if step == "tasks" or not editable:
             withdraw_control(record, principal)
     with side:
-        gap_panel(record, editable=editable, step=step, links=not on_task_list)
+        panel = live_gap_panel if live.on(record.id) else gap_panel
+        panel(record, editable=editable, step=step, links=not on_task_list)
 
 
 def _requested_review(principal: Principal) -> ReviewRecord | None:

@@ -44,7 +44,10 @@ def key(review_id: int, *parts: object) -> str:
 
 @session.guarded
 def set_step(step: str) -> None:
+    """Go to a step: the whole page is drawn for it, also from a button in a fragment (the gap
+    panel), whose own rerun would draw only the fragment again."""
     st.query_params["step"] = step
+    st.rerun()
 
 
 def problems_key(review_id: int) -> str:
@@ -96,6 +99,13 @@ def _save(record: ReviewRecord, review: Review, *, step: str) -> list[FieldProbl
     st.session_state[known_key(record.id)] = version
     st.session_state[f"saved:{record.id}"] = step
     return []
+
+
+def save_quietly(record: ReviewRecord, review: Review, *, step: str) -> bool:
+    """Save a valid review from a widget's callback: whether it is stored now. Refused, it
+    is left to the page's run, which saves it again and shows why (a conflict with another
+    tab reruns the page at once, as `commit` does)."""
+    return not _save(record, review, step=step)
 
 
 def placed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import streamlit as st
@@ -30,6 +31,7 @@ from closure_readiness.views.findings import (
     finding_box,
     route_label,
 )
+from closure_readiness.views.review import live
 from closure_readiness.views.review.returns import (
     changed_finding_reasons,
     finding_reason,
@@ -80,13 +82,18 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
     document = record.review.model_dump(mode="json")
     current = document["answers"][theme_key]
     problems: list[FieldProblem] = st.session_state.pop(problems_key(record.id), [])
+    # Each answer saves itself when changed and only the checks are drawn again (live.py),
+    # unless this page shows problems: they must go from the whole page once put right.
+    saver = live.saver(record, theme_key) if live.allow(record, shown=problems) else None
     summary = st.container()
     model = type(getattr(record.review.answers, theme_key))
     loc: tuple[int | str, ...] = ("answers", theme_key)
 
     def editor(name: str, field: Any, items: list[Any]) -> list[Any]:
         evidence = list(record.review.evidence)
-        return list_editor(record, loc, name, field, items, problems, evidence=evidence)
+        return list_editor(
+            record, loc, name, field, items, problems, evidence=evidence, saver=saver
+        )
 
     updated = fields.model_fields(
         model,
@@ -97,9 +104,10 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         loc=loc,
         skip=_not_asked(record, theme_key),
         list_editor=editor,
+        live=saver,
     )
     if theme_key == "family":
-        updated["factors"] = _family_factors(record, current.get("factors", {}), problems)
+        updated["factors"] = _family_factors(record, current.get("factors", {}), problems, saver)
     updated["notes"] = fields.field_widget(
         "notes",
         model.model_fields["notes"],
@@ -108,13 +116,19 @@ def theme_step(record: ReviewRecord, theme_key: str) -> ReviewRecord:
         evidence=[],
         errors=fields.problems_at(problems, (*loc, "notes")),
         loc=(*loc, "notes"),
+        live=saver,
     )
     if updated != current:
         document["answers"][theme_key] = updated
         record, problems = _save_step(record, document, step=theme_key, shown=problems)
+    if problems or fields.typed_date_problems_shown():
+        live.forbid(record.id)
     with summary:
         error_summary(problems)
-    step_findings(record, theme_key)
+    if live.on(record.id):
+        _live_step_findings(record, theme_key)
+    else:
+        step_findings(record, theme_key)
     return record
 
 
@@ -166,6 +180,11 @@ def _save_step(
     return reload_record(record.id), found
 
 
+@live.fragment(live.STEP_CHECKS)
+def _live_step_findings(record: ReviewRecord, step: str) -> None:
+    step_findings(record, step)
+
+
 def step_findings(record: ReviewRecord, step: str) -> None:
     st.subheader("This step's checks", anchor=False)
     results = [r for r in step_results(record, step) if r.applicable]
@@ -193,6 +212,7 @@ def list_editor(
     evidence: list[EvidenceItem],
     in_place: bool = True,
     add_label: str = "Add",
+    saver: fields.Live | None = None,
 ) -> list[dict[str, Any]]:
     """The one editor for a list of entries (causes, plan outcomes, protective factors, the
     safety network, needs, triggers, household adults, previous closures, orders), whatever
@@ -206,7 +226,7 @@ def list_editor(
     st.markdown(f"**{title_of(name, field)}**")
     if not items and not in_place:
         st.caption("None recorded.")
-    entries = _Entries(record, where, name, model, problems, evidence)
+    entries = _Entries(record, where, name, model, problems, evidence, saver)
     updated = [
         entries.edit(index, item) if in_place else entries.show(index, item)
         for index, item in enumerate(items)
@@ -226,9 +246,10 @@ class _Entries:
         model: type[BaseModel],
         problems: list[FieldProblem],
         evidence: list[EvidenceItem],
+        saver: fields.Live | None,
     ) -> None:
         self.record, self.where, self.name, self.model = record, where, name, model
-        self.problems, self.evidence = problems, evidence
+        self.problems, self.evidence, self.saver = problems, evidence, saver
         self.step = str(where[-1])  # the step saving it, and its widgets' keys
         self.noun = item_noun(name)
 
@@ -248,6 +269,7 @@ class _Entries:
                 problems=self.problems,
                 loc=(*self.where, self.name, index),
                 cited_label=_cited_label(self.model),
+                live=self.saver,
             )
             self.remove_button(index)
         return edited
@@ -315,7 +337,10 @@ _UNANSWERED_FACTOR = {"status": FactorStatus.NOT_ASSESSED.value, "response": "",
 
 
 def _family_factors(
-    record: ReviewRecord, current: dict[str, Any], problems: list[FieldProblem]
+    record: ReviewRecord,
+    current: dict[str, Any],
+    problems: list[FieldProblem],
+    saver: fields.Live | None,
 ) -> dict[str, Any]:
     st.markdown("**Family factors**")
     st.caption(
@@ -328,38 +353,58 @@ def _family_factors(
         here = ("answers", "family", "factors", factor.value)
         errors = fields.problems_at(problems, here)
         fields.anchors_below(problems, here)
+        keys = {part: key(record.id, "family", factor.value, part) for part in _FACTOR_PARTS}
+        # A factor saves itself whole: its three widgets as they stand now.
+        changes = saver(here, functools.partial(_factor_now, keys)) if saver else {}
         status_col, response_col, agency_col = st.columns([2, 3, 2])
         status = status_col.selectbox(
             factor.label,
             list(FactorStatus),
             index=list(FactorStatus).index(FactorStatus(value["status"])),
             format_func=lambda option: option.label,
-            key=key(record.id, "family", factor.value, "status"),
+            key=keys["status"],
+            **changes,
         )
         response = response_col.text_input(
             f"{factor.label}: plan element or onward support",
             value=value.get("response", ""),
             max_chars=SHORT_TEXT_MAX,
-            key=key(record.id, "family", factor.value, "response"),
+            key=keys["response"],
+            **changes,
         )
         with agency_col:
             agency = fields.optional_choice(
                 f"{factor.label}: agency that provides it",
                 Agency,
                 Agency(value["agency"]) if value.get("agency") else None,
-                key=key(record.id, "family", factor.value, "agency"),
+                key=keys["agency"],
+                saving=changes,
             )
-        chosen = {
-            "status": getattr(status, "value", None),
-            "response": response,
-            "agency": agency.value if agency is not None else None,
-        }
+        chosen = _factor(status, response, agency)
         for message in errors:
             st.error(message, icon=":material/error:")
         # A factor never answered stays absent: opening the step must not save a new version.
         if factor.value in current or chosen != _UNANSWERED_FACTOR:
             result[factor.value] = chosen
     return result
+
+
+_FACTOR_PARTS = ("status", "response", "agency")
+
+
+def _factor(status: Any, response: Any, agency: Agency | None) -> dict[str, Any]:
+    return {
+        "status": getattr(status, "value", None),
+        "response": response,
+        "agency": agency.value if agency is not None else None,
+    }
+
+
+def _factor_now(keys: dict[str, str]) -> dict[str, Any]:
+    """A family factor as its three widgets hold it now (read in a widget's callback)."""
+    state = st.session_state
+    agency = fields.optional_from(Agency, state.get(keys["agency"]))
+    return _factor(state.get(keys["status"]), str(state.get(keys["response"]) or ""), agency)
 
 
 CASE_LIST_ADD = {
