@@ -12,6 +12,12 @@ done before its rerun has even started.
 Run with postScriptGC on and off (the decision in docs/decisions.md #12 and #37); the server's
 resident memory before and after each series says whether turning it off lets memory grow.
 `bench/browser_bench.py` has the other floor: a bare script drawing the same elements.
+
+A third series asks what the target allows any page: bare apps holding the same checkbox on a
+page of N simple elements (a bold line, two columns, a choice and a text box per four), the
+click running again only a one-line fragment, as the wizard's answers now do (decision #82),
+against the bare one-checkbox app. The browser's work per click grows with the elements on the
+page even when they are not drawn again.
 """
 
 from __future__ import annotations
@@ -51,6 +57,29 @@ BARE = f"""import streamlit as st
 st.checkbox({CHECKBOX!r})
 """
 
+PAGE_SIZES = (20, 100)
+"""Elements on the bare pages of the third series (the family step draws about 100)."""
+
+
+def sized_page(elements: int) -> str:
+    """A bare page of about `elements` elements whose checkbox reruns a one-line fragment."""
+    return f"""import streamlit as st
+
+
+@st.fragment(key="line")
+def line():
+    st.markdown(f"Ticked: {{st.session_state.get('tick')}}")
+
+
+st.checkbox({CHECKBOX!r}, key="tick", on_change=lambda: st.rerun(["line"]))
+line()
+for row in range({elements} // 4):
+    st.markdown(f"**Question {{row}}**")
+    left, right = st.columns(2)
+    left.selectbox(f"Choice {{row}}", ["a", "b", "c"], key=f"choice{{row}}")
+    right.text_input(f"Text {{row}}", key=f"text{{row}}")
+"""
+
 
 def start_bare(folder: Path, *, gc: bool) -> str:
     """The bare one-checkbox app under `streamlit run`: its address."""
@@ -88,6 +117,37 @@ def measure(browser: object, folder: Path, *, gc: bool, clicks: int) -> tuple[Sa
     return samples, f"server memory {before:.0f} -> {after:.0f} MiB"
 
 
+def _page_sizes(browser: object, folder: Path, clicks: int) -> list[Measurement]:
+    """The third series: the same checkbox on bare pages of PAGE_SIZES elements, each click
+    running only a one-line fragment, against the bare one-checkbox app (postScriptGC off,
+    as the app runs: decision #70)."""
+    rows = []
+    bare_url = start_bare(folder, gc=False)
+    for elements in PAGE_SIZES:
+        script = folder / f"page-{elements}.py"
+        script.write_text(sized_page(elements), encoding="utf-8")
+        url = start_floor(script, folder, gc=False)
+        outside: list[str] = []
+        samples = Samples(subject=_side(browser, outside), floor=_side(browser, outside))
+        try:
+            _goto(samples.subject.watch, url)
+            _goto(samples.floor.watch, bare_url)
+            _alternate(samples, clicks, lambda side, _: side.page.get_by_text(CHECKBOX).click())
+        finally:
+            samples.subject.context.close()
+            samples.floor.context.close()
+        rows.append(
+            _row(
+                f"bare page of {elements} elements, the checkbox running a one-line fragment",
+                samples,
+                "bare app, the same checkbox (postScriptGC off)",
+                target=TARGET,
+                limit_ms=None,
+            )
+        )
+    return rows
+
+
 def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
     from playwright.sync_api import sync_playwright
 
@@ -101,6 +161,7 @@ def run(repeat: int, *, quick: bool = False) -> list[Measurement]:
         with _stopped_on_signals(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             try:
+                rows += _page_sizes(browser, folder, clicks)
                 for gc in (True, False):
                     label = "on" if gc else "off"
                     _say(f"postScriptGC {label}: {clicks} clicks each")
