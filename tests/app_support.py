@@ -26,8 +26,9 @@ from streamlit.testing.v1.element_tree import Block
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from closure_readiness.demo.seed import DEMO_ACCOUNTS, seed, shifted
-from closure_readiness.service import staff
+from closure_readiness.service import reviews, staff
 from closure_readiness.service.context import Context, Principal
+from closure_readiness.service.records import ReviewRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_EXAMPLE = REPO_ROOT / "examples" / "ready-three-agencies-sustained-change.json"
@@ -121,6 +122,10 @@ class DemoDatabase:
 
     def principal(self, subject: str) -> Principal:
         return staff.identify(self.context(), issuer=ISSUER, subject=subject)
+
+    def stored(self, review_id: int, subject: str = "caseworker") -> ReviewRecord:
+        """The review as now stored, read as `subject`."""
+        return reviews.get_review(self.context(), self.principal(subject), review_id)
 
 
 def seeded_database(directory: Path, *, today: dt.date = TODAY) -> DemoDatabase:

@@ -24,14 +24,9 @@ from app_support import (
 )
 from closure_readiness.core.review import Review
 from closure_readiness.service import decisions, reviews
-from closure_readiness.service.records import ReviewRecord
 
 READY = "ready-three-agencies-sustained-change.json"
 NOTE = "Added in the other tab: the youth club changes its hours in July."
-
-
-def stored(demo: DemoDatabase, review_id: int) -> ReviewRecord:
-    return reviews.get_review(demo.context(), demo.principal("caseworker"), review_id)
 
 
 def ready_review(demo: DemoDatabase, reference: str = "CR-TEST-0301") -> int:
@@ -43,7 +38,7 @@ def ready_review(demo: DemoDatabase, reference: str = "CR-TEST-0301") -> int:
     review_id = reviews.start_review(ctx, worker, review.case)
     record = reviews.get_review(ctx, worker, review_id)
     reviews.save_review(ctx, worker, review_id, review, expected_version=record.version)
-    assert stored(demo, review_id).report.sign_off_possible
+    assert demo.stored(review_id).report.sign_off_possible
     return review_id
 
 
@@ -68,12 +63,12 @@ def test_a_note_added_in_another_tab_after_the_page_was_shown_is_not_sealed(
     other = app_test("caseworker")
     open_step(other, review_id, "support")
     text_area(other, "Notes").set_value(NOTE).run()
-    assert stored(demo, review_id).review.answers.support.notes == NOTE
+    assert demo.stored(review_id).review.answers.support.notes == NOTE
 
     button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
-    assert stored(demo, review_id).status == "draft"
+    assert demo.stored(review_id).status == "draft"
     text = page_text(mine)
     assert (
         "Since this page was shown, the review changed: Onward support notes changed. "
@@ -81,7 +76,7 @@ def test_a_note_added_in_another_tab_after_the_page_was_shown_is_not_sealed(
     )
     # Clicking again does not seal it either: the page still has not been reloaded.
     button(mine, "Sign off and send to my manager").click().run()
-    assert stored(demo, review_id).status == "draft"
+    assert demo.stored(review_id).status == "draft"
     assert "Since this page was shown, the review changed" in page_text(mine)
 
 
@@ -105,7 +100,7 @@ def test_after_showing_the_review_as_it_is_now_the_worker_can_sign_it_off(
     attest.check().run()
     button(mine, "Sign off and send to my manager").click().run()
     assert not mine.exception
-    record = stored(demo, review_id)
+    record = demo.stored(review_id)
     assert record.status == "submitted"
     assert record.pending_decision_id is not None
     sealed = decisions.get_decision(
@@ -120,12 +115,12 @@ def test_a_blocker_added_in_another_tab_makes_the_click_say_so(demo: DemoDatabas
     other = app_test("caseworker")
     open_step(other, review_id, "exit")
     text_input(other, "Lead professional (role)").set_value("").run()
-    assert not stored(demo, review_id).report.sign_off_possible
+    assert not demo.stored(review_id).report.sign_off_possible
 
     button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
-    assert stored(demo, review_id).status == "draft"
+    assert demo.stored(review_id).status == "draft"
     text = page_text(mine)
     assert "Since this page was shown, the review changed: Exit strategy " in text
     assert "; 1 new blocker. Read it again before signing off." in text
@@ -144,7 +139,7 @@ def test_a_change_typed_on_this_page_and_then_signed_off_is_sealed(demo: DemoDat
     button(mine, "Sign off and send to my manager").click().run()
 
     assert not mine.exception
-    record = stored(demo, review_id)
+    record = demo.stored(review_id)
     assert record.status == "submitted"
     assert record.review.family_summary is not None
     assert record.review.family_summary.changed == words

@@ -26,16 +26,11 @@ from app_support import (
 )
 from closure_readiness.core.vocabulary import FactorStatus
 from closure_readiness.service import reviews
-from closure_readiness.service.records import ReviewRecord
 from closure_readiness.views import session as session_view
 
 SIBLINGS = "Impact on other children considered"
 W003 = "family\\.W003"
 """The caution while other children are not considered, as the Markdown writes it."""
-
-
-def _stored(demo: DemoDatabase, label: str) -> ReviewRecord:
-    return reviews.get_review(demo.context(), demo.principal("caseworker"), demo.ids[label])
 
 
 def _markdown(at: AppTest) -> str:
@@ -49,7 +44,7 @@ def _family_step(demo: DemoDatabase, label: str = "draft_new") -> AppTest:
 
 def test_a_ticked_answer_is_stored_and_only_the_checks_run_again(demo: DemoDatabase) -> None:
     at = _family_step(demo)
-    before = _stored(demo, "draft_new")
+    before = demo.stored(demo.ids["draft_new"])
     assert _markdown(at).count(W003) == 2  # the step's checks and the gap panel
 
     with fragments_alone():
@@ -61,7 +56,7 @@ def test_a_ticked_answer_is_stored_and_only_the_checks_run_again(demo: DemoDatab
     assert checkbox_labels(at) == []
     assert [str(h.value) for h in at.subheader] == ["This step's checks", "Gaps"]
     assert W003 not in _markdown(at)
-    after = _stored(demo, "draft_new")
+    after = demo.stored(demo.ids["draft_new"])
     assert after.review.answers.family.siblings_considered is True
     assert after.version == before.version + 1
 
@@ -72,12 +67,12 @@ def checkbox_labels(at: AppTest) -> list[str]:
 
 def test_the_page_run_after_a_live_save_saves_nothing_again(demo: DemoDatabase) -> None:
     at = _family_step(demo)
-    before = _stored(demo, "draft_new").version
+    before = demo.stored(demo.ids["draft_new"]).version
     checkbox(at, SIBLINGS).check().run()  # the fragments, then the page's own run
 
     assert checkbox(at, SIBLINGS).value is True
     assert W003 not in _markdown(at)
-    assert _stored(demo, "draft_new").version == before + 1  # saved once
+    assert demo.stored(demo.ids["draft_new"]).version == before + 1  # saved once
 
 
 def test_a_family_factor_saves_itself_whole(demo: DemoDatabase) -> None:
@@ -88,7 +83,7 @@ def test_a_family_factor_saves_itself_whole(demo: DemoDatabase) -> None:
         ).run()
 
     assert last_run_was_fragments_alone()
-    factor = _stored(demo, "draft_new").review.answers.family.factors["domestic_abuse"]
+    factor = demo.stored(demo.ids["draft_new"]).review.answers.family.factors["domestic_abuse"]
     assert factor.status is FactorStatus.PRESENT
     assert factor.response == ""
     assert factor.agency is None
@@ -128,13 +123,13 @@ def test_an_ended_sign_in_is_refused_and_the_page_says_so(
     assert not last_run_was_fragments_alone()
     assert "inactive for more than 5 minutes" in str(at.warning[0].value)
     assert "CR-DEMO" not in all_text(at)
-    assert _stored(demo, "draft_new").review.answers.family.siblings_considered is False
+    assert demo.stored(demo.ids["draft_new"]).review.answers.family.siblings_considered is False
 
 
 def test_a_change_made_meanwhile_in_another_tab_is_not_overwritten(demo: DemoDatabase) -> None:
     at = _family_step(demo)
     ctx, worker = demo.context(), demo.principal("caseworker")
-    record = _stored(demo, "draft_new")
+    record = demo.stored(demo.ids["draft_new"])
     family = record.review.answers.family.model_copy(update={"notes": "Written in another tab"})
     elsewhere = record.review.model_copy(
         update={"answers": record.review.answers.model_copy(update={"family": family})}
@@ -146,6 +141,6 @@ def test_a_change_made_meanwhile_in_another_tab_is_not_overwritten(demo: DemoDat
 
     assert not last_run_was_fragments_alone()  # the whole page, saying what happened
     assert "changed" in str(at.warning[0].value)
-    stored = _stored(demo, "draft_new")
+    stored = demo.stored(demo.ids["draft_new"])
     assert stored.review.answers.family.notes == "Written in another tab"
     assert stored.review.answers.family.siblings_considered is False

@@ -400,21 +400,24 @@ def test_a_caseworker_answers_the_last_questions_and_signs_off_with_a_rationale(
     screenshot(page, "sign-off-confirmation")
 
 
+def _child_in_need_draft() -> dict[str, Any]:
+    """A new draft's case: child in need, opened 300 days ago, closing in three weeks."""
+    today = dt.datetime.now(dt.UTC).date()
+    return {
+        "case": {
+            "case_reference": unique_reference(),
+            "birth_month": "2009-11",
+            "involvement": "child_in_need",
+            "opened_on": (today - dt.timedelta(days=300)).isoformat(),
+            "proposed_closure_on": (today + dt.timedelta(days=21)).isoformat(),
+        }
+    }
+
+
 def test_answers_survive_a_reload_mid_wizard(
     page: Any, demo: Any, sign_in: Any, settle: Any, open_step: Any, make_review: Any
 ) -> None:
-    today = dt.datetime.now(dt.UTC).date()
-    review_id = make_review(
-        {
-            "case": {
-                "case_reference": unique_reference(),
-                "birth_month": "2009-11",
-                "involvement": "child_in_need",
-                "opened_on": (today - dt.timedelta(days=300)).isoformat(),
-                "proposed_closure_on": (today + dt.timedelta(days=21)).isoformat(),
-            }
-        }
-    )
+    review_id = make_review(_child_in_need_draft())
     sign_in(page, "caseworker")
     open_step(page, review_id, "exit")
     lead = page.get_by_role("textbox", name="Lead professional (role)", exact=True)
@@ -470,18 +473,7 @@ def test_a_changed_answer_is_saved_and_only_the_checks_are_drawn_again(
 ) -> None:
     """Decision #82: the answer saves itself; the step's checks and the gap panel follow it,
     the rest of the page is not run again; a reload shows the answer stored."""
-    today = dt.datetime.now(dt.UTC).date()
-    review_id = make_review(
-        {
-            "case": {
-                "case_reference": unique_reference(),
-                "birth_month": "2009-11",
-                "involvement": "child_in_need",
-                "opened_on": (today - dt.timedelta(days=300)).isoformat(),
-                "proposed_closure_on": (today + dt.timedelta(days=21)).isoformat(),
-            }
-        }
-    )
+    review_id = make_review(_child_in_need_draft())
     runs = _runs_finished(page)
     sign_in(page, "caseworker")
     open_step(page, review_id, "family")
