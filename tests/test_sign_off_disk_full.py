@@ -36,7 +36,7 @@ from closure_readiness.service import reviews, staff
 from closure_readiness.storage import audit
 from closure_readiness.storage.database import BUSY, DISK_FAILED, DISK_FULL, reading, release
 from closure_readiness.storage.integrity import verify
-from test_app_sign_off_seal import ready_review, shown_and_attested, stored
+from test_app_sign_off_seal import ready_review, shown_and_attested
 from test_cli_faults import tmpfs
 
 SIGN_OFF = "Sign off and send to my manager"
@@ -79,7 +79,7 @@ def intact(path: Path) -> bool:
 
 
 def assert_nothing_signed_off(demo: DemoDatabase, review_id: int, events_before: int) -> None:
-    assert stored(demo, review_id).status == ReviewStatus.DRAFT
+    assert demo.stored(review_id).status == ReviewStatus.DRAFT
     assert decisions_of(demo.path, review_id) == 0
     assert signed_off_events(demo.path) == events_before
     assert intact(demo.path)
@@ -125,7 +125,7 @@ def sign_off_works_now(at: AppTest, demo: DemoDatabase, review_id: int) -> None:
     checkbox(at, "I confirm the statement above").check().run()
     button(at, SIGN_OFF).click().run()
     assert not at.exception
-    assert stored(demo, review_id).status == ReviewStatus.SUBMITTED
+    assert demo.stored(review_id).status == ReviewStatus.SUBMITTED
     assert decisions_of(demo.path, review_id) == 1
     assert intact(demo.path)
 
@@ -213,7 +213,7 @@ def test_a_database_fault_in_a_click_callback_is_one_plain_line_and_stores_nothi
     message: str,
 ) -> None:
     review_id = ready_review(demo)
-    before = stored(demo, review_id)
+    before = demo.stored(review_id)
     assert len(before.review.answers.cause.causes) == 2
     at = app_test("caseworker")
     open_step(at, review_id, "cause")
@@ -228,7 +228,7 @@ def test_a_database_fault_in_a_click_callback_is_one_plain_line_and_stores_nothi
 
         assert_one_plain_line(at, LINES[message])
         logged(caplog, message)
-    after = stored(demo, review_id)
+    after = demo.stored(review_id)
     assert after.version == before.version
     assert len(after.review.answers.cause.causes) == 2
     # Shown once: the next run draws the page without it.
@@ -261,7 +261,7 @@ def test_streamlits_own_rerun_and_stop_still_pass(demo: DemoDatabase) -> None:
     button(at, SIGN_OFF).click().run()
     assert not at.exception
     assert not at.error
-    assert stored(demo, review_id).status == ReviewStatus.SUBMITTED
+    assert demo.stored(review_id).status == ReviewStatus.SUBMITTED
     assert "Signed off." in as_seen(all_text(at))
     signed_out = app_test(None)
     assert [b.label for b in signed_out.button] == ["Sign in"]
