@@ -24,6 +24,7 @@ from app_support import (
     open_step,
     point_app_at,
 )
+from closure_readiness.core.review import Review
 from closure_readiness.core.vocabulary import FactorStatus
 from closure_readiness.service import reviews
 from closure_readiness.views import session as session_view
@@ -144,3 +145,39 @@ def test_a_change_made_meanwhile_in_another_tab_is_not_overwritten(demo: DemoDat
     stored = demo.stored(demo.ids["draft_new"])
     assert stored.review.answers.family.notes == "Written in another tab"
     assert stored.review.answers.family.siblings_considered is False
+
+
+def _with_adults(demo: DemoDatabase, adults: list[dict[str, str]]) -> None:
+    """Save the draft's household adults through the service, as another tab would."""
+    ctx, worker = demo.context(), demo.principal("caseworker")
+    record = demo.stored(demo.ids["draft_new"])
+    document = record.review.model_dump(mode="json")
+    document["answers"]["family"]["adults"] = adults
+    changed = Review.model_validate(document)
+    reviews.save_review(ctx, worker, record.id, changed, expected_version=record.version)
+
+
+def test_an_entry_removed_meanwhile_in_another_tab_is_not_crashed_on(
+    demo: DemoDatabase,
+) -> None:
+    """The answer's place is gone: the page's own run draws the step as stored (as before
+    answers saved themselves: it saves only what differs from what it draws)."""
+    _with_adults(demo, [{"role": "Uncle"}])
+    at = _family_step(demo)
+    box = at.text_input(key=_adult_key(at))
+    _with_adults(demo, [])  # removed in another tab
+
+    with fragments_alone():
+        box.input("Grandmother").run()
+
+    assert not at.exception
+    assert not last_run_was_fragments_alone()
+    assert [str(box.key) for box in at.text_input if ".adults.0." in str(box.key)] == []
+    assert demo.stored(demo.ids["draft_new"]).review.answers.family.adults == []
+
+
+def _adult_key(at: AppTest) -> str:
+    """The first household adult's role, as its entry on the step holds it."""
+    found = [str(box.key) for box in at.text_input if str(box.key).endswith(".adults.0.role")]
+    assert len(found) == 1, [str(box.key) for box in at.text_input]
+    return found[0]

@@ -79,11 +79,13 @@ def answer_changed(review_id: int, step: str, loc: fields.Loc, read: Callable[[]
         return
     record = reload_record(review_id)
     document = record.review.model_dump(mode="json")
-    _put(document, loc, read())
     try:
+        _put(document, loc, read())
         review = Review.model_validate(document)
-    except ValidationError:
-        return  # the page's run shows the message beside the field and in the summary
+    except (LookupError, ValidationError):
+        # Refused, or no longer where the widget was drawn (another tab removed the entry):
+        # the page's run shows why, or that the review changed meanwhile.
+        return
     if not save_quietly(record, review, step=step):
         return
     try:
