@@ -264,12 +264,12 @@ def yes_no(
     *,
     key: str,
     help: str | None = None,
-    live: Live | None = None,
-    loc: Loc = (),
+    saving: dict[str, Any] | None = None,
 ) -> bool | None:
     """A yes-or-no question that may not be answered yet: "Not recorded", "Yes", "No".
 
     Stores None, True or False. The options are words, so what is checked is what is shown.
+    `saving` is the widget's `on_change` and `args` (fields.Live), if it saves itself.
     """
     current = NOT_RECORDED if value is None else (YES if value else NO)
     picked = st.radio(
@@ -279,7 +279,7 @@ def yes_no(
         key=key,
         help=help,
         horizontal=True,
-        **_changes(live, loc, lambda: _from_yes_no(_state(key))),
+        **(saving or {}),
     )
     return _from_yes_no(picked)
 
@@ -415,15 +415,20 @@ def _plain_widget(
     label, help_text = title_of(name, field), field.description
     annotation, optional = _unwrap_optional(field.annotation)
     if annotation is bool and optional:
-        return yes_no(label, value, key=key, help=help_text, live=live, loc=loc)
+        changes = _changes(live, loc, lambda: _from_yes_no(_state(key)))
+        return yes_no(label, value, key=key, help=help_text, saving=changes)
     if annotation is bool:
         changes = _changes(live, loc, lambda: bool(_state(key)))
         return st.checkbox(label, value=bool(value), key=key, help=help_text, **changes)
     if annotation is dt.date:
         return picked_date(label, value, key=key, help=help_text)
     if _is_enum(annotation):
+        if optional:
+            changes = _changes(live, loc, lambda: _value(optional_from(annotation, _state(key))))
+        else:
+            changes = _changes(live, loc, lambda: _value(_state(key)))
         return _choice(
-            label, annotation, value, optional=optional, key=key, help=help_text, live=live, loc=loc
+            label, annotation, value, optional=optional, key=key, help=help_text, saving=changes
         )
     if typing.get_origin(annotation) is list and _is_enum(typing.get_args(annotation)[0]):
         changes = _changes(live, loc, lambda: _values(_state(key)))
@@ -485,14 +490,12 @@ def _choice(
     optional: bool,
     key: str,
     help: str | None,
-    live: Live | None = None,
-    loc: Loc = (),
+    saving: dict[str, Any],
 ) -> Any:
     """One choice from a vocabulary, as its stored value (None while not made)."""
     current = choices(value) if value is not None else None
     if optional:
-        changes = _changes(live, loc, lambda: _value(optional_from(choices, _state(key))))
-        picked = optional_choice(label, choices, current, key=key, help=help, saving=changes)
+        picked = optional_choice(label, choices, current, key=key, help=help, saving=saving)
     else:
         options: list[Any] = list(choices)
         picked = st.selectbox(
@@ -504,7 +507,7 @@ def _choice(
             key=key,
             help=help,
             placeholder="Choose",
-            **_changes(live, loc, lambda: _value(_state(key))),
+            **saving,
         )
     return _value(picked)
 
